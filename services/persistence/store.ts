@@ -1,0 +1,106 @@
+// The persistence seam: two real implementations (sqlite/ for the embedded default, cassandra/
+// for regions) that pass the one suite in conformance/.
+import type {
+  CreateExecutionRequest,
+  CurrentExecution,
+  ExecutionKey,
+  ExecutionRecord,
+  HistoryEventRow,
+  HistoryTask,
+  Int64,
+  ListVisibilityRequest,
+  NamespaceRecord,
+  QueuedTask,
+  ReadHistoryRequest,
+  ShardInfo,
+  TaskCategory,
+  TaskQueueInfo,
+  TaskQueueKey,
+  TaskRangeRequest,
+  TimerRangeRequest,
+  UpdateExecutionRequest,
+  VisibilityFilter,
+  VisibilityRecord,
+} from './types.js';
+
+export interface ShardStore {
+  getShard(shardId: number): Promise<ShardInfo | null>;
+  /** Creates the shard row; ConditionFailedError when it exists already. */
+  createShard(info: ShardInfo): Promise<void>;
+  /** Writes the row if its range_id still is expectedRangeId, else ShardOwnershipLostError. */
+  updateShard(info: ShardInfo, expectedRangeId: Int64): Promise<void>;
+}
+
+export interface ExecutionStore {
+  /**
+   * One conditional batch in the shard's partition: shard range_id, current pointer (per mode),
+   * the new execution row (must not exist), its events and its tasks. Throws
+   * ShardOwnershipLostError, CurrentWorkflowConditionFailedError, or ConditionFailedError when
+   * the run id exists already.
+   */
+  createWorkflowExecution(req: CreateExecutionRequest): Promise<void>;
+  /**
+   * One conditional batch: shard range_id, the execution's dbRecordVersion, the current pointer
+   * (mode updateCurrent), the new run if any, events and tasks. Throws ShardOwnershipLostError
+   * or ConditionFailedError; nothing of a failed batch is visible.
+   */
+  updateWorkflowExecution(req: UpdateExecutionRequest): Promise<void>;
+  getWorkflowExecution(shardId: number, key: ExecutionKey): Promise<ExecutionRecord | null>;
+  getCurrentExecution(shardId: number, namespaceId: string, workflowId: string): Promise<CurrentExecution | null>;
+  /** Executions of a shard in key order, after `after` (exclusive). */
+  listExecutions(shardId: number, after: ExecutionKey | null, limit: number): Promise<ExecutionRecord[]>;
+  /** Removes the run, its events and, when it points at the run, the current pointer. Not fenced. */
+  deleteWorkflowExecution(shardId: number, key: ExecutionKey): Promise<void>;
+  /** Events of one branch in event-id order within [minEventId, maxEventId), at most limit. */
+  readHistory(req: ReadHistoryRequest): Promise<HistoryEventRow[]>;
+  /** Tasks of a non-timer category in task-id order within (afterTaskId, maxTaskId]. */
+  getHistoryTasks(req: TaskRangeRequest): Promise<HistoryTask[]>;
+  /** Timer tasks in (visibilityTime, taskId) order after `after`, firing at or before the bound. */
+  getTimerTasks(req: TimerRangeRequest): Promise<HistoryTask[]>;
+  /** Deletes tasks of a non-timer category with taskId < beforeTaskId. */
+  rangeDeleteHistoryTasks(shardId: number, category: Exclude<TaskCategory, 'timer'>, beforeTaskId: Int64): Promise<void>;
+  /** Deletes one task (timers by (visibilityTimeMs, taskId), others by taskId). */
+  deleteHistoryTask(shardId: number, task: Pick<HistoryTask, 'category' | 'taskId' | 'visibilityTimeMs'>): Promise<void>;
+}
+
+export interface NamespaceStore {
+  /** NamespaceAlreadyExistsError when the name or the id is taken. */
+  createNamespace(ns: NamespaceRecord): Promise<void>;
+  getNamespaceByName(name: string): Promise<NamespaceRecord | null>;
+  getNamespaceById(id: string): Promise<NamespaceRecord | null>;
+  listNamespaces(): Promise<NamespaceRecord[]>;
+  /** Writes ns if the stored notificationVersion is expectedNotificationVersion, else ConditionFailedError. */
+  updateNamespace(ns: NamespaceRecord, expectedNotificationVersion: Int64): Promise<void>;
+}
+
+export interface VisibilityStore {
+  /** Insert or replace the record of (namespaceId, runId); idempotent. */
+  upsertVisibility(rec: VisibilityRecord): Promise<void>;
+  deleteVisibility(namespaceId: string, runId: string): Promise<void>;
+  /** Newest start time first; ties by run id. */
+  listVisibility(req: ListVisibilityRequest): Promise<{ records: VisibilityRecord[]; nextPageToken?: string }>;
+  countVisibility(namespaceId: string, filter: VisibilityFilter): Promise<number>;
+}
+
+export interface TaskQueueStore {
+  /** Creates the queue (rangeId 1) or bumps its rangeId by one; the caller owns the queue from then. */
+  leaseTaskQueue(key: TaskQueueKey): Promise<TaskQueueInfo>;
+  /** Writes ack level if rangeId still matches, else ConditionFailedError. */
+  updateTaskQueue(info: TaskQueueInfo): Promise<void>;
+  /** Inserts tasks if the queue's rangeId still is rangeId, else ConditionFailedError. */
+  createTasks(key: TaskQueueKey, rangeId: Int64, tasks: QueuedTask[]): Promise<void>;
+  /** Tasks with afterTaskId < taskId <= maxTaskId in order, at most limit. */
+  getTasks(key: TaskQueueKey, afterTaskId: Int64, maxTaskId: Int64, limit: number): Promise<QueuedTask[]>;
+  /** Deletes tasks with taskId <= upToTaskId. */
+  deleteTasks(key: TaskQueueKey, upToTaskId: Int64): Promise<void>;
+}
+
+export interface Persistence {
+  readonly kind: 'sqlite' | 'cassandra';
+  readonly shards: ShardStore;
+  readonly executions: ExecutionStore;
+  readonly namespaces: NamespaceStore;
+  readonly visibility: VisibilityStore;
+  readonly taskQueues: TaskQueueStore;
+  close(): Promise<void>;
+}

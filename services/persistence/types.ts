@@ -1,0 +1,223 @@
+// Records the persistence layer stores. The store treats mutable state and events as opaque
+// bytes: only what a condition, a key or a listing needs is a column of its own.
+
+/** 64-bit ids (range ids, task ids, failover versions) are bigint everywhere above the driver. */
+export type Int64 = bigint;
+
+export interface ShardInfo {
+  shardId: number;
+  /** Bumped by every new owner; every write of the shard is conditional on it (fencing). */
+  rangeId: Int64;
+  owner: string;
+  /** Queue progress per category and per replication peer, owned by history; opaque here. */
+  ackLevels: Record<string, string>;
+  updatedAtMs: number;
+}
+
+export interface ExecutionKey {
+  namespaceId: string;
+  workflowId: string;
+  runId: string;
+}
+
+/** CREATED: started but no task yet; RUNNING; COMPLETED: closed; ZOMBIE: a passive run that lost. */
+export type ExecutionState = 'created' | 'running' | 'completed' | 'zombie';
+
+export interface ExecutionRecord {
+  key: ExecutionKey;
+  /** Incremented by every write; every update is conditional on the previous value. */
+  dbRecordVersion: number;
+  state: ExecutionState;
+  /** temporal.api.enums.v1.WorkflowExecutionStatus */
+  status: number;
+  nextEventId: number;
+  /** Failover version of the run's first event and of its last write. */
+  startVersion: Int64;
+  lastWriteVersion: Int64;
+  /** Request id that created the run (start dedup). */
+  createRequestId: string;
+  /** Encoded mutable state, owned by history. */
+  data: Uint8Array;
+}
+
+/** The pointer from (namespace, workflow id) to the run that holds the id now. */
+export interface CurrentExecution {
+  namespaceId: string;
+  workflowId: string;
+  runId: string;
+  createRequestId: string;
+  state: ExecutionState;
+  status: number;
+  startVersion: Int64;
+  lastWriteVersion: Int64;
+}
+
+export interface HistoryEventRow {
+  branchId: string;
+  eventId: number;
+  version: Int64;
+  /** Task id of the write that appended the event; replication reads events by it. */
+  taskId: Int64;
+  /** Encoded temporal.api.history.v1.HistoryEvent */
+  data: Uint8Array;
+}
+
+export type TaskCategory = 'transfer' | 'timer' | 'replication' | 'visibility';
+
+export interface HistoryTask {
+  category: TaskCategory;
+  taskId: Int64;
+  /** Fire time for timers; creation time for the other categories. */
+  visibilityTimeMs: number;
+  namespaceId: string;
+  workflowId: string;
+  runId: string;
+  /** Task kind inside its category, e.g. 'workflowTask', 'userTimer'; owned by history. */
+  type: string;
+  /** Task attributes, JSON-encoded by history; opaque here. */
+  data: string;
+}
+
+/** Workflow-id handling when a run is created. */
+export type CreateMode =
+  /** No current run may exist for the workflow id. */
+  | { kind: 'brandNew' }
+  /** A current run exists and is closed; it is replaced if it still is the given run. */
+  | { kind: 'replaceCurrent'; previousRunId: string; previousLastWriteVersion: Int64 }
+  /** Write the run without touching the current pointer (a passive run that lost). */
+  | { kind: 'zombie' };
+
+export interface CreateExecutionRequest {
+  shardId: number;
+  rangeId: Int64;
+  mode: CreateMode;
+  /** dbRecordVersion must be 1. */
+  execution: ExecutionRecord;
+  events: HistoryEventRow[];
+  tasks: HistoryTask[];
+}
+
+export interface UpdateExecutionRequest {
+  shardId: number;
+  rangeId: Int64;
+  /** 'updateCurrent': the current pointer must name this run and is refreshed (state, status, versions). */
+  mode: 'updateCurrent' | 'bypassCurrent';
+  /** The new record; its dbRecordVersion must be expectedDbRecordVersion + 1. */
+  execution: ExecutionRecord;
+  expectedDbRecordVersion: number;
+  /** A run created in the same batch (continue-as-new, retry, cron); it becomes current. */
+  newRun?: ExecutionRecord;
+  events: HistoryEventRow[];
+  /** Events of newRun, on its own key. */
+  newRunEvents?: HistoryEventRow[];
+  tasks: HistoryTask[];
+}
+
+export interface ReadHistoryRequest {
+  shardId: number;
+  key: ExecutionKey;
+  branchId: string;
+  /** Inclusive. */
+  minEventId: number;
+  /** Exclusive. */
+  maxEventId: number;
+  limit: number;
+}
+
+export interface TaskRangeRequest {
+  shardId: number;
+  category: Exclude<TaskCategory, 'timer'>;
+  /** Exclusive lower bound. */
+  afterTaskId: Int64;
+  /** Inclusive upper bound. */
+  maxTaskId: Int64;
+  limit: number;
+}
+
+export interface TimerRangeRequest {
+  shardId: number;
+  /** Timers after this (time, taskId) key, exclusive. */
+  after: { visibilityTimeMs: number; taskId: Int64 };
+  /** Inclusive upper bound on fire time. */
+  maxVisibilityTimeMs: number;
+  limit: number;
+}
+
+export type NamespaceState = 'registered' | 'deprecated' | 'deleted';
+
+export interface NamespaceRecord {
+  id: string;
+  name: string;
+  state: NamespaceState;
+  description: string;
+  ownerEmail: string;
+  data: Record<string, string>;
+  retentionMs: number;
+  isGlobal: boolean;
+  activeRegion: string;
+  regions: string[];
+  failoverVersion: Int64;
+  /** NORMAL, or HANDOVER while a graceful failover drains. */
+  failoverState: 'normal' | 'handover';
+  /** Incremented by every write; updates are conditional on it. */
+  notificationVersion: Int64;
+  /** Everything else a namespace carries (archival, custom search attributes...), JSON; opaque here. */
+  config: string;
+}
+
+export interface VisibilityRecord {
+  namespaceId: string;
+  workflowId: string;
+  runId: string;
+  workflowType: string;
+  taskQueue: string;
+  /** temporal.api.enums.v1.WorkflowExecutionStatus */
+  status: number;
+  startTimeMs: number;
+  executionTimeMs: number;
+  closeTimeMs: number | null;
+  historyLength: number;
+  /** JSON of memo and search attributes, owned by history; opaque here. */
+  data: string;
+}
+
+export interface VisibilityFilter {
+  workflowId?: string;
+  runId?: string;
+  workflowType?: string;
+  status?: number;
+  /** Only open (status RUNNING) or only closed runs. */
+  open?: boolean;
+}
+
+export interface ListVisibilityRequest {
+  namespaceId: string;
+  filter: VisibilityFilter;
+  pageSize: number;
+  /** Opaque token from the previous page, or undefined for the first. */
+  nextPageToken?: string;
+}
+
+export interface TaskQueueKey {
+  namespaceId: string;
+  name: string;
+  /** temporal.api.enums.v1.TaskQueueType: 1 workflow, 2 activity. */
+  type: number;
+}
+
+export interface TaskQueueInfo {
+  key: TaskQueueKey;
+  /** Bumped by every matching owner that loads the queue; task writes are conditional on it. */
+  rangeId: Int64;
+  /** All tasks with id <= ackLevel are done. */
+  ackLevel: Int64;
+  updatedAtMs: number;
+}
+
+export interface QueuedTask {
+  taskId: Int64;
+  /** Tasks past this time are dropped by the reader; 0 never expires. */
+  expiryTimeMs: number;
+  /** JSON task attributes owned by matching. */
+  data: string;
+}
