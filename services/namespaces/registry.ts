@@ -1,0 +1,246 @@
+// Namespace lookups for the request path. Records change rarely (register, update, failover) and
+// are read on every call, so they are cached: refreshed on a miss and on a short interval (other
+// processes write them too), replaced at once when this process writes.
+import { randomUUID } from 'node:crypto';
+import { apiError, apiErrorWithDetails } from '../common/errors.js';
+import type { Service } from '../common/lifecycle.js';
+import type { Logger } from '../common/logger.js';
+import { ConditionFailedError, NamespaceAlreadyExistsError } from '../persistence/errors.js';
+import type { NamespaceStore } from '../persistence/store.js';
+import type { NamespaceRecord } from '../persistence/types.js';
+import type { NamespaceExtraConfig } from './convert.js';
+import { findRegion, validateRegionConfig, type RegionConfig } from './failover.js';
+
+export interface NamespaceRegistryConfig {
+  /** The region this process runs in; local namespaces are active here. */
+  region: RegionConfig;
+  /** Every region of the cluster (the local one included), for global namespaces. Default: [region]. */
+  regions?: RegionConfig[];
+  /** How often the whole cache is reloaded from the store. Default 2000. */
+  refreshIntervalMs?: number;
+  /** Retention of a namespace registered without one. Default 3 days. */
+  defaultRetentionMs?: number;
+}
+
+export interface RegisterNamespaceInput {
+  name: string;
+  description?: string;
+  ownerEmail?: string;
+  data?: Record<string, string>;
+  retentionMs?: number;
+  isGlobal?: boolean;
+  /** Global namespaces only; default: the local region. */
+  activeRegion?: string;
+  /** Global namespaces only; default: [activeRegion]. The active region is always included. */
+  regions?: string[];
+  extra?: NamespaceExtraConfig;
+}
+
+export interface NamespacePage {
+  namespaces: NamespaceRecord[];
+  /** Name of the last namespace of the page; undefined on the last page. */
+  nextAfter?: string;
+}
+
+const MAX_NAME_LENGTH = 255;
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const UPDATE_ATTEMPTS = 5;
+
+function withDefaults(c: NamespaceRegistryConfig) {
+  const region = validateRegionConfig(c.region);
+  const regions = (c.regions ?? [region]).map(validateRegionConfig);
+  if (!regions.some((r) => r.name === region.name)) regions.push(region);
+  for (const r of regions) {
+    if (r.failoverVersionIncrement !== region.failoverVersionIncrement) {
+      throw new Error(`region ${r.name}: failoverVersionIncrement differs from ${region.name}'s`);
+    }
+  }
+  const refreshIntervalMs = c.refreshIntervalMs ?? 2000;
+  const defaultRetentionMs = c.defaultRetentionMs ?? 3 * 24 * 3600 * 1000;
+  if (refreshIntervalMs <= 0) throw new Error('namespace registry: refreshIntervalMs must be > 0');
+  if (defaultRetentionMs < 0) throw new Error('namespace registry: defaultRetentionMs must be >= 0');
+  return { region, regions, refreshIntervalMs, defaultRetentionMs };
+}
+
+export function namespaceNotFound(name: string) {
+  return apiErrorWithDetails(
+    'NAMESPACE_NOT_FOUND',
+    [{ typeName: 'temporal.api.errordetails.v1.NamespaceNotFoundFailure', value: { namespace: name } }],
+    name,
+  );
+}
+
+export class NamespaceRegistry implements Service {
+  readonly config: ReturnType<typeof withDefaults>;
+  private byName = new Map<string, NamespaceRecord>();
+  private byId = new Map<string, NamespaceRecord>();
+  private timer?: NodeJS.Timeout;
+  private refreshing?: Promise<void>;
+
+  constructor(
+    private readonly store: NamespaceStore,
+    config: NamespaceRegistryConfig,
+    private readonly log: Logger,
+  ) {
+    this.config = withDefaults(config);
+  }
+
+  get localRegion(): string {
+    return this.config.region.name;
+  }
+
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => {
+      this.refresh().catch((err: unknown) => this.log.warn({ err }, 'namespace cache refresh failed'));
+    }, this.config.refreshIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.refreshing?.catch(() => undefined);
+  }
+
+  /** Reloads every namespace; concurrent callers share one load. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.store
+      .listNamespaces()
+      .then((all) => {
+        // A write of this process may have landed after the load read its row: keep the newer one.
+        const fresh = all.map((n) => {
+          const cached = this.byId.get(n.id);
+          return cached && cached.notificationVersion > n.notificationVersion ? cached : n;
+        });
+        this.byName = new Map(fresh.map((n) => [n.name, n]));
+        this.byId = new Map(fresh.map((n) => [n.id, n]));
+      })
+      .finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  async getByName(name: string): Promise<NamespaceRecord | null> {
+    const hit = this.byName.get(name);
+    if (hit) return hit;
+    const rec = await this.store.getNamespaceByName(name);
+    if (rec) this.remember(rec);
+    return rec;
+  }
+
+  async getById(id: string): Promise<NamespaceRecord | null> {
+    const hit = this.byId.get(id);
+    if (hit) return hit;
+    const rec = await this.store.getNamespaceById(id);
+    if (rec) this.remember(rec);
+    return rec;
+  }
+
+  /** The namespace, or NOT_FOUND with NamespaceNotFoundFailure; deleted namespaces do not exist. */
+  async requireByName(name: string): Promise<NamespaceRecord> {
+    const rec = await this.getByName(name);
+    if (!rec || rec.state === 'deleted') throw namespaceNotFound(name);
+    return rec;
+  }
+
+  async requireById(id: string): Promise<NamespaceRecord> {
+    const rec = await this.getById(id);
+    if (!rec || rec.state === 'deleted') throw namespaceNotFound(id);
+    return rec;
+  }
+
+  async register(input: RegisterNamespaceInput): Promise<NamespaceRecord> {
+    const name = input.name;
+    if (!name) throw apiError('REQUIRED', 'Namespace');
+    if (name.length > MAX_NAME_LENGTH) throw apiError('TOO_LONG', 'Namespace', MAX_NAME_LENGTH);
+    if (!NAME_PATTERN.test(name)) {
+      throw apiError('INVALID_ARGUMENT', `Namespace name ${JSON.stringify(name)} must match ${NAME_PATTERN.source}.`);
+    }
+    const retentionMs = input.retentionMs ?? this.config.defaultRetentionMs;
+    if (retentionMs < 0) throw apiError('INVALID_ARGUMENT', 'WorkflowExecutionRetentionPeriod must not be negative.');
+
+    const isGlobal = input.isGlobal ?? false;
+    let activeRegion = this.config.region.name;
+    let regions = [activeRegion];
+    if (isGlobal) {
+      activeRegion = input.activeRegion || activeRegion;
+      regions = [...new Set([activeRegion, ...(input.regions ?? [])])];
+      for (const r of regions) findRegion(this.config.regions, r);
+    } else if ((input.activeRegion && input.activeRegion !== activeRegion) || (input.regions ?? []).some((r) => r !== activeRegion)) {
+      throw apiError('INVALID_ARGUMENT', `A local namespace lives in region ${activeRegion} only; register a global namespace to replicate it.`);
+    }
+    const rec: NamespaceRecord = {
+      id: randomUUID(),
+      name,
+      state: 'registered',
+      description: input.description ?? '',
+      ownerEmail: input.ownerEmail ?? '',
+      data: { ...(input.data ?? {}) },
+      retentionMs,
+      isGlobal,
+      activeRegion,
+      regions,
+      failoverVersion: findRegion(this.config.regions, activeRegion).initialFailoverVersion,
+      failoverState: 'normal',
+      notificationVersion: 1n,
+      config: JSON.stringify(input.extra ?? {}),
+    };
+    try {
+      await this.store.createNamespace(rec);
+    } catch (err) {
+      if (err instanceof NamespaceAlreadyExistsError) {
+        throw apiErrorWithDetails(
+          'NAMESPACE_ALREADY_EXISTS',
+          [{ typeName: 'temporal.api.errordetails.v1.NamespaceAlreadyExistsFailure', value: {} }],
+          name,
+        );
+      }
+      throw err;
+    }
+    this.remember(rec);
+    this.log.info({ namespace: name, id: rec.id, isGlobal, activeRegion }, 'namespace registered');
+    return rec;
+  }
+
+  /**
+   * Read-modify-write on the stored record, conditional on its notification version; a lost race
+   * re-reads and re-applies `change`, which must therefore be a pure function of the record.
+   */
+  async update(name: string, change: (current: NamespaceRecord) => NamespaceRecord): Promise<NamespaceRecord> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.store.getNamespaceByName(name);
+      if (!current || current.state === 'deleted') throw namespaceNotFound(name);
+      const next: NamespaceRecord = {
+        ...change(current),
+        id: current.id,
+        name: current.name,
+        notificationVersion: current.notificationVersion + 1n,
+      };
+      try {
+        await this.store.updateNamespace(next, current.notificationVersion);
+      } catch (err) {
+        if (err instanceof ConditionFailedError && attempt < UPDATE_ATTEMPTS) continue;
+        throw err;
+      }
+      this.remember(next);
+      return next;
+    }
+  }
+
+  /** Namespaces in name order after `after` (exclusive), at most pageSize of them. */
+  async list(pageSize: number, after?: string): Promise<NamespacePage> {
+    await this.refresh();
+    const all = [...this.byName.values()]
+      .filter((n) => n.state !== 'deleted' && (after === undefined || n.name > after))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const namespaces = all.slice(0, pageSize);
+    return { namespaces, nextAfter: all.length > pageSize ? namespaces[namespaces.length - 1]!.name : undefined };
+  }
+
+  private remember(rec: NamespaceRecord): void {
+    const cached = this.byId.get(rec.id);
+    if (cached && cached.notificationVersion > rec.notificationVersion) return;
+    this.byName.set(rec.name, rec);
+    this.byId.set(rec.id, rec);
+  }
+}
