@@ -16,7 +16,8 @@ const table = {
     message: (field: string, max: number) => `${field} exceeds length limit ${max}.`,
   },
   PAYLOAD_TOO_LARGE: {
-    status: status.INVALID_ARGUMENT,
+    // DESIGN invariant 11: oversize payloads are RESOURCE_EXHAUSTED.
+    status: status.RESOURCE_EXHAUSTED,
     message: (what: string, size: number, max: number) => `${what} size ${size} bytes exceeds the limit of ${max} bytes.`,
   },
   NAMESPACE_NOT_FOUND: { status: status.NOT_FOUND, message: (ns: string) => `Namespace ${ns} is not found.` },
