@@ -1,0 +1,169 @@
+// Record builders and comparison helpers for the conformance suite. Every id is fresh and random
+// so the suite can run against a shared database that already holds other tests' rows.
+import { randomInt, randomUUID } from 'node:crypto';
+import type { Persistence } from '../store.js';
+import type {
+  CurrentExecution,
+  ExecutionKey,
+  ExecutionRecord,
+  HistoryEventRow,
+  HistoryTask,
+  Int64,
+  NamespaceRecord,
+  TaskCategory,
+  VisibilityRecord,
+} from '../types.js';
+
+/** Past 2^53, so a lossy number conversion anywhere on the path shows. */
+export const BIG_RANGE_ID = 5_000_000_000n;
+export const BIG_VERSION = 2n ** 53n + 7n;
+export const MAX_INT64 = 2n ** 63n - 1n;
+
+export function uniq(prefix: string): string {
+  return `${prefix}-${randomUUID()}`;
+}
+
+/** Shard ids stay inside a signed 32-bit int (a Cassandra `int`) and away from real shards. */
+export function freshShardId(): number {
+  return randomInt(1_000_000, 2 ** 31 - 1);
+}
+
+export function taskIdOf(rangeId: Int64, seq: number): Int64 {
+  return rangeId * 2n ** 20n + BigInt(seq);
+}
+
+export function freshKey(over: Partial<ExecutionKey> = {}): ExecutionKey {
+  return { namespaceId: uniq('ns'), workflowId: uniq('wf'), runId: randomUUID(), ...over };
+}
+
+export function bytes(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+export function execution(key: ExecutionKey, over: Partial<ExecutionRecord> = {}): ExecutionRecord {
+  return {
+    key,
+    dbRecordVersion: 1,
+    state: 'running',
+    status: 1,
+    nextEventId: 3,
+    startVersion: BIG_VERSION,
+    lastWriteVersion: BIG_VERSION,
+    createRequestId: randomUUID(),
+    data: bytes(`state of ${key.runId} v${over.dbRecordVersion ?? 1}`),
+    ...over,
+  };
+}
+
+/** The pointer a write of `rec` as the current run leaves behind. */
+export function pointerOf(rec: ExecutionRecord): CurrentExecution {
+  return {
+    namespaceId: rec.key.namespaceId,
+    workflowId: rec.key.workflowId,
+    runId: rec.key.runId,
+    createRequestId: rec.createRequestId,
+    state: rec.state,
+    status: rec.status,
+    startVersion: rec.startVersion,
+    lastWriteVersion: rec.lastWriteVersion,
+  };
+}
+
+/** Events [from, to) of one branch. */
+export function events(branchId: string, from: number, to: number, taskId: Int64, version = BIG_VERSION): HistoryEventRow[] {
+  const rows: HistoryEventRow[] = [];
+  for (let id = from; id < to; id++) {
+    rows.push({ branchId, eventId: id, version, taskId, data: bytes(`event ${branchId}/${id}`) });
+  }
+  return rows;
+}
+
+export function task(category: TaskCategory, key: ExecutionKey, taskId: Int64, visibilityTimeMs = 1_700_000_000_000): HistoryTask {
+  return {
+    category,
+    taskId,
+    visibilityTimeMs,
+    namespaceId: key.namespaceId,
+    workflowId: key.workflowId,
+    runId: key.runId,
+    type: category === 'timer' ? 'userTimer' : 'workflowTask',
+    data: JSON.stringify({ taskId: taskId.toString(), category }),
+  };
+}
+
+export function namespace(over: Partial<NamespaceRecord> = {}): NamespaceRecord {
+  return {
+    id: randomUUID(),
+    name: uniq('namespace'),
+    state: 'registered',
+    description: 'conformance',
+    ownerEmail: 'sre@example.com',
+    data: { team: 'payments', tier: '1' },
+    retentionMs: 3 * 24 * 3600 * 1000,
+    isGlobal: true,
+    activeRegion: 'a',
+    regions: ['a', 'b'],
+    failoverVersion: BIG_VERSION,
+    failoverState: 'normal',
+    notificationVersion: BIG_RANGE_ID,
+    config: JSON.stringify({ archival: false }),
+    ...over,
+  };
+}
+
+export function visibility(namespaceId: string, over: Partial<VisibilityRecord> = {}): VisibilityRecord {
+  return {
+    namespaceId,
+    workflowId: uniq('wf'),
+    runId: randomUUID(),
+    workflowType: 'OrderWorkflow',
+    taskQueue: 'orders',
+    status: 1,
+    startTimeMs: 1_700_000_000_000,
+    executionTimeMs: 1_700_000_000_000,
+    closeTimeMs: null,
+    historyLength: 3,
+    data: JSON.stringify({ memo: {} }),
+    ...over,
+  };
+}
+
+/** Drivers return Buffer (a Uint8Array subclass); compare bytes, not prototypes. */
+export function hex(data: Uint8Array): string {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('hex');
+}
+
+export function plainExecution(rec: ExecutionRecord | null): unknown {
+  return rec && { ...rec, key: { ...rec.key }, data: hex(rec.data) };
+}
+
+export function plainEvents(rows: HistoryEventRow[]): unknown[] {
+  return rows.map((r) => ({ ...r, data: hex(r.data) }));
+}
+
+export async function createShard(p: Persistence, rangeId: Int64 = BIG_RANGE_ID): Promise<number> {
+  const shardId = freshShardId();
+  await p.shards.createShard({ shardId, rangeId, owner: 'conformance', ackLevels: {}, updatedAtMs: 1 });
+  return shardId;
+}
+
+/** Every task of a shard in every category; the shard is fresh, so these are the test's own. */
+export async function allTasks(p: Persistence, shardId: number): Promise<HistoryTask[]> {
+  const out: HistoryTask[] = [];
+  for (const category of ['transfer', 'replication', 'visibility'] as const) {
+    out.push(...(await p.executions.getHistoryTasks({ shardId, category, afterTaskId: -1n, maxTaskId: MAX_INT64, limit: 1000 })));
+  }
+  out.push(
+    ...(await p.executions.getTimerTasks({
+      shardId,
+      after: { visibilityTimeMs: -1, taskId: -1n },
+      maxVisibilityTimeMs: Number.MAX_SAFE_INTEGER,
+      limit: 1000,
+    })),
+  );
+  return out;
+}
+
+export async function allEvents(p: Persistence, shardId: number, key: ExecutionKey, branchId: string): Promise<HistoryEventRow[]> {
+  return p.executions.readHistory({ shardId, key, branchId, minEventId: 0, maxEventId: 2 ** 31 - 1, limit: 10_000 });
+}

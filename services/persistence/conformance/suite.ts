@@ -1,0 +1,861 @@
+// The one suite every Persistence implementation passes. It relies on the interface alone and on
+// fresh random ids, so it runs against a shared database that already holds other rows.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { Persistence } from '../store.js';
+import {
+  ConditionFailedError,
+  CurrentWorkflowConditionFailedError,
+  NamespaceAlreadyExistsError,
+  ShardOwnershipLostError,
+} from '../errors.js';
+import type { ExecutionKey, ExecutionRecord, HistoryTask, Int64, QueuedTask, TaskQueueKey, VisibilityRecord } from '../types.js';
+import {
+  BIG_RANGE_ID,
+  BIG_VERSION,
+  MAX_INT64,
+  allEvents,
+  allTasks,
+  createShard,
+  events,
+  execution,
+  freshKey,
+  freshShardId,
+  namespace,
+  plainEvents,
+  plainExecution,
+  pointerOf,
+  task,
+  taskIdOf,
+  uniq,
+  visibility,
+} from './fixtures.js';
+
+const BRANCH = 'branch-main';
+
+export function runPersistenceConformance(name: string, open: () => Promise<Persistence>): void {
+  describe(`Persistence conformance: ${name}`, () => {
+    let p: Persistence;
+    before(async () => {
+      p = await open();
+    });
+    after(async () => {
+      await p.close();
+    });
+
+    /** A brand-new running run with events 1..2 and one transfer task, written at seq. */
+    async function startRun(shardId: number, key: ExecutionKey = freshKey(), seq = 1): Promise<ExecutionRecord> {
+      const rec = execution(key);
+      const taskId = taskIdOf(BIG_RANGE_ID, seq);
+      await p.executions.createWorkflowExecution({
+        shardId,
+        rangeId: BIG_RANGE_ID,
+        mode: { kind: 'brandNew' },
+        execution: rec,
+        events: events(BRANCH, 1, 3, taskId),
+        tasks: [task('transfer', key, taskId)],
+      });
+      return rec;
+    }
+
+    /** The next version of rec: dbRecordVersion + 1 and fresh state bytes. */
+    function next(rec: ExecutionRecord, over: Partial<ExecutionRecord> = {}): ExecutionRecord {
+      const dbRecordVersion = rec.dbRecordVersion + 1;
+      return execution(rec.key, { ...rec, dbRecordVersion, data: new TextEncoder().encode(`v${dbRecordVersion} ${randomUUID()}`), ...over });
+    }
+
+    async function assertStored(shardId: number, rec: ExecutionRecord): Promise<void> {
+      assert.deepEqual(plainExecution(await p.executions.getWorkflowExecution(shardId, rec.key)), plainExecution(rec));
+    }
+
+    describe('shards', () => {
+      test('getShard of an unknown shard is null', async () => {
+        assert.equal(await p.shards.getShard(freshShardId()), null);
+      });
+
+      test('createShard then getShard round-trips, 64-bit range id exact', async () => {
+        const info = { shardId: freshShardId(), rangeId: BIG_RANGE_ID + 1n, owner: 'node-1', ackLevels: { transfer: '42', 'replication:b': '9007199254740993' }, updatedAtMs: 1_700_000_000_123 };
+        await p.shards.createShard(info);
+        assert.deepEqual(await p.shards.getShard(info.shardId), info);
+      });
+
+      test('createShard twice fails with ConditionFailedError and keeps the first row', async () => {
+        const info = { shardId: freshShardId(), rangeId: BIG_RANGE_ID, owner: 'node-1', ackLevels: {}, updatedAtMs: 1 };
+        await p.shards.createShard(info);
+        await assert.rejects(p.shards.createShard({ ...info, rangeId: 7n, owner: 'node-2' }), ConditionFailedError);
+        assert.deepEqual(await p.shards.getShard(info.shardId), info);
+      });
+
+      test('updateShard with the current range id writes (and may bump the range id)', async () => {
+        const info = { shardId: freshShardId(), rangeId: BIG_RANGE_ID, owner: 'node-1', ackLevels: {}, updatedAtMs: 1 };
+        await p.shards.createShard(info);
+        const taken = { ...info, rangeId: BIG_RANGE_ID + 1n, owner: 'node-2', ackLevels: { timer: '5' }, updatedAtMs: 2 };
+        await p.shards.updateShard(taken, BIG_RANGE_ID);
+        assert.deepEqual(await p.shards.getShard(info.shardId), taken);
+        const acked = { ...taken, ackLevels: { timer: '6' }, updatedAtMs: 3 };
+        await p.shards.updateShard(acked, taken.rangeId);
+        assert.deepEqual(await p.shards.getShard(info.shardId), acked);
+      });
+
+      test('updateShard with a stale range id throws ShardOwnershipLostError and changes nothing', async () => {
+        const info = { shardId: freshShardId(), rangeId: BIG_RANGE_ID + 5n, owner: 'node-2', ackLevels: { a: '1' }, updatedAtMs: 1 };
+        await p.shards.createShard(info);
+        const err = await p.shards
+          .updateShard({ ...info, rangeId: BIG_RANGE_ID + 6n, owner: 'stale', ackLevels: {} }, BIG_RANGE_ID + 4n)
+          .then(() => null, (e: unknown) => e);
+        assert.ok(err instanceof ShardOwnershipLostError, `expected ShardOwnershipLostError, got ${String(err)}`);
+        assert.equal(err.shardId, info.shardId);
+        assert.equal(err.expectedRangeId, BIG_RANGE_ID + 4n);
+        assert.ok(err.actualRangeId === null || err.actualRangeId === info.rangeId);
+        assert.deepEqual(await p.shards.getShard(info.shardId), info);
+      });
+
+      test('updateShard of a missing shard throws ShardOwnershipLostError and creates nothing', async () => {
+        const shardId = freshShardId();
+        await assert.rejects(p.shards.updateShard({ shardId, rangeId: 2n, owner: 'x', ackLevels: {}, updatedAtMs: 1 }, 1n), ShardOwnershipLostError);
+        assert.equal(await p.shards.getShard(shardId), null);
+      });
+    });
+
+    describe('createWorkflowExecution', () => {
+      test('brandNew writes the run, the current pointer, the events and the tasks', async () => {
+        const shardId = await createShard(p);
+        const key = freshKey();
+        const rec = execution(key);
+        const t1 = taskIdOf(BIG_RANGE_ID, 1);
+        const tasks = [task('transfer', key, t1), task('timer', key, taskIdOf(BIG_RANGE_ID, 2), 1_700_000_005_000), task('replication', key, taskIdOf(BIG_RANGE_ID, 3))];
+        const evs = events(BRANCH, 1, 3, t1);
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: rec, events: evs, tasks });
+        await assertStored(shardId, rec);
+        assert.deepEqual(await p.executions.getCurrentExecution(shardId, key.namespaceId, key.workflowId), pointerOf(rec));
+        assert.deepEqual(plainEvents(await allEvents(p, shardId, key, BRANCH)), plainEvents(evs));
+        const stored = await allTasks(p, shardId);
+        assert.deepEqual(sortTasks(stored), sortTasks(tasks));
+      });
+
+      test('unknown run and unknown workflow read as null', async () => {
+        const shardId = await createShard(p);
+        const rec = await startRun(shardId);
+        assert.equal(await p.executions.getWorkflowExecution(shardId, { ...rec.key, runId: randomUUID() }), null);
+        assert.equal(await p.executions.getCurrentExecution(shardId, rec.key.namespaceId, uniq('wf')), null);
+        assert.equal(await p.executions.getWorkflowExecution(await createShard(p), rec.key), null, 'rows belong to their shard');
+      });
+
+      test('brandNew when a current run exists throws CurrentWorkflowConditionFailedError carrying it', async () => {
+        const shardId = await createShard(p);
+        const first = await startRun(shardId);
+        const second = execution({ ...first.key, runId: randomUUID() });
+        const err = await p.executions
+          .createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: second, events: events(BRANCH, 1, 3, taskIdOf(BIG_RANGE_ID, 9)), tasks: [task('transfer', second.key, taskIdOf(BIG_RANGE_ID, 9))] })
+          .then(() => null, (e: unknown) => e);
+        assert.ok(err instanceof CurrentWorkflowConditionFailedError, `expected CurrentWorkflowConditionFailedError, got ${String(err)}`);
+        assert.deepEqual(err.current, pointerOf(first));
+        assert.equal(await p.executions.getWorkflowExecution(shardId, second.key), null);
+        assert.deepEqual(await allEvents(p, shardId, second.key, BRANCH), []);
+        assert.deepEqual((await allTasks(p, shardId)).map((t) => t.runId), [first.key.runId]);
+      });
+
+      test('replaceCurrent replaces the closed current run it names', async () => {
+        const shardId = await createShard(p);
+        const first = await startRun(shardId);
+        const closed = next(first, { state: 'completed', status: 2, lastWriteVersion: BIG_VERSION + 10n });
+        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: closed, expectedDbRecordVersion: 1, events: [], tasks: [] });
+        const second = execution({ ...first.key, runId: randomUUID() });
+        await p.executions.createWorkflowExecution({
+          shardId,
+          rangeId: BIG_RANGE_ID,
+          mode: { kind: 'replaceCurrent', previousRunId: first.key.runId, previousLastWriteVersion: closed.lastWriteVersion },
+          execution: second,
+          events: events(BRANCH, 1, 3, taskIdOf(BIG_RANGE_ID, 5)),
+          tasks: [],
+        });
+        assert.deepEqual(await p.executions.getCurrentExecution(shardId, first.key.namespaceId, first.key.workflowId), pointerOf(second));
+        await assertStored(shardId, second);
+        await assertStored(shardId, closed);
+      });
+
+      test('replaceCurrent when the named run no longer is current throws CurrentWorkflowConditionFailedError', async () => {
+        const shardId = await createShard(p);
+        const first = await startRun(shardId);
+        const wrongRun = execution({ ...first.key, runId: randomUUID() });
+        const err = await p.executions
+          .createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'replaceCurrent', previousRunId: randomUUID(), previousLastWriteVersion: first.lastWriteVersion }, execution: wrongRun, events: events(BRANCH, 1, 3, taskIdOf(BIG_RANGE_ID, 7)), tasks: [task('transfer', wrongRun.key, taskIdOf(BIG_RANGE_ID, 7))] })
+          .then(() => null, (e: unknown) => e);
+        assert.ok(err instanceof CurrentWorkflowConditionFailedError, `expected CurrentWorkflowConditionFailedError, got ${String(err)}`);
+        assert.deepEqual(err.current, pointerOf(first));
+
+        const wrongVersion = execution({ ...first.key, runId: randomUUID() });
+        await assert.rejects(
+          p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'replaceCurrent', previousRunId: first.key.runId, previousLastWriteVersion: first.lastWriteVersion + 1n }, execution: wrongVersion, events: [], tasks: [] }),
+          CurrentWorkflowConditionFailedError,
+        );
+        for (const rec of [wrongRun, wrongVersion]) {
+          assert.equal(await p.executions.getWorkflowExecution(shardId, rec.key), null);
+          assert.deepEqual(await allEvents(p, shardId, rec.key, BRANCH), []);
+        }
+        assert.deepEqual(await p.executions.getCurrentExecution(shardId, first.key.namespaceId, first.key.workflowId), pointerOf(first));
+        assert.equal((await allTasks(p, shardId)).length, 1);
+      });
+
+      test('replaceCurrent without any current run throws CurrentWorkflowConditionFailedError with no current', async () => {
+        const shardId = await createShard(p);
+        const rec = execution(freshKey());
+        const err = await p.executions
+          .createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'replaceCurrent', previousRunId: randomUUID(), previousLastWriteVersion: 1n }, execution: rec, events: [], tasks: [] })
+          .then(() => null, (e: unknown) => e);
+        assert.ok(err instanceof CurrentWorkflowConditionFailedError, `expected CurrentWorkflowConditionFailedError, got ${String(err)}`);
+        assert.equal(err.current, null);
+        assert.equal(await p.executions.getWorkflowExecution(shardId, rec.key), null);
+        assert.equal(await p.executions.getCurrentExecution(shardId, rec.key.namespaceId, rec.key.workflowId), null);
+      });
+
+      test('zombie writes the run and leaves the current pointer untouched', async () => {
+        const shardId = await createShard(p);
+        const first = await startRun(shardId);
+        const zombie = execution({ ...first.key, runId: randomUUID() }, { state: 'zombie' });
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: zombie, events: events(BRANCH, 1, 4, taskIdOf(BIG_RANGE_ID, 2)), tasks: [] });
+        await assertStored(shardId, zombie);
+        assert.equal((await allEvents(p, shardId, zombie.key, BRANCH)).length, 3);
+        assert.deepEqual(await p.executions.getCurrentExecution(shardId, first.key.namespaceId, first.key.workflowId), pointerOf(first));
+
+        const lone = execution(freshKey(), { state: 'zombie' });
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: lone, events: [], tasks: [] });
+        await assertStored(shardId, lone);
+        assert.equal(await p.executions.getCurrentExecution(shardId, lone.key.namespaceId, lone.key.workflowId), null);
+      });
+
+      test('an existing run id throws ConditionFailedError and keeps the stored run', async () => {
+        const shardId = await createShard(p);
+        const first = await startRun(shardId);
+        const dup = execution(first.key, { state: 'zombie', nextEventId: 99 });
+        await assert.rejects(
+          p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: dup, events: events(BRANCH, 3, 5, taskIdOf(BIG_RANGE_ID, 4)), tasks: [task('transfer', first.key, taskIdOf(BIG_RANGE_ID, 4))] }),
+          ConditionFailedError,
+        );
+        await assertStored(shardId, first);
+        assert.equal((await allEvents(p, shardId, first.key, BRANCH)).length, 2);
+        assert.equal((await allTasks(p, shardId)).length, 1);
+      });
+
+      test('a wrong range id throws ShardOwnershipLostError and nothing of the batch is visible', async () => {
+        const shardId = await createShard(p);
+        for (const rangeId of [BIG_RANGE_ID - 1n, BIG_RANGE_ID + 1n]) {
+          const rec = execution(freshKey());
+          const tid = taskIdOf(rangeId, 1);
+          const err = await p.executions
+            .createWorkflowExecution({
+              shardId,
+              rangeId,
+              mode: { kind: 'brandNew' },
+              execution: rec,
+              events: events(BRANCH, 1, 3, tid),
+              tasks: [task('transfer', rec.key, tid), task('timer', rec.key, tid + 1n), task('replication', rec.key, tid + 2n), task('visibility', rec.key, tid + 3n)],
+            })
+            .then(() => null, (e: unknown) => e);
+          assert.ok(err instanceof ShardOwnershipLostError, `expected ShardOwnershipLostError, got ${String(err)}`);
+          assert.equal(err.shardId, shardId);
+          assert.equal(err.expectedRangeId, rangeId);
+          assert.equal(await p.executions.getWorkflowExecution(shardId, rec.key), null);
+          assert.equal(await p.executions.getCurrentExecution(shardId, rec.key.namespaceId, rec.key.workflowId), null);
+          assert.deepEqual(await allEvents(p, shardId, rec.key, BRANCH), []);
+        }
+        assert.deepEqual(await allTasks(p, shardId), []);
+        assert.deepEqual(await p.executions.listExecutions(shardId, null, 10), []);
+      });
+
+      test('a missing shard throws ShardOwnershipLostError', async () => {
+        const shardId = freshShardId();
+        const rec = execution(freshKey());
+        await assert.rejects(
+          p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: rec, events: [], tasks: [] }),
+          ShardOwnershipLostError,
+        );
+        assert.equal(await p.executions.getWorkflowExecution(shardId, rec.key), null);
+      });
+    });
+
+    describe('updateWorkflowExecution', () => {
+      test('writes the record, appends events and tasks, refreshes the current pointer', async () => {
+        const shardId = await createShard(p);
+        const rec = await startRun(shardId);
+        const updated = next(rec, { nextEventId: 6, status: 1, lastWriteVersion: BIG_VERSION + 1n });
+        const tid = taskIdOf(BIG_RANGE_ID, 10);
+        const evs = events(BRANCH, 3, 6, tid, BIG_VERSION + 1n);
+        const tasks = [task('timer', rec.key, tid + 1n, 1_700_000_009_000), task('replication', rec.key, tid + 2n)];
+        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: updated, expectedDbRecordVersion: 1, events: evs, tasks });
+        await assertStored(shardId, updated);
+        assert.deepEqual(await p.executions.getCurrentExecution(shardId, rec.key.namespaceId, rec.key.workflowId), pointerOf(updated));
+        assert.deepEqual((await allEvents(p, shardId, rec.key, BRANCH)).map((e) => [e.eventId, e.version, e.taskId]), [
+          [1, BIG_VERSION, taskIdOf(BIG_RANGE_ID, 1)],
+          [2, BIG_VERSION, taskIdOf(BIG_RANGE_ID, 1)],
+          [3, BIG_VERSION + 1n, tid],
+          [4, BIG_VERSION + 1n, tid],
+          [5, BIG_VERSION + 1n, tid],
+        ]);
+        assert.equal((await allTasks(p, shardId)).length, 3);
+
+        const closed = next(updated, { state: 'completed', status: 2 });
+        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: closed, expectedDbRecordVersion: 2, events: [], tasks: [] });
+        await assertStored(shardId, closed);
+        const pointer = await p.executions.getCurrentExecution(shardId, rec.key.namespaceId, rec.key.workflowId);
+        assert.deepEqual(pointer, pointerOf(closed));
+        assert.equal(pointer?.createRequestId, rec.createRequestId);
+      });
+
+      test('a stale dbRecordVersion throws ConditionFailedError and nothing of the batch is visible', async () => {
+        const shardId = await createShard(p);
+        const rec = await startRun(shardId);
+        const v2 = next(rec);
+        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: v2, expectedDbRecordVersion: 1, events: [], tasks: [] });
+        const stale = next(rec, { state: 'completed', status: 2 });
+        const tid = taskIdOf(BIG_RANGE_ID, 20);
+        await assert.rejects(
+          p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: stale, expectedDbRecordVersion: 1, events: events(BRANCH, 3, 5, tid), tasks: [task('transfer', rec.key, tid)] }),
+          ConditionFailedError,
+        );
+        await assertStored(shardId, v2);
+        assert.deepEqual(await p.executions.getCurrentExecution(shardId, rec.key.namespaceId, rec.key.workflowId), pointerOf(v2));
+        assert.equal((await allEvents(p, shardId, rec.key, BRANCH)).length, 2);
+        assert.equal((await allTasks(p, shardId)).length, 1);
+      });
+
+      test('a stale range id throws ShardOwnershipLostError and nothing of the batch is visible', async () => {
+        const shardId = await createShard(p);
+        const rec = await startRun(shardId);
+        await p.shards.updateShard({ shardId, rangeId: BIG_RANGE_ID + 1n, owner: 'thief', ackLevels: {}, updatedAtMs: 2 }, BIG_RANGE_ID);
+        const tid = taskIdOf(BIG_RANGE_ID, 30);
+        const err = await p.executions
+          .updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: next(rec, { status: 2, state: 'completed' }), expectedDbRecordVersion: 1, events: events(BRANCH, 3, 5, tid), tasks: [task('transfer', rec.key, tid)] })
+          .then(() => null, (e: unknown) => e);
+        assert.ok(err instanceof ShardOwnershipLostError, `expected ShardOwnershipLostError, got ${String(err)}`);
+        assert.equal(err.expectedRangeId, BIG_RANGE_ID);
+        assert.ok(err.actualRangeId === null || err.actualRangeId === BIG_RANGE_ID + 1n);
+        await assertStored(shardId, rec);
+        assert.deepEqual(await p.executions.getCurrentExecution(shardId, rec.key.namespaceId, rec.key.workflowId), pointerOf(rec));
+        assert.equal((await allEvents(p, shardId, rec.key, BRANCH)).length, 2);
+        assert.equal((await allTasks(p, shardId)).length, 1);
+      });
+
+      test('updating a run that does not exist throws ConditionFailedError', async () => {
+        const shardId = await createShard(p);
+        const ghost = execution(freshKey(), { dbRecordVersion: 2 });
+        await assert.rejects(
+          p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'bypassCurrent', execution: ghost, expectedDbRecordVersion: 1, events: events(BRANCH, 1, 2, 1n), tasks: [] }),
+          ConditionFailedError,
+        );
+        assert.equal(await p.executions.getWorkflowExecution(shardId, ghost.key), null);
+        assert.deepEqual(await allEvents(p, shardId, ghost.key, BRANCH), []);
+      });
+
+      test('updateCurrent requires the current pointer to name the run; bypassCurrent leaves it alone', async () => {
+        const shardId = await createShard(p);
+        const current = await startRun(shardId);
+        const zombie = execution({ ...current.key, runId: randomUUID() }, { state: 'zombie' });
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: zombie, events: [], tasks: [] });
+
+        const tid = taskIdOf(BIG_RANGE_ID, 40);
+        await assert.rejects(
+          p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: next(zombie), expectedDbRecordVersion: 1, events: events(BRANCH, 1, 3, tid), tasks: [task('transfer', zombie.key, tid)] }),
+          ConditionFailedError,
+        );
+        await assertStored(shardId, zombie);
+        assert.deepEqual(await allEvents(p, shardId, zombie.key, BRANCH), []);
+        assert.equal((await allTasks(p, shardId)).length, 1);
+
+        const zombie2 = next(zombie, { nextEventId: 10 });
+        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'bypassCurrent', execution: zombie2, expectedDbRecordVersion: 1, events: events(BRANCH, 1, 3, tid), tasks: [] });
+        await assertStored(shardId, zombie2);
+        assert.deepEqual(await p.executions.getCurrentExecution(shardId, current.key.namespaceId, current.key.workflowId), pointerOf(current));
+
+        const lone = execution(freshKey(), { state: 'zombie' });
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: lone, events: [], tasks: [] });
+        await assert.rejects(
+          p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: next(lone), expectedDbRecordVersion: 1, events: [], tasks: [] }),
+          ConditionFailedError,
+          'updateCurrent without any current pointer',
+        );
+        assert.equal(await p.executions.getCurrentExecution(shardId, lone.key.namespaceId, lone.key.workflowId), null);
+      });
+
+      test('newRun (continue-as-new) becomes current atomically with its events', async () => {
+        const shardId = await createShard(p);
+        const first = await startRun(shardId);
+        const closed = next(first, { state: 'completed', status: 6, nextEventId: 4 });
+        const newRun = execution({ ...first.key, runId: randomUUID() }, { state: 'created', lastWriteVersion: BIG_VERSION + 3n });
+        const tid = taskIdOf(BIG_RANGE_ID, 50);
+        await p.executions.updateWorkflowExecution({
+          shardId,
+          rangeId: BIG_RANGE_ID,
+          mode: 'updateCurrent',
+          execution: closed,
+          expectedDbRecordVersion: 1,
+          newRun,
+          events: events(BRANCH, 3, 4, tid),
+          newRunEvents: events('branch-new', 1, 3, tid),
+          tasks: [task('transfer', newRun.key, tid)],
+        });
+        await assertStored(shardId, closed);
+        await assertStored(shardId, newRun);
+        assert.deepEqual(await p.executions.getCurrentExecution(shardId, first.key.namespaceId, first.key.workflowId), pointerOf(newRun));
+        assert.equal((await allEvents(p, shardId, first.key, BRANCH)).length, 3);
+        assert.deepEqual(plainEvents(await allEvents(p, shardId, newRun.key, 'branch-new')), plainEvents(events('branch-new', 1, 3, tid)));
+        assert.deepEqual(await allEvents(p, shardId, first.key, 'branch-new'), [], 'new-run events live on the new run only');
+      });
+
+      test('a failed batch with a newRun leaves neither the new run nor its events', async () => {
+        const shardId = await createShard(p);
+        const first = await startRun(shardId);
+        const newRun = execution({ ...first.key, runId: randomUUID() });
+        const tid = taskIdOf(BIG_RANGE_ID, 60);
+        await assert.rejects(
+          p.executions.updateWorkflowExecution({
+            shardId,
+            rangeId: BIG_RANGE_ID,
+            mode: 'updateCurrent',
+            execution: next(first, { dbRecordVersion: 3, state: 'completed', status: 6 }),
+            expectedDbRecordVersion: 2,
+            newRun,
+            events: [],
+            newRunEvents: events(BRANCH, 1, 3, tid),
+            tasks: [task('transfer', newRun.key, tid)],
+          }),
+          ConditionFailedError,
+        );
+        assert.equal(await p.executions.getWorkflowExecution(shardId, newRun.key), null);
+        assert.deepEqual(await allEvents(p, shardId, newRun.key, BRANCH), []);
+        assert.deepEqual(await p.executions.getCurrentExecution(shardId, first.key.namespaceId, first.key.workflowId), pointerOf(first));
+        assert.equal((await allTasks(p, shardId)).length, 1);
+
+        const zombie = execution({ ...first.key, runId: randomUUID() }, { state: 'zombie' });
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: zombie, events: [], tasks: [] });
+        await assert.rejects(
+          p.executions.updateWorkflowExecution({
+            shardId,
+            rangeId: BIG_RANGE_ID,
+            mode: 'updateCurrent',
+            execution: next(first, { state: 'completed', status: 6 }),
+            expectedDbRecordVersion: 1,
+            newRun: execution(zombie.key),
+            events: events(BRANCH, 3, 4, tid),
+            newRunEvents: events(BRANCH, 1, 3, tid),
+            tasks: [task('transfer', zombie.key, tid)],
+          }),
+          ConditionFailedError,
+          'a newRun whose run id exists already',
+        );
+        await assertStored(shardId, first);
+        await assertStored(shardId, zombie);
+        assert.deepEqual(await allEvents(p, shardId, zombie.key, BRANCH), []);
+        assert.equal((await allEvents(p, shardId, first.key, BRANCH)).length, 2);
+        assert.deepEqual(await p.executions.getCurrentExecution(shardId, first.key.namespaceId, first.key.workflowId), pointerOf(first));
+        assert.equal((await allTasks(p, shardId)).length, 1);
+      });
+
+      test('two concurrent updates with the same expected version: exactly one succeeds', async () => {
+        const shardId = await createShard(p);
+        const rec = await startRun(shardId);
+        const candidates = [0, 1].map((i) => next(rec, { nextEventId: 10 + i }));
+        const results = await Promise.allSettled(
+          candidates.map((c, i) =>
+            p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: c, expectedDbRecordVersion: 1, events: events(BRANCH, 3, 4, taskIdOf(BIG_RANGE_ID, 70 + i)), tasks: [] }),
+          ),
+        );
+        const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+        assert.equal(won.length, 1, `exactly one writer wins, got ${won.length}`);
+        const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+        assert.ok(lost.reason instanceof ConditionFailedError, `loser gets ConditionFailedError, got ${String(lost.reason)}`);
+        await assertStored(shardId, candidates[won[0]!]!);
+        const evs = await allEvents(p, shardId, rec.key, BRANCH);
+        assert.equal(evs.at(-1)?.taskId, taskIdOf(BIG_RANGE_ID, 70 + won[0]!), "the winner's event is the stored one");
+      });
+    });
+
+    describe('history events', () => {
+      test('readHistory honours [min, max), limit, branch and run', async () => {
+        const shardId = await createShard(p);
+        const rec = execution(freshKey());
+        const main = events(BRANCH, 1, 11, taskIdOf(BIG_RANGE_ID, 1));
+        const fork = events('branch-fork', 1, 4, taskIdOf(BIG_RANGE_ID, 2), BIG_VERSION + 10n);
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: rec, events: [...main, ...fork], tasks: [] });
+        const read = (branchId: string, minEventId: number, maxEventId: number, limit = 100) =>
+          p.executions.readHistory({ shardId, key: rec.key, branchId, minEventId, maxEventId, limit });
+        assert.deepEqual(plainEvents(await read(BRANCH, 1, 11)), plainEvents(main));
+        assert.deepEqual((await read(BRANCH, 3, 7)).map((e) => e.eventId), [3, 4, 5, 6]);
+        assert.deepEqual((await read(BRANCH, 1, 11, 2)).map((e) => e.eventId), [1, 2]);
+        assert.deepEqual((await read(BRANCH, 9, 100, 5)).map((e) => e.eventId), [9, 10]);
+        assert.deepEqual(await read(BRANCH, 5, 5), []);
+        assert.deepEqual(plainEvents(await read('branch-fork', 1, 100)), plainEvents(fork));
+        assert.deepEqual(await read('branch-none', 1, 100), []);
+        assert.deepEqual(await p.executions.readHistory({ shardId, key: { ...rec.key, runId: randomUUID() }, branchId: BRANCH, minEventId: 1, maxEventId: 100, limit: 100 }), []);
+      });
+    });
+
+    describe('history tasks', () => {
+      /** A fresh shard with one run; tasks are written through an update of it. */
+      async function shardWithTasks(tasks: (key: ExecutionKey) => HistoryTask[]): Promise<{ shardId: number; key: ExecutionKey }> {
+        const shardId = await createShard(p);
+        const rec = execution(freshKey());
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: rec, events: [], tasks: tasks(rec.key) });
+        return { shardId, key: rec.key };
+      }
+      const ids = (ts: HistoryTask[]) => ts.map((t) => t.taskId);
+
+      test('getHistoryTasks reads one category in task-id order within (after, max], at most limit', async () => {
+        const t = (seq: number) => taskIdOf(BIG_RANGE_ID, seq);
+        const { shardId, key } = await shardWithTasks((k) => [
+          task('transfer', k, t(5)),
+          task('transfer', k, t(1)),
+          task('transfer', k, t(3)),
+          task('replication', k, t(2)),
+          task('visibility', k, t(4)),
+          task('timer', k, t(6), 1_700_000_000_000),
+        ]);
+        const read = (category: 'transfer' | 'replication' | 'visibility', afterTaskId: Int64, maxTaskId: Int64, limit = 100) =>
+          p.executions.getHistoryTasks({ shardId, category, afterTaskId, maxTaskId, limit });
+        const transfer = await read('transfer', 0n, MAX_INT64);
+        assert.deepEqual(ids(transfer), [t(1), t(3), t(5)]);
+        assert.deepEqual(transfer[0], task('transfer', key, t(1)));
+        assert.deepEqual(ids(await read('transfer', t(1), t(5))), [t(3), t(5)], 'after is exclusive, max inclusive');
+        assert.deepEqual(ids(await read('transfer', t(1), t(4))), [t(3)]);
+        assert.deepEqual(ids(await read('transfer', 0n, MAX_INT64, 2)), [t(1), t(3)]);
+        assert.deepEqual(ids(await read('replication', 0n, MAX_INT64)), [t(2)]);
+        assert.deepEqual(ids(await read('visibility', 0n, MAX_INT64)), [t(4)]);
+        assert.deepEqual(await read('transfer', t(5), MAX_INT64), []);
+      });
+
+      test('getTimerTasks orders by (visibilityTimeMs, taskId) and pages with the after cursor', async () => {
+        const t = (seq: number) => taskIdOf(BIG_RANGE_ID, seq);
+        const base = 1_700_000_000_000;
+        const { shardId } = await shardWithTasks((k) => [
+          task('timer', k, t(1), base + 30),
+          task('timer', k, t(4), base + 10),
+          task('timer', k, t(2), base + 10),
+          task('timer', k, t(3), base + 20),
+          task('transfer', k, t(9)),
+        ]);
+        const read = (after: { visibilityTimeMs: number; taskId: Int64 }, maxVisibilityTimeMs: number, limit = 100) =>
+          p.executions.getTimerTasks({ shardId, after, maxVisibilityTimeMs, limit });
+        const key = (ts: HistoryTask[]) => ts.map((x) => [x.visibilityTimeMs, x.taskId]);
+        assert.deepEqual(key(await read({ visibilityTimeMs: 0, taskId: 0n }, base + 100)), [
+          [base + 10, t(2)],
+          [base + 10, t(4)],
+          [base + 20, t(3)],
+          [base + 30, t(1)],
+        ]);
+        assert.deepEqual(key(await read({ visibilityTimeMs: 0, taskId: 0n }, base + 20)), [
+          [base + 10, t(2)],
+          [base + 10, t(4)],
+          [base + 20, t(3)],
+        ], 'the fire-time bound is inclusive');
+        assert.deepEqual(key(await read({ visibilityTimeMs: base + 10, taskId: t(2) }, base + 100, 2)), [
+          [base + 10, t(4)],
+          [base + 20, t(3)],
+        ]);
+        assert.deepEqual(key(await read({ visibilityTimeMs: base + 10, taskId: t(4) }, base + 100)), [
+          [base + 20, t(3)],
+          [base + 30, t(1)],
+        ]);
+        assert.deepEqual(key(await read({ visibilityTimeMs: base + 20, taskId: 0n }, base + 100)), [
+          [base + 20, t(3)],
+          [base + 30, t(1)],
+        ], 'a later task at the cursor time is after the cursor');
+        assert.deepEqual(await read({ visibilityTimeMs: 0, taskId: 0n }, base + 9), []);
+      });
+
+      test('rangeDeleteHistoryTasks deletes below the bound in its category only', async () => {
+        const t = (seq: number) => taskIdOf(BIG_RANGE_ID, seq);
+        const { shardId } = await shardWithTasks((k) => [
+          task('transfer', k, t(1)),
+          task('transfer', k, t(2)),
+          task('transfer', k, t(3)),
+          task('replication', k, t(1)),
+          task('timer', k, t(1), 5),
+        ]);
+        await p.executions.rangeDeleteHistoryTasks(shardId, 'transfer', t(3));
+        assert.deepEqual(ids(await p.executions.getHistoryTasks({ shardId, category: 'transfer', afterTaskId: 0n, maxTaskId: MAX_INT64, limit: 100 })), [t(3)]);
+        assert.equal((await allTasks(p, shardId)).length, 3);
+      });
+
+      test('deleteHistoryTask deletes one task: timers by (time, id), others by id', async () => {
+        const t = (seq: number) => taskIdOf(BIG_RANGE_ID, seq);
+        const { shardId } = await shardWithTasks((k) => [
+          task('transfer', k, t(1)),
+          task('transfer', k, t(2)),
+          task('timer', k, t(3), 100),
+          task('timer', k, t(4), 200),
+        ]);
+        await p.executions.deleteHistoryTask(shardId, { category: 'transfer', taskId: t(1), visibilityTimeMs: 1_700_000_000_000 });
+        await p.executions.deleteHistoryTask(shardId, { category: 'timer', taskId: t(3), visibilityTimeMs: 100 });
+        await p.executions.deleteHistoryTask(shardId, { category: 'timer', taskId: t(4), visibilityTimeMs: 999 });
+        assert.deepEqual(sortTasks(await allTasks(p, shardId)).map((x) => [x.category, x.taskId]), [
+          ['timer', t(4)],
+          ['transfer', t(2)],
+        ]);
+      });
+    });
+
+    describe('listExecutions and deleteWorkflowExecution', () => {
+      test('listExecutions pages a shard in key order', async () => {
+        const shardId = await createShard(p);
+        const ns = uniq('ns');
+        const keys = [
+          { namespaceId: ns, workflowId: 'wf-b', runId: 'run-1' },
+          { namespaceId: ns, workflowId: 'wf-a', runId: 'run-2' },
+          { namespaceId: ns, workflowId: 'wf-a', runId: 'run-1' },
+          { namespaceId: `${ns}-z`, workflowId: 'wf-a', runId: 'run-1' },
+          { namespaceId: ns, workflowId: 'wf-c', runId: 'run-9' },
+        ];
+        const records = keys.map((key) => execution(key));
+        for (const rec of records) {
+          await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: rec, events: [], tasks: [] });
+        }
+        const other = await createShard(p);
+        await startRun(other);
+        const expected = [...records].sort((a, b) => compareKeys(a.key, b.key));
+        const seen: ExecutionRecord[] = [];
+        let cursor: ExecutionKey | null = null;
+        for (let page = 0; page < 10; page++) {
+          const rows: ExecutionRecord[] = await p.executions.listExecutions(shardId, cursor, 2);
+          assert.ok(rows.length <= 2, 'a page holds at most limit rows');
+          if (rows.length === 0) break;
+          seen.push(...rows);
+          cursor = rows.at(-1)!.key;
+        }
+        assert.deepEqual(seen.map(plainExecution), expected.map(plainExecution));
+        assert.deepEqual((await p.executions.listExecutions(shardId, expected[3]!.key, 100)).map((r) => r.key), [expected[4]!.key]);
+      });
+
+      test('deleteWorkflowExecution removes the run, its events and the current pointer naming it', async () => {
+        const shardId = await createShard(p);
+        const rec = await startRun(shardId);
+        const zombie = execution({ ...rec.key, runId: randomUUID() }, { state: 'zombie' });
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: zombie, events: events(BRANCH, 1, 3, 1n), tasks: [] });
+
+        await p.executions.deleteWorkflowExecution(shardId, zombie.key);
+        assert.equal(await p.executions.getWorkflowExecution(shardId, zombie.key), null);
+        assert.deepEqual(await allEvents(p, shardId, zombie.key, BRANCH), []);
+        assert.deepEqual(await p.executions.getCurrentExecution(shardId, rec.key.namespaceId, rec.key.workflowId), pointerOf(rec), 'a pointer naming another run stays');
+        assert.equal((await allEvents(p, shardId, rec.key, BRANCH)).length, 2);
+
+        await p.executions.deleteWorkflowExecution(shardId, rec.key);
+        assert.equal(await p.executions.getWorkflowExecution(shardId, rec.key), null);
+        assert.deepEqual(await allEvents(p, shardId, rec.key, BRANCH), []);
+        assert.equal(await p.executions.getCurrentExecution(shardId, rec.key.namespaceId, rec.key.workflowId), null);
+        await p.executions.deleteWorkflowExecution(shardId, rec.key);
+      });
+    });
+
+    describe('namespaces', () => {
+      test('create, get by name and by id, unknown is null', async () => {
+        const ns = namespace();
+        await p.namespaces.createNamespace(ns);
+        assert.deepEqual(await p.namespaces.getNamespaceByName(ns.name), ns);
+        assert.deepEqual(await p.namespaces.getNamespaceById(ns.id), ns);
+        assert.equal(await p.namespaces.getNamespaceByName(uniq('none')), null);
+        assert.equal(await p.namespaces.getNamespaceById(randomUUID()), null);
+      });
+
+      test('a taken name or id throws NamespaceAlreadyExistsError and writes nothing', async () => {
+        const ns = namespace();
+        await p.namespaces.createNamespace(ns);
+        await assert.rejects(p.namespaces.createNamespace(namespace({ name: ns.name })), NamespaceAlreadyExistsError);
+        const sameId = namespace({ id: ns.id });
+        await assert.rejects(p.namespaces.createNamespace(sameId), NamespaceAlreadyExistsError);
+        assert.equal(await p.namespaces.getNamespaceByName(sameId.name), null);
+        assert.deepEqual(await p.namespaces.getNamespaceById(ns.id), ns);
+        assert.deepEqual(await p.namespaces.getNamespaceByName(ns.name), ns);
+      });
+
+      test('listNamespaces includes every created namespace', async () => {
+        const created = [namespace(), namespace({ isGlobal: false, regions: ['a'], data: {} })];
+        for (const ns of created) await p.namespaces.createNamespace(ns);
+        const listed = await p.namespaces.listNamespaces();
+        for (const ns of created) assert.deepEqual(listed.find((x) => x.id === ns.id), ns);
+      });
+
+      test('updateNamespace is conditional on the notification version', async () => {
+        const ns = namespace();
+        await p.namespaces.createNamespace(ns);
+        const failedOver = { ...ns, activeRegion: 'b', failoverVersion: ns.failoverVersion + 1n, failoverState: 'handover' as const, notificationVersion: ns.notificationVersion + 1n, data: { team: 'ledger' } };
+        await p.namespaces.updateNamespace(failedOver, ns.notificationVersion);
+        assert.deepEqual(await p.namespaces.getNamespaceById(ns.id), failedOver);
+        assert.deepEqual(await p.namespaces.getNamespaceByName(ns.name), failedOver);
+        await assert.rejects(p.namespaces.updateNamespace({ ...failedOver, activeRegion: 'c', notificationVersion: failedOver.notificationVersion + 1n }, ns.notificationVersion), ConditionFailedError);
+        assert.deepEqual(await p.namespaces.getNamespaceById(ns.id), failedOver);
+        await assert.rejects(p.namespaces.updateNamespace(namespace(), 1n), ConditionFailedError, 'an unknown namespace');
+      });
+    });
+
+    describe('visibility', () => {
+      const T = 1_700_000_000_000;
+      async function seed(namespaceId: string, over: Partial<VisibilityRecord>[]): Promise<VisibilityRecord[]> {
+        const recs = over.map((o) => visibility(namespaceId, o));
+        for (const r of recs) await p.visibility.upsertVisibility(r);
+        return recs;
+      }
+      const runIds = (rs: VisibilityRecord[]) => rs.map((r) => r.runId);
+      /** Newest start first, ties by run id. */
+      const ordered = (rs: VisibilityRecord[]) =>
+        [...rs].sort((a, b) => b.startTimeMs - a.startTimeMs || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+
+      test('upsert, list newest start first with ties by run id, and count', async () => {
+        const ns = randomUUID();
+        const recs = await seed(ns, [
+          { startTimeMs: T + 1 },
+          { startTimeMs: T + 3, runId: 'b-run' },
+          { startTimeMs: T + 3, runId: 'a-run' },
+          { startTimeMs: T + 2 },
+          { startTimeMs: T + 5 },
+        ]);
+        await seed(randomUUID(), [{ startTimeMs: T + 4 }]);
+        const { records, nextPageToken } = await p.visibility.listVisibility({ namespaceId: ns, filter: {}, pageSize: 100 });
+        assert.deepEqual(records, ordered(recs));
+        assert.equal(nextPageToken, undefined);
+        assert.equal(await p.visibility.countVisibility(ns, {}), 5);
+      });
+
+      test('upsert replaces the record of a run and is idempotent', async () => {
+        const ns = randomUUID();
+        const [rec] = await seed(ns, [{}]);
+        const closed = { ...rec!, status: 2, closeTimeMs: T + 60_000, historyLength: 11, data: JSON.stringify({ memo: { a: 1 } }) };
+        await p.visibility.upsertVisibility(closed);
+        await p.visibility.upsertVisibility(closed);
+        assert.deepEqual((await p.visibility.listVisibility({ namespaceId: ns, filter: {}, pageSize: 10 })).records, [closed]);
+        assert.equal(await p.visibility.countVisibility(ns, {}), 1);
+      });
+
+      test('filters: workflowId, runId, workflowType, status, open', async () => {
+        const ns = randomUUID();
+        const recs = await seed(ns, [
+          { workflowId: 'wf-1', workflowType: 'A', status: 1, startTimeMs: T + 1 },
+          { workflowId: 'wf-1', workflowType: 'A', status: 2, closeTimeMs: T + 9, startTimeMs: T },
+          { workflowId: 'wf-2', workflowType: 'B', status: 1, startTimeMs: T + 2 },
+          { workflowId: 'wf-3', workflowType: 'B', status: 3, closeTimeMs: T + 9, startTimeMs: T + 3 },
+          { workflowId: 'wf-4', workflowType: 'A', status: 7, closeTimeMs: T + 9, startTimeMs: T + 4 },
+        ]);
+        const cases: [Parameters<typeof p.visibility.countVisibility>[1], VisibilityRecord[]][] = [
+          [{ workflowId: 'wf-1' }, [recs[0]!, recs[1]!]],
+          [{ runId: recs[2]!.runId }, [recs[2]!]],
+          [{ workflowType: 'B' }, [recs[2]!, recs[3]!]],
+          [{ status: 2 }, [recs[1]!]],
+          [{ open: true }, [recs[0]!, recs[2]!]],
+          [{ open: false }, [recs[1]!, recs[3]!, recs[4]!]],
+          [{ workflowType: 'A', open: false }, [recs[1]!, recs[4]!]],
+          [{ workflowId: 'wf-1', open: true }, [recs[0]!]],
+          [{ workflowId: 'wf-9' }, []],
+        ];
+        for (const [filter, want] of cases) {
+          const got = await p.visibility.listVisibility({ namespaceId: ns, filter, pageSize: 100 });
+          assert.deepEqual(runIds(got.records), runIds(ordered(want)), `list ${JSON.stringify(filter)}`);
+          assert.equal(await p.visibility.countVisibility(ns, filter), want.length, `count ${JSON.stringify(filter)}`);
+        }
+      });
+
+      test('pages with opaque tokens, across equal start times, until no token', async () => {
+        const ns = randomUUID();
+        const recs = await seed(ns, [
+          { startTimeMs: T + 1 },
+          { startTimeMs: T + 2 },
+          { startTimeMs: T + 2 },
+          { startTimeMs: T + 2 },
+          { startTimeMs: T + 3 },
+          { startTimeMs: T + 4, status: 2, closeTimeMs: T + 5 },
+          { startTimeMs: T + 5 },
+        ]);
+        for (const [filter, want] of [
+          [{}, ordered(recs)],
+          [{ open: true }, ordered(recs.filter((r) => r.status === 1))],
+        ] as const) {
+          const seen: VisibilityRecord[] = [];
+          let token: string | undefined;
+          let pages = 0;
+          do {
+            const page = await p.visibility.listVisibility({ namespaceId: ns, filter, pageSize: 2, nextPageToken: token });
+            assert.ok(page.records.length <= 2, 'a page holds at most pageSize records');
+            assert.ok(page.records.length > 0 || page.nextPageToken === undefined, 'only the last page may be empty');
+            assert.ok(page.nextPageToken === undefined || typeof page.nextPageToken === 'string');
+            seen.push(...page.records);
+            token = page.nextPageToken;
+            assert.ok(++pages <= want.length + 1, 'paging ends');
+          } while (token !== undefined);
+          assert.deepEqual(runIds(seen), runIds(want));
+        }
+      });
+
+      test('deleteVisibility removes one run', async () => {
+        const ns = randomUUID();
+        const [a, b] = await seed(ns, [{ startTimeMs: T }, { startTimeMs: T + 1 }]);
+        await p.visibility.deleteVisibility(ns, a!.runId);
+        await p.visibility.deleteVisibility(ns, randomUUID());
+        assert.deepEqual((await p.visibility.listVisibility({ namespaceId: ns, filter: {}, pageSize: 10 })).records, [b]);
+        assert.equal(await p.visibility.countVisibility(ns, {}), 1);
+      });
+    });
+
+    describe('task queues', () => {
+      const freshQueue = (type = 1): TaskQueueKey => ({ namespaceId: randomUUID(), name: uniq('tq'), type });
+      const tid = (seq: number) => taskIdOf(BIG_RANGE_ID, seq);
+      const queued = (seq: number, expiryTimeMs = 0): QueuedTask => ({ taskId: tid(seq), expiryTimeMs, data: JSON.stringify({ seq }) });
+
+      test('leaseTaskQueue creates with rangeId 1, then bumps it and keeps the ack level', async () => {
+        const key = freshQueue();
+        const first = await p.taskQueues.leaseTaskQueue(key);
+        assert.deepEqual(first.key, key);
+        assert.equal(first.rangeId, 1n);
+        assert.equal(first.ackLevel, 0n);
+        await p.taskQueues.updateTaskQueue({ ...first, ackLevel: tid(7), updatedAtMs: 5 });
+        const second = await p.taskQueues.leaseTaskQueue(key);
+        assert.equal(second.rangeId, 2n);
+        assert.equal(second.ackLevel, tid(7));
+        assert.equal((await p.taskQueues.leaseTaskQueue({ ...key, type: 2 })).rangeId, 1n, 'the type is part of the key');
+      });
+
+      test('updateTaskQueue with a stale rangeId throws ConditionFailedError and keeps the ack level', async () => {
+        const key = freshQueue();
+        const stale = await p.taskQueues.leaseTaskQueue(key);
+        const owner = await p.taskQueues.leaseTaskQueue(key);
+        await p.taskQueues.updateTaskQueue({ ...owner, ackLevel: tid(3) });
+        await assert.rejects(p.taskQueues.updateTaskQueue({ ...stale, ackLevel: tid(9) }), ConditionFailedError);
+        assert.equal((await p.taskQueues.leaseTaskQueue(key)).ackLevel, tid(3));
+        await assert.rejects(p.taskQueues.updateTaskQueue({ key: freshQueue(), rangeId: 1n, ackLevel: 0n, updatedAtMs: 1 }), ConditionFailedError, 'an unknown queue');
+      });
+
+      test('createTasks is conditional on rangeId; getTasks reads (after, max] in order, at most limit', async () => {
+        const key = freshQueue(2);
+        const stale = await p.taskQueues.leaseTaskQueue(key);
+        const owner = await p.taskQueues.leaseTaskQueue(key);
+        await p.taskQueues.createTasks(key, owner.rangeId, [queued(3), queued(1, 1_700_000_000_000), queued(2)]);
+        await assert.rejects(p.taskQueues.createTasks(key, stale.rangeId, [queued(4), queued(5)]), ConditionFailedError);
+        await assert.rejects(p.taskQueues.createTasks(freshQueue(), 1n, [queued(1)]), ConditionFailedError, 'an unknown queue');
+
+        const all = await p.taskQueues.getTasks(key, 0n, MAX_INT64, 100);
+        assert.deepEqual(all, [queued(1, 1_700_000_000_000), queued(2), queued(3)]);
+        assert.deepEqual((await p.taskQueues.getTasks(key, tid(1), tid(2), 100)).map((t) => t.taskId), [tid(2)]);
+        assert.deepEqual((await p.taskQueues.getTasks(key, 0n, MAX_INT64, 2)).map((t) => t.taskId), [tid(1), tid(2)]);
+        assert.deepEqual(await p.taskQueues.getTasks({ ...key, type: 1 }, 0n, MAX_INT64, 100), [], 'the type is part of the key');
+      });
+
+      test('deleteTasks removes tasks up to and including the bound', async () => {
+        const key = freshQueue();
+        const owner = await p.taskQueues.leaseTaskQueue(key);
+        await p.taskQueues.createTasks(key, owner.rangeId, [queued(1), queued(2), queued(3), queued(4)]);
+        await p.taskQueues.deleteTasks(key, tid(2));
+        assert.deepEqual((await p.taskQueues.getTasks(key, 0n, MAX_INT64, 100)).map((t) => t.taskId), [tid(3), tid(4)]);
+        await p.taskQueues.deleteTasks(key, MAX_INT64);
+        assert.deepEqual(await p.taskQueues.getTasks(key, 0n, MAX_INT64, 100), []);
+      });
+    });
+  });
+}
+
+function compareKeys(a: ExecutionKey, b: ExecutionKey): number {
+  for (const f of ['namespaceId', 'workflowId', 'runId'] as const) {
+    if (a[f] !== b[f]) return a[f] < b[f] ? -1 : 1;
+  }
+  return 0;
+}
+
+function sortTasks(ts: HistoryTask[]): HistoryTask[] {
+  return [...ts].sort((a, b) => (a.category !== b.category ? (a.category < b.category ? -1 : 1) : a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));
+}

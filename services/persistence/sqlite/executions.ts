@@ -1,0 +1,408 @@
+import type Database from 'better-sqlite3';
+import { ConditionFailedError, CurrentWorkflowConditionFailedError } from '../errors.js';
+import type { ExecutionStore } from '../store.js';
+import type {
+  CreateExecutionRequest,
+  CurrentExecution,
+  ExecutionKey,
+  ExecutionRecord,
+  ExecutionState,
+  HistoryEventRow,
+  HistoryTask,
+  Int64,
+  ReadHistoryRequest,
+  TaskCategory,
+  TaskRangeRequest,
+  TimerRangeRequest,
+  UpdateExecutionRequest,
+} from '../types.js';
+import { blob, num } from './codec.js';
+import type { SqliteShardStore } from './shards.js';
+
+interface ExecutionRow {
+  namespace_id: string;
+  workflow_id: string;
+  run_id: string;
+  db_record_version: bigint;
+  state: ExecutionState;
+  status: bigint;
+  next_event_id: bigint;
+  start_version: bigint;
+  last_write_version: bigint;
+  create_request_id: string;
+  data: Buffer;
+}
+
+interface CurrentRow {
+  namespace_id: string;
+  workflow_id: string;
+  run_id: string;
+  create_request_id: string;
+  state: ExecutionState;
+  status: bigint;
+  start_version: bigint;
+  last_write_version: bigint;
+}
+
+interface EventRow {
+  branch_id: string;
+  event_id: bigint;
+  version: bigint;
+  task_id: bigint;
+  data: Buffer;
+}
+
+interface TaskRow {
+  category: TaskCategory;
+  task_id: bigint;
+  visibility_time_ms: bigint;
+  namespace_id: string;
+  workflow_id: string;
+  run_id: string;
+  type: string;
+  data: string;
+}
+
+const EXECUTION_COLUMNS = `namespace_id, workflow_id, run_id, db_record_version, state, status, next_event_id,
+  start_version, last_write_version, create_request_id, data`;
+const TASK_COLUMNS = 'category, task_id, visibility_time_ms, namespace_id, workflow_id, run_id, type, data';
+const KEY_WHERE = 'shard_id = @shardId AND namespace_id = @namespaceId AND workflow_id = @workflowId AND run_id = @runId';
+
+export class SqliteExecutionStore implements ExecutionStore {
+  private readonly stmt;
+  private readonly createTx: (req: CreateExecutionRequest) => void;
+  private readonly updateTx: (req: UpdateExecutionRequest) => void;
+  private readonly deleteTx: (shardId: number, key: ExecutionKey) => void;
+
+  constructor(
+    db: Database.Database,
+    private readonly shards: SqliteShardStore,
+  ) {
+    this.stmt = {
+      selectExecution: db.prepare(`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE ${KEY_WHERE}`),
+      selectVersion: db.prepare(`SELECT db_record_version FROM executions WHERE ${KEY_WHERE}`).pluck(),
+      insertExecution: db.prepare(
+        `INSERT INTO executions (shard_id, ${EXECUTION_COLUMNS}) VALUES (@shardId, @namespaceId, @workflowId, @runId,
+         @dbRecordVersion, @state, @status, @nextEventId, @startVersion, @lastWriteVersion, @createRequestId, @data)
+         ON CONFLICT DO NOTHING`,
+      ),
+      updateExecution: db.prepare(
+        `UPDATE executions SET db_record_version = @dbRecordVersion, state = @state, status = @status,
+         next_event_id = @nextEventId, start_version = @startVersion, last_write_version = @lastWriteVersion,
+         create_request_id = @createRequestId, data = @data
+         WHERE ${KEY_WHERE} AND db_record_version = @expectedDbRecordVersion`,
+      ),
+      deleteExecution: db.prepare(`DELETE FROM executions WHERE ${KEY_WHERE}`),
+      listFirst: db.prepare(
+        `SELECT ${EXECUTION_COLUMNS} FROM executions WHERE shard_id = @shardId
+         ORDER BY namespace_id, workflow_id, run_id LIMIT @limit`,
+      ),
+      listAfter: db.prepare(
+        `SELECT ${EXECUTION_COLUMNS} FROM executions
+         WHERE shard_id = @shardId AND (namespace_id, workflow_id, run_id) > (@namespaceId, @workflowId, @runId)
+         ORDER BY namespace_id, workflow_id, run_id LIMIT @limit`,
+      ),
+      selectCurrent: db.prepare(
+        `SELECT namespace_id, workflow_id, run_id, create_request_id, state, status, start_version, last_write_version
+         FROM current_executions WHERE shard_id = @shardId AND namespace_id = @namespaceId AND workflow_id = @workflowId`,
+      ),
+      upsertCurrent: db.prepare(
+        `INSERT INTO current_executions (shard_id, namespace_id, workflow_id, run_id, create_request_id, state, status,
+         start_version, last_write_version)
+         VALUES (@shardId, @namespaceId, @workflowId, @runId, @createRequestId, @state, @status, @startVersion, @lastWriteVersion)
+         ON CONFLICT (shard_id, namespace_id, workflow_id) DO UPDATE SET run_id = excluded.run_id,
+         create_request_id = excluded.create_request_id, state = excluded.state, status = excluded.status,
+         start_version = excluded.start_version, last_write_version = excluded.last_write_version`,
+      ),
+      deleteCurrentOfRun: db.prepare(`DELETE FROM current_executions WHERE ${KEY_WHERE}`),
+      // Upserts, like a Cassandra INSERT: re-appending an event or a task is idempotent.
+      upsertEvent: db.prepare(
+        `INSERT OR REPLACE INTO history_events (shard_id, namespace_id, workflow_id, run_id, branch_id, event_id, version, task_id, data)
+         VALUES (@shardId, @namespaceId, @workflowId, @runId, @branchId, @eventId, @version, @taskId, @data)`,
+      ),
+      readEvents: db.prepare(
+        `SELECT branch_id, event_id, version, task_id, data FROM history_events
+         WHERE ${KEY_WHERE} AND branch_id = @branchId AND event_id >= @minEventId AND event_id < @maxEventId
+         ORDER BY event_id LIMIT @limit`,
+      ),
+      deleteEventsOfRun: db.prepare(`DELETE FROM history_events WHERE ${KEY_WHERE}`),
+      upsertTask: db.prepare(
+        `INSERT OR REPLACE INTO history_tasks (shard_id, fire_time_ms, ${TASK_COLUMNS})
+         VALUES (@shardId, @fireTimeMs, @category, @taskId, @visibilityTimeMs, @namespaceId, @workflowId, @runId, @type, @data)`,
+      ),
+      readTasks: db.prepare(
+        `SELECT ${TASK_COLUMNS} FROM history_tasks
+         WHERE shard_id = @shardId AND category = @category AND fire_time_ms = 0 AND task_id > @afterTaskId AND task_id <= @maxTaskId
+         ORDER BY task_id LIMIT @limit`,
+      ),
+      readTimers: db.prepare(
+        `SELECT ${TASK_COLUMNS} FROM history_tasks
+         WHERE shard_id = @shardId AND category = 'timer' AND (fire_time_ms, task_id) > (@afterTimeMs, @afterTaskId)
+         AND fire_time_ms <= @maxTimeMs
+         ORDER BY fire_time_ms, task_id LIMIT @limit`,
+      ),
+      rangeDeleteTasks: db.prepare(
+        `DELETE FROM history_tasks WHERE shard_id = @shardId AND category = @category AND fire_time_ms = 0 AND task_id < @beforeTaskId`,
+      ),
+      deleteTask: db.prepare(
+        `DELETE FROM history_tasks WHERE shard_id = @shardId AND category = @category AND fire_time_ms = @fireTimeMs AND task_id = @taskId`,
+      ),
+    } as const;
+
+    const createTx = db.transaction((req: CreateExecutionRequest) => this.create(req));
+    const updateTx = db.transaction((req: UpdateExecutionRequest) => this.update(req));
+    const deleteTx = db.transaction((shardId: number, key: ExecutionKey) => this.delete(shardId, key));
+    // IMMEDIATE takes the write lock before the condition reads, so no other connection can
+    // change what the conditions saw before the writes land.
+    this.createTx = (req) => createTx.immediate(req);
+    this.updateTx = (req) => updateTx.immediate(req);
+    this.deleteTx = (shardId, key) => deleteTx.immediate(shardId, key);
+  }
+
+  async createWorkflowExecution(req: CreateExecutionRequest): Promise<void> {
+    if (req.execution.dbRecordVersion !== 1) {
+      throw new TypeError(`createWorkflowExecution: dbRecordVersion must be 1, got ${req.execution.dbRecordVersion}`);
+    }
+    this.createTx(req);
+  }
+
+  async updateWorkflowExecution(req: UpdateExecutionRequest): Promise<void> {
+    if (req.execution.dbRecordVersion !== req.expectedDbRecordVersion + 1) {
+      throw new TypeError(
+        `updateWorkflowExecution: dbRecordVersion must be ${req.expectedDbRecordVersion + 1}, got ${req.execution.dbRecordVersion}`,
+      );
+    }
+    const { newRun, execution } = req;
+    if (newRun && (newRun.key.namespaceId !== execution.key.namespaceId || newRun.key.workflowId !== execution.key.workflowId)) {
+      throw new TypeError('updateWorkflowExecution: newRun must have the workflow id of the updated run');
+    }
+    this.updateTx(req);
+  }
+
+  async getWorkflowExecution(shardId: number, key: ExecutionKey): Promise<ExecutionRecord | null> {
+    const row = this.stmt.selectExecution.get({ shardId, ...key }) as ExecutionRow | undefined;
+    return row ? toExecution(row) : null;
+  }
+
+  async getCurrentExecution(shardId: number, namespaceId: string, workflowId: string): Promise<CurrentExecution | null> {
+    return this.current(shardId, namespaceId, workflowId);
+  }
+
+  async listExecutions(shardId: number, after: ExecutionKey | null, limit: number): Promise<ExecutionRecord[]> {
+    const rows = (after ? this.stmt.listAfter.all({ shardId, ...after, limit }) : this.stmt.listFirst.all({ shardId, limit })) as ExecutionRow[];
+    return rows.map(toExecution);
+  }
+
+  async deleteWorkflowExecution(shardId: number, key: ExecutionKey): Promise<void> {
+    this.deleteTx(shardId, key);
+  }
+
+  async readHistory(req: ReadHistoryRequest): Promise<HistoryEventRow[]> {
+    const rows = this.stmt.readEvents.all({
+      shardId: req.shardId,
+      ...req.key,
+      branchId: req.branchId,
+      minEventId: req.minEventId,
+      maxEventId: req.maxEventId,
+      limit: req.limit,
+    }) as EventRow[];
+    return rows.map((r) => ({ branchId: r.branch_id, eventId: num(r.event_id), version: r.version, taskId: r.task_id, data: r.data }));
+  }
+
+  async getHistoryTasks(req: TaskRangeRequest): Promise<HistoryTask[]> {
+    const rows = this.stmt.readTasks.all({
+      shardId: req.shardId,
+      category: req.category,
+      afterTaskId: req.afterTaskId,
+      maxTaskId: req.maxTaskId,
+      limit: req.limit,
+    }) as TaskRow[];
+    return rows.map(toTask);
+  }
+
+  async getTimerTasks(req: TimerRangeRequest): Promise<HistoryTask[]> {
+    const rows = this.stmt.readTimers.all({
+      shardId: req.shardId,
+      afterTimeMs: req.after.visibilityTimeMs,
+      afterTaskId: req.after.taskId,
+      maxTimeMs: req.maxVisibilityTimeMs,
+      limit: req.limit,
+    }) as TaskRow[];
+    return rows.map(toTask);
+  }
+
+  async rangeDeleteHistoryTasks(shardId: number, category: Exclude<TaskCategory, 'timer'>, beforeTaskId: Int64): Promise<void> {
+    this.stmt.rangeDeleteTasks.run({ shardId, category, beforeTaskId });
+  }
+
+  async deleteHistoryTask(shardId: number, task: Pick<HistoryTask, 'category' | 'taskId' | 'visibilityTimeMs'>): Promise<void> {
+    this.stmt.deleteTask.run({ shardId, category: task.category, fireTimeMs: fireTimeOf(task), taskId: task.taskId });
+  }
+
+  // The transaction bodies: every condition is read first, so a failed one throws before any write.
+
+  private create(req: CreateExecutionRequest): void {
+    const { shardId, execution, mode } = req;
+    const { namespaceId, workflowId } = execution.key;
+    this.shards.assertOwner(shardId, req.rangeId);
+    if (mode.kind !== 'zombie') {
+      const current = this.current(shardId, namespaceId, workflowId);
+      const expected =
+        mode.kind === 'brandNew'
+          ? current === null
+          : current !== null && current.runId === mode.previousRunId && current.lastWriteVersion === mode.previousLastWriteVersion;
+      if (!expected) throw new CurrentWorkflowConditionFailedError(current);
+    }
+    this.insertExecution(shardId, execution);
+    if (mode.kind !== 'zombie') this.stmt.upsertCurrent.run(currentParams(shardId, execution));
+    this.appendEvents(shardId, execution.key, req.events);
+    this.appendTasks(shardId, req.tasks);
+  }
+
+  private update(req: UpdateExecutionRequest): void {
+    const { shardId, execution, newRun } = req;
+    const { namespaceId, workflowId, runId } = execution.key;
+    this.shards.assertOwner(shardId, req.rangeId);
+    const stored = this.stmt.selectVersion.get({ shardId, ...execution.key }) as bigint | undefined;
+    if (stored === undefined) {
+      throw new ConditionFailedError(`execution ${workflowId}/${runId} does not exist in shard ${shardId}`);
+    }
+    if (num(stored) !== req.expectedDbRecordVersion) {
+      throw new ConditionFailedError(
+        `execution ${workflowId}/${runId}: dbRecordVersion is ${stored}, writer expected ${req.expectedDbRecordVersion}`,
+      );
+    }
+    if (req.mode === 'updateCurrent') {
+      const current = this.current(shardId, namespaceId, workflowId);
+      if (current?.runId !== runId) {
+        throw new ConditionFailedError(
+          `workflow ${workflowId}: current run is ${current?.runId ?? 'none'}, not the updated run ${runId}`,
+        );
+      }
+    }
+    if (newRun && this.stmt.selectVersion.get({ shardId, ...newRun.key }) !== undefined) {
+      throw new ConditionFailedError(`new run ${workflowId}/${newRun.key.runId} exists already in shard ${shardId}`);
+    }
+    this.stmt.updateExecution.run({ ...executionParams(shardId, execution), expectedDbRecordVersion: req.expectedDbRecordVersion });
+    this.appendEvents(shardId, execution.key, req.events);
+    if (newRun) {
+      this.insertExecution(shardId, newRun);
+      this.appendEvents(shardId, newRun.key, req.newRunEvents ?? []);
+    }
+    if (req.mode === 'updateCurrent') this.stmt.upsertCurrent.run(currentParams(shardId, newRun ?? execution));
+    this.appendTasks(shardId, req.tasks);
+  }
+
+  private delete(shardId: number, key: ExecutionKey): void {
+    const params = { shardId, ...key };
+    this.stmt.deleteExecution.run(params);
+    this.stmt.deleteEventsOfRun.run(params);
+    this.stmt.deleteCurrentOfRun.run(params);
+  }
+
+  private current(shardId: number, namespaceId: string, workflowId: string): CurrentExecution | null {
+    const row = this.stmt.selectCurrent.get({ shardId, namespaceId, workflowId }) as CurrentRow | undefined;
+    return row ? toCurrent(row) : null;
+  }
+
+  /** A taken run id aborts the batch; the transaction rolls back whatever it wrote before. */
+  private insertExecution(shardId: number, rec: ExecutionRecord): void {
+    if (this.stmt.insertExecution.run(executionParams(shardId, rec)).changes === 0) {
+      throw new ConditionFailedError(`execution ${rec.key.workflowId}/${rec.key.runId} exists already in shard ${shardId}`);
+    }
+  }
+
+  private appendEvents(shardId: number, key: ExecutionKey, events: HistoryEventRow[]): void {
+    for (const e of events) {
+      this.stmt.upsertEvent.run({ shardId, ...key, branchId: e.branchId, eventId: e.eventId, version: e.version, taskId: e.taskId, data: blob(e.data) });
+    }
+  }
+
+  private appendTasks(shardId: number, tasks: HistoryTask[]): void {
+    for (const t of tasks) {
+      this.stmt.upsertTask.run({
+        shardId,
+        fireTimeMs: fireTimeOf(t),
+        category: t.category,
+        taskId: t.taskId,
+        visibilityTimeMs: t.visibilityTimeMs,
+        namespaceId: t.namespaceId,
+        workflowId: t.workflowId,
+        runId: t.runId,
+        type: t.type,
+        data: t.data,
+      });
+    }
+  }
+}
+
+function fireTimeOf(task: Pick<HistoryTask, 'category' | 'visibilityTimeMs'>): number {
+  return task.category === 'timer' ? task.visibilityTimeMs : 0;
+}
+
+function executionParams(shardId: number, rec: ExecutionRecord) {
+  return {
+    shardId,
+    ...rec.key,
+    dbRecordVersion: rec.dbRecordVersion,
+    state: rec.state,
+    status: rec.status,
+    nextEventId: rec.nextEventId,
+    startVersion: rec.startVersion,
+    lastWriteVersion: rec.lastWriteVersion,
+    createRequestId: rec.createRequestId,
+    data: blob(rec.data),
+  };
+}
+
+function currentParams(shardId: number, rec: ExecutionRecord) {
+  return {
+    shardId,
+    ...rec.key,
+    createRequestId: rec.createRequestId,
+    state: rec.state,
+    status: rec.status,
+    startVersion: rec.startVersion,
+    lastWriteVersion: rec.lastWriteVersion,
+  };
+}
+
+function toExecution(r: ExecutionRow): ExecutionRecord {
+  return {
+    key: { namespaceId: r.namespace_id, workflowId: r.workflow_id, runId: r.run_id },
+    dbRecordVersion: num(r.db_record_version),
+    state: r.state,
+    status: num(r.status),
+    nextEventId: num(r.next_event_id),
+    startVersion: r.start_version,
+    lastWriteVersion: r.last_write_version,
+    createRequestId: r.create_request_id,
+    data: r.data,
+  };
+}
+
+function toCurrent(r: CurrentRow): CurrentExecution {
+  return {
+    namespaceId: r.namespace_id,
+    workflowId: r.workflow_id,
+    runId: r.run_id,
+    createRequestId: r.create_request_id,
+    state: r.state,
+    status: num(r.status),
+    startVersion: r.start_version,
+    lastWriteVersion: r.last_write_version,
+  };
+}
+
+function toTask(r: TaskRow): HistoryTask {
+  return {
+    category: r.category,
+    taskId: r.task_id,
+    visibilityTimeMs: num(r.visibility_time_ms),
+    namespaceId: r.namespace_id,
+    workflowId: r.workflow_id,
+    runId: r.run_id,
+    type: r.type,
+    data: r.data,
+  };
+}

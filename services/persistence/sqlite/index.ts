@@ -1,0 +1,1 @@
+export { SqlitePersistence, openSqlitePersistence, type SqliteConfig } from './persistence.js';

@@ -1,0 +1,164 @@
+// Versioned schema. A migration is applied once, in order, inside one IMMEDIATE transaction,
+// so two processes opening the same file never both apply it.
+import type Database from 'better-sqlite3';
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+      CREATE TABLE shards (
+        shard_id INTEGER PRIMARY KEY,
+        range_id INTEGER NOT NULL,
+        owner TEXT NOT NULL,
+        ack_levels TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE executions (
+        shard_id INTEGER NOT NULL,
+        namespace_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        db_record_version INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('created', 'running', 'completed', 'zombie')),
+        status INTEGER NOT NULL,
+        next_event_id INTEGER NOT NULL,
+        start_version INTEGER NOT NULL,
+        last_write_version INTEGER NOT NULL,
+        create_request_id TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (shard_id, namespace_id, workflow_id, run_id)
+      ) STRICT;
+
+      CREATE TABLE current_executions (
+        shard_id INTEGER NOT NULL,
+        namespace_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        create_request_id TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('created', 'running', 'completed', 'zombie')),
+        status INTEGER NOT NULL,
+        start_version INTEGER NOT NULL,
+        last_write_version INTEGER NOT NULL,
+        PRIMARY KEY (shard_id, namespace_id, workflow_id)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE history_events (
+        shard_id INTEGER NOT NULL,
+        namespace_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        branch_id TEXT NOT NULL,
+        event_id INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        task_id INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (shard_id, namespace_id, workflow_id, run_id, branch_id, event_id)
+      ) STRICT;
+
+      -- fire_time_ms is the timer's visibility time and 0 for the other categories, so one
+      -- primary key orders timers by (time, task id) and the rest by task id.
+      CREATE TABLE history_tasks (
+        shard_id INTEGER NOT NULL,
+        category TEXT NOT NULL CHECK (category IN ('transfer', 'timer', 'replication', 'visibility')),
+        fire_time_ms INTEGER NOT NULL,
+        task_id INTEGER NOT NULL,
+        visibility_time_ms INTEGER NOT NULL,
+        namespace_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (shard_id, category, fire_time_ms, task_id)
+      ) STRICT;
+
+      CREATE TABLE namespaces (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL,
+        description TEXT NOT NULL,
+        owner_email TEXT NOT NULL,
+        data TEXT NOT NULL,
+        retention_ms INTEGER NOT NULL,
+        is_global INTEGER NOT NULL,
+        active_region TEXT NOT NULL,
+        regions TEXT NOT NULL,
+        failover_version INTEGER NOT NULL,
+        failover_state TEXT NOT NULL,
+        notification_version INTEGER NOT NULL,
+        config TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE visibility (
+        namespace_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        workflow_type TEXT NOT NULL,
+        task_queue TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        start_time_ms INTEGER NOT NULL,
+        execution_time_ms INTEGER NOT NULL,
+        close_time_ms INTEGER,
+        history_length INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (namespace_id, run_id)
+      ) STRICT;
+      CREATE INDEX visibility_by_start ON visibility (namespace_id, start_time_ms DESC, run_id);
+      CREATE INDEX visibility_by_workflow_id ON visibility (namespace_id, workflow_id, start_time_ms DESC, run_id);
+      CREATE INDEX visibility_by_workflow_type ON visibility (namespace_id, workflow_type, start_time_ms DESC, run_id);
+
+      CREATE TABLE task_queues (
+        namespace_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        type INTEGER NOT NULL,
+        range_id INTEGER NOT NULL,
+        ack_level INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (namespace_id, name, type)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE task_queue_tasks (
+        namespace_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        type INTEGER NOT NULL,
+        task_id INTEGER NOT NULL,
+        expiry_time_ms INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (namespace_id, name, type, task_id)
+      ) STRICT;
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Brings the file to SCHEMA_VERSION; returns the versions it applied. */
+export function migrate(db: Database.Database): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at_ms INTEGER NOT NULL
+  ) STRICT`);
+  const readVersion = db.prepare('SELECT coalesce(max(version), 0) FROM schema_migrations').pluck();
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)');
+  const apply = db.transaction((): number[] => {
+    const current = Number(readVersion.get() as bigint | number);
+    if (current > SCHEMA_VERSION) {
+      throw new Error(`sqlite schema version ${current} is newer than this build knows (${SCHEMA_VERSION}); refusing to open`);
+    }
+    const pending = MIGRATIONS.filter((m) => m.version > current);
+    for (const m of pending) {
+      db.exec(m.sql);
+      record.run(m.version, m.name, Date.now());
+    }
+    return pending.map((m) => m.version);
+  });
+  return apply.immediate();
+}
