@@ -105,7 +105,10 @@ export interface UpdateExecutionRequest {
   /** The new record; its dbRecordVersion must be expectedDbRecordVersion + 1. */
   execution: ExecutionRecord;
   expectedDbRecordVersion: number;
-  /** A run created in the same batch (continue-as-new, retry, cron); it becomes current. */
+  /**
+   * A run created in the same batch (continue-as-new, retry, cron); it must not exist yet. With
+   * updateCurrent it becomes current; with bypassCurrent the pointer is left alone.
+   */
   newRun?: ExecutionRecord;
   events: HistoryEventRow[];
   /** Events of newRun, on its own key. */

@@ -403,6 +403,29 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         assert.deepEqual(await allEvents(p, shardId, first.key, 'branch-new'), [], 'new-run events live on the new run only');
       });
 
+      test('bypassCurrent with a newRun writes it and leaves the current pointer alone', async () => {
+        const shardId = await createShard(p);
+        const current = await startRun(shardId);
+        const zombie = execution({ ...current.key, runId: randomUUID() }, { state: 'zombie' });
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: zombie, events: [], tasks: [] });
+        const newZombie = execution({ ...current.key, runId: randomUUID() }, { state: 'zombie' });
+        const tid = taskIdOf(BIG_RANGE_ID, 55);
+        await p.executions.updateWorkflowExecution({
+          shardId,
+          rangeId: BIG_RANGE_ID,
+          mode: 'bypassCurrent',
+          execution: next(zombie, { status: 6 }),
+          expectedDbRecordVersion: 1,
+          newRun: newZombie,
+          events: [],
+          newRunEvents: events(BRANCH, 1, 3, tid),
+          tasks: [],
+        });
+        await assertStored(shardId, newZombie);
+        assert.equal((await allEvents(p, shardId, newZombie.key, BRANCH)).length, 2);
+        assert.deepEqual(await p.executions.getCurrentExecution(shardId, current.key.namespaceId, current.key.workflowId), pointerOf(current));
+      });
+
       test('a failed batch with a newRun leaves neither the new run nor its events', async () => {
         const shardId = await createShard(p);
         const first = await startRun(shardId);

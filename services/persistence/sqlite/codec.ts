@@ -1,9 +1,6 @@
 // The driver edge: the connection runs with safe integers on, so every INTEGER column arrives as
 // a bigint; 64-bit ids stay bigint and the rest become numbers here.
 
-/** A bound statement parameter set (named parameters, `@name` in SQL). */
-export type Params = Record<string, string | number | bigint | Uint8Array | null>;
-
 export function num(v: bigint): number {
   return Number(v);
 }
