@@ -47,7 +47,8 @@ export function parseExtraConfig(config: string): NamespaceExtraConfig {
   }
 }
 
-export function msToDuration(ms: number): { seconds: bigint; nanos: number } {
+/** Milliseconds as the {seconds, nanos} of a google.protobuf Duration or Timestamp. */
+export function msToSecondsNanos(ms: number): { seconds: bigint; nanos: number } {
   const whole = Math.floor(ms / 1000);
   return { seconds: BigInt(whole), nanos: Math.round((ms - whole * 1000) * 1e6) };
 }
@@ -82,7 +83,7 @@ export function toDescribeNamespaceResponse(rec: NamespaceRecord): ws.IDescribeN
   return {
     namespaceInfo: info,
     config: {
-      workflowExecutionRetentionTtl: msToDuration(rec.retentionMs) as never,
+      workflowExecutionRetentionTtl: msToSecondsNanos(rec.retentionMs) as never,
       historyArchivalState: extra.historyArchivalState ?? enums.ArchivalState.ARCHIVAL_STATE_DISABLED,
       historyArchivalUri: extra.historyArchivalUri ?? '',
       visibilityArchivalState: extra.visibilityArchivalState ?? enums.ArchivalState.ARCHIVAL_STATE_DISABLED,

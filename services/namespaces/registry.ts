@@ -228,10 +228,10 @@ export class NamespaceRegistry implements Service {
   }
 
   /** Namespaces in name order after `after` (exclusive), at most pageSize of them. */
-  async list(pageSize: number, after?: string): Promise<NamespacePage> {
+  async list(pageSize: number, after?: string, includeDeleted = false): Promise<NamespacePage> {
     await this.refresh();
     const all = [...this.byName.values()]
-      .filter((n) => n.state !== 'deleted' && (after === undefined || n.name > after))
+      .filter((n) => (includeDeleted || n.state !== 'deleted') && (after === undefined || n.name > after))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const namespaces = all.slice(0, pageSize);
     return { namespaces, nextAfter: all.length > pageSize ? namespaces[namespaces.length - 1]!.name : undefined };

@@ -1,0 +1,69 @@
+// FrontendConfig: one typed object, defaults in one place, validated at construction.
+
+export interface FrontendConfig {
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** The region this frontend serves; must be the namespace registry's region. */
+  region: string;
+  /** Per payload set (start input, signal input, memo, a completion result...). DESIGN invariant 11. */
+  maxPayloadBytes: number;
+  /** Workflow ids, run ids, activity ids, type/queue/signal names, request ids. */
+  maxIdLength: number;
+  /** Well above maxPayloadBytes so oversize payloads reach the size check and get a clear message. */
+  maxReceiveMessageBytes: number;
+  /** Polls of task queues are held at most this long. */
+  pollMaxMs: number;
+  /** History long polls, updates and queries are held at most this long (the SDKs re-poll). */
+  longPollMaxMs: number;
+  /** A long poll answers this long before the client's deadline so the answer gets there. */
+  longPollMarginMs: number;
+  defaultPageSize: number;
+  maxPageSize: number;
+  /** stop(): in-flight calls get this long before the server is forced down. */
+  shutdownGraceMs: number;
+  serverVersion: string;
+  historyShardCount: number;
+}
+
+const defaults: Omit<FrontendConfig, 'region'> = {
+  host: '127.0.0.1',
+  port: 7233,
+  maxPayloadBytes: 2 * 1024 * 1024,
+  maxIdLength: 1000,
+  maxReceiveMessageBytes: 64 * 1024 * 1024,
+  pollMaxMs: 60_000,
+  longPollMaxMs: 20_000,
+  longPollMarginMs: 1_000,
+  defaultPageSize: 100,
+  maxPageSize: 1000,
+  shutdownGraceMs: 5_000,
+  serverVersion: '1.24.0+tandem.0.1.0',
+  historyShardCount: 1,
+};
+
+export function frontendConfig(partial: Partial<FrontendConfig> & { region: string }): FrontendConfig {
+  const c: FrontendConfig = { ...defaults, ...partial };
+  const positive: (keyof FrontendConfig)[] = [
+    'maxPayloadBytes',
+    'maxIdLength',
+    'maxReceiveMessageBytes',
+    'pollMaxMs',
+    'longPollMaxMs',
+    'defaultPageSize',
+    'maxPageSize',
+    'historyShardCount',
+  ];
+  for (const k of positive) {
+    const v = c[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`frontend config: ${k} must be a positive integer, got ${v}`);
+  }
+  if (!c.region) throw new Error('frontend config: region is required');
+  if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) throw new Error(`frontend config: bad port ${c.port}`);
+  if (c.longPollMarginMs < 0 || c.shutdownGraceMs < 0) throw new Error('frontend config: margins must be >= 0');
+  if (c.maxReceiveMessageBytes <= c.maxPayloadBytes) {
+    throw new Error('frontend config: maxReceiveMessageBytes must exceed maxPayloadBytes');
+  }
+  if (c.defaultPageSize > c.maxPageSize) throw new Error('frontend config: defaultPageSize exceeds maxPageSize');
+  return c;
+}

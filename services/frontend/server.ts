@@ -1,0 +1,161 @@
+// The frontend process: Temporal's WorkflowService over gRPC, plus health and reflection.
+// Every call goes through one wrapper: decode check, generic payload/duration checks, the handler,
+// error mapping, metrics. No request can throw past it.
+import * as grpc from '@grpc/grpc-js';
+import type { Service } from '../common/lifecycle.js';
+import type { Logger } from '../common/logger.js';
+import { apiError } from '../common/errors.js';
+import { counter, histogram, type Registry } from '../common/metrics.js';
+import { MalformedRequest, reflectionRoot, requestType, responseType, serviceDefinition, toMessage, type PbMethod } from './codec.js';
+import { frontendConfig, type FrontendConfig } from './config.js';
+import { FrontendContext, type CallContext, type FrontendDeps, type Handler } from './context.js';
+import { toServiceError } from './errors.js';
+import { HealthState, healthDefinition } from './health.js';
+import { namespaceHandlers, systemHandlers } from './namespace-handlers.js';
+import { reflectionService } from './reflection.js';
+import { taskHandlers } from './task-handlers.js';
+import { checkPayloadsAndDurations } from './validation.js';
+import { visibilityHandlers } from './visibility-handlers.js';
+import { workflowHandlers } from './workflow-handlers.js';
+
+export const WORKFLOW_SERVICE = 'temporal.api.workflowservice.v1.WorkflowService';
+const HEALTH_SERVICE = 'grpc.health.v1.Health';
+
+export interface FrontendServiceDeps extends FrontendDeps {
+  registry: Registry;
+}
+
+export class FrontendService implements Service {
+  readonly config: FrontendConfig;
+  private readonly log: Logger;
+  private readonly ctx: FrontendContext;
+  private readonly health = new HealthState(['', WORKFLOW_SERVICE]);
+  private readonly requests: ReturnType<typeof counter>;
+  private readonly durations: ReturnType<typeof histogram>;
+  /** Aborted by stop() so long polls return at once and the grace period is not spent waiting on them. */
+  private stopping = new AbortController();
+  private server?: grpc.Server;
+  private boundPort?: number;
+
+  constructor(config: Partial<FrontendConfig> & { region: string }, deps: FrontendServiceDeps) {
+    this.config = frontendConfig(config);
+    if (deps.namespaces.localRegion !== this.config.region) {
+      throw new Error(`frontend region ${this.config.region} differs from the namespace registry's ${deps.namespaces.localRegion}`);
+    }
+    this.log = deps.logger.child({ service: 'frontend', region: this.config.region });
+    this.ctx = new FrontendContext(this.config, { ...deps, logger: this.log });
+    this.requests = counter(deps.registry, 'tandem_frontend_requests_total', 'Frontend gRPC requests by method and status code', ['method', 'code']);
+    this.durations = histogram(deps.registry, 'tandem_frontend_request_duration_seconds', 'Frontend gRPC request latency', ['method']);
+  }
+
+  /** host:port actually bound (port 0 picks one). */
+  get address(): string {
+    return `${this.config.host}:${this.boundPort ?? this.config.port}`;
+  }
+
+  get port(): number {
+    if (this.boundPort === undefined) throw new Error('frontend is not started');
+    return this.boundPort;
+  }
+
+  async start(): Promise<void> {
+    this.stopping = new AbortController();
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': this.config.maxReceiveMessageBytes,
+      'grpc.max_send_message_length': -1,
+    });
+    const handlers: Record<string, Handler> = {
+      ...systemHandlers(this.ctx),
+      ...namespaceHandlers(this.ctx),
+      ...workflowHandlers(this.ctx),
+      ...taskHandlers(this.ctx),
+      ...visibilityHandlers(this.ctx),
+    };
+    const service = reflectionRoot.lookupService(WORKFLOW_SERVICE);
+    const impl: grpc.UntypedServiceImplementation = {};
+    for (const method of service.methodsArray) impl[method.name] = this.unary(method, handlers[method.name]);
+    server.addService(serviceDefinition(service), impl);
+    server.addService(healthDefinition, this.health.implementation());
+    reflectionService([WORKFLOW_SERVICE, HEALTH_SERVICE]).addToServer(server);
+
+    this.boundPort = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${this.config.host}:${this.config.port}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
+    );
+    this.server = server;
+    this.health.setServing(true);
+    this.log.info({ address: this.address }, 'frontend listening');
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    this.health.setServing(false);
+    this.stopping.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = new Promise<boolean>((resolve) => server.tryShutdown(() => resolve(true)));
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.config.shutdownGraceMs)));
+    const drained = await Promise.race([graceful, timeout]);
+    clearTimeout(timer);
+    if (!drained) {
+      this.log.warn({ graceMs: this.config.shutdownGraceMs }, 'frontend calls still running at the end of the grace period; forcing shutdown');
+      server.forceShutdown();
+    }
+    this.log.info('frontend stopped');
+  }
+
+  private unary(method: PbMethod, handler: Handler | undefined): grpc.handleUnaryCall<unknown, unknown> {
+    const name = method.name;
+    const reqType = requestType(method);
+    const resType = responseType(method);
+    const run = handler ?? (async () => Promise.reject(apiError('UNIMPLEMENTED', `${WORKFLOW_SERVICE}/${name}`)));
+
+    return (call, callback) => {
+      const endTimer = this.durations.startTimer({ method: name });
+      const cleanups: (() => void)[] = [];
+      const ctx: CallContext = { method: name, longPoll: (capMs) => this.longPollSignal(call, capMs, cleanups) };
+      const finish = (err: unknown, response?: object) => {
+        for (const c of cleanups) c();
+        endTimer();
+        if (err === null) {
+          this.requests.inc({ method: name, code: 'OK' });
+          callback(null, response);
+          return;
+        }
+        const status = toServiceError(err, name, this.log);
+        this.requests.inc({ method: name, code: grpc.status[status.code ?? grpc.status.UNKNOWN] ?? String(status.code) });
+        callback(status, null);
+      };
+      (async () => {
+        const req = call.request;
+        if (req instanceof MalformedRequest) throw apiError('INVALID_ARGUMENT', `Malformed ${reqType.name}: ${req.reason}.`);
+        checkPayloadsAndDurations(reqType, req as object, this.config);
+        // fromObject here, not in the serializer, so a bad response is logged as INTERNAL with its method.
+        return toMessage(resType, await run(req, ctx));
+      })().then(
+        (response) => finish(null, response),
+        (err: unknown) => finish(err),
+      );
+    };
+  }
+
+  /** Fires a margin before the deadline, after capMs, when the client goes away, or on stop(). */
+  private longPollSignal(call: grpc.ServerUnaryCall<unknown, unknown>, capMs: number, cleanups: (() => void)[]): AbortSignal {
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    const deadline = call.getDeadline();
+    const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+    const budget = Math.min(capMs, deadlineMs - Date.now() - this.config.longPollMarginMs);
+    const timer = setTimeout(abort, Math.max(0, budget));
+    call.once('cancelled', abort);
+    this.stopping.signal.addEventListener('abort', abort, { once: true });
+    cleanups.push(() => {
+      clearTimeout(timer);
+      call.off('cancelled', abort);
+      this.stopping.signal.removeEventListener('abort', abort);
+    });
+    return controller.signal;
+  }
+}

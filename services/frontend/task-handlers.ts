@@ -1,0 +1,58 @@
+// Task-queue RPCs of workers: long polls and query answers go to matching.
+import { apiError } from '../common/errors.js';
+import type { workflowservice as ws } from '../common/temporal.js';
+import { decodeQueryTaskToken } from '../history/task-token.js';
+import type { FrontendContext, Handlers } from './context.js';
+import { checkLength, requireString } from './validation.js';
+
+type PollRequest = { namespace?: string | null; taskQueue?: { name?: string | null } | null; identity?: string | null };
+
+export function taskHandlers(ctx: FrontendContext): Handlers {
+  const limits = ctx.config;
+
+  const checkPoll = (req: PollRequest) => {
+    requireString(req.taskQueue?.name, 'TaskQueue', limits);
+    checkLength(req.identity, 'Identity', limits);
+  };
+
+  return {
+    PollWorkflowTaskQueue: async (req: ws.PollWorkflowTaskQueueRequest, call) => {
+      checkPoll(req);
+      const ns = await ctx.namespace(req.namespace, 'worker');
+      return ctx.matching.pollWorkflowTaskQueue(ns.id, req, call.longPoll(limits.pollMaxMs));
+    },
+
+    PollActivityTaskQueue: async (req: ws.PollActivityTaskQueueRequest, call) => {
+      checkPoll(req);
+      const ns = await ctx.namespace(req.namespace, 'worker');
+      return ctx.matching.pollActivityTaskQueue(ns.id, req, call.longPoll(limits.pollMaxMs));
+    },
+
+    RespondQueryTaskCompleted: async (req: ws.RespondQueryTaskCompletedRequest) => {
+      if (!req.taskToken?.length) throw apiError('REQUIRED', 'TaskToken');
+      const token = decodeQueryTaskToken(req.taskToken);
+      if (!token || typeof token.queryId !== 'string' || typeof token.namespaceId !== 'string') {
+        throw apiError('INVALID_ARGUMENT', 'TaskToken is not a query task token.');
+      }
+      const ns = await ctx.namespace(req.namespace, 'worker');
+      if (token.namespaceId !== ns.id) throw apiError('INVALID_ARGUMENT', `TaskToken belongs to another namespace than ${ns.name}.`);
+      await ctx.matching.respondQueryTaskCompleted(ns.id, token.queryId, req);
+      return {};
+    },
+
+    DescribeTaskQueue: async (req: ws.DescribeTaskQueueRequest) => {
+      requireString(req.taskQueue?.name, 'TaskQueue', limits);
+      const ns = await ctx.namespace(req.namespace, 'read');
+      return ctx.matching.describeTaskQueue(ns.id, req);
+    },
+
+    ShutdownWorker: async (req: ws.ShutdownWorkerRequest) => {
+      checkLength(req.stickyTaskQueue, 'StickyTaskQueue', limits);
+      checkLength(req.identity, 'Identity', limits);
+      // Any region accepts it: a worker shutting down must not fail because of a failover.
+      const ns = await ctx.namespace(req.namespace, 'read');
+      if (req.stickyTaskQueue) ctx.matching.shutdownWorker(ns.id, req.stickyTaskQueue);
+      return {};
+    },
+  };
+}

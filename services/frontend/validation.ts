@@ -1,0 +1,109 @@
+// Input checks shared by the handlers (DESIGN invariant 11). Field names in messages follow
+// Temporal's own ("WorkflowId is not set on request.") so SDK users recognise them.
+import { randomUUID } from 'node:crypto';
+import { apiError } from '../common/errors.js';
+import type { FrontendConfig } from './config.js';
+import type { PbType } from './codec.js';
+import type Long from 'long';
+
+type Limits = Pick<FrontendConfig, 'maxPayloadBytes' | 'maxIdLength' | 'defaultPageSize' | 'maxPageSize'>;
+
+export function requireString(value: string | null | undefined, field: string, limits: Limits): string {
+  if (!value) throw apiError('REQUIRED', field);
+  return checkLength(value, field, limits);
+}
+
+export function checkLength<T extends string | null | undefined>(value: T, field: string, limits: Limits): T {
+  if (value && value.length > limits.maxIdLength) throw apiError('TOO_LONG', field, limits.maxIdLength);
+  return value;
+}
+
+/** The request id that makes a retried call idempotent; clients that send none get a fresh one. */
+export function requestIdOrNew(value: string | null | undefined, limits: Limits): string {
+  return checkLength(value, 'RequestId', limits) || randomUUID();
+}
+
+export function pageSize(value: number | null | undefined, field: string, limits: Limits): number {
+  const v = value ?? 0;
+  if (v < 0) throw apiError('INVALID_ARGUMENT', `${field} must not be negative.`);
+  return v === 0 ? limits.defaultPageSize : Math.min(v, limits.maxPageSize);
+}
+
+const PAYLOAD = '.temporal.api.common.v1.Payload';
+const DURATION = '.google.protobuf.Duration';
+
+interface PayloadLike {
+  data?: Uint8Array | null;
+  metadata?: Record<string, Uint8Array> | null;
+}
+
+function payloadSize(p: PayloadLike | null | undefined): number {
+  if (!p) return 0;
+  let n = p.data?.length ?? 0;
+  for (const [k, v] of Object.entries(p.metadata ?? {})) n += Buffer.byteLength(k) + (v?.length ?? 0);
+  return n;
+}
+
+function messageType(field: PbType['fieldsArray'][number]): PbType | undefined {
+  const t = field.resolve().resolvedType;
+  return t && 'fieldsArray' in t ? (t as PbType) : undefined;
+}
+
+/** Types whose values may hold a Payload or a Duration somewhere below; the walk skips the rest. */
+const relevant = new Map<string, boolean>();
+
+function isRelevant(type: PbType, visiting = new Set<string>()): boolean {
+  const known = relevant.get(type.fullName);
+  if (known !== undefined) return known;
+  if (type.fullName === PAYLOAD || type.fullName === DURATION) return true;
+  if (visiting.has(type.fullName)) return false;
+  visiting.add(type.fullName);
+  let result = false;
+  for (const f of type.fieldsArray) {
+    const t = messageType(f);
+    if (t && isRelevant(t, visiting)) result = true;
+  }
+  visiting.delete(type.fullName);
+  // A type found irrelevant only because a cycle was cut short must not be memoized as such.
+  if (result || visiting.size === 0) relevant.set(type.fullName, result);
+  return result;
+}
+
+function fieldValues(field: PbType['fieldsArray'][number], value: unknown, path: string): [unknown, string][] {
+  if (field.map) return Object.entries(value as Record<string, unknown>).map(([k, v]) => [v, `${path}[${JSON.stringify(k)}]`]);
+  if (field.repeated) return (value as unknown[]).map((v, i) => [v, `${path}[${i}]`]);
+  return [[value, path]];
+}
+
+function checkDuration(d: { seconds?: Long | number | null; nanos?: number | null }, path: string): void {
+  const seconds = Number(d.seconds ?? 0);
+  const nanos = d.nanos ?? 0;
+  if (seconds < 0 || nanos < 0) throw apiError('INVALID_ARGUMENT', `${path} must not be negative.`);
+  if (nanos > 999_999_999) throw apiError('INVALID_ARGUMENT', `${path} has invalid nanos ${nanos}.`);
+}
+
+/**
+ * Walks a decoded request: every payload set (the Payload values of one field: Payloads.payloads,
+ * a Memo's or Header's map) must fit maxPayloadBytes, and no Duration may be negative. Errors name
+ * the field path, e.g. `commands[0].completeWorkflowExecutionCommandAttributes.result`.
+ */
+export function checkPayloadsAndDurations(type: PbType, msg: object, limits: Limits, path = ''): void {
+  if (type.fullName === DURATION) return checkDuration(msg, path);
+  for (const field of type.fieldsArray) {
+    const value = (msg as Record<string, unknown>)[field.name];
+    if (value === null || value === undefined) continue;
+    const t = messageType(field);
+    if (!t || !isRelevant(t)) continue;
+    const fieldPath = path ? `${path}.${field.name}` : field.name;
+    if (t.fullName === PAYLOAD) {
+      // The set is named by the message that holds it: `input`, not `input.payloads`.
+      const setName = field.repeated || field.map ? path || field.name : fieldPath;
+      const size = fieldValues(field, value, fieldPath).reduce((n, [p]) => n + payloadSize(p as PayloadLike), 0);
+      if (size > limits.maxPayloadBytes) throw apiError('PAYLOAD_TOO_LARGE', setName, size, limits.maxPayloadBytes);
+      continue;
+    }
+    for (const [v, p] of fieldValues(field, value, fieldPath)) {
+      if (v && typeof v === 'object') checkPayloadsAndDurations(t, v, limits, p);
+    }
+  }
+}

@@ -1,0 +1,192 @@
+// Workflow RPCs of clients and workers: validate, resolve the namespace, hand to history.
+import { apiError } from '../common/errors.js';
+import type { commonv1, workflowservice as ws } from '../common/temporal.js';
+import type { FrontendContext, Handlers } from './context.js';
+import { checkLength, pageSize, requestIdOrNew, requireString } from './validation.js';
+
+type Limits = FrontendContext['config'];
+
+function requireExecution(e: commonv1.IWorkflowExecution | null | undefined, limits: Limits): commonv1.IWorkflowExecution {
+  requireString(e?.workflowId, 'WorkflowId', limits);
+  checkLength(e?.runId, 'RunId', limits);
+  return e!;
+}
+
+function checkRetryPolicy(p: commonv1.IRetryPolicy | null | undefined): void {
+  if (!p) return;
+  if ((p.maximumAttempts ?? 0) < 0) throw apiError('INVALID_ARGUMENT', 'MaximumAttempts cannot be negative on retry policy.');
+  const coefficient = p.backoffCoefficient ?? 0;
+  if (coefficient !== 0 && coefficient < 1) {
+    throw apiError('INVALID_ARGUMENT', 'BackoffCoefficient cannot be less than 1 on retry policy.');
+  }
+  const initial = Number(p.initialInterval?.seconds ?? 0) + (p.initialInterval?.nanos ?? 0) / 1e9;
+  const max = Number(p.maximumInterval?.seconds ?? 0) + (p.maximumInterval?.nanos ?? 0) / 1e9;
+  if (max > 0 && max < initial) throw apiError('INVALID_ARGUMENT', 'MaximumInterval cannot be less than InitialInterval on retry policy.');
+}
+
+/** The common part of StartWorkflowExecution and SignalWithStartWorkflowExecution. */
+function checkStart(
+  req: ws.StartWorkflowExecutionRequest | ws.SignalWithStartWorkflowExecutionRequest,
+  limits: Limits,
+): void {
+  requireString(req.workflowId, 'WorkflowId', limits);
+  requireString(req.workflowType?.name, 'WorkflowType', limits);
+  requireString(req.taskQueue?.name, 'TaskQueue', limits);
+  checkLength(req.identity, 'Identity', limits);
+  checkLength(req.cronSchedule, 'CronSchedule', limits);
+  checkRetryPolicy(req.retryPolicy);
+  req.requestId = requestIdOrNew(req.requestId, limits);
+}
+
+type ActivityRequest = { taskToken?: Uint8Array | null; workflowId?: string | null; runId?: string | null; activityId?: string | null; identity?: string | null };
+
+/** Token-addressed activity calls need the token; ById calls name the workflow and the activity. */
+function checkActivityTarget(req: ActivityRequest, byId: boolean, limits: Limits): void {
+  checkLength(req.identity, 'Identity', limits);
+  if (!byId) {
+    if (!req.taskToken?.length) throw apiError('REQUIRED', 'TaskToken');
+    return;
+  }
+  requireString(req.workflowId, 'WorkflowId', limits);
+  checkLength(req.runId, 'RunId', limits);
+  requireString(req.activityId, 'ActivityId', limits);
+}
+
+export function workflowHandlers(ctx: FrontendContext): Handlers {
+  const limits = ctx.config;
+
+  const activity =
+    <R extends ActivityRequest & { namespace?: string | null }>(
+      byId: boolean,
+      call: (ns: Awaited<ReturnType<FrontendContext['namespace']>>, req: R) => Promise<object | void>,
+    ) =>
+    async (req: R) => {
+      checkActivityTarget(req, byId, limits);
+      const ns = await ctx.namespace(req.namespace, 'worker');
+      return (await call(ns, req)) ?? {};
+    };
+
+  return {
+    StartWorkflowExecution: async (req: ws.StartWorkflowExecutionRequest) => {
+      checkStart(req, limits);
+      const ns = await ctx.namespace(req.namespace, 'write');
+      return ctx.history.startWorkflowExecution(ns, req);
+    },
+
+    SignalWithStartWorkflowExecution: async (req: ws.SignalWithStartWorkflowExecutionRequest) => {
+      checkStart(req, limits);
+      requireString(req.signalName, 'SignalName', limits);
+      const ns = await ctx.namespace(req.namespace, 'write');
+      return ctx.history.signalWithStartWorkflowExecution(ns, req);
+    },
+
+    SignalWorkflowExecution: async (req: ws.SignalWorkflowExecutionRequest) => {
+      requireExecution(req.workflowExecution, limits);
+      requireString(req.signalName, 'SignalName', limits);
+      checkLength(req.identity, 'Identity', limits);
+      req.requestId = requestIdOrNew(req.requestId, limits);
+      const ns = await ctx.namespace(req.namespace, 'write');
+      await ctx.history.signalWorkflowExecution(ns, req);
+      return {};
+    },
+
+    RequestCancelWorkflowExecution: async (req: ws.RequestCancelWorkflowExecutionRequest) => {
+      requireExecution(req.workflowExecution, limits);
+      checkLength(req.identity, 'Identity', limits);
+      req.requestId = requestIdOrNew(req.requestId, limits);
+      const ns = await ctx.namespace(req.namespace, 'write');
+      await ctx.history.requestCancelWorkflowExecution(ns, req);
+      return {};
+    },
+
+    TerminateWorkflowExecution: async (req: ws.TerminateWorkflowExecutionRequest) => {
+      requireExecution(req.workflowExecution, limits);
+      checkLength(req.identity, 'Identity', limits);
+      const ns = await ctx.namespace(req.namespace, 'write');
+      await ctx.history.terminateWorkflowExecution(ns, req);
+      return {};
+    },
+
+    DescribeWorkflowExecution: async (req: ws.DescribeWorkflowExecutionRequest) => {
+      requireExecution(req.execution, limits);
+      const ns = await ctx.namespace(req.namespace, 'read');
+      return ctx.history.describeWorkflowExecution(ns, req);
+    },
+
+    GetWorkflowExecutionHistory: async (req: ws.GetWorkflowExecutionHistoryRequest, call) => {
+      requireExecution(req.execution, limits);
+      pageSize(req.maximumPageSize, 'MaximumPageSize', limits);
+      const ns = await ctx.namespace(req.namespace, 'read');
+      return ctx.history.getWorkflowExecutionHistory(ns, req, call.longPoll(limits.longPollMaxMs));
+    },
+
+    UpdateWorkflowExecution: async (req: ws.UpdateWorkflowExecutionRequest, call) => {
+      requireExecution(req.workflowExecution, limits);
+      requireString(req.request?.meta?.updateId, 'UpdateId', limits);
+      requireString(req.request?.input?.name, 'UpdateName', limits);
+      const ns = await ctx.namespace(req.namespace, 'write');
+      return ctx.history.updateWorkflowExecution(ns, req, call.longPoll(limits.longPollMaxMs));
+    },
+
+    PollWorkflowExecutionUpdate: async (req: ws.PollWorkflowExecutionUpdateRequest, call) => {
+      requireExecution(req.updateRef?.workflowExecution, limits);
+      requireString(req.updateRef?.updateId, 'UpdateId', limits);
+      const ns = await ctx.namespace(req.namespace, 'worker');
+      return ctx.history.pollWorkflowExecutionUpdate(ns, req, call.longPoll(limits.longPollMaxMs));
+    },
+
+    QueryWorkflow: async (req: ws.QueryWorkflowRequest, call) => {
+      requireExecution(req.execution, limits);
+      requireString(req.query?.queryType, 'QueryType', limits);
+      const ns = await ctx.namespace(req.namespace, 'worker');
+      return ctx.history.queryWorkflow(ns, req, call.longPoll(limits.longPollMaxMs));
+    },
+
+    ResetStickyTaskQueue: async (req: ws.ResetStickyTaskQueueRequest) => {
+      const execution = requireExecution(req.execution, limits);
+      const ns = await ctx.namespace(req.namespace, 'worker');
+      await ctx.history.resetStickyTaskQueue(ns, execution);
+      return {};
+    },
+
+    RespondWorkflowTaskCompleted: async (req: ws.RespondWorkflowTaskCompletedRequest) => {
+      if (!req.taskToken?.length) throw apiError('REQUIRED', 'TaskToken');
+      checkLength(req.identity, 'Identity', limits);
+      const ns = await ctx.namespace(req.namespace, 'worker');
+      return ctx.history.respondWorkflowTaskCompleted(ns, req);
+    },
+
+    RespondWorkflowTaskFailed: async (req: ws.RespondWorkflowTaskFailedRequest) => {
+      if (!req.taskToken?.length) throw apiError('REQUIRED', 'TaskToken');
+      checkLength(req.identity, 'Identity', limits);
+      const ns = await ctx.namespace(req.namespace, 'worker');
+      await ctx.history.respondWorkflowTaskFailed(ns, req);
+      return {};
+    },
+
+    RecordActivityTaskHeartbeat: activity(false, (ns, req: ws.RecordActivityTaskHeartbeatRequest) =>
+      ctx.history.recordActivityTaskHeartbeat(ns, req),
+    ),
+    RecordActivityTaskHeartbeatById: activity(true, (ns, req: ws.RecordActivityTaskHeartbeatByIdRequest) =>
+      ctx.history.recordActivityTaskHeartbeat(ns, req),
+    ),
+    RespondActivityTaskCompleted: activity(false, (ns, req: ws.RespondActivityTaskCompletedRequest) =>
+      ctx.history.respondActivityTaskCompleted(ns, req),
+    ),
+    RespondActivityTaskCompletedById: activity(true, (ns, req: ws.RespondActivityTaskCompletedByIdRequest) =>
+      ctx.history.respondActivityTaskCompleted(ns, req),
+    ),
+    RespondActivityTaskFailed: activity(false, (ns, req: ws.RespondActivityTaskFailedRequest) =>
+      ctx.history.respondActivityTaskFailed(ns, req),
+    ),
+    RespondActivityTaskFailedById: activity(true, (ns, req: ws.RespondActivityTaskFailedByIdRequest) =>
+      ctx.history.respondActivityTaskFailed(ns, req),
+    ),
+    RespondActivityTaskCanceled: activity(false, (ns, req: ws.RespondActivityTaskCanceledRequest) =>
+      ctx.history.respondActivityTaskCanceled(ns, req),
+    ),
+    RespondActivityTaskCanceledById: activity(true, (ns, req: ws.RespondActivityTaskCanceledByIdRequest) =>
+      ctx.history.respondActivityTaskCanceled(ns, req),
+    ),
+  };
+}
