@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runPersistenceConformance } from '../conformance/suite.js';
-import { ShardOwnershipLostError } from '../errors.js';
+import { ConditionFailedError, ShardOwnershipLostError } from '../errors.js';
 import { openSqlitePersistence } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tandem-sqlite-'));
@@ -60,6 +60,29 @@ test('committed writes survive a killed process, and the file reopens', async ()
     } finally {
       await p.close();
     }
+  }
+});
+
+test('two connections on one file fence each other', async () => {
+  const path = join(dir, 'shared.db');
+  const [a, b] = await Promise.all([openSqlitePersistence({ path }), openSqlitePersistence({ path })]);
+  try {
+    await a.shards.createShard({ shardId: 7, rangeId: RANGE_ID, owner: 'a', ackLevels: {}, updatedAtMs: 1 });
+    const execution = { key: KEY, dbRecordVersion: 1, state: 'running' as const, status: 1, nextEventId: 2, startVersion: 1n, lastWriteVersion: 1n, createRequestId: 'req', data: new Uint8Array([1]) };
+    await a.executions.createWorkflowExecution({ shardId: 7, rangeId: RANGE_ID, mode: { kind: 'brandNew' }, execution, events: [], tasks: [] });
+    await b.executions.updateWorkflowExecution({ shardId: 7, rangeId: RANGE_ID, mode: 'updateCurrent', execution: { ...execution, dbRecordVersion: 2 }, expectedDbRecordVersion: 1, events: [], tasks: [] });
+    await assert.rejects(
+      a.executions.updateWorkflowExecution({ shardId: 7, rangeId: RANGE_ID, mode: 'updateCurrent', execution: { ...execution, dbRecordVersion: 2 }, expectedDbRecordVersion: 1, events: [], tasks: [] }),
+      ConditionFailedError,
+    );
+    await b.shards.updateShard({ shardId: 7, rangeId: RANGE_ID + 1n, owner: 'b', ackLevels: {}, updatedAtMs: 2 }, RANGE_ID);
+    await assert.rejects(
+      a.executions.updateWorkflowExecution({ shardId: 7, rangeId: RANGE_ID, mode: 'updateCurrent', execution: { ...execution, dbRecordVersion: 3 }, expectedDbRecordVersion: 2, events: [], tasks: [] }),
+      ShardOwnershipLostError,
+    );
+    assert.equal((await a.executions.getWorkflowExecution(7, KEY))?.dbRecordVersion, 2);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
   }
 });
 
