@@ -46,6 +46,11 @@ export interface TaskStarter {
 }
 
 export interface MatchingApi {
+  /**
+   * Resolves once a waiting poller took the task (history recorded the start through
+   * TaskStarter), or it was dropped as stale, or it was queued (persisted for normal queues).
+   * It may call back into history: do not hold the workflow's lock while awaiting it.
+   */
   addWorkflowTask(req: AddTaskRequest): Promise<void>;
   addActivityTask(req: AddTaskRequest): Promise<void>;
   /** Resolves with an all-default response when nothing arrives before `signal` aborts. */

@@ -1,0 +1,673 @@
+// One task queue (namespace, name, type): the polls waiting on it, the tasks waiting for a poll,
+// and for normal queues the persisted backlog it leases, reads and acks. Sticky queues keep
+// their tasks in memory only: when one is dropped, history's sticky schedule-to-start timeout
+// moves its tasks back to the normal queue.
+import type { Logger } from '../common/logger.js';
+import { Mutex } from '../common/mutex.js';
+import { apiError, isTandemError } from '../common/errors.js';
+import type { workflowservice as ws } from '../common/temporal.js';
+import { ConditionFailedError } from '../persistence/errors.js';
+import type { TaskQueueStore } from '../persistence/store.js';
+import type { QueuedTask, TaskQueueInfo, TaskQueueKey } from '../persistence/types.js';
+import type { AddTaskRequest, QueryTaskRequest, TaskQueueRef, TaskStarter } from './api.js';
+import { AckLevelTracker } from './ackLevel.js';
+import type { MatchingConfig } from './config.js';
+import { taskTypeLabel, type MatchingMetrics, type QueueLabels } from './metrics.js';
+
+/** Task ids are rangeId * 2^20 + seq: every lease owns a block of ids above all earlier ones. */
+export const TASK_ID_BLOCK = 1n << 20n;
+
+/** Temporal's default dispatch rate, reported for pollers that set none. */
+const DEFAULT_POLLER_RATE_PER_SECOND = 100_000;
+
+export type PollRequest = ws.IPollWorkflowTaskQueueRequest | ws.IPollActivityTaskQueueRequest;
+export type PollResponse = ws.IPollWorkflowTaskQueueResponse | ws.IPollActivityTaskQueueResponse;
+
+/** A dispatched query; the engine owns its settling, the queue only hands it to a poller. */
+export interface QueryTask {
+  readonly id: string;
+  readonly namespaceId: string;
+  readonly req: QueryTaskRequest;
+  /** A poller took it (buildQueryTask was called). */
+  taken: boolean;
+  /** Answered, failed or timed out: a queued query that settled is skipped. */
+  settled: boolean;
+  answer(resp: ws.IRespondQueryTaskCompletedRequest): void;
+  fail(err: Error): void;
+}
+
+interface Poller {
+  readonly req: PollRequest;
+  /** Aborted, timed out or shut down: the poll no longer takes a task that is not yet being started. */
+  ended: boolean;
+  /** Resolves the poll with a task, or with the all-default response for null. */
+  finish(resp: PollResponse | null): void;
+}
+
+interface BufferedTask {
+  /** null until persisted; sticky tasks never are. */
+  id: bigint | null;
+  readonly req: AddTaskRequest;
+  readonly createdAtMs: number;
+  /** 0: never expires. */
+  readonly expiryTimeMs: number;
+  /** Failed start attempts; the task is not dispatched again before notBeforeMs. */
+  attempts: number;
+  notBeforeMs: number;
+}
+
+/** What matching stores in QueuedTask.data. */
+interface StoredTask {
+  workflowId: string;
+  runId: string;
+  scheduledEventId: number;
+  scheduleToStartTimeoutMs: number;
+  createdAtMs: number;
+}
+
+type StartOutcome = 'started' | 'stale' | 'failed';
+
+interface PollerRecord {
+  lastAccessMs: number;
+  ratePerSecond: number;
+}
+
+export interface TaskQueueStatus {
+  backlogCountHint: number;
+  readLevel: bigint;
+  ackLevel: bigint;
+  /** First and last id of the current lease's block (0 for sticky queues). */
+  taskIdBlock: { startId: bigint; endId: bigint };
+}
+
+export interface TaskQueueDeps {
+  ref: TaskQueueRef;
+  store: TaskQueueStore;
+  starter: TaskStarter;
+  config: MatchingConfig;
+  metrics: MatchingMetrics;
+  log: Logger;
+  clock: () => number;
+  /** The previous manager of this queue, still flushing: leasing waits for it. */
+  predecessor?: Promise<void>;
+}
+
+export class TaskQueueManager {
+  readonly ref: TaskQueueRef;
+  private readonly key: TaskQueueKey;
+  private readonly persistent: boolean;
+  private readonly labels: QueueLabels;
+  private readonly store: TaskQueueStore;
+  private readonly starter: TaskStarter;
+  private readonly config: MatchingConfig;
+  private readonly metrics: MatchingMetrics;
+  private readonly log: Logger;
+  private readonly clock: () => number;
+  private readonly predecessor: Promise<void>;
+
+  private closed = false;
+  private lastActiveMs: number;
+  private waiting: Poller[] = [];
+  private readonly handing = new Set<Poller>();
+  private readonly pollerHistory = new Map<string, PollerRecord>();
+  private buffer: BufferedTask[] = [];
+  private queries: QueryTask[] = [];
+  private readonly inflight = new Set<Promise<unknown>>();
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private pumpAtMs = Infinity;
+
+  // Persistent queues only.
+  private lease: TaskQueueInfo | null = null;
+  private leasing: Promise<void> | null = null;
+  private nextSeq = 0n;
+  /** Highest id that may exist: the last one written, or just below the lease's block. */
+  private maxReadLevel = 0n;
+  private tracker: AckLevelTracker | null = null;
+  private persistedAckLevel = 0n;
+  private reading: Promise<void> | null = null;
+  /** Serializes task writes (ids reach the store in order), re-leases and ack flushes. */
+  private readonly writes = new Mutex();
+
+  constructor(deps: TaskQueueDeps) {
+    this.ref = deps.ref;
+    this.key = { namespaceId: deps.ref.namespaceId, name: deps.ref.name, type: deps.ref.type };
+    this.persistent = deps.ref.kind !== 2;
+    this.labels = {
+      namespace_id: deps.ref.namespaceId,
+      task_queue: deps.ref.name,
+      task_type: taskTypeLabel(deps.ref.type),
+    };
+    this.store = deps.store;
+    this.starter = deps.starter;
+    this.config = deps.config;
+    this.metrics = deps.metrics;
+    this.log = deps.log;
+    this.clock = deps.clock;
+    this.predecessor = deps.predecessor ?? Promise.resolve();
+    this.lastActiveMs = this.clock();
+    if (this.persistent) this.ensureLeaseInBackground();
+  }
+
+  /** Resolves 'sync' when a waiting poller took the task, 'backlog' once it is queued (persisted). */
+  add(req: AddTaskRequest): Promise<'sync' | 'backlog'> {
+    this.lastActiveMs = this.clock();
+    return this.track(this.addTask(req));
+  }
+
+  poll(req: PollRequest, signal: AbortSignal): Promise<PollResponse> {
+    this.lastActiveMs = this.clock();
+    this.recordPoller(req);
+    if (this.closed || signal.aborted) return Promise.resolve(this.emptyPoll());
+    if (this.persistent) this.ensureLeaseInBackground();
+    return new Promise((resolve) => {
+      let settled = false;
+      const poller: Poller = {
+        req,
+        ended: false,
+        finish: (resp) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          signal.removeEventListener('abort', end);
+          this.lastActiveMs = this.clock();
+          this.recordPoller(req);
+          this.metrics.polls.inc({ ...this.labels, result: resp ? 'task' : 'empty' });
+          resolve(resp ?? {});
+        },
+      };
+      // A poller being handed a task is not in `waiting`: the hand-off finishes it (see requeue).
+      const end = () => {
+        poller.ended = true;
+        const i = this.waiting.indexOf(poller);
+        if (i >= 0) {
+          this.waiting.splice(i, 1);
+          poller.finish(null);
+        }
+      };
+      const timer = setTimeout(end, this.config.longPollMaxWaitMs);
+      signal.addEventListener('abort', end, { once: true });
+      this.waiting.push(poller);
+      this.pump();
+    });
+  }
+
+  addQuery(query: QueryTask): void {
+    this.lastActiveMs = this.clock();
+    if (this.closed) {
+      query.fail(apiError('UNAVAILABLE', `task queue ${this.ref.name} is shutting down`));
+      return;
+    }
+    this.queries.push(query);
+    this.pump();
+  }
+
+  /** Pollers seen within the window, or waiting now. */
+  hasRecentPoller(windowMs: number): boolean {
+    if (this.waiting.length > 0) return true;
+    const since = this.clock() - windowMs;
+    for (const p of this.pollerHistory.values()) if (p.lastAccessMs >= since) return true;
+    return false;
+  }
+
+  pollers(): Array<{ identity: string } & PollerRecord> {
+    this.prunePollers();
+    return [...this.pollerHistory].map(([identity, p]) => ({ identity, ...p }));
+  }
+
+  /** Waits for the lease and the read in progress so a freshly loaded queue reports its backlog. */
+  async status(): Promise<TaskQueueStatus> {
+    if (this.persistent) {
+      await this.ensureLease();
+      await this.reading;
+    }
+    const blockStart = this.lease ? this.lease.rangeId * TASK_ID_BLOCK : 0n;
+    return {
+      backlogCountHint: this.backlogCountHint(),
+      readLevel: this.tracker?.readLevel ?? 0n,
+      ackLevel: this.tracker?.ackLevel ?? 0n,
+      taskIdBlock: { startId: blockStart, endId: this.lease ? blockStart + TASK_ID_BLOCK - 1n : 0n },
+    };
+  }
+
+  /** Periodic upkeep: drop settled queries and expired tasks, retry a failed lease or read, flush the ack level. */
+  async tick(): Promise<void> {
+    this.queries = this.queries.filter((q) => !q.settled);
+    const now = this.clock();
+    this.buffer = this.buffer.filter((t) => {
+      if (!isExpired(t, now)) return true;
+      this.taskDone(t, 'expired');
+      return false;
+    });
+    this.prunePollers();
+    if (this.persistent) {
+      if (!this.lease) this.ensureLeaseInBackground();
+      this.kickReader();
+      await this.flushAckLevel().catch((err: unknown) => this.log.warn({ err }, 'flushing task queue ack level failed'));
+    }
+    this.metrics.backlog.set(this.labels, this.backlogCountHint());
+  }
+
+  /** Nothing waits, nothing is in flight, and nobody touched the queue for idleQueueTimeoutMs. */
+  isIdle(): boolean {
+    return (
+      this.waiting.length === 0 &&
+      this.inflight.size === 0 &&
+      this.queries.length === 0 &&
+      this.writes.pending === 0 &&
+      this.reading === null &&
+      this.leasing === null &&
+      this.clock() - this.lastActiveMs >= this.config.idleQueueTimeoutMs
+    );
+  }
+
+  /** Ends waiting polls empty at once, lets in-flight starts finish, then persists the ack level. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.pumpTimer);
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const p of waiting) {
+      p.ended = true;
+      p.finish(null);
+    }
+    for (const p of this.handing) p.ended = true;
+    for (const q of this.queries) q.fail(apiError('UNAVAILABLE', `task queue ${this.ref.name} is shutting down`));
+    this.queries = [];
+    await Promise.allSettled([...this.inflight, this.leasing, this.reading]);
+    if (this.persistent) {
+      await this.flushAckLevel().catch((err: unknown) => this.log.warn({ err }, 'flushing task queue ack level on close failed'));
+    }
+    this.metrics.backlog.remove(this.labels);
+  }
+
+  // ---- adding
+
+  private async addTask(req: AddTaskRequest): Promise<'sync' | 'backlog'> {
+    const now = this.clock();
+    const task: BufferedTask = {
+      id: null,
+      req,
+      createdAtMs: now,
+      expiryTimeMs: req.scheduleToStartTimeoutMs > 0 ? now + req.scheduleToStartTimeoutMs : 0,
+      attempts: 0,
+      notBeforeMs: 0,
+    };
+    if (this.persistent) await this.ensureLease();
+    if (this.closed) throw apiError('UNAVAILABLE', `task queue ${this.ref.name} is shutting down`);
+    const poller = this.canSyncMatch() ? this.waiting.shift() : undefined;
+    if (poller) {
+      const outcome = await this.start(poller, task);
+      if (outcome !== 'started') this.requeue(poller);
+      if (outcome === 'stale') this.metrics.tasksDropped.inc({ ...this.labels, reason: 'stale' });
+      if (outcome !== 'failed') return 'sync';
+      this.backOff(task);
+    }
+    if (this.persistent) {
+      await this.persist(task);
+    } else {
+      if (task.attempts > 0) this.buffer.unshift(task);
+      else this.buffer.push(task);
+      this.pump();
+    }
+    return 'backlog';
+  }
+
+  /** Only when nothing older waits, so the backlog keeps its order. */
+  private canSyncMatch(): boolean {
+    if (this.waiting.length === 0 || this.buffer.length > 0) return false;
+    return !this.persistent || (this.reading === null && this.tracker!.readLevel >= this.maxReadLevel);
+  }
+
+  private async persist(task: BufferedTask): Promise<void> {
+    try {
+      await this.writes.run(async () => {
+        try {
+          await this.writeTaskLocked(task);
+        } catch (err) {
+          if (!(err instanceof ConditionFailedError)) throw err;
+          this.log.warn('task queue lease lost to another owner; re-leasing');
+          await this.leaseLocked();
+          await this.writeTaskLocked(task);
+        }
+      });
+    } catch (err) {
+      if (err instanceof ConditionFailedError) {
+        throw apiError('UNAVAILABLE', `task queue ${this.ref.name} is owned by another matching host; retry`);
+      }
+      throw err;
+    }
+  }
+
+  private async writeTaskLocked(task: BufferedTask): Promise<void> {
+    if (this.nextSeq >= TASK_ID_BLOCK) await this.leaseLocked();
+    const { rangeId } = this.lease!;
+    const taskId = rangeId * TASK_ID_BLOCK + this.nextSeq++;
+    const stored: StoredTask = {
+      workflowId: task.req.workflowId,
+      runId: task.req.runId,
+      scheduledEventId: task.req.scheduledEventId,
+      scheduleToStartTimeoutMs: task.req.scheduleToStartTimeoutMs,
+      createdAtMs: task.createdAtMs,
+    };
+    await this.store.createTasks(this.key, rangeId, [
+      { taskId, expiryTimeMs: task.expiryTimeMs, data: JSON.stringify(stored) },
+    ]);
+    task.id = taskId;
+    // Still under the write lock, so maxReadLevel only grows. When the reader has read
+    // everything before this task, hand it over directly instead of reading it back.
+    const caughtUp =
+      this.reading === null && this.tracker!.readLevel >= this.maxReadLevel && this.buffer.length < this.config.backlogBatchSize;
+    this.maxReadLevel = taskId;
+    if (caughtUp) {
+      this.tracker!.loaded(taskId);
+      this.buffer.push(task);
+      this.pump();
+    } else {
+      this.kickReader();
+    }
+  }
+
+  // ---- leasing
+
+  private ensureLease(): Promise<void> {
+    if (this.lease) return Promise.resolve();
+    if (this.closed) return Promise.reject(apiError('UNAVAILABLE', `task queue ${this.ref.name} is shutting down`));
+    this.leasing ??= this.acquireLease().finally(() => {
+      this.leasing = null;
+    });
+    return this.leasing;
+  }
+
+  private ensureLeaseInBackground(): void {
+    this.ensureLease().catch((err: unknown) => {
+      if (!this.closed) this.log.warn({ err }, 'leasing task queue failed; retrying on the next tick');
+    });
+  }
+
+  private async acquireLease(): Promise<void> {
+    await this.predecessor;
+    await this.writes.run(() => this.leaseLocked());
+  }
+
+  /** Takes (or takes back) the queue: a new rangeId, so a block of ids above every earlier one. */
+  private async leaseLocked(): Promise<void> {
+    const info = await this.store.leaseTaskQueue(this.key);
+    const previous = this.lease;
+    this.lease = info;
+    this.nextSeq = 0n;
+    if (!this.tracker) {
+      this.tracker = new AckLevelTracker(info.ackLevel);
+      this.persistedAckLevel = info.ackLevel;
+    }
+    // Everything below the new block may exist, including what another owner wrote meanwhile.
+    const belowBlock = info.rangeId * TASK_ID_BLOCK - 1n;
+    if (belowBlock > this.maxReadLevel) this.maxReadLevel = belowBlock;
+    this.log.info({ rangeId: info.rangeId.toString(), ackLevel: info.ackLevel.toString(), previous: previous?.rangeId.toString() }, 'task queue leased');
+    this.kickReader();
+  }
+
+  // ---- reading the backlog
+
+  private kickReader(): void {
+    if (this.reading || this.closed || !this.lease) return;
+    if (this.buffer.length >= this.config.backlogBatchSize || this.tracker!.readLevel >= this.maxReadLevel) return;
+    this.reading = this.readBacklog().then((ok) => {
+      this.reading = null;
+      // A pump that ran while this read was finishing skipped its kick; a failed read waits for the tick.
+      if (ok) this.kickReader();
+    });
+  }
+
+  private async readBacklog(): Promise<boolean> {
+    const tracker = this.tracker!;
+    try {
+      while (!this.closed && this.buffer.length < this.config.backlogBatchSize && tracker.readLevel < this.maxReadLevel) {
+        const upTo = this.maxReadLevel;
+        const limit = this.config.backlogBatchSize - this.buffer.length;
+        const rows = await this.store.getTasks(this.key, tracker.readLevel, upTo, limit);
+        const now = this.clock();
+        for (const row of rows) {
+          tracker.loaded(row.taskId);
+          const task = this.decode(row);
+          if (!task) {
+            tracker.finish(row.taskId);
+          } else if (isExpired(task, now)) {
+            this.taskDone(task, 'expired');
+          } else {
+            this.buffer.push(task);
+          }
+        }
+        if (rows.length < limit) tracker.readUpTo(upTo);
+        this.pump();
+      }
+      return true;
+    } catch (err) {
+      this.log.warn({ err }, 'reading task queue backlog failed; retrying on the next tick');
+      return false;
+    }
+  }
+
+  private decode(row: QueuedTask): BufferedTask | null {
+    try {
+      const s = JSON.parse(row.data) as StoredTask;
+      return {
+        id: row.taskId,
+        req: {
+          taskQueue: this.ref,
+          workflowId: s.workflowId,
+          runId: s.runId,
+          scheduledEventId: s.scheduledEventId,
+          scheduleToStartTimeoutMs: s.scheduleToStartTimeoutMs,
+        },
+        createdAtMs: s.createdAtMs,
+        expiryTimeMs: row.expiryTimeMs,
+        attempts: 0,
+        notBeforeMs: 0,
+      };
+    } catch (err) {
+      this.log.error({ err, taskId: row.taskId.toString() }, 'dropping undecodable backlog task');
+      return null;
+    }
+  }
+
+  private async flushAckLevel(): Promise<void> {
+    if (!this.lease || !this.tracker) return;
+    const ackLevel = this.tracker.ackLevel;
+    if (ackLevel <= this.persistedAckLevel) return;
+    await this.writes.run(async () => {
+      const write = () =>
+        this.store.updateTaskQueue({ key: this.key, rangeId: this.lease!.rangeId, ackLevel, updatedAtMs: this.clock() });
+      try {
+        await write();
+      } catch (err) {
+        // A closing manager must not take the queue back from its successor.
+        if (!(err instanceof ConditionFailedError) || this.closed) throw err;
+        this.log.warn('task queue lease lost to another owner; re-leasing');
+        await this.leaseLocked();
+        await write();
+      }
+      this.persistedAckLevel = ackLevel;
+      await this.store.deleteTasks(this.key, ackLevel);
+    });
+  }
+
+  // ---- dispatching
+
+  /** Hands queries, then ready tasks, to waiting pollers, oldest poller first. */
+  private pump(): void {
+    while (this.waiting.length > 0 && !this.closed) {
+      const query = this.nextQuery();
+      if (query) {
+        this.dispatch(this.dispatchQuery(this.waiting.shift()!, query));
+        continue;
+      }
+      const task = this.nextReadyTask();
+      if (!task) break;
+      this.dispatch(this.dispatchTask(this.waiting.shift()!, task));
+    }
+    if (this.persistent) this.kickReader();
+  }
+
+  private nextQuery(): QueryTask | undefined {
+    while (this.queries.length > 0) {
+      const q = this.queries.shift()!;
+      if (!q.settled) return q;
+    }
+    return undefined;
+  }
+
+  /** The oldest task not backing off; expired ones met on the way are dropped. */
+  private nextReadyTask(): BufferedTask | undefined {
+    const now = this.clock();
+    let retryAtMs = Infinity;
+    for (let i = 0; i < this.buffer.length; i++) {
+      const task = this.buffer[i];
+      if (isExpired(task, now)) {
+        this.buffer.splice(i--, 1);
+        this.taskDone(task, 'expired');
+      } else if (task.notBeforeMs <= now) {
+        this.buffer.splice(i, 1);
+        return task;
+      } else if (task.notBeforeMs < retryAtMs) {
+        retryAtMs = task.notBeforeMs;
+      }
+    }
+    if (retryAtMs < Infinity) this.pumpAt(retryAtMs);
+    return undefined;
+  }
+
+  private pumpAt(atMs: number): void {
+    if (this.pumpTimer && this.pumpAtMs <= atMs) return;
+    clearTimeout(this.pumpTimer);
+    this.pumpAtMs = atMs;
+    this.pumpTimer = setTimeout(() => {
+      this.pumpTimer = undefined;
+      this.pumpAtMs = Infinity;
+      this.pump();
+    }, Math.max(0, atMs - this.clock()));
+  }
+
+  private async dispatchTask(poller: Poller, task: BufferedTask): Promise<void> {
+    const outcome = await this.start(poller, task);
+    if (outcome === 'failed') {
+      // Back to the front: it keeps its place in line once its backoff has passed.
+      this.backOff(task);
+      this.buffer.unshift(task);
+    } else {
+      this.taskDone(task, outcome === 'stale' ? 'stale' : null);
+    }
+    if (outcome === 'started') this.pump();
+    else this.requeue(poller);
+  }
+
+  private async dispatchQuery(poller: Poller, query: QueryTask): Promise<void> {
+    query.taken = true;
+    try {
+      const resp = await this.starter.buildQueryTask(query.id, query.req, poller.req);
+      // Timed out while history built it: the poller is better served by the next task.
+      if (query.settled) this.requeue(poller);
+      else poller.finish(resp);
+    } catch (err) {
+      query.fail(err instanceof Error ? err : new Error(String(err)));
+      this.requeue(poller);
+    }
+  }
+
+  /**
+   * Asks history to record the start. Once it did, the task belongs to this poll even if the
+   * poll ended meanwhile: history's start-to-close / workflow task timeout covers a lost response.
+   */
+  private async start(poller: Poller, task: BufferedTask): Promise<StartOutcome> {
+    this.handing.add(poller);
+    try {
+      const resp =
+        this.ref.type === 1
+          ? await this.starter.recordWorkflowTaskStarted(task.req, poller.req as ws.IPollWorkflowTaskQueueRequest)
+          : await this.starter.recordActivityTaskStarted(task.req, poller.req as ws.IPollActivityTaskQueueRequest);
+      this.metrics.scheduleToStart.observe(
+        { task_type: this.labels.task_type },
+        Math.max(0, this.clock() - task.createdAtMs) / 1000,
+      );
+      poller.finish(resp);
+      return 'started';
+    } catch (err) {
+      if (isTandemError(err, 'TASK_NOT_FOUND')) return 'stale';
+      this.log.warn(
+        { err, workflowId: task.req.workflowId, runId: task.req.runId, scheduledEventId: task.req.scheduledEventId, attempts: task.attempts + 1 },
+        'recording task start failed; the task will be retried',
+      );
+      return 'failed';
+    } finally {
+      this.handing.delete(poller);
+    }
+  }
+
+  /** A poller whose hand-off did not give it a task waits again at the front, unless it ended. */
+  private requeue(poller: Poller): void {
+    if (poller.ended || this.closed) {
+      poller.finish(null);
+      return;
+    }
+    this.waiting.unshift(poller);
+    this.pump();
+  }
+
+  private backOff(task: BufferedTask): void {
+    task.attempts++;
+    const delay = Math.min(this.config.startRetryMaxMs, this.config.startRetryInitialMs * 2 ** (task.attempts - 1));
+    task.notBeforeMs = this.clock() + delay;
+  }
+
+  private taskDone(task: BufferedTask, dropped: 'stale' | 'expired' | null): void {
+    if (task.id !== null) this.tracker!.finish(task.id);
+    if (dropped) this.metrics.tasksDropped.inc({ ...this.labels, reason: dropped });
+  }
+
+  // ---- bookkeeping
+
+  private backlogCountHint(): number {
+    if (!this.persistent || !this.lease || !this.tracker) return this.buffer.length;
+    // Ids of this lease's block that were written and not read yet; an older backlog not yet
+    // read is not counted until it is.
+    const unreadFrom = maxBigint(this.tracker.readLevel, this.lease.rangeId * TASK_ID_BLOCK - 1n);
+    return this.buffer.length + Number(maxBigint(0n, this.maxReadLevel - unreadFrom));
+  }
+
+  private recordPoller(req: PollRequest): void {
+    const rate = 'taskQueueMetadata' in req ? req.taskQueueMetadata?.maxTasksPerSecond?.value : undefined;
+    this.pollerHistory.set(req.identity ?? '', {
+      lastAccessMs: this.clock(),
+      ratePerSecond: rate ?? DEFAULT_POLLER_RATE_PER_SECOND,
+    });
+  }
+
+  private prunePollers(): void {
+    const since = this.clock() - this.config.pollerHistoryTtlMs;
+    for (const [identity, p] of this.pollerHistory) if (p.lastAccessMs < since) this.pollerHistory.delete(identity);
+  }
+
+  private emptyPoll(): PollResponse {
+    this.metrics.polls.inc({ ...this.labels, result: 'empty' });
+    return {};
+  }
+
+  private dispatch(p: Promise<void>): void {
+    this.track(p).catch((err: unknown) => this.log.error({ err }, 'dispatching to a poller failed'));
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p);
+    const forget = () => this.inflight.delete(p);
+    p.then(forget, forget);
+    return p;
+  }
+}
+
+function isExpired(task: BufferedTask, now: number): boolean {
+  return task.expiryTimeMs > 0 && task.expiryTimeMs <= now;
+}
+
+function maxBigint(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
