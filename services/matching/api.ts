@@ -49,7 +49,8 @@ export interface MatchingApi {
   /**
    * Resolves once a waiting poller took the task (history recorded the start through
    * TaskStarter), or it was dropped as stale, or it was queued (persisted for normal queues).
-   * It may call back into history: do not hold the workflow's lock while awaiting it.
+   * It calls back into history: do not hold the workflow's lock while awaiting it (matching
+   * stops waiting for the start after a bound, but every such add is slowed by it).
    */
   addWorkflowTask(req: AddTaskRequest): Promise<void>;
   addActivityTask(req: AddTaskRequest): Promise<void>;

@@ -18,6 +18,11 @@ export interface MatchingConfig {
   startRetryInitialMs: number;
   /** Upper bound of that backoff. */
   startRetryMaxMs: number;
+  /**
+   * addTask waits this long for a sync-matched task's start (history's TaskStarter), then lets
+   * it finish in the background: a bound for callers that add while holding the workflow lock.
+   */
+  syncMatchMaxWaitMs: number;
   /** A query task no workflow poller took within this fails with UNAVAILABLE. */
   queryDispatchTimeoutMs: number;
 }
@@ -32,6 +37,7 @@ export const defaultMatchingConfig: Readonly<MatchingConfig> = Object.freeze({
   pollerHistoryTtlMs: 5 * 60_000,
   startRetryInitialMs: 100,
   startRetryMaxMs: 10_000,
+  syncMatchMaxWaitMs: 2_000,
   queryDispatchTimeoutMs: 20_000,
 });
 

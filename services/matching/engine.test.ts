@@ -303,6 +303,22 @@ describe('matching engine', () => {
     }
   });
 
+  test('an add whose start waits for the adder (a caller holding the workflow lock) does not deadlock', async () => {
+    const h = await harness({ config: { syncMatchMaxWaitMs: 20 } });
+    try {
+      let added: Promise<void> | undefined;
+      // History's start needs the lock that the adder releases only once its add returned.
+      h.starter.behave = () => added;
+      const poll = pollWorkflow(h.engine, AbortSignal.timeout(10_000));
+      await settle();
+      added = h.engine.addWorkflowTask(task('wf-1'));
+      await added;
+      assert.equal((await poll).workflowExecution?.workflowId, 'wf-1');
+    } finally {
+      await h.close();
+    }
+  });
+
   test('a stale task is dropped and the poll keeps waiting for the next one', async () => {
     const h = await harness();
     try {

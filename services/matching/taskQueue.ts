@@ -3,6 +3,7 @@
 // their tasks in memory only: when one is dropped, history's sticky schedule-to-start timeout
 // moves its tasks back to the normal queue.
 import type { Logger } from '../common/logger.js';
+import { sleep } from '../common/lifecycle.js';
 import { Mutex } from '../common/mutex.js';
 import { apiError, isTandemError } from '../common/errors.js';
 import type { workflowservice as ws } from '../common/temporal.js';
@@ -296,13 +297,36 @@ export class TaskQueueManager {
     if (this.persistent) await this.ensureLease();
     if (this.closed) throw apiError('UNAVAILABLE', `task queue ${this.ref.name} is shutting down`);
     const poller = this.canSyncMatch() ? this.waiting.shift() : undefined;
-    if (poller) {
-      const outcome = await this.start(poller, task);
-      if (outcome !== 'started') this.requeue(poller);
-      if (outcome === 'stale') this.metrics.tasksDropped.inc({ ...this.labels, reason: 'stale' });
-      if (outcome !== 'failed') return 'sync';
-      this.backOff(task);
+    if (!poller) {
+      await this.enqueue(task);
+      return 'backlog';
     }
+    const handOff = this.track(this.syncMatch(poller, task));
+    // The start calls back into history. A caller that holds the workflow's lock while adding
+    // would wait on itself forever: past the bound, the hand-off finishes on its own.
+    const bound = new AbortController();
+    const result = await Promise.race([handOff, sleep(this.config.syncMatchMaxWaitMs, bound.signal).then(() => null)]);
+    bound.abort();
+    if (result) return result;
+    this.log.warn(
+      { workflowId: req.workflowId, waitedMs: this.config.syncMatchMaxWaitMs },
+      'task start is slow (does the caller hold the workflow lock while adding?); not waiting for it',
+    );
+    handOff.catch((err: unknown) => this.log.error({ err, workflowId: req.workflowId }, 'queueing a task after a failed start failed'));
+    return 'sync';
+  }
+
+  private async syncMatch(poller: Poller, task: BufferedTask): Promise<'sync' | 'backlog'> {
+    const outcome = await this.start(poller, task);
+    if (outcome !== 'started') this.requeue(poller);
+    if (outcome === 'stale') this.metrics.tasksDropped.inc({ ...this.labels, reason: 'stale' });
+    if (outcome !== 'failed') return 'sync';
+    this.backOff(task);
+    await this.enqueue(task);
+    return 'backlog';
+  }
+
+  private async enqueue(task: BufferedTask): Promise<void> {
     if (this.persistent) {
       await this.persist(task);
     } else {
@@ -310,7 +334,6 @@ export class TaskQueueManager {
       else this.buffer.push(task);
       this.pump();
     }
-    return 'backlog';
   }
 
   /** Only when nothing older waits, so the backlog keeps its order. */
