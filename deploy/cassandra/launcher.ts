@@ -280,9 +280,10 @@ function alive(pid: number): boolean {
 }
 
 /** Serializes start() of one name across processes (test files run in parallel). */
-async function withStartLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+async function withStartLock<T>(name: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
   const f = files(name);
   mkdirSync(f.dir, { recursive: true });
+  const deadline = Date.now() + waitMs;
   for (;;) {
     try {
       writeFileSync(f.lock, String(process.pid), { flag: 'wx' });
@@ -291,6 +292,7 @@ async function withStartLock<T>(name: string, fn: () => Promise<T>): Promise<T> 
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(readFileSync(f.lock, 'utf8').trim() || '0');
       if (holder > 0 && !alive(holder)) rmSync(f.lock, { force: true });
+      else if (Date.now() > deadline) throw new Error(`cassandra ${name}: process ${holder} has been starting it for too long (${f.lock})`);
       else await sleep(250);
     }
   }
@@ -320,12 +322,14 @@ function handle(name: string, rec: InstanceRecord, pid: number, reused: boolean)
 export async function startCassandra(opts: CassandraStartOptions): Promise<CassandraHandle> {
   const log = opts.log ?? (() => {});
   const f = files(opts.name);
-  return withStartLock(opts.name, async () => {
+  const timeoutMs = opts.startTimeoutMs ?? DEFAULTS.startTimeoutMs;
+  // A fetch and a start may both run under the lock.
+  return withStartLock(opts.name, 2 * timeoutMs, async () => {
     const existing = readRecord(opts.name);
     const pid = livePid(opts.name);
     if (pid !== null && existing) {
       log(`instance ${opts.name} already running (pid ${pid}); waiting for CQL`);
-      await waitForCql(existing, pid, opts.startTimeoutMs ?? DEFAULTS.startTimeoutMs, f.log);
+      await waitForCql(existing, pid, timeoutMs, f.log);
       return handle(opts.name, existing, pid, true);
     }
 
@@ -385,7 +389,7 @@ export async function startCassandra(opts: CassandraStartOptions): Promise<Cassa
     writeFileSync(f.pid, String(childPid));
     log(`started cassandra ${opts.name} pid ${childPid}, log ${f.log}`);
     try {
-      await waitForCql(rec, childPid, opts.startTimeoutMs ?? DEFAULTS.startTimeoutMs, f.log);
+      await waitForCql(rec, childPid, timeoutMs, f.log);
     } catch (err) {
       await stopCassandra(opts.name);
       throw err;

@@ -2,7 +2,8 @@
 // launcher instance named 'test', started on first use and left running for the next test file
 // (`npx tsx deploy/cassandra/cli.ts stop --name test` stops it).
 import { randomBytes } from 'node:crypto';
-import { startCassandra } from './launcher.js';
+import cassandra from 'cassandra-driver';
+import { LOCAL_DATA_CENTER, startCassandra } from './launcher.js';
 
 export const TEST_INSTANCE = { name: 'test', listenAddress: '127.0.0.1', cqlPort: 19042, storagePort: 17000, heapMb: 640 } as const;
 
@@ -12,10 +13,42 @@ export interface TestCassandra {
   keyspace: string;
 }
 
+/** Test keyspaces are named t_<creation time base 36>_<random>; older ones are leftovers. */
+const KEYSPACE = /^t_([0-9a-z]+)_[0-9a-f]{8}$/;
+const STALE_MS = 6 * 3600_000;
+
 export async function ensureTestCassandra(): Promise<TestCassandra> {
   const keyspace = `t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const external = process.env.TANDEM_TEST_CASSANDRA;
   if (external) return { contactPoint: external, keyspace };
   const handle = await startCassandra({ ...TEST_INSTANCE });
+  await dropStaleKeyspaces(handle.contactPoint);
   return { contactPoint: handle.contactPoint, keyspace };
+}
+
+/** Drops a test file's keyspace; its tables would otherwise cost the shared instance memory. */
+export async function dropTestKeyspace(t: TestCassandra): Promise<void> {
+  if (!KEYSPACE.test(t.keyspace)) throw new Error(`${t.keyspace} is not a test keyspace`);
+  await withClient(t.contactPoint, (c) => c.execute(`DROP KEYSPACE IF EXISTS ${t.keyspace}`));
+}
+
+/** Keyspaces of test runs that died before dropping theirs. */
+async function dropStaleKeyspaces(contactPoint: string): Promise<void> {
+  await withClient(contactPoint, async (c) => {
+    const rows = (await c.execute('SELECT keyspace_name FROM system_schema.keyspaces')).rows;
+    for (const row of rows) {
+      const name = row.get('keyspace_name') as string;
+      const born = KEYSPACE.exec(name)?.[1];
+      if (born && Date.now() - parseInt(born, 36) > STALE_MS) await c.execute(`DROP KEYSPACE IF EXISTS ${name}`);
+    }
+  });
+}
+
+async function withClient<T>(contactPoint: string, fn: (c: cassandra.Client) => Promise<T>): Promise<T> {
+  const client = new cassandra.Client({ contactPoints: [contactPoint], localDataCenter: LOCAL_DATA_CENTER });
+  try {
+    return await fn(client);
+  } finally {
+    await client.shutdown();
+  }
 }

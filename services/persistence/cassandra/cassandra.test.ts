@@ -1,8 +1,30 @@
-import { ensureTestCassandra } from '../../../deploy/cassandra/test-instance.js';
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dropTestKeyspace, ensureTestCassandra, type TestCassandra } from '../../../deploy/cassandra/test-instance.js';
 import { runPersistenceConformance } from '../conformance/suite.js';
+import { StoreUnavailableError } from '../errors.js';
 import { openCassandraPersistence } from './index.js';
 
+let instance: TestCassandra | undefined;
+
 runPersistenceConformance('cassandra', async () => {
-  const { contactPoint, keyspace } = await ensureTestCassandra();
-  return openCassandraPersistence({ contactPoints: [contactPoint], localDataCenter: 'datacenter1', keyspace });
+  instance = await ensureTestCassandra();
+  return openCassandraPersistence({ contactPoints: [instance.contactPoint], localDataCenter: 'datacenter1', keyspace: instance.keyspace });
+});
+
+test('opening a store nobody listens on is StoreUnavailableError', async () => {
+  await assert.rejects(
+    openCassandraPersistence({ contactPoints: ['127.0.0.1:1'], localDataCenter: 'datacenter1', keyspace: 'unreachable' }),
+    StoreUnavailableError,
+  );
+});
+
+test('schema is idempotent: a second open of the same keyspace works', async () => {
+  const t = instance ?? (await ensureTestCassandra());
+  const again = await openCassandraPersistence({ contactPoints: [t.contactPoint], localDataCenter: 'datacenter1', keyspace: t.keyspace });
+  await again.close();
+});
+
+after(async () => {
+  if (instance) await dropTestKeyspace(instance);
 });
