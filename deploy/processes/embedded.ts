@@ -1,0 +1,103 @@
+// The embedded process: every service of one region in one process (what `make dev` runs).
+// Same code paths as a region; the store is SQLite by default, Cassandra when configured.
+import path from 'node:path';
+import { createLogger, type Logger } from '../../services/common/logger.js';
+import { createRegistry, MetricsServer } from '../../services/common/metrics.js';
+import { ServiceGroup, type Service } from '../../services/common/lifecycle.js';
+import type { Persistence } from '../../services/persistence/store.js';
+import { openSqlitePersistence } from '../../services/persistence/sqlite/index.js';
+import { openCassandraPersistence } from '../../services/persistence/cassandra/index.js';
+import { NamespaceRegistry } from '../../services/namespaces/registry.js';
+import type { RegionConfig } from '../../services/namespaces/failover.js';
+import { HistoryService } from '../../services/history/history-service.js';
+import { MatchingEngine } from '../../services/matching/engine.js';
+import { FrontendService } from '../../services/frontend/server.js';
+
+export type StoreConfig =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'cassandra'; contactPoints: string[]; localDataCenter: string; keyspace: string };
+
+export interface EmbeddedConfig {
+  store: StoreConfig;
+  host: string;
+  port: number;
+  /** 0 disables the metrics endpoint. */
+  metricsPort: number;
+  numShards: number;
+  region: RegionConfig;
+  /** Registered at start when missing. */
+  defaultNamespace: string;
+  logLevel: string;
+}
+
+export const embeddedDefaults: EmbeddedConfig = {
+  store: { kind: 'sqlite', path: path.resolve('.tandem/dev.db') },
+  host: '127.0.0.1',
+  port: 7233,
+  metricsPort: 9090,
+  numShards: 16,
+  region: { name: 'a', initialFailoverVersion: 1n, failoverVersionIncrement: 10n },
+  defaultNamespace: 'default',
+  logLevel: 'info',
+};
+
+export async function openStore(store: StoreConfig, log: Logger): Promise<Persistence> {
+  if (store.kind === 'sqlite') return openSqlitePersistence({ path: store.path, logger: log });
+  return openCassandraPersistence({ contactPoints: store.contactPoints, localDataCenter: store.localDataCenter, keyspace: store.keyspace });
+}
+
+/** A running embedded cluster; stop() drains the frontend first, then the rest. */
+export class EmbeddedCluster implements Service {
+  readonly log: Logger;
+  private group?: ServiceGroup;
+  private store?: Persistence;
+  frontend?: FrontendService;
+  history?: HistoryService;
+
+  constructor(readonly config: EmbeddedConfig, logger?: Logger) {
+    this.log = (logger ?? createLogger({ level: config.logLevel })).child({ region: config.region.name });
+  }
+
+  get address(): string {
+    return this.frontend?.address ?? `${this.config.host}:${this.config.port}`;
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    const registry = createRegistry({ region: c.region.name });
+    const store = await openStore(c.store, this.log);
+    this.store = store;
+    try {
+      const namespaces = new NamespaceRegistry(store.namespaces, { region: c.region }, this.log.child({ service: 'namespaces' }));
+      const history = new HistoryService({ numShards: c.numShards, hostId: `embedded-${process.pid}` }, store, namespaces, this.log, registry);
+      const matching = new MatchingEngine({ store: store.taskQueues, starter: history.engine, logger: this.log, registry });
+      history.engine.setMatching(matching);
+      const frontend = new FrontendService(
+        { host: c.host, port: c.port, region: c.region.name, historyShardCount: c.numShards },
+        { persistence: store, namespaces, history: history.engine, matching, logger: this.log, registry },
+      );
+      const services: Service[] = [namespaces, history, matching, frontend];
+      if (c.metricsPort > 0) services.push(new MetricsServer(registry, c.host, c.metricsPort, this.log.child({ service: 'metrics' })));
+      this.group = new ServiceGroup(services);
+      await this.group.start();
+      this.frontend = frontend;
+      this.history = history;
+      if (c.defaultNamespace && !(await namespaces.getByName(c.defaultNamespace))) {
+        await namespaces.register({ name: c.defaultNamespace, description: 'default namespace' }).catch((err: unknown) => {
+          if (!(err instanceof Error && /already exists/.test(err.message))) throw err;
+        });
+      }
+      this.log.info({ address: frontend.address, store: c.store.kind }, 'tandem is serving');
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.group?.stop();
+    this.group = undefined;
+    await this.store?.close();
+    this.store = undefined;
+  }
+}

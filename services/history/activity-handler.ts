@@ -1,0 +1,293 @@
+// Activities: started, heartbeat, the three outcomes, retries and timeouts. An attempt's start is
+// kept in mutable state; the ActivityTaskStarted event is written with the final outcome, so
+// retries do not grow the history.
+import { apiError } from '../common/errors.js';
+import { enums, commonv1, workflowservice as ws, failure as failurev1 } from '../common/temporal.js';
+import { durationFromMs, timestampFromMs, toLong } from '../common/proto-time.js';
+import type { AddTaskRequest } from '../matching/api.js';
+import type { NamespaceRef } from './api.js';
+import type { HistoryEngine } from './engine.js';
+import {
+  decodeB64,
+  encodeB64,
+  retryBackoffMs,
+  retryPolicyToProto,
+  type ActivityInfo,
+  type MutableState,
+} from './mutable-state.js';
+import { decodeActivityTaskToken, encodeActivityTaskToken } from './task-token.js';
+import { activityHeartbeatTimer, activityScheduleTimers, activityStartedTimers, timerTask } from './task-generator.js';
+
+const ET = enums.EventType;
+
+type TokenOrId = { taskToken?: Uint8Array | null } & { workflowId?: string | null; runId?: string | null; activityId?: string | null };
+
+const activityNotFound = () => apiError('TASK_NOT_FOUND', 'Activity task not found.');
+
+export type ActivityTimeoutType = 'scheduleToStart' | 'scheduleToClose' | 'startToClose' | 'heartbeat';
+
+const timeoutTypes: Record<ActivityTimeoutType, number> = {
+  scheduleToStart: enums.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START,
+  scheduleToClose: enums.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE,
+  startToClose: enums.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
+  heartbeat: enums.TimeoutType.TIMEOUT_TYPE_HEARTBEAT,
+};
+
+export class ActivityHandler {
+  constructor(private readonly engine: HistoryEngine) {}
+
+  async recordStarted(task: AddTaskRequest, poll: ws.IPollActivityTaskQueueRequest): Promise<ws.IPollActivityTaskQueueResponse> {
+    const now = Date.now();
+    const ms = await this.engine.withRun(task.taskQueue.namespaceId, task.workflowId, task.runId, (ms) => {
+      const act = ms.activity(task.scheduledEventId);
+      if (!ms.isRunning || !act || act.started) throw activityNotFound();
+      act.started = true;
+      act.startedTimeMs = now;
+      act.identity = poll.identity ?? '';
+      act.lastWorkerIdentity = act.identity;
+      act.lastHeartbeatMs = 0;
+      ms.dirty = true;
+      for (const t of activityStartedTimers(ms, act.scheduledEventId)) ms.addTask(t);
+      return ms;
+    });
+    const act = ms.activity(task.scheduledEventId)!;
+    const scheduled = (await this.engine.readEvent(ms, act.scheduledEventId))?.activityTaskScheduledEventAttributes;
+    const ns = await this.engine.namespaces.requireById(ms.info.namespaceId);
+    return {
+      taskToken: encodeActivityTaskToken({
+        namespaceId: ms.info.namespaceId,
+        workflowId: ms.info.workflowId,
+        runId: ms.info.runId,
+        scheduledEventId: act.scheduledEventId,
+        attempt: act.attempt,
+        activityId: act.activityId,
+      }),
+      workflowNamespace: ns.name,
+      workflowType: { name: ms.info.workflowType },
+      workflowExecution: { workflowId: ms.info.workflowId, runId: ms.info.runId },
+      activityType: { name: act.activityType },
+      activityId: act.activityId,
+      header: scheduled?.header,
+      input: scheduled?.input,
+      heartbeatDetails: act.heartbeatDetails ? decodeB64(commonv1.Payloads, act.heartbeatDetails) : null,
+      scheduledTime: timestampFromMs(act.scheduledTimeMs),
+      currentAttemptScheduledTime: timestampFromMs(act.currentAttemptScheduledTimeMs),
+      startedTime: timestampFromMs(act.startedTimeMs),
+      attempt: act.attempt,
+      scheduleToCloseTimeout: durationFromMs(act.scheduleToCloseMs),
+      startToCloseTimeout: durationFromMs(act.startToCloseMs),
+      heartbeatTimeout: durationFromMs(act.heartbeatTimeoutMs),
+      retryPolicy: retryPolicyToProto(act.retryPolicy),
+      priority: scheduled?.priority,
+    };
+  }
+
+  /** Finds the activity a worker's request names, by token or by (workflow, run, activity id). */
+  private async withActivity<T>(
+    ns: NamespaceRef,
+    req: TokenOrId,
+    fn: (ms: MutableState, act: ActivityInfo) => T,
+  ): Promise<T> {
+    let workflowId: string;
+    let runId: string;
+    let match: (ms: MutableState) => ActivityInfo | undefined;
+    if (req.taskToken && req.taskToken.length > 0) {
+      const token = decodeActivityTaskToken(req.taskToken);
+      if (!token || token.namespaceId !== ns.id) throw apiError('INVALID_ARGUMENT', 'Invalid TaskToken.');
+      workflowId = token.workflowId;
+      runId = token.runId;
+      match = (ms) => {
+        const act = ms.activity(token.scheduledEventId);
+        return act && act.attempt === token.attempt ? act : undefined;
+      };
+    } else {
+      if (!req.workflowId || !req.activityId) throw apiError('INVALID_ARGUMENT', 'WorkflowId and ActivityId are required.');
+      workflowId = req.workflowId;
+      runId = req.runId ?? '';
+      const activityId = req.activityId;
+      match = (ms) => ms.activityById(activityId);
+    }
+    return this.engine.withRun(ns.id, workflowId, runId, (ms) => {
+      const act = ms.isRunning ? match(ms) : undefined;
+      if (!act) throw activityNotFound();
+      return fn(ms, act);
+    });
+  }
+
+  heartbeat(
+    ns: NamespaceRef,
+    req: ws.IRecordActivityTaskHeartbeatRequest | ws.IRecordActivityTaskHeartbeatByIdRequest,
+  ): Promise<ws.IRecordActivityTaskHeartbeatResponse> {
+    return this.withActivity(ns, req, (ms, act) => {
+      if (!act.started) throw activityNotFound();
+      act.lastHeartbeatMs = Date.now();
+      act.heartbeatDetails = req.details ? encodeB64(commonv1.Payloads, req.details) : act.heartbeatDetails;
+      ms.dirty = true;
+      return { cancelRequested: act.cancelRequested };
+    });
+  }
+
+  async completed(ns: NamespaceRef, req: ws.IRespondActivityTaskCompletedRequest | ws.IRespondActivityTaskCompletedByIdRequest): Promise<void> {
+    await this.withActivity(ns, req, (ms, act) => {
+      const now = Date.now();
+      const startedId = this.addStartedEvent(ms, act, now);
+      ms.addEvent(
+        ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+        {
+          activityTaskCompletedEventAttributes: {
+            result: req.result,
+            scheduledEventId: toLong(BigInt(act.scheduledEventId)),
+            startedEventId: startedId,
+            identity: req.identity ?? '',
+          },
+        },
+        now,
+      );
+      this.engine.workflowTasks.scheduleIfIdle(ms, now);
+    });
+  }
+
+  async failed(
+    ns: NamespaceRef,
+    req: ws.IRespondActivityTaskFailedRequest | ws.IRespondActivityTaskFailedByIdRequest,
+  ): Promise<ws.IRespondActivityTaskFailedResponse> {
+    await this.withActivity(ns, req, (ms, act) => {
+      if (req.lastHeartbeatDetails) act.heartbeatDetails = encodeB64(commonv1.Payloads, req.lastHeartbeatDetails);
+      this.failAttempt(ms, act, req.failure ?? { message: 'activity failed' }, req.identity ?? '', Date.now());
+    });
+    return {};
+  }
+
+  async canceled(ns: NamespaceRef, req: ws.IRespondActivityTaskCanceledRequest | ws.IRespondActivityTaskCanceledByIdRequest): Promise<void> {
+    await this.withActivity(ns, req, (ms, act) => {
+      const now = Date.now();
+      const startedId = this.addStartedEvent(ms, act, now);
+      ms.addEvent(
+        ET.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+        {
+          activityTaskCanceledEventAttributes: {
+            details: req.details,
+            scheduledEventId: toLong(BigInt(act.scheduledEventId)),
+            startedEventId: startedId,
+            identity: req.identity ?? '',
+          },
+        },
+        now,
+      );
+      this.engine.workflowTasks.scheduleIfIdle(ms, now);
+    });
+  }
+
+  /** Retries the attempt per the activity's policy, or records the final failure. */
+  failAttempt(ms: MutableState, act: ActivityInfo, failure: failurev1.IFailure, identity: string, now: number): void {
+    const deadline = act.scheduleToCloseMs ? act.scheduledTimeMs + act.scheduleToCloseMs : 0;
+    const backoff = act.cancelRequested ? -1 : retryBackoffMs(act.retryPolicy, act.attempt, failure, now, deadline);
+    if (backoff >= 0) {
+      act.lastFailure = encodeB64(failurev1.Failure, failure);
+      act.attempt += 1;
+      act.started = false;
+      act.startedTimeMs = 0;
+      act.lastHeartbeatMs = 0;
+      act.currentAttemptScheduledTimeMs = now + backoff;
+      ms.dirty = true;
+      ms.addTask(timerTask('activityRetry', now + backoff, { scheduledEventId: act.scheduledEventId, attempt: act.attempt }));
+      for (const t of activityScheduleTimers(ms, act.scheduledEventId)) ms.addTask(t);
+      return;
+    }
+    const startedId = this.addStartedEvent(ms, act, now);
+    const retryState = retryStateOf(act, failure);
+    if (failure.timeoutFailureInfo) {
+      ms.addEvent(
+        ET.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+        { activityTaskTimedOutEventAttributes: { failure, scheduledEventId: toLong(BigInt(act.scheduledEventId)), startedEventId: startedId, retryState } },
+        now,
+      );
+    } else {
+      ms.addEvent(
+        ET.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+        {
+          activityTaskFailedEventAttributes: {
+            failure,
+            scheduledEventId: toLong(BigInt(act.scheduledEventId)),
+            startedEventId: startedId,
+            identity,
+            retryState,
+          },
+        },
+        now,
+      );
+    }
+    this.engine.workflowTasks.scheduleIfIdle(ms, now);
+  }
+
+  /** A timer of the attempt fired; acts only if that attempt is still the one running. */
+  timedOut(ms: MutableState, scheduledEventId: number, attempt: number, type: ActivityTimeoutType, now: number): void {
+    const act = ms.activity(scheduledEventId);
+    if (!act || !ms.isRunning) return;
+    if (type !== 'scheduleToClose' && act.attempt !== attempt) return;
+    if (type === 'scheduleToStart' && act.started) return;
+    if ((type === 'startToClose' || type === 'heartbeat') && !act.started) return;
+    if (type === 'heartbeat') {
+      const last = Math.max(act.lastHeartbeatMs, act.startedTimeMs);
+      if (last + act.heartbeatTimeoutMs > now) {
+        ms.addTask(activityHeartbeatTimer(last, act.heartbeatTimeoutMs, scheduledEventId, act.attempt));
+        return;
+      }
+    }
+    const failure: failurev1.IFailure = {
+      message: `activity ${type === 'heartbeat' ? 'Heartbeat' : type[0]!.toUpperCase() + type.slice(1)} timeout`,
+      source: 'Server',
+      timeoutFailureInfo: {
+        timeoutType: timeoutTypes[type],
+        lastHeartbeatDetails: act.heartbeatDetails ? decodeB64(commonv1.Payloads, act.heartbeatDetails) : null,
+      },
+      cause: act.lastFailure ? decodeB64(failurev1.Failure, act.lastFailure) : null,
+    };
+    if (type === 'scheduleToStart' || type === 'scheduleToClose') {
+      // Not retryable: the activity's whole budget is gone.
+      act.retryPolicy = null;
+    }
+    this.failAttempt(ms, act, failure, act.identity, now);
+  }
+
+  /** Dispatches a retry attempt once its backoff has passed. */
+  async retryDue(ms: MutableState, scheduledEventId: number, attempt: number): Promise<void> {
+    const act = ms.activity(scheduledEventId);
+    if (!act || act.started || act.attempt !== attempt || !ms.isRunning) return;
+    await this.engine.matching.addActivityTask({
+      taskQueue: { namespaceId: ms.info.namespaceId, name: act.taskQueue, type: 2, kind: 1 },
+      workflowId: ms.info.workflowId,
+      runId: ms.info.runId,
+      scheduledEventId,
+      scheduleToStartTimeoutMs: act.scheduleToStartMs,
+    });
+  }
+
+  private addStartedEvent(ms: MutableState, act: ActivityInfo, now: number) {
+    if (!act.started) return toLong(0n);
+    const e = ms.addEvent(
+      ET.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+      {
+        activityTaskStartedEventAttributes: {
+          scheduledEventId: toLong(BigInt(act.scheduledEventId)),
+          identity: act.identity,
+          requestId: act.requestId,
+          attempt: act.attempt,
+          lastFailure: act.lastFailure ? decodeB64(failurev1.Failure, act.lastFailure) : null,
+        },
+      },
+      act.startedTimeMs || now,
+    );
+    return e.eventId ?? toLong(0n);
+  }
+}
+
+function retryStateOf(act: ActivityInfo, failure: failurev1.IFailure): number {
+  if (!act.retryPolicy) return enums.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET;
+  if (failure.applicationFailureInfo?.nonRetryable) return enums.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE;
+  if (act.retryPolicy.maximumAttempts > 0 && act.attempt >= act.retryPolicy.maximumAttempts) {
+    return enums.RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED;
+  }
+  if (failure.timeoutFailureInfo) return enums.RetryState.RETRY_STATE_TIMEOUT;
+  return enums.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE;
+}

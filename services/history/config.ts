@@ -1,0 +1,38 @@
+// History's typed config: defaults in one place, validated at start.
+export interface HistoryConfig {
+  /** Fixed per cluster and the same in every region (DESIGN invariant 1). */
+  numShards: number;
+  /** This node's identity in shard rows and logs. */
+  hostId: string;
+  /** Mutable states kept in memory per shard. */
+  maxCachedExecutionsPerShard: number;
+  /** Events per page of a workflow task's history before the worker pages the rest. */
+  workflowTaskHistoryPageSize: number;
+  /** Timers further out than this are loaded by a later read. */
+  timerLookaheadMs: number;
+  /** How often queue processors re-read the store even without a notification. */
+  queuePollIntervalMs: number;
+  /** Default sticky schedule-to-start timeout when the worker does not send one. */
+  defaultStickyScheduleToStartMs: number;
+}
+
+export const historyDefaults: HistoryConfig = {
+  numShards: 16,
+  hostId: 'history-0',
+  maxCachedExecutionsPerShard: 5000,
+  workflowTaskHistoryPageSize: 1000,
+  timerLookaheadMs: 30_000,
+  queuePollIntervalMs: 5_000,
+  defaultStickyScheduleToStartMs: 5_000,
+};
+
+export function compileHistoryConfig(user: Partial<HistoryConfig> = {}): HistoryConfig {
+  const c = { ...historyDefaults, ...user };
+  if (!Number.isInteger(c.numShards) || c.numShards < 1 || c.numShards > 16384) {
+    throw new Error(`history.numShards must be an integer in [1, 16384], got ${c.numShards}`);
+  }
+  for (const k of ['maxCachedExecutionsPerShard', 'workflowTaskHistoryPageSize', 'timerLookaheadMs', 'queuePollIntervalMs'] as const) {
+    if (!(c[k] > 0)) throw new Error(`history.${k} must be positive, got ${c[k]}`);
+  }
+  return c;
+}

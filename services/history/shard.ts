@@ -1,0 +1,306 @@
+// One owned shard: its range_id (fencing), its task-id allocator, the serialized writer and the
+// cache of mutable states. A write fenced by a newer owner marks the shard lost; the controller
+// then drops it.
+import { randomUUID } from 'node:crypto';
+import { Mutex, KeyedMutex } from '../common/mutex.js';
+import type { Logger } from '../common/logger.js';
+import { apiError } from '../common/errors.js';
+import { historyv1 } from '../common/temporal.js';
+import { toLong } from '../common/proto-time.js';
+import { ShardOwnershipLostError } from '../persistence/errors.js';
+import type { Persistence } from '../persistence/store.js';
+import type { CreateMode, ExecutionKey, ExecutionRecord, HistoryEventRow, HistoryTask, ShardInfo } from '../persistence/types.js';
+import { MutableState, type HistoryEvent, type Transaction } from './mutable-state.js';
+import type { NewTask } from './task-generator.js';
+
+/** Task ids are rangeId * 2^20 + seq (DESIGN invariant 2): they only grow across owners. */
+export const TASK_ID_BITS = 20n;
+const SEQ_LIMIT = 1n << TASK_ID_BITS;
+
+export interface ShardListener {
+  /** Called after a write committed, with the tasks it created. */
+  onTasksCreated(shard: Shard, tasks: HistoryTask[]): void;
+  /** Called after a write committed events for a run (long polls wake up). */
+  onEventsAppended(key: ExecutionKey, nextEventId: number): void;
+}
+
+export function executionCacheKey(k: ExecutionKey): string {
+  return `${k.namespaceId}/${k.workflowId}/${k.runId}`;
+}
+
+export class Shard {
+  private seq = 0n;
+  private readonly writeLock = new Mutex();
+  readonly workflowLocks = new KeyedMutex();
+  private readonly cache = new Map<string, MutableState>();
+  private lostFlag = false;
+  private readonly lostCallbacks: (() => void)[] = [];
+
+  private constructor(
+    private info: ShardInfo,
+    private readonly store: Persistence,
+    private readonly listener: ShardListener,
+    readonly log: Logger,
+    private readonly maxCachedExecutions: number,
+  ) {}
+
+  /** Takes the shard: bumps range_id with a conditional write so any earlier owner is fenced. */
+  static async acquire(
+    shardId: number,
+    owner: string,
+    store: Persistence,
+    listener: ShardListener,
+    log: Logger,
+    maxCachedExecutions = 5000,
+  ): Promise<Shard> {
+    const existing = await store.shards.getShard(shardId);
+    let info: ShardInfo;
+    if (!existing) {
+      info = { shardId, rangeId: 1n, owner, ackLevels: {}, updatedAtMs: Date.now() };
+      await store.shards.createShard(info);
+    } else {
+      info = { ...existing, rangeId: existing.rangeId + 1n, owner, updatedAtMs: Date.now() };
+      await store.shards.updateShard(info, existing.rangeId);
+    }
+    return new Shard(info, store, listener, log.child({ shard: shardId }), maxCachedExecutions);
+  }
+
+  get shardId(): number {
+    return this.info.shardId;
+  }
+
+  get rangeId(): bigint {
+    return this.info.rangeId;
+  }
+
+  get isLost(): boolean {
+    return this.lostFlag;
+  }
+
+  get ackLevels(): Record<string, string> {
+    return this.info.ackLevels;
+  }
+
+  onLost(cb: () => void): void {
+    this.lostCallbacks.push(cb);
+  }
+
+  /** Marks the shard lost: it refuses every later call; the controller drops it. */
+  markLost(reason: string): void {
+    if (this.lostFlag) return;
+    this.lostFlag = true;
+    this.cache.clear();
+    this.log.warn({ reason, rangeId: this.info.rangeId.toString() }, 'shard lost');
+    for (const cb of this.lostCallbacks) cb();
+  }
+
+  assertOwned(): void {
+    if (this.lostFlag) throw apiError('SHARD_MOVED', this.shardId);
+  }
+
+  /** Persists queue progress; fenced like every other write. */
+  async updateAckLevels(levels: Record<string, string>): Promise<void> {
+    await this.write(async () => {
+      const next: ShardInfo = { ...this.info, ackLevels: { ...this.info.ackLevels, ...levels }, updatedAtMs: Date.now() };
+      await this.store.shards.updateShard(next, this.info.rangeId);
+      this.info = next;
+    });
+  }
+
+  private async nextTaskId(): Promise<bigint> {
+    if (this.seq >= SEQ_LIMIT) await this.renewRange();
+    return (this.info.rangeId << TASK_ID_BITS) + this.seq++;
+  }
+
+  private async renewRange(): Promise<void> {
+    const next: ShardInfo = { ...this.info, rangeId: this.info.rangeId + 1n, updatedAtMs: Date.now() };
+    await this.store.shards.updateShard(next, this.info.rangeId);
+    this.info = next;
+    this.seq = 0n;
+  }
+
+  /** Runs one write of the shard at a time; a fenced write marks the shard lost. */
+  private async write<T>(fn: () => Promise<T>): Promise<T> {
+    this.assertOwned();
+    return this.writeLock.run(async () => {
+      this.assertOwned();
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof ShardOwnershipLostError) {
+          this.markLost(err.message);
+          throw apiError('SHARD_MOVED', this.shardId);
+        }
+        throw err;
+      }
+    });
+  }
+
+  getCached(key: ExecutionKey): MutableState | undefined {
+    return this.cache.get(executionCacheKey(key));
+  }
+
+  invalidate(key: ExecutionKey): void {
+    this.cache.delete(executionCacheKey(key));
+  }
+
+  private remember(ms: MutableState): void {
+    const k = executionCacheKey(ms.key);
+    this.cache.delete(k);
+    this.cache.set(k, ms);
+    if (this.cache.size > this.maxCachedExecutions) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+  }
+
+  async loadExecution(key: ExecutionKey, currentVersion: bigint): Promise<MutableState | null> {
+    this.assertOwned();
+    const cached = this.getCached(key);
+    if (cached) {
+      cached.currentVersion = currentVersion;
+      return cached;
+    }
+    const rec = await this.store.executions.getWorkflowExecution(this.shardId, key);
+    if (!rec) return null;
+    const ms = MutableState.fromBlob(rec.data, rec.dbRecordVersion, currentVersion);
+    this.remember(ms);
+    return ms;
+  }
+
+  /** Creates a run with everything its start produced, in one conditional batch. */
+  async createExecution(ms: MutableState, mode: CreateMode): Promise<void> {
+    const tx = ms.takeTransaction();
+    try {
+      await this.write(async () => {
+        const { events, tasks } = await this.materialize(ms, tx);
+        ms.dbRecordVersion = 1;
+        await this.store.executions.createWorkflowExecution({
+          shardId: this.shardId,
+          rangeId: this.rangeId,
+          mode,
+          execution: toRecord(ms),
+          events,
+          tasks,
+        });
+        this.committed(ms, tasks);
+      });
+    } catch (err) {
+      this.invalidate(ms.key);
+      throw err;
+    }
+  }
+
+  /**
+   * Writes the run's pending transaction (and a new run from continue-as-new) conditionally on
+   * its db record version. On any failure the cached state is dropped: the next call reloads.
+   */
+  async updateExecution(ms: MutableState, mode: 'updateCurrent' | 'bypassCurrent' = 'updateCurrent'): Promise<void> {
+    const tx = ms.takeTransaction();
+    if (tx.events.length === 0 && tx.tasks.length === 0 && !tx.newRun && !ms.dirty) return;
+    try {
+      await this.write(async () => {
+        const { events, tasks } = await this.materialize(ms, tx);
+        let newRunRecord: ExecutionRecord | undefined;
+        let newRunEvents: HistoryEventRow[] | undefined;
+        if (tx.newRun) {
+          const newTx = tx.newRun.takeTransaction();
+          const materialized = await this.materialize(tx.newRun, newTx);
+          newRunEvents = materialized.events;
+          tasks.push(...materialized.tasks);
+          tx.newRun.dbRecordVersion = 1;
+          newRunRecord = toRecord(tx.newRun);
+        }
+        const expected = ms.dbRecordVersion;
+        ms.dbRecordVersion = expected + 1;
+        try {
+          await this.store.executions.updateWorkflowExecution({
+            shardId: this.shardId,
+            rangeId: this.rangeId,
+            mode,
+            execution: toRecord(ms),
+            expectedDbRecordVersion: expected,
+            newRun: newRunRecord,
+            events,
+            newRunEvents,
+            tasks,
+          });
+        } catch (err) {
+          ms.dbRecordVersion = expected;
+          throw err;
+        }
+        ms.dirty = false;
+        this.committed(ms, tasks);
+        if (tx.newRun) this.committed(tx.newRun, []);
+      });
+    } catch (err) {
+      this.invalidate(ms.key);
+      throw err;
+    }
+  }
+
+  private committed(ms: MutableState, tasks: HistoryTask[]): void {
+    this.remember(ms);
+    if (tasks.length > 0) this.listener.onTasksCreated(this, tasks);
+    this.listener.onEventsAppended(ms.key, ms.info.nextEventId);
+  }
+
+  /** Gives events and tasks their task ids (inside the write lock, so ids follow commit order). */
+  private async materialize(ms: MutableState, tx: Transaction): Promise<{ events: HistoryEventRow[]; tasks: HistoryTask[] }> {
+    const key = ms.key;
+    const events: HistoryEventRow[] = [];
+    if (tx.events.length > 0) {
+      const batchTaskId = await this.nextTaskId();
+      for (const e of tx.events) {
+        e.taskId = toLong(batchTaskId);
+        events.push({
+          branchId: ms.info.branchId,
+          eventId: Number(e.eventId),
+          version: BigInt(e.version!.toString()),
+          taskId: batchTaskId,
+          data: historyv1.HistoryEvent.encode(e).finish(),
+        });
+      }
+    }
+    const tasks: HistoryTask[] = [];
+    for (const t of tx.tasks) tasks.push(await this.toHistoryTask(key, t));
+    return { events, tasks };
+  }
+
+  private async toHistoryTask(key: ExecutionKey, t: NewTask): Promise<HistoryTask> {
+    return {
+      category: t.category,
+      taskId: await this.nextTaskId(),
+      visibilityTimeMs: t.visibilityTimeMs,
+      namespaceId: key.namespaceId,
+      workflowId: key.workflowId,
+      runId: key.runId,
+      type: t.type,
+      data: JSON.stringify(t.attrs),
+    };
+  }
+
+  async readEvents(key: ExecutionKey, branchId: string, minEventId: number, maxEventId: number, limit: number): Promise<HistoryEvent[]> {
+    const rows = await this.store.executions.readHistory({ shardId: this.shardId, key, branchId, minEventId, maxEventId, limit });
+    return rows.map((r) => historyv1.HistoryEvent.decode(r.data));
+  }
+}
+
+export function toRecord(ms: MutableState): ExecutionRecord {
+  const info = ms.info;
+  return {
+    key: ms.key,
+    dbRecordVersion: ms.dbRecordVersion,
+    state: info.state,
+    status: info.status,
+    nextEventId: info.nextEventId,
+    startVersion: BigInt(info.startVersion),
+    lastWriteVersion: BigInt(info.lastWriteVersion),
+    createRequestId: info.createRequestId,
+    data: ms.toBlob(),
+  };
+}
+
+export function newRunId(): string {
+  return randomUUID();
+}

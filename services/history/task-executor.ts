@@ -1,0 +1,438 @@
+// What each transfer and timer task does. Every task re-checks mutable state first: a task whose
+// moment has passed (the timer was canceled, the activity completed) is a no-op.
+import { apiError, isTandemError } from '../common/errors.js';
+import { enums, historyv1 } from '../common/temporal.js';
+import { toLong, optionalDurationMs } from '../common/proto-time.js';
+import type { HistoryTask, VisibilityRecord } from '../persistence/types.js';
+import type { HistoryEngine, StartParams } from './engine.js';
+import type { MutableState } from './mutable-state.js';
+import type { TaskAttrs } from './task-generator.js';
+
+const ET = enums.EventType;
+const Status = enums.WorkflowExecutionStatus;
+
+export class TaskExecutor {
+  constructor(private readonly engine: HistoryEngine) {}
+
+  async execute(task: HistoryTask): Promise<void> {
+    const attrs = JSON.parse(task.data) as TaskAttrs;
+    try {
+      await this.dispatch(task, attrs);
+    } catch (err) {
+      // The run is gone (deleted after retention, or never written): nothing left to do.
+      if (isTandemError(err, 'WORKFLOW_NOT_FOUND')) return;
+      throw err;
+    }
+  }
+
+  private dispatch(task: HistoryTask, a: TaskAttrs): Promise<void> {
+    const { namespaceId: ns, workflowId: wf, runId: run } = task;
+    const e = this.engine;
+    switch (task.type) {
+      case 'workflowTask':
+        return this.dispatchWorkflowTask(task, a);
+      case 'activityTask':
+        return this.read(task, async (ms) => {
+          const act = ms.activity(a.scheduledEventId!);
+          if (!ms.isRunning || !act || act.started || act.attempt !== a.attempt) return;
+          await e.matching.addActivityTask({
+            taskQueue: { namespaceId: ns, name: act.taskQueue, type: 2, kind: 1 },
+            workflowId: wf,
+            runId: run,
+            scheduledEventId: act.scheduledEventId,
+            scheduleToStartTimeoutMs: act.scheduleToStartMs,
+          });
+        });
+      case 'visibility':
+        return this.read(task, (ms) => e.store.visibility.upsertVisibility(visibilityRecord(ms)));
+      case 'closeExecution':
+        return this.closeExecution(task);
+      case 'startChild':
+        return this.startChild(task, a.initiatedEventId!);
+      case 'signalExternal':
+        return this.signalExternal(task, a.initiatedEventId!);
+      case 'cancelExternal':
+        return this.cancelExternal(task, a.initiatedEventId!);
+      case 'userTimer':
+        return this.write(task, (ms, now) => {
+          const t = ms.timer(a.timerId!);
+          if (!ms.isRunning || !t || t.startedEventId !== a.startedEventId) return;
+          ms.addEvent(
+            ET.EVENT_TYPE_TIMER_FIRED,
+            { timerFiredEventAttributes: { timerId: t.timerId, startedEventId: toLong(BigInt(t.startedEventId)) } },
+            now,
+          );
+          e.workflowTasks.scheduleIfIdle(ms, now);
+        });
+      case 'workflowTaskTimeout':
+        return this.write(task, (ms, now) => {
+          const wt = ms.info.workflowTask;
+          if (!ms.isRunning || !wt || wt.scheduledEventId !== a.scheduledEventId || wt.attempt !== a.attempt) return;
+          if (a.timeoutType === 'startToClose' && wt.startedEventId > 0) e.workflowTasks.timedOut(ms, 'startToClose', now);
+          if (a.timeoutType === 'scheduleToStart' && wt.startedEventId === 0 && wt.kind === 2) e.workflowTasks.timedOut(ms, 'scheduleToStart', now);
+        });
+      case 'activityTimeout':
+        return this.write(task, (ms, now) => e.activities.timedOut(ms, a.scheduledEventId!, a.attempt!, a.timeoutType!, now));
+      case 'activityRetry':
+        return this.read(task, (ms) => e.activities.retryDue(ms, a.scheduledEventId!, a.attempt!));
+      case 'runTimeout':
+      case 'executionTimeout':
+        return this.timeOutRun(task);
+      case 'workflowBackoff':
+        return this.write(task, (ms, now) => {
+          if (ms.isRunning && !ms.hasPendingWorkflowTask && ms.info.lastCompletedWorkflowTaskStartedEventId === 0) {
+            e.workflowTasks.schedule(ms, now);
+          }
+        });
+      case 'deleteExecution':
+        return this.deleteExecution(task);
+      default:
+        throw new Error(`unknown task type ${task.type}`);
+    }
+  }
+
+  private async read(task: HistoryTask, fn: (ms: MutableState) => Promise<void> | void): Promise<void> {
+    await fn(await this.engine.readRun(task.namespaceId, task.workflowId, task.runId));
+  }
+
+  private async write(task: HistoryTask, fn: (ms: MutableState, now: number) => Promise<void> | void): Promise<void> {
+    await this.engine.withRun(task.namespaceId, task.workflowId, task.runId, (ms) => fn(ms, Date.now()));
+  }
+
+  private dispatchWorkflowTask(task: HistoryTask, a: TaskAttrs): Promise<void> {
+    return this.read(task, async (ms) => {
+      const wt = ms.info.workflowTask;
+      if (!ms.isRunning || !wt || wt.scheduledEventId !== a.scheduledEventId || wt.startedEventId > 0) return;
+      await this.engine.matching.addWorkflowTask({
+        taskQueue: { namespaceId: task.namespaceId, name: wt.taskQueue, type: 1, kind: wt.kind },
+        workflowId: task.workflowId,
+        runId: task.runId,
+        scheduledEventId: wt.scheduledEventId,
+        scheduleToStartTimeoutMs: a.scheduleToStartMs ?? 0,
+      });
+    });
+  }
+
+  private async timeOutRun(task: HistoryTask): Promise<void> {
+    const e = this.engine;
+    let retry: StartParams | null = null;
+    await this.write(task, async (ms, now) => {
+      const info = ms.info;
+      const deadline = task.type === 'runTimeout' ? info.runExpirationTimeMs : info.executionExpirationTimeMs;
+      if (!ms.isRunning || deadline === 0 || deadline > now) return;
+      e.prepareServerClose(ms, now);
+      const failure = { message: 'workflow timed out', timeoutFailureInfo: { timeoutType: enums.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE } };
+      retry =
+        task.type === 'runTimeout'
+          ? ((await e.nextRunParams(ms, 'retry', now, failure, null)) ?? (await e.nextRunParams(ms, 'cron', now, failure, null)))
+          : null;
+      const next = retry ? e.newRunAfter(ms, retry, now) : null;
+      ms.addEvent(
+        ET.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+        {
+          workflowExecutionTimedOutEventAttributes: {
+            retryState: next ? enums.RetryState.RETRY_STATE_IN_PROGRESS : enums.RetryState.RETRY_STATE_TIMEOUT,
+            newExecutionRunId: next?.info.runId ?? '',
+          },
+        },
+        now,
+      );
+      if (next) ms.setNewRun(next);
+    });
+  }
+
+  private async deleteExecution(task: HistoryTask): Promise<void> {
+    const ms = await this.engine.readRun(task.namespaceId, task.workflowId, task.runId);
+    if (ms.isRunning) return;
+    const shard = this.engine.shardFor(task.namespaceId, task.workflowId);
+    await this.engine.store.executions.deleteWorkflowExecution(shard.shardId, ms.key);
+    shard.invalidate(ms.key);
+    await this.engine.store.visibility.deleteVisibility(task.namespaceId, task.runId);
+  }
+
+  /** Visibility of the closed run, the parent's child-completed event, and the parent close policy. */
+  private async closeExecution(task: HistoryTask): Promise<void> {
+    const e = this.engine;
+    const ms = await e.readRun(task.namespaceId, task.workflowId, task.runId);
+    await e.store.visibility.upsertVisibility(visibilityRecord(ms));
+    const info = ms.info;
+    if (info.parent && !info.newExecutionRunId && info.status !== Status.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW) {
+      const closeEvent = await e.readEvent(ms, info.completionEventId);
+      await this.notifyParent(ms, closeEvent);
+    }
+    for (const child of ms.data.children) {
+      const ref = { id: child.namespaceId, name: child.namespace };
+      try {
+        if (child.parentClosePolicy === enums.ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE) {
+          await e.terminateRun(ref, child.workflowId, '', 'by parent close policy', 'history-service');
+        } else if (child.parentClosePolicy === enums.ParentClosePolicy.PARENT_CLOSE_POLICY_REQUEST_CANCEL) {
+          await e.cancelRun(ref, child.workflowId, '', { identity: 'history-service', cause: 'by parent close policy' });
+        }
+      } catch (err) {
+        if (!isTandemError(err, 'WORKFLOW_NOT_FOUND') && !isTandemError(err, 'WORKFLOW_ALREADY_COMPLETED')) throw err;
+      }
+    }
+  }
+
+  private async notifyParent(child: MutableState, close: historyv1.IHistoryEvent | undefined): Promise<void> {
+    const p = child.info.parent!;
+    const c = child.info;
+    const execution = { workflowId: c.workflowId, runId: c.runId };
+    const common = {
+      namespace: (await this.engine.namespaces.requireById(c.namespaceId)).name,
+      namespaceId: c.namespaceId,
+      workflowExecution: execution,
+      workflowType: { name: c.workflowType },
+      initiatedEventId: toLong(BigInt(p.initiatedEventId)),
+    };
+    try {
+      await this.engine.withRun(p.namespaceId, p.workflowId, p.runId, (parent) => {
+        const info = parent.child(p.initiatedEventId);
+        if (!parent.isRunning || !info) return;
+        const now = Date.now();
+        if (info.startedEventId === 0) this.recordChildStarted(parent, p.initiatedEventId, c.runId, now);
+        const startedEventId = toLong(BigInt(parent.child(p.initiatedEventId)?.startedEventId ?? 0));
+        const base = { ...common, startedEventId };
+        switch (c.status) {
+          case Status.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+            parent.addEvent(ET.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED, {
+              childWorkflowExecutionCompletedEventAttributes: { ...base, result: close?.workflowExecutionCompletedEventAttributes?.result },
+            }, now);
+            break;
+          case Status.WORKFLOW_EXECUTION_STATUS_FAILED:
+            parent.addEvent(ET.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED, {
+              childWorkflowExecutionFailedEventAttributes: {
+                ...base,
+                failure: close?.workflowExecutionFailedEventAttributes?.failure,
+                retryState: close?.workflowExecutionFailedEventAttributes?.retryState,
+              },
+            }, now);
+            break;
+          case Status.WORKFLOW_EXECUTION_STATUS_CANCELED:
+            parent.addEvent(ET.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED, {
+              childWorkflowExecutionCanceledEventAttributes: { ...base, details: close?.workflowExecutionCanceledEventAttributes?.details },
+            }, now);
+            break;
+          case Status.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+            parent.addEvent(ET.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT, {
+              childWorkflowExecutionTimedOutEventAttributes: { ...base, retryState: close?.workflowExecutionTimedOutEventAttributes?.retryState },
+            }, now);
+            break;
+          default:
+            parent.addEvent(ET.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED, {
+              childWorkflowExecutionTerminatedEventAttributes: base,
+            }, now);
+        }
+        this.engine.workflowTasks.scheduleIfIdle(parent, now);
+      });
+    } catch (err) {
+      if (!isTandemError(err, 'WORKFLOW_NOT_FOUND')) throw err;
+    }
+  }
+
+  private recordChildStarted(parent: MutableState, initiatedEventId: number, runId: string, now: number): void {
+    const child = parent.child(initiatedEventId)!;
+    parent.addEvent(
+      ET.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED,
+      {
+        childWorkflowExecutionStartedEventAttributes: {
+          namespace: child.namespace,
+          namespaceId: child.namespaceId,
+          initiatedEventId: toLong(BigInt(initiatedEventId)),
+          workflowExecution: { workflowId: child.workflowId, runId },
+          workflowType: { name: child.workflowType },
+        },
+      },
+      now,
+    );
+  }
+
+  private async startChild(task: HistoryTask, initiatedEventId: number): Promise<void> {
+    const e = this.engine;
+    const parent = await e.readRun(task.namespaceId, task.workflowId, task.runId);
+    const child = parent.child(initiatedEventId);
+    if (!parent.isRunning || !child || child.startedEventId > 0) return;
+    const a = (await e.readEvent(parent, initiatedEventId))?.startChildWorkflowExecutionInitiatedEventAttributes;
+    if (!a) return;
+    const executionTimeoutMs = optionalDurationMs(a.workflowExecutionTimeout);
+    const params: StartParams = {
+      // Deterministic, so a retried task finds the run it already started.
+      requestId: `${task.runId}:child:${initiatedEventId}`,
+      workflowId: a.workflowId ?? '',
+      workflowType: a.workflowType?.name ?? '',
+      taskQueue: a.taskQueue?.name ?? parent.info.taskQueue,
+      input: a.input,
+      header: a.header,
+      workflowExecutionTimeoutMs: executionTimeoutMs,
+      workflowRunTimeoutMs: optionalDurationMs(a.workflowRunTimeout) || executionTimeoutMs,
+      workflowTaskTimeoutMs: optionalDurationMs(a.workflowTaskTimeout) || 10_000,
+      identity: 'history-service',
+      retryPolicy: a.retryPolicy,
+      cronSchedule: a.cronSchedule ?? '',
+      memo: a.memo,
+      searchAttributes: a.searchAttributes,
+      firstWorkflowTaskBackoffMs: 0,
+      parent: {
+        namespaceId: task.namespaceId,
+        namespace: (await e.namespaces.requireById(task.namespaceId)).name,
+        workflowId: task.workflowId,
+        runId: task.runId,
+        initiatedEventId,
+      },
+    };
+    const target = { id: a.namespaceId || task.namespaceId, name: a.namespace ?? '' };
+    let runId: string | null = null;
+    try {
+      const res = await e.startRun(target, params, a.workflowIdReusePolicy ?? 0, enums.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL);
+      runId = res.runId ?? null;
+    } catch (err) {
+      if (!isTandemError(err, 'WORKFLOW_ALREADY_STARTED')) throw err;
+    }
+    await this.write(task, (ms, now) => {
+      const info = ms.child(initiatedEventId);
+      if (!ms.isRunning || !info || info.startedEventId > 0) return;
+      if (runId) {
+        this.recordChildStarted(ms, initiatedEventId, runId, now);
+      } else {
+        ms.addEvent(
+          ET.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,
+          {
+            startChildWorkflowExecutionFailedEventAttributes: {
+              namespace: info.namespace,
+              namespaceId: info.namespaceId,
+              workflowId: info.workflowId,
+              workflowType: { name: info.workflowType },
+              cause: enums.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS,
+              control: a.control,
+              initiatedEventId: toLong(BigInt(initiatedEventId)),
+            },
+          },
+          now,
+        );
+      }
+      this.engine.workflowTasks.scheduleIfIdle(ms, now);
+    });
+  }
+
+  private async signalExternal(task: HistoryTask, initiatedEventId: number): Promise<void> {
+    const e = this.engine;
+    const source = await e.readRun(task.namespaceId, task.workflowId, task.runId);
+    const req = source.data.signalsOut.find((s) => s.initiatedEventId === initiatedEventId);
+    if (!source.isRunning || !req) return;
+    const a = (await e.readEvent(source, initiatedEventId))?.signalExternalWorkflowExecutionInitiatedEventAttributes;
+    if (!a) return;
+    const target = { id: a.namespaceId || task.namespaceId, name: a.namespace ?? '' };
+    let ok = true;
+    try {
+      if (a.childWorkflowOnly) await this.assertChildOf(source, a.workflowExecution?.workflowId ?? '');
+      await e.signalRun(
+        target,
+        a.workflowExecution?.workflowId ?? '',
+        a.workflowExecution?.runId ?? '',
+        { name: a.signalName ?? '', input: a.input, header: a.header, identity: '', requestId: req.requestId },
+        { workflowId: task.workflowId, runId: task.runId },
+      );
+    } catch (err) {
+      if (!isTandemError(err, 'WORKFLOW_NOT_FOUND') && !isTandemError(err, 'WORKFLOW_ALREADY_COMPLETED')) throw err;
+      ok = false;
+    }
+    await this.write(task, (ms, now) => {
+      if (!ms.isRunning || !ms.data.signalsOut.some((s) => s.initiatedEventId === initiatedEventId)) return;
+      const common = {
+        initiatedEventId: toLong(BigInt(initiatedEventId)),
+        workflowExecution: a.workflowExecution,
+        namespace: a.namespace,
+        namespaceId: a.namespaceId,
+        control: a.control,
+      };
+      if (ok) ms.addEvent(ET.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED, { externalWorkflowExecutionSignaledEventAttributes: common }, now);
+      else {
+        ms.addEvent(
+          ET.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+          {
+            signalExternalWorkflowExecutionFailedEventAttributes: {
+              ...common,
+              cause: enums.SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+            },
+          },
+          now,
+        );
+      }
+      this.engine.workflowTasks.scheduleIfIdle(ms, now);
+    });
+  }
+
+  private async cancelExternal(task: HistoryTask, initiatedEventId: number): Promise<void> {
+    const e = this.engine;
+    const source = await e.readRun(task.namespaceId, task.workflowId, task.runId);
+    const req = source.data.cancelsOut.find((s) => s.initiatedEventId === initiatedEventId);
+    if (!source.isRunning || !req) return;
+    const a = (await e.readEvent(source, initiatedEventId))?.requestCancelExternalWorkflowExecutionInitiatedEventAttributes;
+    if (!a) return;
+    const target = { id: a.namespaceId || task.namespaceId, name: a.namespace ?? '' };
+    let ok = true;
+    try {
+      if (a.childWorkflowOnly) await this.assertChildOf(source, a.workflowExecution?.workflowId ?? '');
+      await e.cancelRun(target, a.workflowExecution?.workflowId ?? '', a.workflowExecution?.runId ?? '', {
+        identity: '',
+        cause: a.reason ?? '',
+        externalInitiatedEventId: initiatedEventId,
+        external: { workflowId: task.workflowId, runId: task.runId },
+      });
+    } catch (err) {
+      if (!isTandemError(err, 'WORKFLOW_NOT_FOUND') && !isTandemError(err, 'WORKFLOW_ALREADY_COMPLETED')) throw err;
+      ok = false;
+    }
+    await this.write(task, (ms, now) => {
+      if (!ms.isRunning || !ms.data.cancelsOut.some((s) => s.initiatedEventId === initiatedEventId)) return;
+      const common = {
+        initiatedEventId: toLong(BigInt(initiatedEventId)),
+        workflowExecution: a.workflowExecution,
+        namespace: a.namespace,
+        namespaceId: a.namespaceId,
+      };
+      if (ok) {
+        ms.addEvent(
+          ET.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+          { externalWorkflowExecutionCancelRequestedEventAttributes: common },
+          now,
+        );
+      } else {
+        ms.addEvent(
+          ET.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+          {
+            requestCancelExternalWorkflowExecutionFailedEventAttributes: {
+              ...common,
+              control: a.control,
+              cause: enums.CancelExternalWorkflowExecutionFailedCause.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+            },
+          },
+          now,
+        );
+      }
+      this.engine.workflowTasks.scheduleIfIdle(ms, now);
+    });
+  }
+
+  private async assertChildOf(parent: MutableState, workflowId: string): Promise<void> {
+    if (!parent.data.children.some((c) => c.workflowId === workflowId)) throw apiError('WORKFLOW_NOT_FOUND', workflowId);
+  }
+}
+
+export function visibilityRecord(ms: MutableState): VisibilityRecord {
+  const info = ms.info;
+  return {
+    namespaceId: info.namespaceId,
+    workflowId: info.workflowId,
+    runId: info.runId,
+    workflowType: info.workflowType,
+    taskQueue: info.taskQueue,
+    status: info.status,
+    startTimeMs: info.startTimeMs,
+    executionTimeMs: info.executionTimeMs,
+    closeTimeMs: ms.isRunning ? null : info.closeTimeMs,
+    historyLength: info.nextEventId - 1,
+    data: JSON.stringify({ memo: info.memo, searchAttributes: info.searchAttributes }),
+  };
+}
+
