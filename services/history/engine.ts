@@ -17,6 +17,7 @@ import type { ShardController } from './shard-controller.js';
 import { HistoryNotifier } from './notifier.js';
 import { WorkflowTaskHandler } from './workflow-task-handler.js';
 import { ActivityHandler } from './activity-handler.js';
+import { UpdateHandler } from './update-handler.js';
 import type { HistoryConfig } from './config.js';
 import { nextCronDelayMs } from './cron.js';
 import { encodeQueryTaskToken } from './task-token.js';
@@ -62,6 +63,7 @@ export class HistoryEngine implements HistoryApi, TaskStarter {
   readonly notifier = new HistoryNotifier();
   readonly workflowTasks: WorkflowTaskHandler;
   readonly activities: ActivityHandler;
+  readonly updates: UpdateHandler;
   private matchingApi?: MatchingApi;
 
   constructor(
@@ -73,6 +75,7 @@ export class HistoryEngine implements HistoryApi, TaskStarter {
   ) {
     this.workflowTasks = new WorkflowTaskHandler(this);
     this.activities = new ActivityHandler(this);
+    this.updates = new UpdateHandler(this);
   }
 
   /** Matching and history need each other; the process main wires matching in after both exist. */
@@ -603,11 +606,11 @@ export class HistoryEngine implements HistoryApi, TaskStarter {
   }
 
   updateWorkflowExecution(ns: NamespaceRef, req: ws.IUpdateWorkflowExecutionRequest, signal: AbortSignal): Promise<ws.IUpdateWorkflowExecutionResponse> {
-    return this.workflowTasks.update(ns, req, signal);
+    return this.updates.update(ns, req, signal);
   }
 
   pollWorkflowExecutionUpdate(ns: NamespaceRef, req: ws.IPollWorkflowExecutionUpdateRequest, signal: AbortSignal): Promise<ws.IPollWorkflowExecutionUpdateResponse> {
-    return this.workflowTasks.pollUpdate(ns, req, signal);
+    return this.updates.poll(ns, req, signal);
   }
 
   /** Reads one event of a run (e.g. an activity's scheduled event, for its input). */

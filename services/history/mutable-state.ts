@@ -3,7 +3,7 @@
 // timers and transfer tasks from it. The standby region rebuilds the same state by applying the
 // replicated events with the same functions (DESIGN invariant 7).
 import { enums, historyv1, commonv1, failure as failurev1 } from '../common/temporal.js';
-import { msFromDuration, msFromTimestamp, optionalDurationMs, timestampFromMs, toNumber, toBigInt, toLong } from '../common/proto-time.js';
+import { durationFromMs, msFromDuration, msFromTimestamp, optionalDurationMs, timestampFromMs, toNumber, toBigInt, toLong } from '../common/proto-time.js';
 import type { ExecutionKey, ExecutionState } from '../persistence/types.js';
 import { generateTasks, type NewTask } from './task-generator.js';
 
@@ -233,6 +233,47 @@ export function retryBackoffMs(
   return Math.round(backoff);
 }
 
+export interface SpeculativeWorkflowTask {
+  scheduledEventId: number;
+  /** 0 until a worker picked it up; then scheduledEventId + 1. */
+  startedEventId: number;
+  scheduledTimeMs: number;
+  startedTimeMs: number;
+  taskQueue: string;
+  kind: 1 | 2;
+  startToCloseMs: number;
+  identity: string;
+  requestId: string;
+}
+
+function speculativeScheduledEvent(spec: SpeculativeWorkflowTask, version: bigint): HistoryEvent {
+  return {
+    eventId: toLong(BigInt(spec.scheduledEventId)),
+    eventTime: timestampFromMs(spec.scheduledTimeMs),
+    eventType: ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    version: toLong(version),
+    workflowTaskScheduledEventAttributes: {
+      taskQueue: { name: spec.taskQueue, kind: spec.kind },
+      startToCloseTimeout: durationFromMs(spec.startToCloseMs),
+      attempt: 1,
+    },
+  };
+}
+
+function speculativeStartedEvent(spec: SpeculativeWorkflowTask, version: bigint): HistoryEvent {
+  return {
+    eventId: toLong(BigInt(spec.startedEventId)),
+    eventTime: timestampFromMs(spec.startedTimeMs),
+    eventType: ET.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    version: toLong(version),
+    workflowTaskStartedEventAttributes: {
+      scheduledEventId: toLong(BigInt(spec.scheduledEventId)),
+      identity: spec.identity,
+      requestId: spec.requestId,
+    },
+  };
+}
+
 export interface Transaction {
   events: HistoryEvent[];
   tasks: NewTask[];
@@ -247,6 +288,11 @@ export class MutableState {
   dbRecordVersion: number;
   /** State changed without events (activity started, heartbeat): still needs a write. */
   dirty = false;
+  /**
+   * A workflow task that exists only in memory (it carries Workflow Updates): its events are
+   * written only if the worker's answer changes the workflow, or another event arrives first.
+   */
+  speculative: SpeculativeWorkflowTask | null = null;
   /** The namespace's retention, for the deletion timer of a closed run; not persisted. */
   retentionMs = 24 * 3600 * 1000;
   private tx: Transaction = { events: [], tasks: [] };
@@ -329,7 +375,7 @@ export class MutableState {
   }
 
   get hasPendingWorkflowTask(): boolean {
-    return this.info.workflowTask !== null;
+    return this.info.workflowTask !== null || this.speculative !== null;
   }
 
   /** Takes the events and tasks produced since the last call. */
@@ -356,6 +402,7 @@ export class MutableState {
    * the buffer and get their ids when the task finishes (`flushBuffered`).
    */
   addEvent(eventType: number, attrs: Partial<HistoryEvent>, nowMs: number, opts: { noBuffer?: boolean } = {}): HistoryEvent {
+    if (this.speculative) this.materializeSpeculative();
     const event: HistoryEvent = {
       eventTime: timestampFromMs(nowMs),
       eventType,
@@ -367,6 +414,25 @@ export class MutableState {
       return event;
     }
     return this.commitEvent(event);
+  }
+
+  /** The speculative task's events as the worker sees them (not in the store). */
+  speculativeEvents(): HistoryEvent[] {
+    const spec = this.speculative;
+    if (!spec) return [];
+    const events = [speculativeScheduledEvent(spec, this.currentVersion)];
+    if (spec.startedEventId > 0) events.push(speculativeStartedEvent(spec, this.currentVersion));
+    return events;
+  }
+
+  /** Turns the speculative task into a normal one: its scheduled (and started) events are written. */
+  materializeSpeculative(): void {
+    const spec = this.speculative;
+    if (!spec) return;
+    this.speculative = null;
+    for (const e of [speculativeScheduledEvent(spec, this.currentVersion), ...(spec.startedEventId > 0 ? [speculativeStartedEvent(spec, this.currentVersion)] : [])]) {
+      this.commitEvent(e);
+    }
   }
 
   /** Gives the buffered events their ids, in arrival order. */

@@ -1,12 +1,14 @@
 // Workflow tasks: scheduling, handing one to a poller, and turning a worker's commands into events.
 import { randomUUID } from 'node:crypto';
 import { apiError } from '../common/errors.js';
-import { enums, commandv1, workflowservice as ws, failure as failurev1, commonv1 } from '../common/temporal.js';
+import { enums, commandv1, workflowservice as ws, failure as failurev1, commonv1, protocolv1 } from '../common/temporal.js';
 import { durationFromMs, msFromDuration, optionalDurationMs, timestampFromMs, toLong, toNumber } from '../common/proto-time.js';
 import type { AddTaskRequest } from '../matching/api.js';
 import type { NamespaceRef } from './api.js';
 import { encodeHistoryPageToken, type HistoryEngine, type StartParams } from './engine.js';
-import type { MutableState } from './mutable-state.js';
+import type { MutableState, SpeculativeWorkflowTask } from './mutable-state.js';
+import type { ExecutionKey } from '../persistence/types.js';
+import type { MessageEffects } from './update-handler.js';
 import { decodeWorkflowTaskToken, encodeWorkflowTaskToken } from './task-token.js';
 
 const ET = enums.EventType;
@@ -63,6 +65,17 @@ export class WorkflowTaskHandler {
   async recordStarted(task: AddTaskRequest, poll: ws.IPollWorkflowTaskQueueRequest): Promise<ws.IPollWorkflowTaskQueueResponse> {
     const requestId = randomUUID();
     const ms = await this.engine.withRun(task.taskQueue.namespaceId, task.workflowId, task.runId, (ms) => {
+      const now = Date.now();
+      const spec = ms.speculative;
+      if (spec && spec.scheduledEventId === task.scheduledEventId) {
+        if (!ms.isRunning || spec.startedEventId > 0) throw workflowTaskNotFound();
+        spec.startedEventId = spec.scheduledEventId + 1;
+        spec.startedTimeMs = now;
+        spec.identity = poll.identity ?? '';
+        spec.requestId = requestId;
+        this.armSpeculativeTimeout(ms.key, spec);
+        return ms;
+      }
       const wt = ms.info.workflowTask;
       if (!ms.isRunning || !wt || wt.scheduledEventId !== task.scheduledEventId || wt.startedEventId > 0) {
         throw workflowTaskNotFound();
@@ -79,22 +92,44 @@ export class WorkflowTaskHandler {
             historySizeBytes: toLong(BigInt(ms.info.historySizeBytes)),
           },
         },
-        Date.now(),
+        now,
       );
       return ms;
     });
     return this.pollResponse(ms);
   }
 
+  /**
+   * A speculative task lives in memory only, so its timeouts do too: not started in time, it
+   * becomes a normal task on the normal queue; started but not answered, it times out like any.
+   */
+  private armSpeculativeTimeout(key: ExecutionKey, spec: SpeculativeWorkflowTask): void {
+    const timer = setTimeout(() => {
+      this.engine
+        .withRun(key.namespaceId, key.workflowId, key.runId, (ms) => {
+          if (ms.speculative !== spec || !ms.isRunning) return;
+          ms.materializeSpeculative();
+          this.timedOut(ms, 'startToClose', Date.now());
+        })
+        .catch((err: unknown) => this.engine.log.debug({ err }, 'speculative workflow task timeout not applied'));
+    }, spec.startToCloseMs);
+    timer.unref();
+  }
+
   private async pollResponse(ms: MutableState): Promise<ws.IPollWorkflowTaskQueueResponse> {
     const info = ms.info;
-    const wt = info.workflowTask!;
+    const spec = ms.speculative;
+    const wt = info.workflowTask ?? spec!;
+    const sticky = (info.workflowTask?.kind ?? spec?.kind) === 2;
     const shard = this.engine.shardFor(info.namespaceId, info.workflowId);
     // A sticky worker holds the run in its cache: it only needs what came after its last task.
-    const from = wt.kind === 2 && info.lastCompletedWorkflowTaskStartedEventId > 0 ? info.lastCompletedWorkflowTaskStartedEventId + 1 : 1;
+    const from = sticky && info.lastCompletedWorkflowTaskStartedEventId > 0 ? info.lastCompletedWorkflowTaskStartedEventId + 1 : 1;
+    const to = info.workflowTask ? wt.startedEventId + 1 : info.nextEventId;
     const pageSize = this.engine.config.workflowTaskHistoryPageSize;
-    const events = await shard.readEvents(ms.key, info.branchId, from, wt.startedEventId + 1, pageSize);
+    const events = await shard.readEvents(ms.key, info.branchId, from, to, pageSize);
     const next = from + events.length;
+    const more = next < to;
+    if (!info.workflowTask && !more) events.push(...ms.speculativeEvents());
     return {
       taskToken: encodeWorkflowTaskToken({
         namespaceId: info.namespaceId,
@@ -102,18 +137,19 @@ export class WorkflowTaskHandler {
         runId: info.runId,
         scheduledEventId: wt.scheduledEventId,
         startedEventId: wt.startedEventId,
-        attempt: wt.attempt,
+        attempt: info.workflowTask?.attempt ?? 1,
       }),
       workflowExecution: { workflowId: info.workflowId, runId: info.runId },
       workflowType: { name: info.workflowType },
       previousStartedEventId: toLong(BigInt(info.lastCompletedWorkflowTaskStartedEventId)),
       startedEventId: toLong(BigInt(wt.startedEventId)),
-      attempt: wt.attempt,
+      attempt: info.workflowTask?.attempt ?? 1,
       history: { events },
-      nextPageToken: next <= wt.startedEventId ? encodeHistoryPageToken({ runId: info.runId, nextEventId: next }) : null,
+      nextPageToken: more ? encodeHistoryPageToken({ runId: info.runId, nextEventId: next }) : null,
       workflowExecutionTaskQueue: { name: info.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
       scheduledTime: timestampFromMs(wt.scheduledTimeMs),
       startedTime: timestampFromMs(wt.startedTimeMs),
+      messages: this.engine.updates.messagesFor(ms, wt.startedEventId),
     };
   }
 
@@ -121,19 +157,34 @@ export class WorkflowTaskHandler {
     const token = decodeWorkflowTaskToken(req.taskToken);
     if (!token || token.namespaceId !== ns.id) throw apiError('INVALID_ARGUMENT', 'Invalid TaskToken.');
     let unhandled = false;
-    await this.engine.withRun(ns.id, token.workflowId, token.runId, async (ms) => {
+    let discardedAt: number | null = null;
+    let followUp: AddTaskRequest | null = null;
+    const effects: MessageEffects = { rejections: [], accepted: [] };
+    const commands = req.commands ?? [];
+    const messages = req.messages ?? [];
+    const key = await this.engine.withRun(ns.id, token.workflowId, token.runId, async (ms) => {
+      const now = Date.now();
+      const spec = ms.speculative;
+      if (spec && spec.scheduledEventId === token.scheduledEventId && spec.startedEventId === token.startedEventId) {
+        if (commands.length === 0 && this.engine.updates.onlyRejections(messages) && !req.forceCreateNewWorkflowTask) {
+          // Nothing changed: the task vanishes and the rejections leave no trace in history.
+          ms.speculative = null;
+          for (const m of messages) this.engine.updates.applyMessage(ms, m, now, effects);
+          discardedAt = ms.info.lastCompletedWorkflowTaskStartedEventId;
+          return ms.key;
+        }
+        ms.materializeSpeculative();
+      }
       const wt = ms.info.workflowTask;
       if (!ms.isRunning || !wt || wt.scheduledEventId !== token.scheduledEventId || wt.startedEventId !== token.startedEventId) {
         throw workflowTaskNotFound();
       }
-      const now = Date.now();
-      const commands = req.commands ?? [];
       const closes = commands.some((c) => closingCommands.has(c.commandType ?? 0));
       if (closes && ms.data.buffered.length > 0) {
         // New events arrived while the worker decided to close: it must see them first.
         this.failTask(ms, wt.scheduledEventId, wt.startedEventId, Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, req.identity ?? '', now, null);
         unhandled = true;
-        return;
+        return ms.key;
       }
       this.applySticky(ms, req);
       const completedEvent = ms.addEvent(
@@ -152,11 +203,14 @@ export class WorkflowTaskHandler {
         now,
       );
       const completedId = toNumber(completedEvent.eventId);
+      const byId = new Map(messages.map((m) => [m.id ?? '', m]));
       try {
         for (const command of commands) {
           if (!ms.isRunning) throw new BadCommand(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_BINARY, 'command after a closing command');
-          await this.applyCommand(ns, ms, command, completedId, now);
+          await this.applyCommand(ns, ms, command, completedId, now, byId, effects);
         }
+        // Messages no command placed (rejections, or an SDK that sends no protocol commands).
+        for (const m of byId.values()) if (ms.isRunning) this.engine.updates.applyMessage(ms, m, now, effects);
       } catch (err) {
         if (!(err instanceof BadCommand)) throw err;
         // The whole completion is refused: drop what the commands produced and fail the task.
@@ -167,10 +221,12 @@ export class WorkflowTaskHandler {
         ms.flushBuffered();
         if (hadBuffered || req.forceCreateNewWorkflowTask) this.schedule(ms, now);
       }
+      return ms.key;
     }).catch(async (err: unknown) => {
       const cause = (err as { badCommandCause?: number }).badCommandCause;
       if (cause === undefined) throw err;
       await this.engine.withRun(ns.id, token.workflowId, token.runId, (ms) => {
+        ms.materializeSpeculative();
         const wt = ms.info.workflowTask;
         if (!wt || wt.startedEventId !== token.startedEventId) return;
         const failure: failurev1.IFailure = { message: (err as Error).message, applicationFailureInfo: { type: 'BadCommand' } };
@@ -178,14 +234,22 @@ export class WorkflowTaskHandler {
       });
       throw err;
     });
+    this.engine.updates.publish(key, effects);
     if (unhandled) throw apiError('INVALID_ARGUMENT', 'UnhandledCommand');
-    return {};
+    // Updates that arrived while this task ran need a task of their own.
+    await this.engine.withRun(ns.id, key.workflowId, key.runId, (ms) => {
+      followUp = this.engine.updates.ensureTask(ms, Date.now());
+    });
+    await this.engine.updates.dispatch(followUp);
+    return discardedAt !== null ? { resetHistoryEventId: toLong(BigInt(discardedAt)) } : {};
   }
 
   async failed(ns: NamespaceRef, req: ws.IRespondWorkflowTaskFailedRequest): Promise<void> {
     const token = decodeWorkflowTaskToken(req.taskToken);
     if (!token || token.namespaceId !== ns.id) throw apiError('INVALID_ARGUMENT', 'Invalid TaskToken.');
     await this.engine.withRun(ns.id, token.workflowId, token.runId, (ms) => {
+      const spec = ms.speculative;
+      if (spec && spec.scheduledEventId === token.scheduledEventId && spec.startedEventId === token.startedEventId) ms.materializeSpeculative();
       const wt = ms.info.workflowTask;
       if (!ms.isRunning || !wt || wt.scheduledEventId !== token.scheduledEventId || wt.startedEventId !== token.startedEventId) {
         throw workflowTaskNotFound();
@@ -245,7 +309,15 @@ export class WorkflowTaskHandler {
       : 0;
   }
 
-  private async applyCommand(ns: NamespaceRef, ms: MutableState, c: commandv1.ICommand, completedId: number, now: number): Promise<void> {
+  private async applyCommand(
+    ns: NamespaceRef,
+    ms: MutableState,
+    c: commandv1.ICommand,
+    completedId: number,
+    now: number,
+    messages: Map<string, protocolv1.IMessage>,
+    effects: MessageEffects,
+  ): Promise<void> {
     const wftId = toLong(BigInt(completedId));
     switch (c.commandType) {
       case CT.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
@@ -550,19 +622,17 @@ export class WorkflowTaskHandler {
         );
         return;
       }
-      case CT.COMMAND_TYPE_PROTOCOL_MESSAGE:
-        throw new BadCommand(Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_UPDATE, 'Workflow Update is not supported by this server yet.');
+      case CT.COMMAND_TYPE_PROTOCOL_MESSAGE: {
+        const id = c.protocolMessageCommandAttributes?.messageId ?? '';
+        const m = messages.get(id);
+        if (!m) throw new BadCommand(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE, `Protocol message ${id} is not in the completion.`);
+        messages.delete(id);
+        this.engine.updates.applyMessage(ms, m, now, effects);
+        return;
+      }
       default:
         throw new BadCommand(Cause.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED, `Unknown command type ${c.commandType}.`);
     }
-  }
-
-  async update(_ns: NamespaceRef, _req: ws.IUpdateWorkflowExecutionRequest, _signal: AbortSignal): Promise<ws.IUpdateWorkflowExecutionResponse> {
-    throw apiError('UNIMPLEMENTED', 'UpdateWorkflowExecution');
-  }
-
-  async pollUpdate(_ns: NamespaceRef, _req: ws.IPollWorkflowExecutionUpdateRequest, _signal: AbortSignal): Promise<ws.IPollWorkflowExecutionUpdateResponse> {
-    throw apiError('UNIMPLEMENTED', 'PollWorkflowExecutionUpdate');
   }
 }
 

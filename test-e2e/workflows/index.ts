@@ -31,3 +31,4 @@ export async function countdown(n: number): Promise<number> {
   if (n > 0) return await continueAsNew<typeof countdown>(n - 1);
   return n;
 }
+export * from './money-transfer.js';

@@ -1,0 +1,37 @@
+# The README's two commands: `make dev` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+NODE_TEST := node --import tsx --test --test-reporter=spec
+TEST_FILES = $(shell find services replication deploy cli bench test-e2e -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+CASSANDRA := npx tsx deploy/cassandra/cli.ts
+
+.PHONY: install dev test typecheck cassandra-fetch test-unit clean
+
+install: node_modules/.tandem-installed
+
+node_modules/.tandem-installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+dev: install
+	node bin/tandem.mjs dev
+
+typecheck: install
+	npx tsc -p .
+
+cassandra-fetch: install
+	$(CASSANDRA) fetch
+
+# The whole suite: type check, then every test file, Cassandra-backed ones on one shared test
+# instance that is stopped at the end whatever happens.
+test: install typecheck cassandra-fetch
+	@set -euo pipefail; \
+	trap '$(CASSANDRA) stop --name test >/dev/null 2>&1 || true' EXIT; \
+	$(CASSANDRA) start --name test --port 19042 --storage-port 17000 --heap-mb 640; \
+	TANDEM_TEST_CASSANDRA=127.0.0.1:19042 $(NODE_TEST) $(TEST_FILES)
+
+# Fast tests only (no Cassandra, no end-to-end).
+test-unit: install
+	TANDEM_E2E_STORES=sqlite $(NODE_TEST) $(filter-out test-e2e/% bench/% services/persistence/cassandra/% deploy/cassandra/%,$(TEST_FILES))
+
+clean:
+	rm -rf .tandem

@@ -1,0 +1,145 @@
+// tandem: run the embedded cluster and manage namespaces.
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { EmbeddedCluster, embeddedDefaults, type EmbeddedConfig, type StoreConfig } from '../deploy/processes/embedded.js';
+import { durationFromMs, msFromDuration } from '../services/common/proto-time.js';
+import { durationFlagMs, flag, intFlag, parseArgs, UsageError, type ParsedArgs } from './args.js';
+
+const usage = `usage:
+  tandem dev [--host 127.0.0.1] [--port 7233] [--metrics-port 9090] [--shards 16]
+             [--db .tandem/dev.db | --cassandra host:port [--keyspace tandem] [--datacenter datacenter1]]
+             [--namespace default] [--log-level info]
+  tandem namespace create <name> [--retention 72h] [--description text] [--owner-email e] [--address 127.0.0.1:7233]
+  tandem namespace describe <name> [--address 127.0.0.1:7233]
+  tandem namespace list [--address 127.0.0.1:7233]`;
+
+function devConfig(args: ParsedArgs): EmbeddedConfig {
+  const cassandra = args.flags.get('cassandra');
+  const store: StoreConfig =
+    typeof cassandra === 'string'
+      ? {
+          kind: 'cassandra',
+          contactPoints: cassandra.split(','),
+          localDataCenter: flag(args, 'datacenter', 'datacenter1'),
+          keyspace: flag(args, 'keyspace', 'tandem'),
+        }
+      : { kind: 'sqlite', path: path.resolve(flag(args, 'db', '.tandem/dev.db')) };
+  return {
+    ...embeddedDefaults,
+    store,
+    host: flag(args, 'host', embeddedDefaults.host),
+    port: intFlag(args, 'port', embeddedDefaults.port),
+    metricsPort: intFlag(args, 'metrics-port', embeddedDefaults.metricsPort),
+    numShards: intFlag(args, 'shards', embeddedDefaults.numShards),
+    defaultNamespace: flag(args, 'namespace', embeddedDefaults.defaultNamespace),
+    logLevel: flag(args, 'log-level', embeddedDefaults.logLevel),
+  };
+}
+
+async function dev(args: ParsedArgs): Promise<void> {
+  const cluster = new EmbeddedCluster(devConfig(args));
+  await cluster.start();
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    cluster.log.info({ signal: sig }, 'stopping');
+    cluster.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        cluster.log.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function withConnection<T>(args: ParsedArgs, fn: (c: Connection) => Promise<T>): Promise<T> {
+  const connection = await Connection.connect({ address: flag(args, 'address', '127.0.0.1:7233') });
+  try {
+    return await fn(connection);
+  } finally {
+    await connection.close();
+  }
+}
+
+function printNamespace(ns: { namespaceInfo?: any; config?: any; replicationConfig?: any; isGlobalNamespace?: boolean | null }) {
+  const info = ns.namespaceInfo ?? {};
+  console.log(
+    JSON.stringify(
+      {
+        name: info.name,
+        id: info.id,
+        state: info.state,
+        description: info.description,
+        ownerEmail: info.ownerEmail,
+        retention: `${Math.round(msFromDuration(ns.config?.workflowExecutionRetentionTtl) / 3_600_000)}h`,
+        activeRegion: ns.replicationConfig?.activeClusterName,
+        regions: (ns.replicationConfig?.clusters ?? []).map((c: { clusterName: string }) => c.clusterName),
+        isGlobal: ns.isGlobalNamespace ?? false,
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+async function namespace(args: ParsedArgs): Promise<void> {
+  const [, sub, name] = args.positional;
+  switch (sub) {
+    case 'create': {
+      if (!name) throw new UsageError('namespace create needs a name');
+      const retentionMs = durationFlagMs(args, 'retention') ?? 72 * 3_600_000;
+      await withConnection(args, async (c) => {
+        await c.workflowService.registerNamespace({
+          namespace: name,
+          description: flag(args, 'description', ''),
+          ownerEmail: flag(args, 'owner-email', ''),
+          workflowExecutionRetentionPeriod: durationFromMs(retentionMs),
+        });
+        printNamespace(await c.workflowService.describeNamespace({ namespace: name }));
+      });
+      return;
+    }
+    case 'describe':
+      if (!name) throw new UsageError('namespace describe needs a name');
+      await withConnection(args, async (c) => printNamespace(await c.workflowService.describeNamespace({ namespace: name })));
+      return;
+    case 'list':
+      await withConnection(args, async (c) => {
+        let token: Uint8Array | undefined;
+        do {
+          const page = await c.workflowService.listNamespaces({ pageSize: 100, nextPageToken: token });
+          for (const ns of page.namespaces ?? []) console.log(ns.namespaceInfo?.name);
+          token = page.nextPageToken && page.nextPageToken.length > 0 ? page.nextPageToken : undefined;
+        } while (token);
+      });
+      return;
+    default:
+      throw new UsageError(`unknown namespace command ${sub ?? ''}`);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const args = parseArgs(argv);
+  switch (args.positional[0]) {
+    case 'dev':
+      return dev(args);
+    case 'namespace':
+      return namespace(args);
+    default:
+      throw new UsageError(args.positional[0] ? `unknown command ${args.positional[0]}` : 'no command');
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    console.error(`tandem: ${err.message}\n${usage}`);
+    process.exit(2);
+  }
+  const e = err as { details?: string; message?: string };
+  console.error(`tandem: ${e.details ?? e.message ?? String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,127 @@
+// Runs tandem as a real OS process (`bin/tandem.mjs dev`) so tests can kill and restart it, on
+// SQLite or on the test Cassandra.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { ensureTestCassandra, dropTestKeyspace, type TestCassandra } from '../deploy/cassandra/test-instance.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const workflowsPath = path.join(root, 'test-e2e', 'workflows', 'index.ts');
+
+export type StoreKind = 'sqlite' | 'cassandra';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Where a test's server keeps its data: a temp SQLite file or a fresh Cassandra keyspace. */
+export class StoreFixture {
+  private constructor(
+    readonly kind: StoreKind,
+    readonly args: string[],
+    private readonly cleanup: () => Promise<void>,
+  ) {}
+
+  static async create(kind: StoreKind): Promise<StoreFixture> {
+    if (kind === 'sqlite') {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-e2e-'));
+      return new StoreFixture(kind, ['--db', path.join(dir, 'tandem.db')], async () => fs.rmSync(dir, { recursive: true, force: true }));
+    }
+    const c: TestCassandra = await ensureTestCassandra();
+    return new StoreFixture(kind, ['--cassandra', c.contactPoint, '--keyspace', c.keyspace], () => dropTestKeyspace(c));
+  }
+
+  dispose(): Promise<void> {
+    return this.cleanup();
+  }
+}
+
+export class TandemProcess {
+  private child?: ChildProcess;
+  private output = '';
+  readonly address: string;
+
+  constructor(
+    readonly store: StoreFixture,
+    readonly port: number,
+    private readonly extraArgs: string[] = [],
+  ) {
+    this.address = `127.0.0.1:${port}`;
+  }
+
+  static async start(store: StoreFixture, extraArgs: string[] = []): Promise<TandemProcess> {
+    const p = new TandemProcess(store, await freePort(), extraArgs);
+    await p.start();
+    return p;
+  }
+
+  get logs(): string {
+    return this.output;
+  }
+
+  async start(): Promise<void> {
+    const args = [path.join(root, 'bin', 'tandem.mjs'), 'dev', '--port', String(this.port), '--metrics-port', '0', '--log-level', 'warn', ...this.store.args, ...this.extraArgs];
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    const keep = (b: Buffer) => {
+      this.output = (this.output + b.toString()).slice(-20_000);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`tandem exited with ${child.exitCode}:\n${this.output}`);
+      try {
+        const c = await Connection.connect({ address: this.address, connectTimeout: 1000 });
+        await c.workflowService.getSystemInfo({});
+        await c.close();
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`tandem did not answer on ${this.address}: ${String(err)}\n${this.output}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  /** Graceful stop (SIGTERM) or a crash (SIGKILL); resolves when the process is gone. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async restart(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.stop(signal);
+    await this.start();
+  }
+}
+
+export async function clientConnection(address: string): Promise<Connection> {
+  return Connection.connect({ address });
+}
+
+export async function workerConnection(address: string): Promise<NativeConnection> {
+  return NativeConnection.connect({ address });
+}
+
+/** The stores every end-to-end suite runs on; TANDEM_E2E_STORES=sqlite narrows it. */
+export function storesUnderTest(): StoreKind[] {
+  const env = process.env.TANDEM_E2E_STORES;
+  return env ? (env.split(',') as StoreKind[]) : ['sqlite', 'cassandra'];
+}
