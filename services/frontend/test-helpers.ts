@@ -117,7 +117,9 @@ export async function startFrontend(config: Partial<FrontendConfig> = {}, answer
     { persistence, namespaces, history, matching, logger, registry },
   );
   await frontend.start();
-  const connection = await Connection.connect({ address: `127.0.0.1:${frontend.port}` });
+  // No retry interceptor: the tests check the first status of each call, and the SDK would retry
+  // UNAVAILABLE and RESOURCE_EXHAUSTED for up to a minute.
+  const connection = await Connection.connect({ address: `127.0.0.1:${frontend.port}`, interceptors: [] });
   const client = new Client({ connection, namespace: 'default' });
   return {
     frontend,

@@ -52,21 +52,26 @@ function messageType(field: PbType['fieldsArray'][number]): PbType | undefined {
 /** Types whose values may hold a Payload or a Duration somewhere below; the walk skips the rest. */
 const relevant = new Map<string, boolean>();
 
-function isRelevant(type: PbType, visiting = new Set<string>()): boolean {
+function isRelevant(type: PbType): boolean {
   const known = relevant.get(type.fullName);
   if (known !== undefined) return known;
-  if (type.fullName === PAYLOAD || type.fullName === DURATION) return true;
-  if (visiting.has(type.fullName)) return false;
-  visiting.add(type.fullName);
-  let result = false;
-  for (const f of type.fieldsArray) {
-    const t = messageType(f);
-    if (t && isRelevant(t, visiting)) result = true;
+  // Plain reachability over the (cyclic) type graph; memoized per starting type.
+  const seen = new Set([type.fullName]);
+  const stack = [type];
+  let found = false;
+  while (stack.length > 0 && !found) {
+    const t = stack.pop()!;
+    if (t.fullName === PAYLOAD || t.fullName === DURATION || relevant.get(t.fullName) === true) found = true;
+    for (const f of t.fieldsArray) {
+      const child = messageType(f);
+      if (child && !seen.has(child.fullName)) {
+        seen.add(child.fullName);
+        stack.push(child);
+      }
+    }
   }
-  visiting.delete(type.fullName);
-  // A type found irrelevant only because a cycle was cut short must not be memoized as such.
-  if (result || visiting.size === 0) relevant.set(type.fullName, result);
-  return result;
+  relevant.set(type.fullName, found);
+  return found;
 }
 
 function fieldValues(field: PbType['fieldsArray'][number], value: unknown, path: string): [unknown, string][] {
