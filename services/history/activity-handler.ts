@@ -13,8 +13,10 @@ import {
   retryBackoffMs,
   retryPolicyToProto,
   type ActivityInfo,
+  type HistoryEvent,
   type MutableState,
 } from './mutable-state.js';
+import type Long from 'long';
 import { decodeActivityTaskToken, encodeActivityTaskToken } from './task-token.js';
 import { activityHeartbeatTimer, activityScheduleTimers, activityStartedTimers, timerTask } from './task-generator.js';
 
@@ -128,23 +130,11 @@ export class ActivityHandler {
   }
 
   async completed(ns: NamespaceRef, req: ws.IRespondActivityTaskCompletedRequest | ws.IRespondActivityTaskCompletedByIdRequest): Promise<void> {
-    await this.withActivity(ns, req, (ms, act) => {
-      const now = Date.now();
-      const startedId = this.addStartedEvent(ms, act, now);
-      ms.addEvent(
-        ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
-        {
-          activityTaskCompletedEventAttributes: {
-            result: req.result,
-            scheduledEventId: toLong(BigInt(act.scheduledEventId)),
-            startedEventId: startedId,
-            identity: req.identity ?? '',
-          },
-        },
-        now,
-      );
-      this.engine.workflowTasks.scheduleIfIdle(ms, now);
-    });
+    await this.withActivity(ns, req, (ms, act) =>
+      this.recordOutcome(ms, act, ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, (ids) => ({
+        activityTaskCompletedEventAttributes: { ...ids, result: req.result, identity: req.identity ?? '' },
+      })),
+    );
   }
 
   async failed(
@@ -159,23 +149,24 @@ export class ActivityHandler {
   }
 
   async canceled(ns: NamespaceRef, req: ws.IRespondActivityTaskCanceledRequest | ws.IRespondActivityTaskCanceledByIdRequest): Promise<void> {
-    await this.withActivity(ns, req, (ms, act) => {
-      const now = Date.now();
-      const startedId = this.addStartedEvent(ms, act, now);
-      ms.addEvent(
-        ET.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
-        {
-          activityTaskCanceledEventAttributes: {
-            details: req.details,
-            scheduledEventId: toLong(BigInt(act.scheduledEventId)),
-            startedEventId: startedId,
-            identity: req.identity ?? '',
-          },
-        },
-        now,
-      );
-      this.engine.workflowTasks.scheduleIfIdle(ms, now);
-    });
+    await this.withActivity(ns, req, (ms, act) =>
+      this.recordOutcome(ms, act, ET.EVENT_TYPE_ACTIVITY_TASK_CANCELED, (ids) => ({
+        activityTaskCanceledEventAttributes: { ...ids, details: req.details, identity: req.identity ?? '' },
+      })),
+    );
+  }
+
+  /** The attempt's started event, then its outcome, then a workflow task to react to it. */
+  private recordOutcome(
+    ms: MutableState,
+    act: ActivityInfo,
+    eventType: number,
+    attrs: (ids: { scheduledEventId: Long; startedEventId: Long }) => Partial<HistoryEvent>,
+  ): void {
+    const now = Date.now();
+    const startedEventId = this.addStartedEvent(ms, act, now);
+    ms.addEvent(eventType, attrs({ scheduledEventId: toLong(BigInt(act.scheduledEventId)), startedEventId }), now);
+    this.engine.workflowTasks.scheduleIfIdle(ms, now);
   }
 
   /** Retries the attempt per the activity's policy, or records the final failure. */
@@ -263,7 +254,7 @@ export class ActivityHandler {
     });
   }
 
-  private addStartedEvent(ms: MutableState, act: ActivityInfo, now: number) {
+  private addStartedEvent(ms: MutableState, act: ActivityInfo, now: number): Long {
     if (!act.started) return toLong(0n);
     const e = ms.addEvent(
       ET.EVENT_TYPE_ACTIVITY_TASK_STARTED,
@@ -278,7 +269,7 @@ export class ActivityHandler {
       },
       act.startedTimeMs || now,
     );
-    return e.eventId ?? toLong(0n);
+    return toLong(BigInt(e.eventId?.toString() ?? '0'));
   }
 }
 

@@ -1,11 +1,12 @@
 // What each transfer and timer task does. Every task re-checks mutable state first: a task whose
 // moment has passed (the timer was canceled, the activity completed) is a no-op.
 import { apiError, isTandemError } from '../common/errors.js';
-import { enums, historyv1 } from '../common/temporal.js';
+import { enums, historyv1, commonv1 } from '../common/temporal.js';
 import { toLong, optionalDurationMs } from '../common/proto-time.js';
 import type { HistoryTask, VisibilityRecord } from '../persistence/types.js';
 import type { HistoryEngine, StartParams } from './engine.js';
-import type { MutableState } from './mutable-state.js';
+import type { ExternalRequestInfo, MutableState } from './mutable-state.js';
+import type { NamespaceRef } from './api.js';
 import type { TaskAttrs } from './task-generator.js';
 
 const ET = enums.EventType;
@@ -314,30 +315,87 @@ export class TaskExecutor {
     });
   }
 
-  private async signalExternal(task: HistoryTask, initiatedEventId: number): Promise<void> {
+  private signalExternal(task: HistoryTask, initiatedEventId: number): Promise<void> {
+    return this.resolveExternal(task, initiatedEventId, {
+      pending: (ms) => ms.data.signalsOut,
+      attrs: (e) => {
+        const a = e.signalExternalWorkflowExecutionInitiatedEventAttributes;
+        return a ? { ...a, reason: '' } : undefined;
+      },
+      act: (target, a, req) =>
+        this.engine.signalRun(
+          target,
+          a.workflowExecution?.workflowId ?? '',
+          a.workflowExecution?.runId ?? '',
+          { name: a.signalName ?? '', input: a.input, header: a.header, identity: '', requestId: req.requestId },
+          { workflowId: task.workflowId, runId: task.runId },
+        ),
+      succeeded: (common) => [ET.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED, { externalWorkflowExecutionSignaledEventAttributes: common }],
+      failed: (common) => [
+        ET.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+        {
+          signalExternalWorkflowExecutionFailedEventAttributes: {
+            ...common,
+            cause: enums.SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+          },
+        },
+      ],
+    });
+  }
+
+  private cancelExternal(task: HistoryTask, initiatedEventId: number): Promise<void> {
+    return this.resolveExternal(task, initiatedEventId, {
+      pending: (ms) => ms.data.cancelsOut,
+      attrs: (e) => {
+        const a = e.requestCancelExternalWorkflowExecutionInitiatedEventAttributes;
+        return a ? { ...a, reason: a.reason ?? '' } : undefined;
+      },
+      act: (target, a) =>
+        this.engine.cancelRun(target, a.workflowExecution?.workflowId ?? '', a.workflowExecution?.runId ?? '', {
+          identity: '',
+          cause: a.reason,
+          externalInitiatedEventId: initiatedEventId,
+          external: { workflowId: task.workflowId, runId: task.runId },
+        }),
+      succeeded: (common) => [
+        ET.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+        { externalWorkflowExecutionCancelRequestedEventAttributes: common },
+      ],
+      failed: (common) => [
+        ET.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+        {
+          requestCancelExternalWorkflowExecutionFailedEventAttributes: {
+            ...common,
+            cause: enums.CancelExternalWorkflowExecutionFailedCause.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+          },
+        },
+      ],
+    });
+  }
+
+  /**
+   * A signal or cancel request to another workflow: act on the target, then record in the
+   * source whether it worked (a missing or closed target is a failure event, not an error).
+   */
+  private async resolveExternal(task: HistoryTask, initiatedEventId: number, kind: ExternalRequestKind): Promise<void> {
     const e = this.engine;
     const source = await e.readRun(task.namespaceId, task.workflowId, task.runId);
-    const req = source.data.signalsOut.find((s) => s.initiatedEventId === initiatedEventId);
+    const req = kind.pending(source).find((r) => r.initiatedEventId === initiatedEventId);
     if (!source.isRunning || !req) return;
-    const a = (await e.readEvent(source, initiatedEventId))?.signalExternalWorkflowExecutionInitiatedEventAttributes;
+    const initiated = await e.readEvent(source, initiatedEventId);
+    const a = initiated ? kind.attrs(initiated) : undefined;
     if (!a) return;
     const target = { id: a.namespaceId || task.namespaceId, name: a.namespace ?? '' };
     let ok = true;
     try {
-      if (a.childWorkflowOnly) await this.assertChildOf(source, a.workflowExecution?.workflowId ?? '');
-      await e.signalRun(
-        target,
-        a.workflowExecution?.workflowId ?? '',
-        a.workflowExecution?.runId ?? '',
-        { name: a.signalName ?? '', input: a.input, header: a.header, identity: '', requestId: req.requestId },
-        { workflowId: task.workflowId, runId: task.runId },
-      );
+      if (a.childWorkflowOnly) this.assertChildOf(source, a.workflowExecution?.workflowId ?? '');
+      await kind.act(target, a, req);
     } catch (err) {
       if (!isTandemError(err, 'WORKFLOW_NOT_FOUND') && !isTandemError(err, 'WORKFLOW_ALREADY_COMPLETED')) throw err;
       ok = false;
     }
     await this.write(task, (ms, now) => {
-      if (!ms.isRunning || !ms.data.signalsOut.some((s) => s.initiatedEventId === initiatedEventId)) return;
+      if (!ms.isRunning || !kind.pending(ms).some((r) => r.initiatedEventId === initiatedEventId)) return;
       const common = {
         initiatedEventId: toLong(BigInt(initiatedEventId)),
         workflowExecution: a.workflowExecution,
@@ -345,78 +403,35 @@ export class TaskExecutor {
         namespaceId: a.namespaceId,
         control: a.control,
       };
-      if (ok) ms.addEvent(ET.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED, { externalWorkflowExecutionSignaledEventAttributes: common }, now);
-      else {
-        ms.addEvent(
-          ET.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-          {
-            signalExternalWorkflowExecutionFailedEventAttributes: {
-              ...common,
-              cause: enums.SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-            },
-          },
-          now,
-        );
-      }
+      const [eventType, attrs] = ok ? kind.succeeded(common) : kind.failed(common);
+      ms.addEvent(eventType, attrs, now);
       this.engine.workflowTasks.scheduleIfIdle(ms, now);
     });
   }
 
-  private async cancelExternal(task: HistoryTask, initiatedEventId: number): Promise<void> {
-    const e = this.engine;
-    const source = await e.readRun(task.namespaceId, task.workflowId, task.runId);
-    const req = source.data.cancelsOut.find((s) => s.initiatedEventId === initiatedEventId);
-    if (!source.isRunning || !req) return;
-    const a = (await e.readEvent(source, initiatedEventId))?.requestCancelExternalWorkflowExecutionInitiatedEventAttributes;
-    if (!a) return;
-    const target = { id: a.namespaceId || task.namespaceId, name: a.namespace ?? '' };
-    let ok = true;
-    try {
-      if (a.childWorkflowOnly) await this.assertChildOf(source, a.workflowExecution?.workflowId ?? '');
-      await e.cancelRun(target, a.workflowExecution?.workflowId ?? '', a.workflowExecution?.runId ?? '', {
-        identity: '',
-        cause: a.reason ?? '',
-        externalInitiatedEventId: initiatedEventId,
-        external: { workflowId: task.workflowId, runId: task.runId },
-      });
-    } catch (err) {
-      if (!isTandemError(err, 'WORKFLOW_NOT_FOUND') && !isTandemError(err, 'WORKFLOW_ALREADY_COMPLETED')) throw err;
-      ok = false;
-    }
-    await this.write(task, (ms, now) => {
-      if (!ms.isRunning || !ms.data.cancelsOut.some((s) => s.initiatedEventId === initiatedEventId)) return;
-      const common = {
-        initiatedEventId: toLong(BigInt(initiatedEventId)),
-        workflowExecution: a.workflowExecution,
-        namespace: a.namespace,
-        namespaceId: a.namespaceId,
-      };
-      if (ok) {
-        ms.addEvent(
-          ET.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
-          { externalWorkflowExecutionCancelRequestedEventAttributes: common },
-          now,
-        );
-      } else {
-        ms.addEvent(
-          ET.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-          {
-            requestCancelExternalWorkflowExecutionFailedEventAttributes: {
-              ...common,
-              control: a.control,
-              cause: enums.CancelExternalWorkflowExecutionFailedCause.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-            },
-          },
-          now,
-        );
-      }
-      this.engine.workflowTasks.scheduleIfIdle(ms, now);
-    });
-  }
-
-  private async assertChildOf(parent: MutableState, workflowId: string): Promise<void> {
+  private assertChildOf(parent: MutableState, workflowId: string): void {
     if (!parent.data.children.some((c) => c.workflowId === workflowId)) throw apiError('WORKFLOW_NOT_FOUND', workflowId);
   }
+}
+
+interface ExternalRequestAttrs {
+  namespace?: string | null;
+  namespaceId?: string | null;
+  workflowExecution?: commonv1.IWorkflowExecution | null;
+  control?: string | null;
+  childWorkflowOnly?: boolean | null;
+  reason: string;
+  signalName?: string | null;
+  input?: commonv1.IPayloads | null;
+  header?: commonv1.IHeader | null;
+}
+
+interface ExternalRequestKind {
+  pending(ms: MutableState): ExternalRequestInfo[];
+  attrs(initiated: historyv1.IHistoryEvent): ExternalRequestAttrs | undefined;
+  act(target: NamespaceRef, a: ExternalRequestAttrs, req: ExternalRequestInfo): Promise<void>;
+  succeeded(common: object): [number, Partial<historyv1.IHistoryEvent>];
+  failed(common: object): [number, Partial<historyv1.IHistoryEvent>];
 }
 
 export function visibilityRecord(ms: MutableState): VisibilityRecord {
