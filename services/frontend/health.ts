@@ -15,6 +15,7 @@ interface HealthCheckRequest {
 export class HealthState {
   private readonly statuses = new Map<string, Serving>();
   private readonly watchers = new Set<(service: string) => void>();
+  private readonly streams = new Set<grpc.ServerWritableStream<unknown, unknown>>();
 
   constructor(services: string[]) {
     for (const s of services) this.statuses.set(s, ServingStatus.NOT_SERVING);
@@ -25,6 +26,13 @@ export class HealthState {
       this.statuses.set(s, serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
       for (const w of this.watchers) w(s);
     }
+  }
+
+  /** Ends every Watch stream (after its last status), so a graceful shutdown need not wait for them. */
+  endWatches(): void {
+    for (const stream of this.streams) stream.end();
+    this.streams.clear();
+    this.watchers.clear();
   }
 
   private statusOf(service: string): Serving {
@@ -59,7 +67,11 @@ export class HealthState {
           }
         };
         this.watchers.add(push);
-        call.on('cancelled', () => this.watchers.delete(push));
+        this.streams.add(call);
+        call.on('cancelled', () => {
+          this.watchers.delete(push);
+          this.streams.delete(call);
+        });
         push(service);
       },
     };

@@ -93,6 +93,7 @@ export class FrontendService implements Service {
     if (!server) return;
     this.server = undefined;
     this.health.setServing(false);
+    this.health.endWatches();
     this.stopping.abort();
     let timer: NodeJS.Timeout | undefined;
     const graceful = new Promise<boolean>((resolve) => server.tryShutdown(() => resolve(true)));

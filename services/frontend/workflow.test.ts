@@ -12,8 +12,6 @@ import { encodeQueryTaskToken } from '../history/task-token.js';
 import { StoreUnavailableError } from '../persistence/errors.js';
 import { startFrontend, type Fixture } from './test-helpers.js';
 
-const ws = temporal.api.workflowservice.v1;
-
 async function grpcError(p: Promise<unknown>): Promise<grpc.ServiceError> {
   try {
     await p;
@@ -171,12 +169,13 @@ describe('start and signal', () => {
 });
 
 describe('long polls and worker calls', () => {
-  test('GetWorkflowExecutionHistory returns before the client deadline', async () => {
-    const res = await f.service.getWorkflowExecutionHistory.call(
-      f.service,
-      ws.GetWorkflowExecutionHistoryRequest.create({ namespace: 'default', execution: { workflowId: 'w' }, waitNewEvent: true }),
+  test('GetWorkflowExecutionHistory long poll answers before the client deadline', async () => {
+    const res = await f.connection.withDeadline(Date.now() + 1500, () =>
+      f.service.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId: 'w' }, waitNewEvent: true }),
     );
     assert.ok(res);
+    const signal = lastCall(f, 'getWorkflowExecutionHistory').args[2] as AbortSignal;
+    assert.equal(signal.aborted, true);
   });
 
   test('a poll with a short deadline answers empty instead of DEADLINE_EXCEEDED', async () => {
