@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { enums } from '../common/temporal.js';
+import { durationFromMs, toNumber } from '../common/proto-time.js';
+import { MutableState, retryBackoffMs, type RetryPolicyInfo } from './mutable-state.js';
+
+const ET = enums.EventType;
+const key = { namespaceId: 'ns', workflowId: 'wf', runId: 'run' };
+
+function started(): MutableState {
+  const ms = MutableState.empty(key, 7n, 'run');
+  ms.addEvent(
+    ET.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+    { workflowExecutionStartedEventAttributes: { workflowType: { name: 'T' }, taskQueue: { name: 'q' }, workflowRunTimeout: durationFromMs(60_000) } },
+    1_000,
+  );
+  return ms;
+}
+
+test('events get contiguous ids, the namespace version and a version history', () => {
+  const ms = started();
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, { workflowTaskScheduledEventAttributes: { taskQueue: { name: 'q' } } }, 1_001);
+  const tx = ms.takeTransaction();
+  assert.deepEqual(tx.events.map((e) => toNumber(e.eventId)), [1, 2]);
+  assert.ok(tx.events.every((e) => toNumber(e.version) === 7));
+  assert.deepEqual(ms.info.versionHistory, [{ eventId: 2, version: '7' }]);
+  assert.equal(ms.info.runExpirationTimeMs, 61_000);
+  assert.deepEqual(tx.tasks.map((t) => t.type).sort(), ['runTimeout', 'visibility', 'workflowTask']);
+});
+
+test('events that arrive during a running workflow task wait in the buffer, then get ids in order', () => {
+  const ms = started();
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, { workflowTaskScheduledEventAttributes: { taskQueue: { name: 'q' } } }, 1_001);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_STARTED, { workflowTaskStartedEventAttributes: { scheduledEventId: 2 } }, 1_002);
+  ms.takeTransaction();
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, { workflowExecutionSignaledEventAttributes: { signalName: 'a' } }, 1_003);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, { workflowExecutionSignaledEventAttributes: { signalName: 'b' } }, 1_004);
+  assert.equal(ms.takeTransaction().events.length, 0);
+  assert.equal(ms.data.buffered.length, 2);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, { workflowTaskCompletedEventAttributes: { scheduledEventId: 2, startedEventId: 3 } }, 1_005);
+  const flushed = ms.flushBuffered();
+  assert.deepEqual(flushed.map((e) => [toNumber(e.eventId), e.workflowExecutionSignaledEventAttributes?.signalName]), [[5, 'a'], [6, 'b']]);
+  assert.equal(ms.info.nextEventId, 7);
+});
+
+test('a buffered activity outcome points at its buffered started event once both get ids', () => {
+  const ms = started();
+  ms.addEvent(ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, { activityTaskScheduledEventAttributes: { activityId: '1', activityType: { name: 'A' }, startToCloseTimeout: durationFromMs(1000) } }, 1_001);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, { workflowTaskScheduledEventAttributes: { taskQueue: { name: 'q' } } }, 1_002);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_STARTED, { workflowTaskStartedEventAttributes: { scheduledEventId: 3 } }, 1_003);
+  ms.addEvent(ET.EVENT_TYPE_ACTIVITY_TASK_STARTED, { activityTaskStartedEventAttributes: { scheduledEventId: 2, attempt: 1 } }, 1_004);
+  ms.addEvent(ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, { activityTaskCompletedEventAttributes: { scheduledEventId: 2, startedEventId: 0 } }, 1_004);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, { workflowTaskCompletedEventAttributes: { scheduledEventId: 3, startedEventId: 4 } }, 1_005);
+  const [startedEvent, completed] = ms.flushBuffered();
+  assert.equal(toNumber(startedEvent!.eventId), 6);
+  assert.equal(toNumber(completed!.activityTaskCompletedEventAttributes!.startedEventId), 6);
+  assert.equal(ms.activity(2), undefined);
+});
+
+test('a speculative workflow task writes nothing until it is materialized', () => {
+  const ms = started();
+  ms.takeTransaction();
+  ms.speculative = { scheduledEventId: 2, startedEventId: 3, scheduledTimeMs: 1, startedTimeMs: 2, taskQueue: 'q', kind: 1, startToCloseMs: 10_000, identity: 'w', requestId: 'r' };
+  assert.equal(ms.speculativeEvents().length, 2);
+  assert.equal(ms.takeTransaction().events.length, 0);
+  // Any new event first writes the speculative task's events, so ids stay contiguous.
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, { workflowExecutionSignaledEventAttributes: { signalName: 's' } }, 5);
+  const tx = ms.takeTransaction();
+  assert.deepEqual(tx.events.map((e) => [toNumber(e.eventId), e.eventType]), [
+    [2, ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED],
+    [3, ET.EVENT_TYPE_WORKFLOW_TASK_STARTED],
+  ]);
+  assert.equal(ms.data.buffered.length, 1, 'the signal waits for the now-running task');
+  assert.equal(ms.speculative, null);
+});
+
+test('the state survives its blob', () => {
+  const ms = started();
+  const copy = MutableState.fromBlob(ms.toBlob(), 3, 7n);
+  assert.deepEqual(copy.data, ms.data);
+  assert.equal(copy.dbRecordVersion, 3);
+});
+
+test('retry backoff follows the policy and stops where it says', () => {
+  const p: RetryPolicyInfo = { initialIntervalMs: 100, backoffCoefficient: 2, maximumIntervalMs: 350, maximumAttempts: 4, nonRetryableErrorTypes: ['Fatal'] };
+  assert.equal(retryBackoffMs(p, 1, {}, 0, 0), 100);
+  assert.equal(retryBackoffMs(p, 2, {}, 0, 0), 200);
+  assert.equal(retryBackoffMs(p, 3, {}, 0, 0), 350);
+  assert.equal(retryBackoffMs(p, 4, {}, 0, 0), -1, 'attempts exhausted');
+  assert.equal(retryBackoffMs(p, 1, { applicationFailureInfo: { type: 'Fatal' } }, 0, 0), -1);
+  assert.equal(retryBackoffMs(p, 1, { applicationFailureInfo: { nonRetryable: true } }, 0, 0), -1);
+  assert.equal(retryBackoffMs(p, 1, {}, 1_000, 1_050), -1, 'past the deadline');
+  assert.equal(retryBackoffMs(null, 1, {}, 0, 0), -1);
+});
