@@ -119,4 +119,5 @@ test('stop(): health turns NOT_SERVING, long polls return, the server closes', a
   health.close();
   await f.connection.close();
   await f.namespaces.stop();
+  await f.persistence.close();
 });

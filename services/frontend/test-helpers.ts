@@ -1,67 +1,14 @@
-// Fixtures for the frontend tests: a running FrontendService on 127.0.0.1 with recording doubles
-// of history and matching (the real ones are tested end to end elsewhere).
+// Fixtures for the frontend tests: a running FrontendService on 127.0.0.1 over the real SQLite
+// store, with recording doubles of history and matching (the real ones are tested end to end elsewhere).
 import { Connection, Client } from '@temporalio/client';
 import { silentLogger } from '../common/logger.js';
 import { createRegistry } from '../common/metrics.js';
 import type { HistoryApi } from '../history/api.js';
 import type { MatchingApi } from '../matching/api.js';
 import { NamespaceRegistry } from '../namespaces/registry.js';
-import { MemoryNamespaceStore } from '../namespaces/test-store.js';
-import type { Persistence, VisibilityStore } from '../persistence/store.js';
-import type { ListVisibilityRequest, VisibilityFilter, VisibilityRecord } from '../persistence/types.js';
+import { openSqlitePersistence } from '../persistence/sqlite/index.js';
 import type { FrontendConfig } from './config.js';
 import { FrontendService } from './server.js';
-
-export class MemoryVisibilityStore implements VisibilityStore {
-  readonly rows = new Map<string, VisibilityRecord>();
-  async upsertVisibility(rec: VisibilityRecord): Promise<void> {
-    this.rows.set(`${rec.namespaceId}/${rec.runId}`, { ...rec });
-  }
-  async deleteVisibility(namespaceId: string, runId: string): Promise<void> {
-    this.rows.delete(`${namespaceId}/${runId}`);
-  }
-  private matching(namespaceId: string, f: VisibilityFilter): VisibilityRecord[] {
-    return [...this.rows.values()]
-      .filter(
-        (r) =>
-          r.namespaceId === namespaceId &&
-          (f.workflowId === undefined || r.workflowId === f.workflowId) &&
-          (f.runId === undefined || r.runId === f.runId) &&
-          (f.workflowType === undefined || r.workflowType === f.workflowType) &&
-          (f.status === undefined || r.status === f.status) &&
-          (f.open === undefined || (r.status === 1) === f.open),
-      )
-      .sort((a, b) => b.startTimeMs - a.startTimeMs || (a.runId < b.runId ? -1 : 1));
-  }
-  async listVisibility(req: ListVisibilityRequest) {
-    const all = this.matching(req.namespaceId, req.filter);
-    const from = req.nextPageToken ? Number(req.nextPageToken) : 0;
-    const records = all.slice(from, from + req.pageSize);
-    const next = from + req.pageSize;
-    return { records, nextPageToken: next < all.length ? String(next) : undefined };
-  }
-  async countVisibility(namespaceId: string, filter: VisibilityFilter): Promise<number> {
-    return this.matching(namespaceId, filter).length;
-  }
-}
-
-function unusedStore<T extends object>(name: string): T {
-  return new Proxy({} as T, {
-    get: (_t, prop) => () => Promise.reject(new Error(`${name}.${String(prop)} is not used by the frontend tests`)),
-  });
-}
-
-export function memoryPersistence(): Persistence & { namespaces: MemoryNamespaceStore; visibility: MemoryVisibilityStore } {
-  return {
-    kind: 'sqlite',
-    shards: unusedStore('shards'),
-    executions: unusedStore('executions'),
-    taskQueues: unusedStore('taskQueues'),
-    namespaces: new MemoryNamespaceStore(),
-    visibility: new MemoryVisibilityStore(),
-    close: async () => undefined,
-  };
-}
 
 export interface RecordedCall {
   method: string;
@@ -99,7 +46,7 @@ export const regionA = { name: 'a', initialFailoverVersion: 1n, failoverVersionI
 export const regionB = { name: 'b', initialFailoverVersion: 2n, failoverVersionIncrement: 10n };
 
 export async function startFrontend(config: Partial<FrontendConfig> = {}, answers: Record<string, (...args: never[]) => unknown> = {}) {
-  const persistence = memoryPersistence();
+  const persistence = await openSqlitePersistence({ path: ':memory:' });
   const logger = silentLogger();
   const namespaces = new NamespaceRegistry(persistence.namespaces, { region: regionA, regions: [regionA, regionB] }, logger);
   await namespaces.start();
@@ -134,6 +81,7 @@ export async function startFrontend(config: Partial<FrontendConfig> = {}, answer
       await connection.close();
       await frontend.stop();
       await namespaces.stop();
+      await persistence.close();
     },
   };
 }

@@ -1,24 +1,60 @@
-import { test, describe } from 'node:test';
+import { after, test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../common/logger.js';
 import { isTandemError } from '../common/errors.js';
 import { NamespaceRegistry } from './registry.js';
-import { MemoryNamespaceStore } from './test-store.js';
+import { openSqlitePersistence } from '../persistence/sqlite/index.js';
+import type { NamespaceStore } from '../persistence/store.js';
 import { fromDescribeNamespaceResponse, toDescribeNamespaceResponse } from './convert.js';
 import { namespacev1 } from '../common/temporal.js';
 
 const a = { name: 'a', initialFailoverVersion: 1n, failoverVersionIncrement: 10n };
 const b = { name: 'b', initialFailoverVersion: 2n, failoverVersionIncrement: 10n };
 
-function setup() {
-  const store = new MemoryNamespaceStore();
+/** The SQLite store, counting reads; `beforeUpdate` runs once before the next conditional write. */
+class ObservedStore implements NamespaceStore {
+  reads = 0;
+  beforeUpdate?: () => Promise<void>;
+  constructor(readonly inner: NamespaceStore) {}
+  createNamespace(ns: Parameters<NamespaceStore['createNamespace']>[0]) {
+    return this.inner.createNamespace(ns);
+  }
+  getNamespaceByName(name: string) {
+    this.reads++;
+    return this.inner.getNamespaceByName(name);
+  }
+  getNamespaceById(id: string) {
+    this.reads++;
+    return this.inner.getNamespaceById(id);
+  }
+  listNamespaces() {
+    this.reads++;
+    return this.inner.listNamespaces();
+  }
+  async updateNamespace(ns: Parameters<NamespaceStore['updateNamespace']>[0], expected: bigint) {
+    const hook = this.beforeUpdate;
+    this.beforeUpdate = undefined;
+    await hook?.();
+    return this.inner.updateNamespace(ns, expected);
+  }
+}
+
+const opened: { close(): Promise<void> }[] = [];
+after(async () => {
+  for (const p of opened) await p.close();
+});
+
+async function setup() {
+  const persistence = await openSqlitePersistence({ path: ':memory:' });
+  opened.push(persistence);
+  const store = new ObservedStore(persistence.namespaces);
   const registry = new NamespaceRegistry(store, { region: a, regions: [a, b], refreshIntervalMs: 60_000 }, silentLogger());
   return { store, registry };
 }
 
 describe('NamespaceRegistry', () => {
   test('register makes a local namespace active here at the region initial version', async () => {
-    const { registry } = setup();
+    const { registry } = await setup();
     const rec = await registry.register({ name: 'orders', description: 'd', retentionMs: 86_400_000 });
     assert.equal(rec.activeRegion, 'a');
     assert.deepEqual(rec.regions, ['a']);
@@ -29,7 +65,7 @@ describe('NamespaceRegistry', () => {
   });
 
   test('a global namespace can be active in another known region', async () => {
-    const { registry } = setup();
+    const { registry } = await setup();
     const rec = await registry.register({ name: 'g', isGlobal: true, activeRegion: 'b', regions: ['a'] });
     assert.equal(rec.failoverVersion, 2n);
     assert.deepEqual(rec.regions, ['b', 'a']);
@@ -40,7 +76,7 @@ describe('NamespaceRegistry', () => {
   });
 
   test('duplicate and invalid names are refused', async () => {
-    const { registry } = setup();
+    const { registry } = await setup();
     await registry.register({ name: 'x' });
     await assert.rejects(registry.register({ name: 'x' }), (e) => isTandemError(e, 'NAMESPACE_ALREADY_EXISTS'));
     await assert.rejects(registry.register({ name: '' }), (e) => isTandemError(e, 'REQUIRED'));
@@ -49,7 +85,7 @@ describe('NamespaceRegistry', () => {
   });
 
   test('unknown namespaces are NOT_FOUND with the NamespaceNotFoundFailure detail', async () => {
-    const { registry } = setup();
+    const { registry } = await setup();
     await assert.rejects(registry.requireByName('nope'), (e) => {
       assert.ok(isTandemError(e, 'NAMESPACE_NOT_FOUND'));
       assert.equal(e.message, 'Namespace nope is not found.');
@@ -59,7 +95,7 @@ describe('NamespaceRegistry', () => {
   });
 
   test('lookups are cached; a miss reads the store; writes of other processes show after refresh', async () => {
-    const { store, registry } = setup();
+    const { store, registry } = await setup();
     await registry.start();
     const rec = await registry.register({ name: 'cached' });
     const reads = store.reads;
@@ -68,7 +104,7 @@ describe('NamespaceRegistry', () => {
     assert.equal(store.reads, reads);
 
     // Another process registers and updates behind our back.
-    const other = new NamespaceRegistry(store, { region: a }, silentLogger());
+    const other = new NamespaceRegistry(store.inner, { region: a }, silentLogger());
     await other.register({ name: 'elsewhere' });
     assert.ok(await registry.getByName('elsewhere'));
     await other.update('cached', (r) => ({ ...r, description: 'changed' }));
@@ -79,15 +115,16 @@ describe('NamespaceRegistry', () => {
   });
 
   test('update bumps the notification version and re-applies after losing a race', async () => {
-    const { store, registry } = setup();
+    const { store, registry } = await setup();
     const rec = await registry.register({ name: 'u' });
+    store.beforeUpdate = async () => {
+      // Another writer lands between our read and our write.
+      const row = (await store.inner.getNamespaceById(rec.id))!;
+      await store.inner.updateNamespace({ ...row, ownerEmail: 'o@x', notificationVersion: row.notificationVersion + 1n }, row.notificationVersion);
+    };
     let calls = 0;
     const updated = await registry.update('u', (r) => {
-      if (calls++ === 0) {
-        // Another writer lands between our read and our write.
-        const row = store.rows.get(rec.id)!;
-        store.rows.set(rec.id, { ...row, ownerEmail: 'o@x', notificationVersion: row.notificationVersion + 1n });
-      }
+      calls++;
       return { ...r, description: 'mine' };
     });
     assert.equal(calls, 2);
@@ -99,7 +136,7 @@ describe('NamespaceRegistry', () => {
   });
 
   test('list pages in name order', async () => {
-    const { registry } = setup();
+    const { registry } = await setup();
     for (const n of ['c', 'a1', 'b1', 'd', 'e']) await registry.register({ name: n });
     const p1 = await registry.list(2);
     assert.deepEqual(p1.namespaces.map((n) => n.name), ['a1', 'b1']);
@@ -112,7 +149,7 @@ describe('NamespaceRegistry', () => {
 });
 
 test('NamespaceRecord <-> DescribeNamespaceResponse round trip', async () => {
-  const { registry } = setup();
+  const { registry } = await setup();
   const rec = await registry.register({
     name: 'rt',
     description: 'desc',
