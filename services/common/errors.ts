@@ -16,8 +16,9 @@ const table = {
     message: (field: string, max: number) => `${field} exceeds length limit ${max}.`,
   },
   PAYLOAD_TOO_LARGE: {
-    // DESIGN invariant 11: oversize payloads are RESOURCE_EXHAUSTED.
-    status: status.RESOURCE_EXHAUSTED,
+    // INVALID_ARGUMENT, as Temporal answers: every SDK retries RESOURCE_EXHAUSTED as "server
+    // busy" (the TS client for ~40 s), so a payload that can never fit would hang the caller.
+    status: status.INVALID_ARGUMENT,
     message: (what: string, size: number, max: number) => `${what} size ${size} bytes exceeds the limit of ${max} bytes.`,
   },
   NAMESPACE_NOT_FOUND: { status: status.NOT_FOUND, message: (ns: string) => `Namespace ${ns} is not found.` },

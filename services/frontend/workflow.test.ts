@@ -96,16 +96,16 @@ describe('start and signal', () => {
     assert.equal(err.details, 'SignalName is not set on request.');
   });
 
-  test('an oversize payload set is RESOURCE_EXHAUSTED naming the field, size and limit', async () => {
+  test('an oversize payload set is INVALID_ARGUMENT naming the field, size and limit', async () => {
     const big = { payloads: [{ metadata: { encoding: Buffer.from('binary/plain') }, data: Buffer.alloc(2000) }] };
     let err = await grpcError(f.service.startWorkflowExecution(start({ input: big })));
-    assert.equal(err.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
     assert.equal(err.details, 'input size 2020 bytes exceeds the limit of 1024 bytes.');
 
     err = await grpcError(
       f.service.signalWithStartWorkflowExecution({ ...start(), signalName: 's', memo: { fields: { a: { data: Buffer.alloc(1500) } } } }),
     );
-    assert.equal(err.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
     assert.match(err.details, /^memo size 1500 bytes/);
 
     err = await grpcError(
@@ -115,7 +115,7 @@ describe('start and signal', () => {
         commands: [{ completeWorkflowExecutionCommandAttributes: { result: big } }],
       }),
     );
-    assert.equal(err.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
     assert.match(err.details, /^commands\[0\]\.completeWorkflowExecutionCommandAttributes\.result size 2020 bytes/);
 
     // Just under the limit passes.

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { enums } from '../common/temporal.js';
-import { durationFromMs, toNumber } from '../common/proto-time.js';
+import { durationFromMs, toLong, toNumber } from '../common/proto-time.js';
+
+const L = (n: number) => toLong(BigInt(n));
 import { MutableState, retryBackoffMs, type RetryPolicyInfo } from './mutable-state.js';
 
 const ET = enums.EventType;
@@ -31,13 +33,13 @@ test('events get contiguous ids, the namespace version and a version history', (
 test('events that arrive during a running workflow task wait in the buffer, then get ids in order', () => {
   const ms = started();
   ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, { workflowTaskScheduledEventAttributes: { taskQueue: { name: 'q' } } }, 1_001);
-  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_STARTED, { workflowTaskStartedEventAttributes: { scheduledEventId: 2 } }, 1_002);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_STARTED, { workflowTaskStartedEventAttributes: { scheduledEventId: L(2) } }, 1_002);
   ms.takeTransaction();
   ms.addEvent(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, { workflowExecutionSignaledEventAttributes: { signalName: 'a' } }, 1_003);
   ms.addEvent(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, { workflowExecutionSignaledEventAttributes: { signalName: 'b' } }, 1_004);
   assert.equal(ms.takeTransaction().events.length, 0);
   assert.equal(ms.data.buffered.length, 2);
-  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, { workflowTaskCompletedEventAttributes: { scheduledEventId: 2, startedEventId: 3 } }, 1_005);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, { workflowTaskCompletedEventAttributes: { scheduledEventId: L(2), startedEventId: L(3) } }, 1_005);
   const flushed = ms.flushBuffered();
   assert.deepEqual(flushed.map((e) => [toNumber(e.eventId), e.workflowExecutionSignaledEventAttributes?.signalName]), [[5, 'a'], [6, 'b']]);
   assert.equal(ms.info.nextEventId, 7);
@@ -47,10 +49,10 @@ test('a buffered activity outcome points at its buffered started event once both
   const ms = started();
   ms.addEvent(ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, { activityTaskScheduledEventAttributes: { activityId: '1', activityType: { name: 'A' }, startToCloseTimeout: durationFromMs(1000) } }, 1_001);
   ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, { workflowTaskScheduledEventAttributes: { taskQueue: { name: 'q' } } }, 1_002);
-  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_STARTED, { workflowTaskStartedEventAttributes: { scheduledEventId: 3 } }, 1_003);
-  ms.addEvent(ET.EVENT_TYPE_ACTIVITY_TASK_STARTED, { activityTaskStartedEventAttributes: { scheduledEventId: 2, attempt: 1 } }, 1_004);
-  ms.addEvent(ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, { activityTaskCompletedEventAttributes: { scheduledEventId: 2, startedEventId: 0 } }, 1_004);
-  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, { workflowTaskCompletedEventAttributes: { scheduledEventId: 3, startedEventId: 4 } }, 1_005);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_STARTED, { workflowTaskStartedEventAttributes: { scheduledEventId: L(3) } }, 1_003);
+  ms.addEvent(ET.EVENT_TYPE_ACTIVITY_TASK_STARTED, { activityTaskStartedEventAttributes: { scheduledEventId: L(2), attempt: 1 } }, 1_004);
+  ms.addEvent(ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, { activityTaskCompletedEventAttributes: { scheduledEventId: L(2), startedEventId: L(0) } }, 1_004);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, { workflowTaskCompletedEventAttributes: { scheduledEventId: L(3), startedEventId: L(4) } }, 1_005);
   const [startedEvent, completed] = ms.flushBuffered();
   assert.equal(toNumber(startedEvent!.eventId), 6);
   assert.equal(toNumber(completed!.activityTaskCompletedEventAttributes!.startedEventId), 6);

@@ -5,7 +5,7 @@ import { enums, historyv1, commonv1 } from '../common/temporal.js';
 import { toLong, optionalDurationMs } from '../common/proto-time.js';
 import type { HistoryTask, VisibilityRecord } from '../persistence/types.js';
 import type { HistoryEngine, StartParams } from './engine.js';
-import type { ExternalRequestInfo, MutableState } from './mutable-state.js';
+import { decodeB64, type ExternalRequestInfo, type MutableState } from './mutable-state.js';
 import type { NamespaceRef } from './api.js';
 import type { TaskAttrs } from './task-generator.js';
 
@@ -447,7 +447,13 @@ export function visibilityRecord(ms: MutableState): VisibilityRecord {
     executionTimeMs: info.executionTimeMs,
     closeTimeMs: ms.isRunning ? null : info.closeTimeMs,
     historyLength: info.nextEventId - 1,
-    data: JSON.stringify({ memo: info.memo, searchAttributes: info.searchAttributes }),
+    // protobufjs JSON form (bytes as base64), as the frontend's fromObject reads it back.
+    data: JSON.stringify({
+      memo: info.memo ? commonv1.Memo.toObject(decodeB64(commonv1.Memo, info.memo), { bytes: String }) : undefined,
+      searchAttributes: info.searchAttributes
+        ? commonv1.SearchAttributes.toObject(decodeB64(commonv1.SearchAttributes, info.searchAttributes), { bytes: String })
+        : undefined,
+    }),
   };
 }
 
