@@ -32,3 +32,4 @@ export async function countdown(n: number): Promise<number> {
   return n;
 }
 export * from './money-transfer.js';
+export * from './worker-cases.js';
