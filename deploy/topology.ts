@@ -1,0 +1,285 @@
+// The topology file: every region's processes, ports and backing stores, in one JSON document
+// shared by `tandem up`, `tandem status`, the process mains and the Kubernetes ConfigMap.
+// parseTopology() validates it completely and names the offending path in its errors, so a typo
+// fails at start instead of as a process that never joins.
+import { readFileSync } from 'node:fs';
+
+export interface NodeSpec {
+  /** Stable node id, unique in the cluster, e.g. `a-history-1`: membership id and shard owner. */
+  id: string;
+  /** Address the node binds to. */
+  host: string;
+  /** Internal gRPC port (history, matching). */
+  port: number;
+  /** Port of GET /metrics and /healthz. */
+  metricsPort: number;
+}
+
+export interface CassandraSpec {
+  /** false: an external cluster (production, tests); `tandem up` does not start it. */
+  managed: boolean;
+  /** host:port list the processes connect to; default `listen:cqlPort`. */
+  contactPoints: string[];
+  dataCenter: string;
+  listen: string;
+  cqlPort: number;
+  storagePort: number;
+  heapMb: number;
+  keyspace: string;
+}
+
+export interface RedisSpec {
+  /** false: an external Redis; `tandem up` does not start it. */
+  managed: boolean;
+  host: string;
+  port: number;
+}
+
+export interface RegionSpec {
+  name: string;
+  initialFailoverVersion: number;
+  cassandra: CassandraSpec;
+  redis: RedisSpec;
+  frontend: NodeSpec;
+  matching: NodeSpec[];
+  history: NodeSpec[];
+}
+
+export interface MembershipSpec {
+  /** A member not heard from for this long is gone; its shards move. */
+  ttlMs: number;
+  heartbeatMs: number;
+  pollMs: number;
+}
+
+export interface Topology {
+  cluster: { numShards: number; failoverVersionIncrement: number; membership: MembershipSpec };
+  regions: RegionSpec[];
+  /** Reserved for the global endpoint (router) and the failover controller. */
+  global: { redis: RedisSpec; endpoint: { host: string; port: number } };
+}
+
+export type Service = 'frontend' | 'history' | 'matching';
+
+export class TopologyError extends Error {
+  override name = 'TopologyError';
+}
+
+const MEMBERSHIP_DEFAULTS: MembershipSpec = { ttlMs: 5_000, heartbeatMs: 1_000, pollMs: 500 };
+
+type Json = Record<string, unknown>;
+
+/** Reads one JSON value at a path and fails with that path in the message. */
+class Reader {
+  constructor(
+    private readonly obj: Json,
+    readonly path: string,
+  ) {}
+
+  static of(value: unknown, path: string): Reader {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TopologyError(`${path || 'topology'} must be an object`);
+    return new Reader(value as Json, path);
+  }
+
+  private at(key: string): string {
+    return this.path ? `${this.path}.${key}` : key;
+  }
+
+  has(key: string): boolean {
+    return this.obj[key] !== undefined;
+  }
+
+  object(key: string, fallback?: Json): Reader {
+    const v = this.obj[key] ?? fallback;
+    if (v === undefined) throw new TopologyError(`${this.at(key)} is required`);
+    return Reader.of(v, this.at(key));
+  }
+
+  array(key: string): Reader[] {
+    const v = this.obj[key];
+    if (!Array.isArray(v)) throw new TopologyError(`${this.at(key)} must be an array`);
+    return v.map((item, i) => Reader.of(item, `${this.at(key)}[${i}]`));
+  }
+
+  string(key: string, fallback?: string): string {
+    const v = this.obj[key] ?? fallback;
+    if (typeof v !== 'string' || v === '') throw new TopologyError(`${this.at(key)} must be a non-empty string`);
+    return v;
+  }
+
+  strings(key: string, fallback: string[]): string[] {
+    const v = this.obj[key] ?? fallback;
+    if (!Array.isArray(v) || v.length === 0 || v.some((s) => typeof s !== 'string' || s === '')) {
+      throw new TopologyError(`${this.at(key)} must be a non-empty array of strings`);
+    }
+    return v as string[];
+  }
+
+  int(key: string, min: number, max: number, fallback?: number): number {
+    const v = this.obj[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw new TopologyError(`${this.at(key)} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    }
+    return v;
+  }
+
+  port(key: string, fallback?: number): number {
+    return this.int(key, 1, 65535, fallback);
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    const v = this.obj[key] ?? fallback;
+    if (typeof v !== 'boolean') throw new TopologyError(`${this.at(key)} must be true or false`);
+    return v;
+  }
+}
+
+const NAME = /^[a-z][a-z0-9-]{0,30}$/;
+
+function node(r: Reader, defaultId?: string): NodeSpec {
+  const id = r.string('id', defaultId);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id)) throw new TopologyError(`${r.path}.id ${JSON.stringify(id)} may hold letters, digits, _ . -`);
+  return { id, host: r.string('host', '127.0.0.1'), port: r.port('port'), metricsPort: r.port('metricsPort') };
+}
+
+function region(r: Reader, increment: number): RegionSpec {
+  const name = r.string('name');
+  if (!NAME.test(name)) throw new TopologyError(`${r.path}.name ${JSON.stringify(name)} must match ${NAME.source}`);
+  const c = r.object('cassandra');
+  const listen = c.string('listen', '127.0.0.1');
+  const cqlPort = c.port('cqlPort');
+  const keyspace = c.string('keyspace');
+  if (!/^[A-Za-z][A-Za-z0-9_]{0,47}$/.test(keyspace)) throw new TopologyError(`${c.path}.keyspace ${JSON.stringify(keyspace)} is not a Cassandra name`);
+  const cassandra: CassandraSpec = {
+    managed: c.bool('managed', true),
+    contactPoints: c.strings('contactPoints', [`${listen}:${cqlPort}`]),
+    dataCenter: c.string('dataCenter', 'datacenter1'),
+    listen,
+    cqlPort,
+    storagePort: c.port('storagePort', 7000),
+    heapMb: c.int('heapMb', 256, 65536, 512),
+    keyspace,
+  };
+  const spec: RegionSpec = {
+    name,
+    initialFailoverVersion: r.int('initialFailoverVersion', 0, increment - 1),
+    cassandra,
+    redis: redis(r.object('redis')),
+    frontend: node(r.object('frontend'), `${name}-frontend`),
+    matching: r.array('matching').map((n) => node(n)),
+    history: r.array('history').map((n) => node(n)),
+  };
+  if (spec.matching.length === 0) throw new TopologyError(`${r.path}.matching needs at least one node`);
+  if (spec.history.length === 0) throw new TopologyError(`${r.path}.history needs at least one node`);
+  return spec;
+}
+
+function redis(r: Reader): RedisSpec {
+  return { managed: r.bool('managed', true), host: r.string('host', '127.0.0.1'), port: r.port('port') };
+}
+
+/** Validates a parsed topology document; throws TopologyError naming the first bad field. */
+export function parseTopology(doc: unknown): Topology {
+  const root = Reader.of(doc, '');
+  const cluster = root.object('cluster');
+  const increment = cluster.int('failoverVersionIncrement', 1, 1_000_000);
+  const m = cluster.object('membership', {});
+  const membership: MembershipSpec = {
+    ttlMs: m.int('ttlMs', 500, 600_000, MEMBERSHIP_DEFAULTS.ttlMs),
+    heartbeatMs: m.int('heartbeatMs', 50, 600_000, MEMBERSHIP_DEFAULTS.heartbeatMs),
+    pollMs: m.int('pollMs', 50, 600_000, MEMBERSHIP_DEFAULTS.pollMs),
+  };
+  if (membership.heartbeatMs * 2 > membership.ttlMs) {
+    throw new TopologyError(`cluster.membership.heartbeatMs must be at most half of ttlMs (a member would expire between two heartbeats)`);
+  }
+  const global = root.object('global', {});
+  const endpoint = global.object('endpoint', { port: 7233 });
+  const topo: Topology = {
+    cluster: { numShards: cluster.int('numShards', 1, 16384), failoverVersionIncrement: increment, membership },
+    regions: root.array('regions').map((r) => region(r, increment)),
+    global: {
+      redis: redis(global.object('redis', { port: 6390 })),
+      endpoint: { host: endpoint.string('host', '127.0.0.1'), port: endpoint.port('port') },
+    },
+  };
+  if (topo.regions.length === 0) throw new TopologyError('regions needs at least one region');
+  checkUnique(topo);
+  return topo;
+}
+
+/** Region names, node ids, initial failover versions and every bound host:port are unique. */
+function checkUnique(t: Topology): void {
+  const seen = new Map<string, string>();
+  const claim = (key: string, what: string) => {
+    const prev = seen.get(key);
+    if (prev) throw new TopologyError(`${what} clashes with ${prev}`);
+    seen.set(key, what);
+  };
+  const addr = (host: string, port: number, what: string) => claim(`addr ${host === '0.0.0.0' ? '*' : host}:${port}`, `${what} (${host}:${port})`);
+  addr(t.global.redis.host, t.global.redis.port, 'global.redis');
+  addr(t.global.endpoint.host, t.global.endpoint.port, 'global.endpoint');
+  for (const r of t.regions) {
+    claim(`region ${r.name}`, `region ${r.name}`);
+    claim(`version ${r.initialFailoverVersion}`, `region ${r.name}'s initialFailoverVersion ${r.initialFailoverVersion}`);
+    if (r.cassandra.managed) {
+      addr(r.cassandra.listen, r.cassandra.cqlPort, `${r.name} cassandra cqlPort`);
+      addr(r.cassandra.listen, r.cassandra.storagePort, `${r.name} cassandra storagePort`);
+    }
+    if (r.redis.managed) addr(r.redis.host, r.redis.port, `${r.name} redis`);
+    for (const n of [r.frontend, ...r.matching, ...r.history]) {
+      claim(`node ${n.id}`, `node ${n.id}`);
+      addr(n.host, n.port, `${n.id} port`);
+      addr(n.host, n.metricsPort, `${n.id} metricsPort`);
+    }
+  }
+}
+
+export function loadTopology(file: string): Topology {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TopologyError(`cannot read topology ${file}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new TopologyError(`topology ${file} is not JSON: ${(err as Error).message}`);
+  }
+  try {
+    return parseTopology(doc);
+  } catch (err) {
+    if (err instanceof TopologyError) throw new TopologyError(`topology ${file}: ${err.message}`);
+    throw err;
+  }
+}
+
+export function findRegion(t: Topology, name: string): RegionSpec {
+  const r = t.regions.find((x) => x.name === name);
+  if (!r) throw new TopologyError(`no region ${JSON.stringify(name)} in the topology (regions: ${t.regions.map((x) => x.name).join(', ')})`);
+  return r;
+}
+
+/** The service a node id plays in a region. */
+export function findNode(r: RegionSpec, id: string): { service: Service; node: NodeSpec } {
+  if (r.frontend.id === id) return { service: 'frontend', node: r.frontend };
+  const m = r.matching.find((n) => n.id === id);
+  if (m) return { service: 'matching', node: m };
+  const h = r.history.find((n) => n.id === id);
+  if (h) return { service: 'history', node: h };
+  throw new TopologyError(`no node ${JSON.stringify(id)} in region ${r.name}`);
+}
+
+/** Every node of a region with its service, frontend last (it needs history and matching to answer). */
+export function regionNodes(r: RegionSpec): { service: Service; node: NodeSpec }[] {
+  return [
+    ...r.history.map((node) => ({ service: 'history' as const, node })),
+    ...r.matching.map((node) => ({ service: 'matching' as const, node })),
+    { service: 'frontend' as const, node: r.frontend },
+  ];
+}
+
+export function redisUrl(r: RedisSpec): string {
+  return `redis://${r.host}:${r.port}`;
+}
