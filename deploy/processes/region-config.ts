@@ -3,7 +3,7 @@
 // /metrics, stop gracefully on SIGTERM/SIGINT).
 import { parseArgs } from 'node:util';
 import { createLogger, type Logger } from '../../services/common/logger.js';
-import { createRegistry, MetricsServer, type Registry } from '../../services/common/metrics.js';
+import { createRegistry, gauge, MetricsServer, type Registry } from '../../services/common/metrics.js';
 import { ServiceGroup, type Service } from '../../services/common/lifecycle.js';
 import type { RegionConfig } from '../../services/namespaces/failover.js';
 import { NamespaceRegistry } from '../../services/namespaces/registry.js';
@@ -88,6 +88,8 @@ export class ProcessContext {
     const c = config;
     this.log = createLogger({ level: c.logLevel }).child({ service: c.service, region: c.region.name, node: c.instanceId });
     this.registry = createRegistry({ region: c.region.name, service: c.service, node: c.instanceId });
+    // What shard-ownership alerts compare the owned total against.
+    gauge(this.registry, 'tandem_cluster_shards', 'numShards of the cluster (fixed, the same in every region)').set(c.topology.cluster.numShards);
   }
 
   get numShards(): number {

@@ -1,0 +1,127 @@
+// tandem status --topology FILE [--region a] [--json]
+// Every region's stores and processes (up when their /metrics answers), what each history node
+// says it owns (tandem_history_shards_owned), and who the store says owns each shard (the shard
+// row's owner: the last node that bumped its range_id, i.e. the only one whose writes land).
+import { cqlAnswers } from '../deploy/cassandra/launcher.js';
+import { scrape } from '../deploy/processes/node-process.js';
+import { parsePrometheusText, sumSamples } from '../deploy/processes/prom-text.js';
+import { redisAnswers } from '../deploy/redis/launcher.js';
+import { loadTopology, regionNodes, type RegionSpec, type Service } from '../deploy/topology.js';
+import { CassandraPersistence } from '../services/persistence/cassandra/index.js';
+import { createClient } from '../services/persistence/cassandra/db.js';
+import { type ParsedArgs } from './args.js';
+import { topologyFlag } from './up.js';
+
+export interface NodeStatus {
+  id: string;
+  service: Service;
+  address: string;
+  up: boolean;
+  /** History nodes: shards the node says it owns. */
+  shardsOwned?: number;
+  /** Matching nodes: tasks waiting in loaded queues. */
+  backlog?: number;
+}
+
+export interface RegionStatus {
+  region: string;
+  cassandra: { address: string; up: boolean };
+  redis: { address: string; up: boolean };
+  nodes: NodeStatus[];
+  /** shard id -> owner node id from the shard rows; null when the store could not be read. */
+  shardOwners: Map<number, string> | null;
+  healthy: boolean;
+  problems: string[];
+}
+
+async function nodeStatus(service: Service, node: RegionSpec['history'][number]): Promise<NodeStatus> {
+  const host = node.host === '0.0.0.0' ? '127.0.0.1' : node.host;
+  const text = await scrape(`http://${host}:${node.metricsPort}/metrics`);
+  const s: NodeStatus = { id: node.id, service, address: `${node.host}:${node.port}`, up: text !== null };
+  if (text === null) return s;
+  const metrics = parsePrometheusText(text);
+  if (service === 'history') s.shardsOwned = sumSamples(metrics, 'tandem_history_shards_owned');
+  if (service === 'matching') s.backlog = sumSamples(metrics, 'tandem_matching_backlog_tasks');
+  return s;
+}
+
+/** Owner of every shard per the store; null when the keyspace cannot be read. */
+export async function shardOwners(r: RegionSpec, numShards: number): Promise<Map<number, string> | null> {
+  const client = createClient({ contactPoints: r.cassandra.contactPoints, localDataCenter: r.cassandra.dataCenter });
+  try {
+    await client.connect();
+    const store = new CassandraPersistence(client, r.cassandra.keyspace);
+    const owners = new Map<number, string>();
+    const rows = await Promise.all(Array.from({ length: numShards }, (_, id) => store.shards.getShard(id)));
+    for (const row of rows) if (row) owners.set(row.shardId, row.owner);
+    return owners;
+  } catch {
+    return null;
+  } finally {
+    await client.shutdown().catch(() => {});
+  }
+}
+
+export async function regionStatus(r: RegionSpec, numShards: number): Promise<RegionStatus> {
+  const [cassandraUp, redisUp, nodes, owners] = await Promise.all([
+    (async () => {
+      const [host, port] = r.cassandra.contactPoints[0]!.split(':');
+      return cqlAnswers(host!, Number(port ?? 9042));
+    })(),
+    redisAnswers(r.redis.host, r.redis.port),
+    Promise.all(regionNodes(r).map(({ service, node }) => nodeStatus(service, node))),
+    shardOwners(r, numShards),
+  ]);
+  const problems: string[] = [];
+  if (!cassandraUp) problems.push('cassandra does not answer');
+  if (!redisUp) problems.push('redis does not answer');
+  for (const n of nodes) if (!n.up) problems.push(`${n.id} is down`);
+  const history = nodes.filter((n) => n.service === 'history' && n.up);
+  const claimed = history.reduce((a, n) => a + (n.shardsOwned ?? 0), 0);
+  if (history.length > 0 && claimed !== numShards) problems.push(`history nodes own ${claimed} of ${numShards} shards`);
+  if (owners) {
+    const live = new Set(history.map((n) => n.id));
+    const orphaned = [...Array(numShards).keys()].filter((id) => !live.has(owners.get(id) ?? ''));
+    if (orphaned.length > 0) problems.push(`shards whose last owner is not up: ${orphaned.join(' ')}`);
+  } else problems.push('cannot read the shard rows');
+  return {
+    region: r.name,
+    cassandra: { address: r.cassandra.contactPoints.join(','), up: cassandraUp },
+    redis: { address: `${r.redis.host}:${r.redis.port}`, up: redisUp },
+    nodes,
+    shardOwners: owners,
+    healthy: problems.length === 0,
+    problems,
+  };
+}
+
+function render(s: RegionStatus): string {
+  const mark = (up: boolean) => (up ? 'up  ' : 'DOWN');
+  const lines = [`region ${s.region}: ${s.healthy ? 'healthy' : `UNHEALTHY (${s.problems.join('; ')})`}`];
+  lines.push(`  ${mark(s.cassandra.up)} cassandra        ${s.cassandra.address}`);
+  lines.push(`  ${mark(s.redis.up)} redis            ${s.redis.address}`);
+  for (const n of s.nodes) {
+    let extra = '';
+    if (n.service === 'history') {
+      const rows = s.shardOwners ? [...s.shardOwners].filter(([, o]) => o === n.id).map(([id]) => id) : [];
+      extra = n.up ? `owns ${n.shardsOwned} shards` : '';
+      if (s.shardOwners) extra += ` [store: ${rows.join(' ') || '-'}]`;
+    }
+    if (n.service === 'matching' && n.up) extra = `backlog ${n.backlog}`;
+    lines.push(`  ${mark(n.up)} ${n.service.padEnd(8)} ${n.id.padEnd(16)} ${n.address.padEnd(22)} ${extra}`.trimEnd());
+  }
+  return lines.join('\n');
+}
+
+export async function status(args: ParsedArgs): Promise<void> {
+  const topology = loadTopology(topologyFlag(args));
+  const only = args.flags.get('region');
+  const regions = topology.regions.filter((r) => typeof only !== 'string' || only.split(',').includes(r.name));
+  const all = await Promise.all(regions.map((r) => regionStatus(r, topology.cluster.numShards)));
+  if (args.flags.get('json') === true) {
+    console.log(JSON.stringify(all.map((s) => ({ ...s, shardOwners: s.shardOwners && Object.fromEntries(s.shardOwners) })), null, 2));
+  } else {
+    console.log(all.map(render).join('\n\n'));
+  }
+  if (all.some((s) => !s.healthy)) process.exitCode = 3;
+}
