@@ -33,6 +33,7 @@ export const loadDefaults = { mode: 'start', workflows: 500, concurrency: 20, ma
 
 export interface LatencySummary {
   p50: number;
+  p90: number;
   p99: number;
   max: number;
 }
@@ -112,7 +113,7 @@ function percentile(sorted: number[], p: number): number {
 function summarize(latencies: number[]): LatencySummary {
   const sorted = [...latencies].sort((a, b) => a - b);
   const round = (x: number) => Math.round(x * 10) / 10;
-  return { p50: round(percentile(sorted, 0.5)), p99: round(percentile(sorted, 0.99)), max: round(sorted.at(-1) ?? NaN) };
+  return { p50: round(percentile(sorted, 0.5)), p90: round(percentile(sorted, 0.9)), p99: round(percentile(sorted, 0.99)), max: round(sorted.at(-1) ?? NaN) };
 }
 
 function machine(): LoadResult['machine'] {
@@ -231,9 +232,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
 }
 
 export function formatTable(results: LoadResult[]): string {
-  const header = ['store', 'mode', 'N', 'C', 'done', 'errors', 'partial', 'elapsed s', 'per s', 'p50 ms', 'p99 ms', 'max ms'];
+  const header = ['store', 'mode', 'N', 'C', 'done', 'errors', 'partial', 'elapsed s', 'per s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'];
   const rows = results.map((r) =>
-    [r.store, r.mode, r.workflows, r.concurrency, r.completed, r.errors, r.partial ? 'yes' : 'no', r.elapsedSeconds, r.perSecond, r.latencyMs.p50, r.latencyMs.p99, r.latencyMs.max].map(String),
+    [r.store, r.mode, r.workflows, r.concurrency, r.completed, r.errors, r.partial ? 'yes' : 'no', r.elapsedSeconds, r.perSecond, r.latencyMs.p50, r.latencyMs.p90, r.latencyMs.p99, r.latencyMs.max].map(String),
   );
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
   const line = (cells: string[]) => cells.map((cell, c) => cell.padStart(widths[c]!)).join('  ');
