@@ -33,6 +33,14 @@ test('the local topologies load: one region of three history nodes, and two regi
   );
 });
 
+test('the Kubernetes topology loads: an external Cassandra and Redis, pods advertised by DNS name', () => {
+  const t = loadTopology(path.join(here, 'k8s', 'region-a', 'topology.json'));
+  const a = findRegion(t, 'a');
+  assert.equal(a.cassandra.managed, false);
+  assert.equal(a.redis.managed, false);
+  assert.deepEqual(a.history.map((n) => n.id), ['a-history-0', 'a-history-1', 'a-history-2']);
+});
+
 test('a process finds its node, and refuses a node of another service', () => {
   const file = local('one-region.json');
   const c = processConfig('history', ['--topology', file, '--region', 'a', '--node', 'a-history-2'], {});
