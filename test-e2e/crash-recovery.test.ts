@@ -15,7 +15,7 @@ import { clientConnection, StoreFixture, storesUnderTest, TandemProcess, workerC
 
 const NAMESPACE = 'default';
 const WORKFLOWS = 100;
-const CONCURRENCY = 10;
+const CONCURRENCY = 20;
 const CRASH_AFTER = 30;
 const DEADLINE_MS = 4 * 60_000;
 

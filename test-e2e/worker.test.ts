@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { status } from '@grpc/grpc-js';
 import {
   ApplicationFailure,
   Client,
@@ -154,6 +155,10 @@ for (const kind of storesUnderTest()) {
       assert.equal(num(completed.acceptedEventId), num(events.find((e) => e.workflowExecutionUpdateAcceptedEventAttributes)!.eventId));
       assert.ok(!JSON.stringify(events).includes('too-much'), 'the rejected update id appears nowhere in history');
       events.forEach((e, i) => assert.equal(num(e.eventId), i + 1, 'event ids are contiguous'));
+
+      // Update ids deduplicate: asking again, even after the run closed, returns the recorded outcome.
+      assert.equal(await h.executeUpdate('transfer', { args: [50], updateId: 'fifty' }), 'transfer of 50 accepted');
+      assert.equal((await historyOf(h)).length, events.length, 'the repeated update added nothing');
     });
 
     test('money transfer: a non-retryable deposit failure is compensated by a refund after the update returned', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -397,6 +402,13 @@ for (const kind of storesUnderTest()) {
       ]);
       assert.equal(timedOut[3]!.workflowTaskTimedOutEventAttributes!.timeoutType, enums.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE);
       assert.equal(timedOut[4]!.workflowTaskScheduledEventAttributes!.attempt, 2);
+
+      // The silent poller wakes up too late: its answer to the timed-out task is refused.
+      await assert.rejects(
+        connection!.workflowService.respondWorkflowTaskCompleted({ namespace: NAMESPACE, taskToken: polled.taskToken, identity: 'late', commands: [] }),
+        (err: { code?: number }) => err.code === status.NOT_FOUND,
+      );
+      assert.deepEqual(typesOf(await historyOf(h)), typesOf(timedOut), 'the late answer left no trace');
 
       const rescuer = await startWorker(native!, silentQueue);
       try {

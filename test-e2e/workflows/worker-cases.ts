@@ -122,7 +122,8 @@ export async function simpleTransfer(amount: number): Promise<string[]> {
     retry: { initialInterval: '200ms', backoffCoefficient: 1, maximumAttempts: SIMPLE_TRANSFER_MAX_ATTEMPTS },
   });
   const steps = [await countedWithdraw(amount)];
-  await sleep(200);
+  // Long enough that the crash finds many transfers between their two activities.
+  await sleep(1000);
   steps.push(await countedDeposit(amount));
   return steps;
 }
