@@ -160,6 +160,7 @@ export class RedisMembership implements Membership {
 
   /** Registers this node and resolves after the first read of the live set (retrying while Redis is unreachable). */
   async start(): Promise<void> {
+    if (this.stopping.signal.aborted) throw new Error('a stopped RedisMembership cannot start again; make a new one');
     const options: RedisOptions = {
       // Fail fast while disconnected: a queued heartbeat would be stale by the time it ran.
       enableOfflineQueue: false,
@@ -181,7 +182,11 @@ export class RedisMembership implements Membership {
     this.subscriber = subscriber;
     subscriber.on('error', (err: Error) => this.log.debug({ err: err.message }, 'membership redis subscriber error'));
     subscriber.on('message', (_channel: string, message: string) => {
-      if (!message.endsWith(` ${this.self.id}`)) this.polls?.kick();
+      const [event, id] = message.split(' ');
+      if (id === this.self.id) return;
+      // A leave is final at once (also inside the reconnect grace of poll()); a join is read back.
+      if (event === 'leave') this.apply(this.view.filter((m) => m.id !== id));
+      this.polls?.kick();
     });
     void subscriber.subscribe(this.channel).catch((err: Error) => this.log.warn({ err: err.message }, 'membership subscribe failed'));
 
