@@ -151,7 +151,12 @@ export class ActivityHandler {
   async canceled(ns: NamespaceRef, req: ws.IRespondActivityTaskCanceledRequest | ws.IRespondActivityTaskCanceledByIdRequest): Promise<void> {
     await this.withActivity(ns, req, (ms, act) =>
       this.recordOutcome(ms, act, ET.EVENT_TYPE_ACTIVITY_TASK_CANCELED, (ids) => ({
-        activityTaskCanceledEventAttributes: { ...ids, details: req.details, identity: req.identity ?? '' },
+        activityTaskCanceledEventAttributes: {
+          ...ids,
+          details: req.details,
+          identity: req.identity ?? '',
+          latestCancelRequestedEventId: toLong(BigInt(act.cancelRequestedEventId)),
+        },
       })),
     );
   }

@@ -504,7 +504,7 @@ export class HistoryEngine implements HistoryApi, TaskStarter {
   }
 
   async queryWorkflow(ns: NamespaceRef, req: ws.IQueryWorkflowRequest, signal: AbortSignal): Promise<ws.IQueryWorkflowResponse> {
-    const ms = await this.readRun(ns.id, req.execution?.workflowId ?? '', req.execution?.runId ?? '');
+    const ms = await this.settledRun(ns.id, req.execution?.workflowId ?? '', req.execution?.runId ?? '', signal);
     const rejectCondition = req.queryRejectCondition ?? 0;
     if (
       (rejectCondition === enums.QueryRejectCondition.QUERY_REJECT_CONDITION_NOT_OPEN && !ms.isRunning) ||
@@ -534,10 +534,29 @@ export class HistoryEngine implements HistoryApi, TaskStarter {
     return { queryResult: answer.queryResult };
   }
 
+  /**
+   * The run once no workflow task is pending: a query must see every event accepted before it
+   * (signals included), so it waits for the task that delivers them to the worker.
+   */
+  private async settledRun(namespaceId: string, workflowId: string, runId: string, signal: AbortSignal): Promise<MutableState> {
+    for (;;) {
+      const sub = this.notifier.subscribe(namespaceId, workflowId);
+      try {
+        const ms = await this.readRun(namespaceId, workflowId, runId);
+        if (!ms.isRunning || !ms.hasPendingWorkflowTask) return ms;
+        if (!(await sub.wait(signal))) {
+          throw apiError('DEADLINE_EXCEEDED', 'query timed out waiting for the workflow task in flight to complete');
+        }
+      } finally {
+        sub.cancel();
+      }
+    }
+  }
+
   async buildQueryTask(queryId: string, task: QueryTaskRequest, _poll: ws.IPollWorkflowTaskQueueRequest): Promise<ws.IPollWorkflowTaskQueueResponse> {
     const ms = await this.readRun(task.taskQueue.namespaceId, task.execution.workflowId ?? '', task.execution.runId ?? '');
     const shard = this.shardFor(ms.info.namespaceId, ms.info.workflowId);
-    const events = await shard.readEvents(ms.key, ms.info.branchId, 1, ms.info.nextEventId, Number.MAX_SAFE_INTEGER);
+    const events = await shard.readAllEvents(ms.key, ms.info.branchId, 1, ms.info.nextEventId);
     return {
       taskToken: encodeQueryTaskToken({ namespaceId: ms.info.namespaceId, queryId }),
       workflowExecution: { workflowId: ms.info.workflowId, runId: ms.info.runId },

@@ -57,6 +57,8 @@ export interface ActivityInfo {
   /** Base64 Payloads of the last heartbeat. */
   heartbeatDetails: string | null;
   cancelRequested: boolean;
+  /** Id of the ActivityTaskCancelRequested event, 0 when none. */
+  cancelRequestedEventId: number;
   retryPolicy: RetryPolicyInfo | null;
   /** Base64 Failure of the last failed attempt. */
   lastFailure: string | null;
@@ -580,6 +582,7 @@ export class MutableState {
           lastHeartbeatMs: 0,
           heartbeatDetails: null,
           cancelRequested: false,
+          cancelRequestedEventId: 0,
           retryPolicy: retryPolicyFromProto(a.retryPolicy),
           lastFailure: null,
           lastWorkerIdentity: '',
@@ -611,7 +614,10 @@ export class MutableState {
         break;
       case ET.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: {
         const act = this.activity(toNumber(e.activityTaskCancelRequestedEventAttributes!.scheduledEventId));
-        if (act) act.cancelRequested = true;
+        if (act) {
+          act.cancelRequested = true;
+          act.cancelRequestedEventId = id;
+        }
         break;
       }
       case ET.EVENT_TYPE_TIMER_STARTED: {

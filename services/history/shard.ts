@@ -16,6 +16,8 @@ import type { NewTask } from './task-generator.js';
 /** Task ids are rangeId * 2^20 + seq (DESIGN invariant 2): they only grow across owners. */
 export const TASK_ID_BITS = 20n;
 const SEQ_LIMIT = 1n << TASK_ID_BITS;
+/** Events per store read when a caller needs a whole range. */
+const READ_PAGE = 1000;
 
 export interface ShardListener {
   /** Called after a write committed, with the tasks it created. */
@@ -278,6 +280,18 @@ export class Shard {
       type: t.type,
       data: JSON.stringify(t.attrs),
     };
+  }
+
+  /** Every event of [minEventId, maxEventId), read in pages the store can serve. */
+  async readAllEvents(key: ExecutionKey, branchId: string, minEventId: number, maxEventId: number): Promise<HistoryEvent[]> {
+    const out: HistoryEvent[] = [];
+    for (let from = minEventId; from < maxEventId; ) {
+      const page = await this.readEvents(key, branchId, from, maxEventId, READ_PAGE);
+      if (page.length === 0) break;
+      out.push(...page);
+      from += page.length;
+    }
+    return out;
   }
 
   async readEvents(key: ExecutionKey, branchId: string, minEventId: number, maxEventId: number, limit: number): Promise<HistoryEvent[]> {
