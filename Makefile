@@ -3,8 +3,9 @@ SHELL := /bin/bash
 NODE_TEST := node --import tsx --test --test-reporter=spec
 TEST_FILES = $(shell find services replication deploy cli bench test-e2e -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 CASSANDRA := npx tsx deploy/cassandra/cli.ts
+REDIS := npx tsx deploy/redis/cli.ts
 
-.PHONY: install dev test typecheck cassandra-fetch test-unit clean
+.PHONY: install dev test typecheck cassandra-fetch redis-install test-unit clean
 
 install: node_modules/.tandem-installed
 
@@ -21,11 +22,15 @@ typecheck: install
 cassandra-fetch: install
 	$(CASSANDRA) fetch
 
-# The whole suite: type check, then every test file, Cassandra-backed ones on one shared test
-# instance that is stopped at the end whatever happens.
-test: install typecheck cassandra-fetch
+# redis-server from Debian (apt-get) when it is not on the machine; membership tests need it.
+redis-install: install
+	$(REDIS) install
+
+# The whole suite: type check, then every test file. Cassandra- and Redis-backed tests share one
+# test instance of each, stopped at the end whatever happens.
+test: install typecheck cassandra-fetch redis-install
 	@set -euo pipefail; \
-	trap '$(CASSANDRA) stop --name test >/dev/null 2>&1 || true' EXIT; \
+	trap '$(CASSANDRA) stop --name test >/dev/null 2>&1 || true; $(REDIS) stop --name test >/dev/null 2>&1 || true' EXIT; \
 	$(CASSANDRA) start --name test --port 19042 --storage-port 17000 --heap-mb 640; \
 	TANDEM_TEST_CASSANDRA=127.0.0.1:19042 $(NODE_TEST) $(TEST_FILES)
 
