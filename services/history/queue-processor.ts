@@ -17,6 +17,7 @@ abstract class QueueProcessor {
   protected stopped = false;
   protected readonly inFlight = new Set<string>();
   private wake: (() => void) | null = null;
+  private notified = false;
   private loop?: Promise<void>;
 
   constructor(
@@ -37,8 +38,9 @@ abstract class QueueProcessor {
     await this.loop;
   }
 
-  /** New tasks were committed: read again now. */
+  /** New tasks were committed: read again now (or right after the read in progress). */
   notify(): void {
+    this.notified = true;
     this.wake?.();
   }
 
@@ -46,12 +48,15 @@ abstract class QueueProcessor {
 
   private async run(): Promise<void> {
     while (!this.stopped && !this.shard.isLost) {
+      this.notified = false;
       try {
         await this.pump();
       } catch (err) {
         this.log.warn({ err }, 'task queue read failed');
       }
       if (this.stopped) break;
+      // A notification during the read may name tasks the read missed: read again at once.
+      if (this.notified) continue;
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, this.config.queuePollIntervalMs);
         function done() {
