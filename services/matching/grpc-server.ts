@@ -1,0 +1,67 @@
+// A matching node's internal gRPC server: tandem.internal.v1.MatchingService over its engine, for
+// history (adds, queries) and frontends (polls, query answers, describe, shutdown).
+import type { Logger } from '../common/logger.js';
+import type { Registry } from '../common/metrics.js';
+import { workflowservice as ws } from '../common/temporal.js';
+import { MatchingServiceService } from '../../proto/gen/tandem/internal/v1/matching.js';
+import { InternalGrpcServer, encodeTemporal, type InternalServerConfig, type RpcHandlers } from '../../proto/internal-rpc.js';
+import { queryTaskFromWire, taskFromWire, taskQueueFromWire } from '../../proto/task-wire.js';
+import type { MatchingApi } from './api.js';
+
+export type MatchingGrpcServerConfig = Pick<InternalServerConfig, 'host' | 'port'> & Partial<InternalServerConfig>;
+
+export class MatchingGrpcServer extends InternalGrpcServer<typeof MatchingServiceService> {
+  constructor(config: MatchingGrpcServerConfig, engine: MatchingApi, logger: Logger, registry: Registry) {
+    super(
+      'tandem.internal.v1.MatchingService',
+      MatchingServiceService,
+      matchingHandlers(engine),
+      config,
+      logger.child({ service: 'matching-rpc' }),
+      registry,
+    );
+  }
+}
+
+function matchingHandlers(e: MatchingApi): RpcHandlers<typeof MatchingServiceService> {
+  return {
+    addWorkflowTask: async ({ task }) => {
+      await e.addWorkflowTask(taskFromWire(task));
+      return {};
+    },
+    addActivityTask: async ({ task }) => {
+      await e.addActivityTask(taskFromWire(task));
+      return {};
+    },
+    pollWorkflowTaskQueue: async ({ taskQueue, request }, signal) => ({
+      response: encodeTemporal(
+        ws.PollWorkflowTaskQueueResponse,
+        await e.pollWorkflowTaskQueue(taskQueue?.namespaceId ?? '', ws.PollWorkflowTaskQueueRequest.decode(request), signal),
+      ),
+    }),
+    pollActivityTaskQueue: async ({ taskQueue, request }, signal) => ({
+      response: encodeTemporal(
+        ws.PollActivityTaskQueueResponse,
+        await e.pollActivityTaskQueue(taskQueue?.namespaceId ?? '', ws.PollActivityTaskQueueRequest.decode(request), signal),
+      ),
+    }),
+    queryWorkflow: async ({ task }, signal) => ({
+      answer: encodeTemporal(ws.RespondQueryTaskCompletedRequest, await e.queryWorkflow(queryTaskFromWire(task), signal)),
+    }),
+    respondQueryTaskCompleted: async ({ namespaceId, queryId, request }) => {
+      await e.respondQueryTaskCompleted(namespaceId, queryId, ws.RespondQueryTaskCompletedRequest.decode(request));
+      return {};
+    },
+    describeTaskQueue: async ({ taskQueue, request }) => ({
+      response: encodeTemporal(
+        ws.DescribeTaskQueueResponse,
+        await e.describeTaskQueue(taskQueue?.namespaceId ?? '', ws.DescribeTaskQueueRequest.decode(request)),
+      ),
+    }),
+    hasRecentPoller: async ({ taskQueue }) => ({ hasRecentPoller: e.hasRecentPoller(taskQueueFromWire(taskQueue)) }),
+    shutdownWorker: async ({ namespaceId, stickyTaskQueue }) => {
+      e.shutdownWorker(namespaceId, stickyTaskQueue);
+      return {};
+    },
+  };
+}
