@@ -40,17 +40,19 @@ export interface HistoryNode {
 }
 
 export interface MatchingNode {
+  id: string;
   store: Persistence;
   engine: MatchingEngine;
   server: MatchingGrpcServer;
   history: RemoteHistory;
   membership: InMemoryMembership;
+  registry: Registry;
 }
 
 export class GrpcTestCluster {
   readonly cluster = new InMemoryCluster();
   readonly historyNodes = new Map<string, HistoryNode>();
-  matchingNode!: MatchingNode;
+  readonly matchingNodes: MatchingNode[] = [];
   /** The frontend's side: what it calls history and matching through. */
   history!: RemoteHistory;
   matching!: RemoteMatching;
@@ -61,11 +63,16 @@ export class GrpcTestCluster {
   private constructor(readonly numShards: number) {}
 
   /** `shards: 'all'` gives every shard to each node at start (one node); 'membership' leaves it to assignShards(). */
-  static async start(opts: { numShards: number; historyNodeIds: string[]; shards: 'all' | 'membership' }): Promise<GrpcTestCluster> {
+  static async start(opts: {
+    numShards: number;
+    historyNodeIds: string[];
+    shards: 'all' | 'membership';
+    matchingNodeIds?: string[];
+  }): Promise<GrpcTestCluster> {
     const c = new GrpcTestCluster(opts.numShards);
     try {
       for (const id of opts.historyNodeIds) await c.startHistoryNode(id, opts.shards === 'all' ? 'all' : 'none');
-      await c.startMatchingNode();
+      for (const id of opts.matchingNodeIds ?? ['matching-1']) await c.startMatchingNode(id);
       c.callerMembership = c.membershipOf('frontend-1', 'frontend', '127.0.0.1:1');
       await c.callerMembership.start();
       c.history = new RemoteHistory({ membership: c.callerMembership, numShards: opts.numShards, logger: log, options: testCallOptions });
@@ -112,7 +119,7 @@ export class GrpcTestCluster {
     await this.history?.stop();
     await this.matching?.stop();
     await this.callerMembership?.stop();
-    await this.matchingNode?.engine.stop();
+    for (const m of this.matchingNodes) await m.engine.stop();
     for (const n of this.historyNodes.values()) {
       await n.membership.stop();
       await n.server.stop();
@@ -121,11 +128,11 @@ export class GrpcTestCluster {
       await n.namespaces.stop();
       await n.store.close();
     }
-    if (this.matchingNode) {
-      await this.matchingNode.membership.stop();
-      await this.matchingNode.server.stop();
-      await this.matchingNode.history.stop();
-      await this.matchingNode.store.close();
+    for (const m of this.matchingNodes) {
+      await m.membership.stop();
+      await m.server.stop();
+      await m.history.stop();
+      await m.store.close();
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
@@ -151,21 +158,21 @@ export class GrpcTestCluster {
     this.historyNodes.set(id, { id, store, namespaces, history, server, matching, membership, registry });
   }
 
-  private async startMatchingNode(): Promise<void> {
+  private async startMatchingNode(id: string): Promise<void> {
     const store = await openSqlitePersistence({ path: this.dbPath, synchronous: 'normal' });
     const registry = createRegistry();
     // The engine needs history's client before the server has bound its port (and so before the
     // node's member exists): the client reads the cluster through a view that never joins.
-    const view = this.membershipOf('matching-1-view', 'matching', '');
+    const view = this.membershipOf(`${id}-view`, 'matching', '');
     const history = new RemoteHistory({ membership: view, numShards: this.numShards, logger: log, options: testCallOptions });
     const engine = new MatchingEngine({ store: store.taskQueues, starter: history, logger: log, registry });
     const server = new MatchingGrpcServer({ host: '127.0.0.1', port: 0, drainTimeoutMs: 2_000 }, engine, log, registry);
     await server.start();
-    const membership = this.membershipOf('matching-1', 'matching', server.address);
+    const membership = this.membershipOf(id, 'matching', server.address);
     await history.start();
     await engine.start();
     await membership.start();
-    this.matchingNode = { store, engine, server, history, membership };
+    this.matchingNodes.push({ id, store, engine, server, history, membership, registry });
   }
 }
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { TandemError, isTandemError } from '../common/errors.js';
 import { commonv1, enums, workflowservice as ws } from '../common/temporal.js';
-import { GrpcTestCluster, eventually } from '../history/grpc-test-cluster.js';
+import { ownerOf } from '../membership/rendezvous.js';
+import { GrpcTestCluster, counterValue, eventually } from '../history/grpc-test-cluster.js';
 import type { NamespaceRef } from '../history/api.js';
 
 async function startWorkflow(c: GrpcTestCluster, ns: NamespaceRef, taskQueue: string): Promise<{ workflowId: string; runId: string }> {
@@ -43,7 +44,12 @@ describe('matching over internal gRPC', () => {
   });
 
   test('a query travels history -> matching -> worker and back; the answer finds the node holding the query', async () => {
-    const c = await GrpcTestCluster.start({ numShards: 2, historyNodeIds: ['history-1'], shards: 'all' });
+    const c = await GrpcTestCluster.start({
+      numShards: 2,
+      historyNodeIds: ['history-1'],
+      shards: 'all',
+      matchingNodeIds: ['matching-1', 'matching-2'],
+    });
     try {
       const ns = await c.registerNamespace(`grpc-${randomUUID().slice(0, 8)}`);
       const taskQueue = `tq-${randomUUID()}`;
@@ -72,6 +78,14 @@ describe('matching over internal gRPC', () => {
       });
       const result = await querying;
       assert.equal(Buffer.from(result.queryResult?.payloads?.[0]?.data ?? []).toString(), '"ok"');
+      // The queue (and the query) lived on one of the two nodes; the other answered TASK_NOT_FOUND.
+      const owner = ownerOf(`${ns.id}/${taskQueue}/1`, c.cluster.members('matching'));
+      const notFoundElsewhere = { method: 'RespondQueryTaskCompleted', code: 'NOT_FOUND' };
+      for (const m of c.matchingNodes) {
+        const ok = await counterValue(m.registry, 'tandem_internal_rpc_server_requests_total', { method: 'RespondQueryTaskCompleted', code: 'OK' });
+        assert.equal(ok, m.id === owner?.id ? 1 : 0, `answers accepted by ${m.id}`);
+        if (m.id !== owner?.id) assert.equal(await counterValue(m.registry, 'tandem_internal_rpc_server_requests_total', notFoundElsewhere), 1);
+      }
 
       // Answered already: the engine's TASK_NOT_FOUND, whichever node is asked.
       await assert.rejects(
@@ -99,6 +113,22 @@ describe('matching over internal gRPC', () => {
         ['grpc-worker'],
       );
       c.matching.shutdownWorker(ns.id, sticky);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  test('a stopping server lets its long polls answer (empty) before it closes', async () => {
+    const c = await GrpcTestCluster.start({ numShards: 2, historyNodeIds: ['history-1'], shards: 'all' });
+    try {
+      const ns = await c.registerNamespace(`grpc-${randomUUID().slice(0, 8)}`);
+      const taskQueue = `tq-${randomUUID()}`;
+      const polling = c.matching.pollWorkflowTaskQueue(ns.id, pollRequest(ns, taskQueue), AbortSignal.timeout(60_000));
+      const describe = { namespace: ns.name, taskQueue: { name: taskQueue } };
+      await eventually('the poll to reach matching', async () => ((await c.matching.describeTaskQueue(ns.id, describe)).pollers ?? []).length > 0);
+      await c.matchingNodes[0]!.server.stop();
+      const polled = await polling;
+      assert.equal(ws.PollWorkflowTaskQueueResponse.encode(polled).finish().length, 0);
     } finally {
       await c.stop();
     }
