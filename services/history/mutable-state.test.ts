@@ -63,7 +63,7 @@ test('a speculative workflow task writes nothing until it is materialized', () =
   const ms = started();
   ms.takeTransaction();
   ms.speculative = { scheduledEventId: 2, startedEventId: 3, scheduledTimeMs: 1, startedTimeMs: 2, taskQueue: 'q', kind: 1, startToCloseMs: 10_000, identity: 'w', requestId: 'r' };
-  assert.equal(ms.speculativeEvents().length, 2);
+  assert.equal(ms.unpersistedTaskEvents().length, 2);
   assert.equal(ms.takeTransaction().events.length, 0);
   // Any new event first writes the speculative task's events, so ids stay contiguous.
   ms.addEvent(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, { workflowExecutionSignaledEventAttributes: { signalName: 's' } }, 5);

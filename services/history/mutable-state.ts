@@ -34,6 +34,11 @@ export interface WorkflowTaskInfo {
   kind: 1 | 2;
   requestId: string;
   identity: string;
+  /**
+   * A retry (attempt > 1) is transient: its scheduled/started events are not written until it
+   * completes, so a workflow task that keeps failing does not grow the history.
+   */
+  transient?: boolean;
 }
 
 export interface ActivityInfo {
@@ -248,30 +253,33 @@ export interface SpeculativeWorkflowTask {
   requestId: string;
 }
 
-function speculativeScheduledEvent(spec: SpeculativeWorkflowTask, version: bigint): HistoryEvent {
+/** A workflow task whose events exist only in what the worker is shown. */
+type UnpersistedTask = SpeculativeWorkflowTask & { attempt?: number };
+
+function unpersistedScheduledEvent(t: UnpersistedTask, version: bigint): HistoryEvent {
   return {
-    eventId: toLong(BigInt(spec.scheduledEventId)),
-    eventTime: timestampFromMs(spec.scheduledTimeMs),
+    eventId: toLong(BigInt(t.scheduledEventId)),
+    eventTime: timestampFromMs(t.scheduledTimeMs),
     eventType: ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
     version: toLong(version),
     workflowTaskScheduledEventAttributes: {
-      taskQueue: { name: spec.taskQueue, kind: spec.kind },
-      startToCloseTimeout: durationFromMs(spec.startToCloseMs),
-      attempt: 1,
+      taskQueue: { name: t.taskQueue, kind: t.kind },
+      startToCloseTimeout: durationFromMs(t.startToCloseMs),
+      attempt: t.attempt ?? 1,
     },
   };
 }
 
-function speculativeStartedEvent(spec: SpeculativeWorkflowTask, version: bigint): HistoryEvent {
+function unpersistedStartedEvent(t: UnpersistedTask, version: bigint): HistoryEvent {
   return {
-    eventId: toLong(BigInt(spec.startedEventId)),
-    eventTime: timestampFromMs(spec.startedTimeMs),
+    eventId: toLong(BigInt(t.startedEventId)),
+    eventTime: timestampFromMs(t.startedTimeMs),
     eventType: ET.EVENT_TYPE_WORKFLOW_TASK_STARTED,
     version: toLong(version),
     workflowTaskStartedEventAttributes: {
-      scheduledEventId: toLong(BigInt(spec.scheduledEventId)),
-      identity: spec.identity,
-      requestId: spec.requestId,
+      scheduledEventId: toLong(BigInt(t.scheduledEventId)),
+      identity: t.identity,
+      requestId: t.requestId,
     },
   };
 }
@@ -404,7 +412,7 @@ export class MutableState {
    * the buffer and get their ids when the task finishes (`flushBuffered`).
    */
   addEvent(eventType: number, attrs: Partial<HistoryEvent>, nowMs: number, opts: { noBuffer?: boolean } = {}): HistoryEvent {
-    if (this.speculative) this.materializeSpeculative();
+    if (this.unpersistedTask) this.materializeUnpersistedTask();
     const event: HistoryEvent = {
       eventTime: timestampFromMs(nowMs),
       eventType,
@@ -418,23 +426,30 @@ export class MutableState {
     return this.commitEvent(event);
   }
 
-  /** The speculative task's events as the worker sees them (not in the store). */
-  speculativeEvents(): HistoryEvent[] {
-    const spec = this.speculative;
-    if (!spec) return [];
-    const events = [speculativeScheduledEvent(spec, this.currentVersion)];
-    if (spec.startedEventId > 0) events.push(speculativeStartedEvent(spec, this.currentVersion));
+  /** The pending task when its events are not written: speculative (in memory) or transient. */
+  private get unpersistedTask(): UnpersistedTask | null {
+    if (this.speculative) return this.speculative;
+    const wt = this.info.workflowTask;
+    return wt?.transient ? wt : null;
+  }
+
+  /** A speculative or transient task's events as the worker sees them (not in the store). */
+  unpersistedTaskEvents(): HistoryEvent[] {
+    const t = this.unpersistedTask;
+    if (!t) return [];
+    const events = [unpersistedScheduledEvent(t, this.currentVersion)];
+    if (t.startedEventId > 0) events.push(unpersistedStartedEvent(t, this.currentVersion));
     return events;
   }
 
-  /** Turns the speculative task into a normal one: its scheduled (and started) events are written. */
-  materializeSpeculative(): void {
-    const spec = this.speculative;
-    if (!spec) return;
+  /** Writes a speculative or transient task's scheduled (and started) events: it becomes normal. */
+  materializeUnpersistedTask(): void {
+    const t = this.unpersistedTask;
+    if (!t) return;
     this.speculative = null;
-    for (const e of [speculativeScheduledEvent(spec, this.currentVersion), ...(spec.startedEventId > 0 ? [speculativeStartedEvent(spec, this.currentVersion)] : [])]) {
-      this.commitEvent(e);
-    }
+    if (this.info.workflowTask?.transient) this.info.workflowTask = null;
+    this.commitEvent(unpersistedScheduledEvent(t, this.currentVersion));
+    if (t.startedEventId > 0) this.commitEvent(unpersistedStartedEvent(t, this.currentVersion));
   }
 
   /** Gives the buffered events their ids, in arrival order. */

@@ -68,38 +68,10 @@ export function generateTasks(ms: MutableState, e: HistoryEvent): NewTask[] {
       if (info.executionTimeMs > info.startTimeMs) tasks.push(timerTask('workflowBackoff', info.executionTimeMs));
       return tasks;
     }
-    case ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED: {
-      const wt = info.workflowTask!;
-      const scheduleToStartMs = wt.kind === 2 ? info.stickyScheduleToStartMs : 0;
-      const tasks = [
-        transferTask('workflowTask', now, {
-          scheduledEventId: id,
-          taskQueue: wt.taskQueue,
-          kind: wt.kind,
-          scheduleToStartMs,
-        }),
-      ];
-      if (scheduleToStartMs > 0) {
-        tasks.push(
-          timerTask('workflowTaskTimeout', wt.scheduledTimeMs + scheduleToStartMs, {
-            scheduledEventId: id,
-            attempt: wt.attempt,
-            timeoutType: 'scheduleToStart',
-          }),
-        );
-      }
-      return tasks;
-    }
-    case ET.EVENT_TYPE_WORKFLOW_TASK_STARTED: {
-      const wt = info.workflowTask!;
-      return [
-        timerTask('workflowTaskTimeout', wt.startedTimeMs + wt.startToCloseMs, {
-          scheduledEventId: wt.scheduledEventId,
-          attempt: wt.attempt,
-          timeoutType: 'startToClose',
-        }),
-      ];
-    }
+    case ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+      return workflowTaskScheduledTasks(ms, now);
+    case ET.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+      return workflowTaskStartedTasks(ms);
     case ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
       const act = ms.activity(id)!;
       return [activityDispatchTask(act.taskQueue, id, 1, now), ...activityScheduleTimers(ms, id)];
@@ -127,6 +99,42 @@ export function generateTasks(ms: MutableState, e: HistoryEvent): NewTask[] {
     default:
       return [];
   }
+}
+
+/** Dispatch of the pending workflow task, and its schedule-to-start timeout on a sticky queue. */
+export function workflowTaskScheduledTasks(ms: MutableState, now: number): NewTask[] {
+  const wt = ms.info.workflowTask!;
+  const scheduleToStartMs = wt.kind === 2 ? ms.info.stickyScheduleToStartMs : 0;
+  const tasks = [
+    transferTask('workflowTask', now, {
+      scheduledEventId: wt.scheduledEventId,
+      taskQueue: wt.taskQueue,
+      kind: wt.kind,
+      scheduleToStartMs,
+    }),
+  ];
+  if (scheduleToStartMs > 0) {
+    tasks.push(
+      timerTask('workflowTaskTimeout', wt.scheduledTimeMs + scheduleToStartMs, {
+        scheduledEventId: wt.scheduledEventId,
+        attempt: wt.attempt,
+        timeoutType: 'scheduleToStart',
+      }),
+    );
+  }
+  return tasks;
+}
+
+/** The start-to-close timeout of the started workflow task. */
+export function workflowTaskStartedTasks(ms: MutableState): NewTask[] {
+  const wt = ms.info.workflowTask!;
+  return [
+    timerTask('workflowTaskTimeout', wt.startedTimeMs + wt.startToCloseMs, {
+      scheduledEventId: wt.scheduledEventId,
+      attempt: wt.attempt,
+      timeoutType: 'startToClose',
+    }),
+  ];
 }
 
 export function activityDispatchTask(taskQueue: string, scheduledEventId: number, attempt: number, atMs: number): NewTask {

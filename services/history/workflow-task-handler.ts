@@ -6,10 +6,11 @@ import { durationFromMs, msFromDuration, optionalDurationMs, timestampFromMs, to
 import type { AddTaskRequest } from '../matching/api.js';
 import type { NamespaceRef } from './api.js';
 import { encodeHistoryPageToken, type HistoryEngine, type StartParams } from './engine.js';
-import type { MutableState, SpeculativeWorkflowTask } from './mutable-state.js';
+import type { MutableState, SpeculativeWorkflowTask, WorkflowTaskInfo } from './mutable-state.js';
 import type { ExecutionKey } from '../persistence/types.js';
 import type { MessageEffects } from './update-handler.js';
-import { decodeWorkflowTaskToken, encodeWorkflowTaskToken } from './task-token.js';
+import { decodeWorkflowTaskToken, encodeWorkflowTaskToken, type WorkflowTaskToken } from './task-token.js';
+import { workflowTaskScheduledTasks, workflowTaskStartedTasks } from './task-generator.js';
 
 const ET = enums.EventType;
 const CT = enums.CommandType;
@@ -37,9 +38,30 @@ class BadCommand extends Error {
 export class WorkflowTaskHandler {
   constructor(private readonly engine: HistoryEngine) {}
 
-  /** Adds a WorkflowTaskScheduled event on the sticky queue when one is set, else the normal one. */
+  /**
+   * Schedules a workflow task on the sticky queue when one is set, else the normal one. The first
+   * attempt is a WorkflowTaskScheduled event; a retry is transient (no event until it completes).
+   */
   schedule(ms: MutableState, now: number, attempt = 1): void {
     const sticky = ms.info.stickyTaskQueue;
+    if (attempt > 1) {
+      ms.info.workflowTask = {
+        scheduledEventId: ms.info.nextEventId,
+        startedEventId: 0,
+        attempt,
+        scheduledTimeMs: now,
+        startedTimeMs: 0,
+        startToCloseMs: ms.info.workflowTaskTimeoutMs,
+        taskQueue: sticky || ms.info.taskQueue,
+        kind: sticky ? 2 : 1,
+        requestId: '',
+        identity: '',
+        transient: true,
+      };
+      ms.dirty = true;
+      for (const t of workflowTaskScheduledTasks(ms, now)) ms.addTask(t);
+      return;
+    }
     ms.addEvent(
       ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
       {
@@ -82,6 +104,15 @@ export class WorkflowTaskHandler {
       }
       // A task that waited on a sticky queue the run no longer uses is stale.
       if ((task.taskQueue.kind === 2) !== (wt.kind === 2)) throw workflowTaskNotFound();
+      if (wt.transient) {
+        wt.startedEventId = wt.scheduledEventId + 1;
+        wt.startedTimeMs = now;
+        wt.requestId = requestId;
+        wt.identity = poll.identity ?? '';
+        ms.dirty = true;
+        for (const t of workflowTaskStartedTasks(ms)) ms.addTask(t);
+        return ms;
+      }
       ms.addEvent(
         ET.EVENT_TYPE_WORKFLOW_TASK_STARTED,
         {
@@ -108,7 +139,7 @@ export class WorkflowTaskHandler {
       this.engine
         .withRun(key.namespaceId, key.workflowId, key.runId, (ms) => {
           if (ms.speculative !== spec || !ms.isRunning) return;
-          ms.materializeSpeculative();
+          ms.materializeUnpersistedTask();
           this.timedOut(ms, 'startToClose', Date.now());
         })
         .catch((err: unknown) => this.engine.log.debug({ err }, 'speculative workflow task timeout not applied'));
@@ -124,12 +155,13 @@ export class WorkflowTaskHandler {
     const shard = this.engine.shardFor(info.namespaceId, info.workflowId);
     // A sticky worker holds the run in its cache: it only needs what came after its last task.
     const from = sticky && info.lastCompletedWorkflowTaskStartedEventId > 0 ? info.lastCompletedWorkflowTaskStartedEventId + 1 : 1;
-    const to = info.workflowTask ? wt.startedEventId + 1 : info.nextEventId;
+    const unpersisted = ms.unpersistedTaskEvents();
+    const to = unpersisted.length > 0 ? info.nextEventId : wt.startedEventId + 1;
     const pageSize = this.engine.config.workflowTaskHistoryPageSize;
     const events = await shard.readEvents(ms.key, info.branchId, from, to, pageSize);
     const next = from + events.length;
     const more = next < to;
-    if (!info.workflowTask && !more) events.push(...ms.speculativeEvents());
+    if (!more) events.push(...unpersisted);
     return {
       taskToken: encodeWorkflowTaskToken({
         namespaceId: info.namespaceId,
@@ -173,12 +205,9 @@ export class WorkflowTaskHandler {
           discardedAt = ms.info.lastCompletedWorkflowTaskStartedEventId;
           return ms.key;
         }
-        ms.materializeSpeculative();
       }
-      const wt = ms.info.workflowTask;
-      if (!ms.isRunning || !wt || wt.scheduledEventId !== token.scheduledEventId || wt.startedEventId !== token.startedEventId) {
-        throw workflowTaskNotFound();
-      }
+      const wt = this.taskOf(ms, token);
+      if (!wt) throw workflowTaskNotFound();
       const closes = commands.some((c) => closingCommands.has(c.commandType ?? 0));
       if (closes && ms.data.buffered.length > 0) {
         // New events arrived while the worker decided to close: it must see them first.
@@ -226,9 +255,8 @@ export class WorkflowTaskHandler {
       const cause = (err as { badCommandCause?: number }).badCommandCause;
       if (cause === undefined) throw err;
       await this.engine.withRun(ns.id, token.workflowId, token.runId, (ms) => {
-        ms.materializeSpeculative();
-        const wt = ms.info.workflowTask;
-        if (!wt || wt.startedEventId !== token.startedEventId) return;
+        const wt = this.taskOf(ms, token);
+        if (!wt) return;
         const failure: failurev1.IFailure = { message: (err as Error).message, applicationFailureInfo: { type: 'BadCommand' } };
         this.failTask(ms, wt.scheduledEventId, wt.startedEventId, cause, req.identity ?? '', Date.now(), failure);
       });
@@ -248,12 +276,8 @@ export class WorkflowTaskHandler {
     const token = decodeWorkflowTaskToken(req.taskToken);
     if (!token || token.namespaceId !== ns.id) throw apiError('INVALID_ARGUMENT', 'Invalid TaskToken.');
     await this.engine.withRun(ns.id, token.workflowId, token.runId, (ms) => {
-      const spec = ms.speculative;
-      if (spec && spec.scheduledEventId === token.scheduledEventId && spec.startedEventId === token.startedEventId) ms.materializeSpeculative();
-      const wt = ms.info.workflowTask;
-      if (!ms.isRunning || !wt || wt.scheduledEventId !== token.scheduledEventId || wt.startedEventId !== token.startedEventId) {
-        throw workflowTaskNotFound();
-      }
+      const wt = this.taskOf(ms, token, { keepTransient: true });
+      if (!wt) throw workflowTaskNotFound();
       this.failTask(ms, wt.scheduledEventId, wt.startedEventId, req.cause ?? 0, req.identity ?? '', Date.now(), req.failure ?? null);
     });
   }
@@ -261,6 +285,13 @@ export class WorkflowTaskHandler {
   /** Records a failed task, gives buffered events their ids and schedules the next attempt on the normal queue. */
   failTask(ms: MutableState, scheduledEventId: number, startedEventId: number, cause: number, identity: string, now: number, failure: failurev1.IFailure | null): void {
     const attempt = ms.info.workflowTask?.attempt ?? 1;
+    if (ms.info.workflowTask?.transient) {
+      // The failure of attempt 1 is in history already; later attempts leave no events.
+      ms.info.workflowTask = null;
+      ms.info.stickyTaskQueue = '';
+      this.schedule(ms, now, attempt + 1);
+      return;
+    }
     ms.addEvent(
       ET.EVENT_TYPE_WORKFLOW_TASK_FAILED,
       {
@@ -282,6 +313,12 @@ export class WorkflowTaskHandler {
   /** A workflow task that was not answered in time: the next attempt goes to the normal queue. */
   timedOut(ms: MutableState, timeoutType: 'startToClose' | 'scheduleToStart', now: number): void {
     const wt = ms.info.workflowTask!;
+    if (wt.transient) {
+      ms.info.workflowTask = null;
+      ms.info.stickyTaskQueue = '';
+      this.schedule(ms, now, timeoutType === 'startToClose' ? wt.attempt + 1 : wt.attempt);
+      return;
+    }
     ms.addEvent(
       ET.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
       {
@@ -299,6 +336,22 @@ export class WorkflowTaskHandler {
     ms.info.stickyTaskQueue = '';
     ms.flushBuffered();
     this.schedule(ms, now, timeoutType === 'startToClose' ? wt.attempt + 1 : wt.attempt);
+  }
+
+  /**
+   * The started task a worker's token names, or undefined when it is stale. A speculative or
+   * transient task gets its events written first (unless the caller only fails it again).
+   */
+  private taskOf(ms: MutableState, token: WorkflowTaskToken, opts: { keepTransient?: boolean } = {}): WorkflowTaskInfo | undefined {
+    if (!ms.isRunning) return undefined;
+    const spec = ms.speculative;
+    if (spec && spec.scheduledEventId === token.scheduledEventId && spec.startedEventId === token.startedEventId) {
+      ms.materializeUnpersistedTask();
+    }
+    const current = ms.info.workflowTask;
+    if (!current || current.scheduledEventId !== token.scheduledEventId || current.startedEventId !== token.startedEventId) return undefined;
+    if (current.transient && !opts.keepTransient) ms.materializeUnpersistedTask();
+    return ms.info.workflowTask ?? undefined;
   }
 
   private applySticky(ms: MutableState, req: ws.IRespondWorkflowTaskCompletedRequest): void {
