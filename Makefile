@@ -5,7 +5,7 @@ TEST_FILES = $(shell find services replication deploy cli bench test-e2e -name '
 CASSANDRA := npx tsx deploy/cassandra/cli.ts
 REDIS := npx tsx deploy/redis/cli.ts
 
-.PHONY: install dev test typecheck cassandra-fetch redis-install test-unit clean
+.PHONY: install dev test typecheck cassandra-fetch redis-install test-unit proto clean
 
 install: node_modules/.tandem-installed
 
@@ -37,6 +37,12 @@ test: install typecheck cassandra-fetch redis-install
 # Fast tests only (no Cassandra, no end-to-end).
 test-unit: install
 	TANDEM_E2E_STORES=sqlite $(NODE_TEST) $(filter-out test-e2e/% bench/% services/persistence/cassandra/% deploy/cassandra/%,$(TEST_FILES))
+
+# Regenerates proto/gen from proto/ (ts-proto through buf's npm binary); commit the result.
+proto: install
+	npx buf lint proto
+	rm -rf proto/gen
+	npx buf generate proto --template proto/buf.gen.yaml
 
 clean:
 	rm -rf .tandem

@@ -13,7 +13,7 @@ import type { Member, Membership, Role } from '../services/membership/membership
 import { PersistenceError } from '../services/persistence/errors.js';
 // The frontend's grpc.health.v1 implementation; it belongs in services/common, where it would
 // serve every process the same way.
-import { HealthState, healthDefinition } from '../services/frontend/health.js';
+import { HealthState, healthDefinition } from '../services/common/health.js';
 import { ErrorDetails } from './gen/tandem/internal/v1/common.js';
 
 /** The TandemError code of a failed call, so the caller rebuilds the same error. */

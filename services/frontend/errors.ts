@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { TandemError, type ErrorDetail } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { PersistenceError } from '../persistence/errors.js';
-import { encodeMessage, reflectionRoot } from './codec.js';
+import { encodeMessage, reflectionRoot } from '../common/grpc-codec.js';
 
 const statusType = reflectionRoot.lookupType('google.rpc.Status');
 

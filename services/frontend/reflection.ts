@@ -2,7 +2,7 @@
 // seconds, so it is built once per process and shared by every server.
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { reflectionRoot } from './codec.js';
+import { reflectionRoot } from '../common/grpc-codec.js';
 
 let cached: { key: string; service: ReflectionService } | undefined;
 

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { temporal } from '../common/temporal.js';
-import { healthDefinition } from './health.js';
-import { reflectionRoot } from './codec.js';
+import { healthDefinition } from '../common/health.js';
+import { reflectionRoot } from '../common/grpc-codec.js';
 import { WORKFLOW_SERVICE } from './server.js';
 import { startFrontend } from './test-helpers.js';
 

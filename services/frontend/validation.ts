@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { apiError } from '../common/errors.js';
 import type { FrontendConfig } from './config.js';
-import type { PbType } from './codec.js';
+import type { PbType } from '../common/grpc-codec.js';
 import type Long from 'long';
 
 type Limits = Pick<FrontendConfig, 'maxPayloadBytes' | 'maxIdLength' | 'defaultPageSize' | 'maxPageSize'>;

@@ -4,7 +4,7 @@ import type * as grpc from '@grpc/grpc-js';
 // Types only: @temporalio/proto's root is a protobufjs Root at runtime, but its declarations only
 // list the generated namespaces. protobufjs 7 and 8 share this reflection API.
 import type { Method, Root, Service, Type } from 'protobufjs';
-import { root } from '../common/temporal.js';
+import { root } from './temporal.js';
 
 export const reflectionRoot = root as unknown as Root;
 export type PbService = Service;

@@ -1,7 +1,7 @@
 // grpc.health.v1.Health: SERVING for the server ('') and the WorkflowService (the Go SDK checks it)
 // between start() and stop(); Watch streams every change.
 import * as grpc from '@grpc/grpc-js';
-import { MalformedRequest, reflectionRoot, serviceDefinition } from './codec.js';
+import { MalformedRequest, reflectionRoot, serviceDefinition } from './grpc-codec.js';
 
 const ServingStatus = { SERVING: 1, NOT_SERVING: 2, SERVICE_UNKNOWN: 3 } as const;
 type Serving = (typeof ServingStatus)[keyof typeof ServingStatus];
