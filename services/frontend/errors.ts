@@ -23,20 +23,31 @@ function statusDetailsMetadata(code: grpc.status, message: string, details: Erro
   return metadata;
 }
 
+/**
+ * Status messages travel in HTTP/2 trailers (twice: grpc-message and the details); a message
+ * that echoes a huge input would stall the client's connection, so it is cut.
+ */
+const MAX_MESSAGE_LENGTH = 2048;
+
+function capped(message: string): string {
+  return message.length <= MAX_MESSAGE_LENGTH ? message : `${message.slice(0, MAX_MESSAGE_LENGTH)}… (${message.length} characters)`;
+}
+
 export function toServiceError(err: unknown, method: string, log: Logger): Partial<grpc.StatusObject> {
   if (err instanceof TandemError) {
+    const message = capped(err.message);
     return {
       code: err.grpcStatus,
-      details: err.message,
-      metadata: statusDetailsMetadata(err.grpcStatus, err.message, err.details, log),
+      details: message,
+      metadata: statusDetailsMetadata(err.grpcStatus, message, err.details, log),
     };
   }
   if (err instanceof PersistenceError) {
     log.warn({ err, method }, 'persistence error escaped to the frontend');
-    const message = `${err.name}: ${err.message}; retry`;
+    const message = capped(`${err.name}: ${err.message}; retry`);
     return { code: grpc.status.UNAVAILABLE, details: message, metadata: statusDetailsMetadata(grpc.status.UNAVAILABLE, message, [], log) };
   }
   log.error({ err, method }, 'unexpected error in handler');
-  const message = `internal error: ${err instanceof Error ? err.message : String(err)}`;
+  const message = capped(`internal error: ${err instanceof Error ? err.message : String(err)}`);
   return { code: grpc.status.INTERNAL, details: message, metadata: statusDetailsMetadata(grpc.status.INTERNAL, message, [], log) };
 }

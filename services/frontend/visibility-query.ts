@@ -21,7 +21,13 @@ const SUPPORTED =
 
 type Token = { kind: 'word' | 'string' | 'op'; text: string; pos: number };
 
+/** Longer queries are refused before parsing; the supported language never needs more. */
+const MAX_QUERY_LENGTH = 16 * 1024;
+/** How much of an offending token an error message repeats. */
+const MAX_ECHO = 100;
+
 function unsupported(what: string, pos?: number): never {
+  if (what.length > MAX_ECHO) what = `${what.slice(0, MAX_ECHO)}…`;
   const where = pos === undefined ? '' : ` at position ${pos}`;
   throw apiError('INVALID_ARGUMENT', `invalid query: unsupported ${what}${where}; ${SUPPORTED}.`);
 }
@@ -73,6 +79,9 @@ const fieldKeys: Record<string, 'workflowId' | 'workflowType' | 'runId' | 'statu
 };
 
 export function parseVisibilityQuery(query: string): VisibilityFilter {
+  if (query.length > MAX_QUERY_LENGTH) {
+    throw apiError('INVALID_ARGUMENT', `invalid query: ${query.length} characters exceeds the limit of ${MAX_QUERY_LENGTH}.`);
+  }
   const tokens = tokenize(query);
   const filter: VisibilityFilter = {};
   let i = 0;

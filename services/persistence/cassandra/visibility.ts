@@ -159,5 +159,5 @@ function decodeToken(token: string): PageToken {
   } catch {
     // Falls through to the error below.
   }
-  throw apiError('INVALID_ARGUMENT', 'invalid next page token');
+  throw apiError('INVALID_ARGUMENT', 'Invalid NextPageToken.');
 }

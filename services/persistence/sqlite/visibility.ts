@@ -1,5 +1,5 @@
+import { apiError } from '../../common/errors.js';
 import type Database from 'better-sqlite3';
-import { PersistenceError } from '../errors.js';
 import type { VisibilityStore } from '../store.js';
 import type { ListVisibilityRequest, VisibilityFilter, VisibilityRecord } from '../types.js';
 import { num } from './codec.js';
@@ -118,7 +118,7 @@ function decodeToken(token: string): Cursor {
     parsed = undefined;
   }
   if (!Array.isArray(parsed) || parsed.length !== 2 || !Number.isSafeInteger(parsed[0]) || typeof parsed[1] !== 'string') {
-    throw new PersistenceError('invalid visibility page token');
+    throw apiError('INVALID_ARGUMENT', 'Invalid NextPageToken.');
   }
   return { startTimeMs: parsed[0] as number, runId: parsed[1] };
 }
