@@ -33,3 +33,4 @@ export async function countdown(n: number): Promise<number> {
 }
 export * from './money-transfer.js';
 export * from './worker-cases.js';
+export * from './lifecycle.js';
