@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { CASSANDRA_VERSION, fetchCassandra } from './fetch.js';
 import { cassandraStatus, startCassandra, stopCassandra } from './launcher.js';
+import { runCli } from '../daemon.js';
 
 const USAGE = 'usage: cli.ts start|stop|status|fetch --name NAME [--port N] [--storage-port N] [--listen ADDR] [--data-dir DIR] [--heap-mb N]';
 
@@ -58,10 +59,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(1);
-  },
-);
+runCli(main);

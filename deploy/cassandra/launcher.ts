@@ -2,13 +2,13 @@
 // machine can hold one instance per region. The instance outlives the process that started it:
 // its state folder (pidfile, log, yaml, instance.json) is found again by name.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, statSync, readSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import cassandra from 'cassandra-driver';
-import { sleep } from '../../services/common/lifecycle.js';
 import { CASSANDRA_VERSION, cacheRoot, fetchCassandra } from './fetch.js';
+import { livePidFromFile, stopPid, waitUntilAnswering, withLockFile } from '../daemon.js';
 
 export interface CassandraStartOptions {
   /** Instance name: its state folder, its cluster name. */
@@ -198,19 +198,7 @@ function readRecord(name: string): InstanceRecord | null {
 /** The pid of the instance's JVM if it is alive (pid reuse guarded by its command line on Linux). */
 function livePid(name: string): number | null {
   const f = files(name);
-  if (!existsSync(f.pid)) return null;
-  const pid = Number(readFileSync(f.pid, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 && isOurJvm(pid, f.yaml) ? pid : null;
-}
-
-function isOurJvm(pid: number, yaml: string): boolean {
-  if (!alive(pid)) return false;
-  if (!existsSync('/proc')) return true;
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(pathToFileURL(yaml).href);
-  } catch {
-    return false;
-  }
+  return livePidFromFile(f.pid, pathToFileURL(f.yaml).href);
 }
 
 function tcpOpen(host: string, port: number): Promise<boolean> {
@@ -250,57 +238,9 @@ export async function cqlAnswers(host: string, port: number): Promise<boolean> {
   }
 }
 
-function logTail(file: string, bytes = 4000): string {
-  if (!existsSync(file)) return '';
-  const size = statSync(file).size;
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(Math.min(bytes, size));
-    readSync(fd, buf, 0, buf.length, size - buf.length);
-    return buf.toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Alive and not a zombie (exited, not yet reaped by its parent): a zombie holds no ports. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  if (!existsSync('/proc')) return true;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
-}
-
 /** Serializes start() of one name across processes (test files run in parallel). */
-async function withStartLock<T>(name: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
-  const f = files(name);
-  mkdirSync(f.dir, { recursive: true });
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    try {
-      writeFileSync(f.lock, String(process.pid), { flag: 'wx' });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number(readFileSync(f.lock, 'utf8').trim() || '0');
-      if (holder > 0 && !alive(holder)) rmSync(f.lock, { force: true });
-      else if (Date.now() > deadline) throw new Error(`cassandra ${name}: process ${holder} has been starting it for too long (${f.lock})`);
-      else await sleep(250);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(f.lock, { force: true });
-  }
+function withStartLock<T>(name: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  return withLockFile(files(name).lock, `cassandra ${name}`, waitMs, fn);
 }
 
 function handle(name: string, rec: InstanceRecord, pid: number, reused: boolean): CassandraHandle {
@@ -398,18 +338,15 @@ export async function startCassandra(opts: CassandraStartOptions): Promise<Cassa
   });
 }
 
-async function waitForCql(rec: InstanceRecord, pid: number, timeoutMs: number, logFile: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!alive(pid)) {
-      throw new Error(`cassandra ${rec.name} (pid ${pid}) exited during start-up; log tail:\n${logTail(logFile)}`);
-    }
-    if (await cqlAnswers(rec.listenAddress, rec.cqlPort)) return;
-    if (Date.now() > deadline) {
-      throw new Error(`cassandra ${rec.name} did not answer CQL within ${timeoutMs} ms; log tail:\n${logTail(logFile)}`);
-    }
-    await sleep(500);
-  }
+function waitForCql(rec: InstanceRecord, pid: number, timeoutMs: number, logFile: string): Promise<void> {
+  return waitUntilAnswering({
+    what: `cassandra ${rec.name}`,
+    pid,
+    logFile,
+    timeoutMs,
+    intervalMs: 500,
+    answers: () => cqlAnswers(rec.listenAddress, rec.cqlPort),
+  });
 }
 
 /** SIGTERM, then SIGKILL after the grace period; resolves once the JVM is gone. */
@@ -420,23 +357,7 @@ export async function stopCassandra(name: string, graceMs = DEFAULTS.stopGraceMs
     rmSync(f.pid, { force: true });
     return false;
   }
-  const signal = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // Exited between the check and the signal.
-    }
-  };
-  signal('SIGTERM');
-  const killAt = Date.now() + graceMs;
-  while (alive(pid)) {
-    if (Date.now() > killAt) {
-      signal('SIGKILL');
-      await sleep(200);
-    }
-    await sleep(100);
-  }
-  rmSync(f.pid, { force: true });
+  await stopPid(pid, f.pid, graceMs);
   return true;
 }
 

@@ -1,6 +1,7 @@
 // npx tsx deploy/redis/cli.ts start|stop|status|install [--name NAME] [--port N] [--host 127.0.0.1] [--data-dir DIR]
 import { parseArgs } from 'node:util';
 import { ensureRedisServer, redisStatus, startRedis, stopRedis } from './launcher.js';
+import { runCli } from '../daemon.js';
 
 const USAGE = 'usage: cli.ts start|stop|status|install [--name NAME] [--port N] [--host ADDR] [--data-dir DIR]';
 
@@ -42,10 +43,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(1);
-  },
-);
+runCli(main);

@@ -7,8 +7,8 @@ import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, read
 import { connect as tcpConnect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { sleep } from '../../services/common/lifecycle.js';
 import { cacheRoot } from '../cassandra/fetch.js';
+import { livePidFromFile, stopPid, waitUntilAnswering, withLockFile } from '../daemon.js';
 
 const run = promisify(execFile);
 
@@ -107,32 +107,9 @@ function readRecord(name: string): InstanceRecord | null {
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as InstanceRecord) : null;
 }
 
-/** Alive and not a zombie (exited, not yet reaped by its parent). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return !existsSync('/proc');
-  }
-}
-
 /** The instance's pid when it is alive and still a redis-server (pids get reused). */
 function livePid(name: string): number | null {
-  const f = files(name);
-  if (!existsSync(f.pid)) return null;
-  const pid = Number(readFileSync(f.pid, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return null;
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server') ? pid : null;
-  } catch {
-    return existsSync('/proc') ? null : pid;
-  }
+  return livePidFromFile(files(name).pid, 'redis-server');
 }
 
 /** True when a RESP PING gets +PONG within a second. */
@@ -154,32 +131,9 @@ export function redisAnswers(host: string, port: number): Promise<boolean> {
   });
 }
 
-function logTail(file: string): string {
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-20).join('\n') : '';
-}
-
 /** Serializes starts of one name across processes (test files run in parallel). */
-async function withStartLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const f = files(name);
-  mkdirSync(f.dir, { recursive: true });
-  const deadline = Date.now() + DEFAULTS.lockWaitMs;
-  for (;;) {
-    try {
-      writeFileSync(f.lock, String(process.pid), { flag: 'wx' });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number(readFileSync(f.lock, 'utf8').trim() || '0');
-      if (holder > 0 && !alive(holder)) rmSync(f.lock, { force: true });
-      else if (Date.now() > deadline) throw new Error(`redis ${name}: process ${holder} holds ${f.lock} for too long`);
-      else await sleep(100);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(f.lock, { force: true });
-  }
+function withStartLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  return withLockFile(files(name).lock, `redis ${name}`, DEFAULTS.lockWaitMs, fn);
 }
 
 /**
@@ -239,14 +193,15 @@ export async function startRedis(opts: RedisStartOptions): Promise<RedisHandle> 
   });
 }
 
-async function waitForPing(rec: InstanceRecord, pid: number, timeoutMs: number, logFile: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!alive(pid)) throw new Error(`redis ${rec.name} (pid ${pid}) exited during start-up; log tail:\n${logTail(logFile)}`);
-    if (await redisAnswers(rec.host, rec.port)) return;
-    if (Date.now() > deadline) throw new Error(`redis ${rec.name} did not answer PING within ${timeoutMs} ms; log tail:\n${logTail(logFile)}`);
-    await sleep(50);
-  }
+function waitForPing(rec: InstanceRecord, pid: number, timeoutMs: number, logFile: string): Promise<void> {
+  return waitUntilAnswering({
+    what: `redis ${rec.name}`,
+    pid,
+    logFile,
+    timeoutMs,
+    intervalMs: 50,
+    answers: () => redisAnswers(rec.host, rec.port),
+  });
 }
 
 /** SIGTERM, SIGKILL after the grace period; resolves once the process is gone. False if it was not running. */
@@ -257,20 +212,7 @@ export async function stopRedis(name: string, graceMs = DEFAULTS.stopGraceMs): P
     rmSync(f.pid, { force: true });
     return false;
   }
-  const signal = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // Exited between the check and the signal.
-    }
-  };
-  signal('SIGTERM');
-  const killAt = Date.now() + graceMs;
-  while (alive(pid)) {
-    if (Date.now() > killAt) signal('SIGKILL');
-    await sleep(50);
-  }
-  rmSync(f.pid, { force: true });
+  await stopPid(pid, f.pid, graceMs);
   return true;
 }
 
