@@ -125,3 +125,19 @@ export function storesUnderTest(): StoreKind[] {
   const env = process.env.TANDEM_E2E_STORES;
   return env ? (env.split(',') as StoreKind[]) : ['sqlite', 'cassandra'];
 }
+
+/** Polls check until it returns a value (errors count as "not yet"); fails after timeoutMs with the last error. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -7,20 +7,10 @@ import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { enums } from '../services/common/temporal.js';
 import * as activities from './activities.js';
-import { clientConnection, StoreFixture, TandemProcess, workerConnection, workflowsPath } from './harness.js';
+import { clientConnection, eventually, StoreFixture, TandemProcess, workerConnection, workflowsPath } from './harness.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const Status = enums.WorkflowExecutionStatus;
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('workflow lifecycle (sqlite)', () => {
   let store: StoreFixture;

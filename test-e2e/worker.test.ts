@@ -19,7 +19,7 @@ import { enums, historyv1 } from '../services/common/temporal.js';
 import * as activities from './activities.js';
 import * as workerActivities from './worker-activities.js';
 import { cancellations, executionsOf, resumes } from './worker-activities.js';
-import { clientConnection, StoreFixture, storesUnderTest, TandemProcess, workerConnection, workflowsPath } from './harness.js';
+import { clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, workerConnection, workflowsPath } from './harness.js';
 
 type HistoryEvent = historyv1.IHistoryEvent;
 const EventType = enums.EventType;
@@ -39,21 +39,6 @@ async function historyOf(handle: WorkflowHandle): Promise<HistoryEvent[]> {
 /** The names of the activities a history scheduled, in order. */
 function scheduledActivities(events: HistoryEvent[]): string[] {
   return events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name!);
-}
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const WFT = ['WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED', 'WORKFLOW_TASK_COMPLETED'];
