@@ -37,7 +37,13 @@ export async function up(args: ParsedArgs): Promise<void> {
   const stopped = new Promise<void>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void stop(sig).then(resolve));
   });
-  await cluster.start();
+  try {
+    await cluster.start();
+  } catch (err) {
+    // Ctrl-C during the start: the start gives up and stop() finishes the job.
+    if (!stopping) throw err;
+    return stopped;
+  }
   const fronts = cluster.regions.map((r) => `${r.name}: ${r.frontend.host}:${r.frontend.port}`).join(', ');
   process.stderr.write(`[up] serving (${fronts}); Ctrl-C stops everything\n`);
   await stopped;

@@ -97,23 +97,22 @@ export class LocalCluster {
         node,
         logLevel: this.options.logLevel,
         onLine: this.options.onLine && ((line) => this.options.onLine!(node.id, line)),
+        onExit: (code, signal) => {
+          if (!this.stopping) this.log(`${node.id} exited (code ${code}, signal ${signal}); not restarting it`);
+        },
       });
       this.nodes.push(p);
       byService.set(service, [...(byService.get(service) ?? []), p]);
-      void p.wait().then(() => this.exited(p));
     }
     // History first, then matching, then the frontend (it answers clients once the others are up).
     for (const service of ['history', 'matching', 'frontend']) {
+      if (this.stopping) throw new Error('stopped while starting');
       await Promise.all((byService.get(service) ?? []).map((p) => p.start()));
       this.log(`${r.name}: ${service} ready (${(byService.get(service) ?? []).map((p) => p.id).join(', ')})`);
     }
   }
 
   private stopping = false;
-
-  private exited(p: NodeProcess): void {
-    if (!this.stopping) this.log(`${p.id} exited; not restarting it`);
-  }
 
   /** Frontends, matching, history (each group in parallel), then the stores this launcher started. */
   async stop(): Promise<void> {

@@ -18,6 +18,8 @@ export interface NodeProcessOptions {
   logLevel?: string;
   /** Lines kept for logs(); default 5000. */
   keepLines?: number;
+  /** Called every time the process exits (crash, signal or stop). */
+  onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
 export class NodeProcess {
@@ -68,7 +70,12 @@ export class NodeProcess {
     ];
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        resolve();
+        o.onExit?.(code, signal);
+      }),
+    );
     for (const stream of [child.stdout!, child.stderr!]) {
       let partial = '';
       stream.on('data', (b: Buffer) => {
