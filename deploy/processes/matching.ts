@@ -1,0 +1,16 @@
+// A matching node of a region: task queues (sync match and persisted backlog), with history
+// reached over internal gRPC to record tasks as started.
+import { RemoteHistory } from '../../services/history/grpc-client.js';
+import { MatchingEngine } from '../../services/matching/engine.js';
+import { MatchingGrpcServer } from '../../services/matching/grpc-server.js';
+import { runProcess } from './region-config.js';
+
+await runProcess('matching', async (ctx) => {
+  const { node, bindHost } = ctx.config;
+  const store = await ctx.openStore();
+  const membership = ctx.membership('matching');
+  const history = new RemoteHistory({ membership, numShards: ctx.numShards, logger: ctx.log });
+  const engine = new MatchingEngine({ store: store.taskQueues, starter: history, logger: ctx.log, registry: ctx.registry });
+  const grpc = new MatchingGrpcServer({ host: bindHost, port: node.port }, engine, ctx.log, ctx.registry);
+  return { services: [history, engine, grpc, membership] };
+});
