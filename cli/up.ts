@@ -47,4 +47,5 @@ export async function up(args: ParsedArgs): Promise<void> {
   const fronts = cluster.regions.map((r) => `${r.name}: ${r.frontend.host}:${r.frontend.port}`).join(', ');
   process.stderr.write(`[up] serving (${fronts}); Ctrl-C stops everything\n`);
   await stopped;
+  process.stderr.write('[up] stopped\n');
 }
