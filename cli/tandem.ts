@@ -4,6 +4,8 @@ import { Connection } from '@temporalio/client';
 import { EmbeddedCluster, embeddedDefaults, type EmbeddedConfig, type StoreConfig } from '../deploy/processes/embedded.js';
 import { durationFromMs, msFromDuration } from '../services/common/proto-time.js';
 import { durationFlagMs, flag, intFlag, parseArgs, UsageError, type ParsedArgs } from './args.js';
+import { up } from './up.js';
+import { status } from './status.js';
 
 const usage = `usage:
   tandem dev [--host 127.0.0.1] [--port 7233] [--metrics-port 9090] [--shards 16]
@@ -11,7 +13,9 @@ const usage = `usage:
              [--namespace default] [--log-level info]
   tandem namespace create <name> [--retention 72h] [--description text] [--owner-email e] [--address 127.0.0.1:7233]
   tandem namespace describe <name> [--address 127.0.0.1:7233]
-  tandem namespace list [--address 127.0.0.1:7233]`;
+  tandem namespace list [--address 127.0.0.1:7233]
+  tandem up --topology deploy/local/one-region.json      every service of every region as its own process
+  tandem status --topology deploy/local/one-region.json  processes, shard ownership and health`;
 
 function devConfig(args: ParsedArgs): EmbeddedConfig {
   const cassandra = args.flags.get('cassandra');
@@ -129,6 +133,10 @@ async function main(argv: string[]): Promise<void> {
       return dev(args);
     case 'namespace':
       return namespace(args);
+    case 'up':
+      return up(args);
+    case 'status':
+      return status(args);
     default:
       throw new UsageError(args.positional[0] ? `unknown command ${args.positional[0]}` : 'no command');
   }
