@@ -1,6 +1,7 @@
 // The frontend process: Temporal's WorkflowService over gRPC, plus health and reflection.
 // Every call goes through one wrapper: decode check, generic payload/duration checks, the handler,
 // error mapping, metrics. No request can throw past it.
+import { setMaxListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { Service } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
@@ -33,9 +34,16 @@ export class FrontendService implements Service {
   private readonly requests: ReturnType<typeof counter>;
   private readonly durations: ReturnType<typeof histogram>;
   /** Aborted by stop() so long polls return at once and the grace period is not spent waiting on them. */
-  private stopping = new AbortController();
+  private stopping = FrontendService.stopSignal();
   private server?: grpc.Server;
   private boundPort?: number;
+
+  /** Every long poll listens on it: as many listeners as calls in flight, so no listener cap. */
+  private static stopSignal(): AbortController {
+    const c = new AbortController();
+    setMaxListeners(0, c.signal);
+    return c;
+  }
 
   constructor(config: Partial<FrontendConfig> & { region: string }, deps: FrontendServiceDeps) {
     this.config = frontendConfig(config);
@@ -59,7 +67,7 @@ export class FrontendService implements Service {
   }
 
   async start(): Promise<void> {
-    this.stopping = new AbortController();
+    this.stopping = FrontendService.stopSignal();
     const server = new grpc.Server({
       'grpc.max_receive_message_length': this.config.maxReceiveMessageBytes,
       'grpc.max_send_message_length': -1,

@@ -39,6 +39,7 @@ test('events that arrive during a running workflow task wait in the buffer, then
   ms.addEvent(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, { workflowExecutionSignaledEventAttributes: { signalName: 'b' } }, 1_004);
   assert.equal(ms.takeTransaction().events.length, 0);
   assert.equal(ms.data.buffered.length, 2);
+  assert.equal(ms.dirty, true, 'buffered events still need the write that acknowledges them');
   ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, { workflowTaskCompletedEventAttributes: { scheduledEventId: L(2), startedEventId: L(3) } }, 1_005);
   const flushed = ms.flushBuffered();
   assert.deepEqual(flushed.map((e) => [toNumber(e.eventId), e.workflowExecutionSignaledEventAttributes?.signalName]), [[5, 'a'], [6, 'b']]);

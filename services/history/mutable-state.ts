@@ -421,6 +421,8 @@ export class MutableState {
     };
     if (!opts.noBuffer && this.hasInFlightWorkflowTask && !unbufferedTypes.has(eventType)) {
       this.data.buffered.push(encodeB64(historyv1.HistoryEvent, event));
+      // Buffered events are part of the state: the write that acknowledges them must happen.
+      this.dirty = true;
       return event;
     }
     return this.commitEvent(event);
