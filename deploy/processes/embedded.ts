@@ -10,6 +10,8 @@ import { openCassandraPersistence } from '../../services/persistence/cassandra/i
 import { NamespaceRegistry } from '../../services/namespaces/registry.js';
 import type { RegionConfig } from '../../services/namespaces/failover.js';
 import { HistoryService } from '../../services/history/history-service.js';
+import { ShardOwnership } from '../../services/history/shard-ownership.js';
+import { InMemoryCluster, InMemoryMembership } from '../../services/membership/in-memory.js';
 import { MatchingEngine } from '../../services/matching/engine.js';
 import { FrontendService } from '../../services/frontend/server.js';
 
@@ -69,14 +71,18 @@ export class EmbeddedCluster implements Service {
     this.store = store;
     try {
       const namespaces = new NamespaceRegistry(store.namespaces, { region: c.region }, this.log.child({ service: 'namespaces' }));
-      const history = new HistoryService({ numShards: c.numShards, hostId: `embedded-${process.pid}` }, store, namespaces, this.log, registry);
+      // The region's code path with the in-memory membership: one history member owns every shard.
+      const hostId = `embedded-${process.pid}`;
+      const membership = new InMemoryMembership(new InMemoryCluster(), { id: hostId, role: 'history', address: 'in-process', startedAtMs: Date.now() });
+      const history = new HistoryService({ numShards: c.numShards, hostId }, store, namespaces, this.log, registry, 'none');
+      const ownership = new ShardOwnership({ membership, controller: history.controller, numShards: c.numShards, logger: this.log });
       const matching = new MatchingEngine({ store: store.taskQueues, starter: history.engine, logger: this.log, registry });
       history.engine.setMatching(matching);
       const frontend = new FrontendService(
         { host: c.host, port: c.port, region: c.region.name, historyShardCount: c.numShards },
         { persistence: store, namespaces, history: history.engine, matching, logger: this.log, registry },
       );
-      const services: Service[] = [namespaces, history, matching, frontend];
+      const services: Service[] = [namespaces, membership, history, ownership, matching, frontend];
       if (c.metricsPort > 0) services.push(new MetricsServer(registry, c.host, c.metricsPort, this.log.child({ service: 'metrics' })));
       this.group = new ServiceGroup(services);
       await this.group.start();
