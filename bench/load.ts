@@ -236,6 +236,11 @@ export function formatTable(results: LoadResult[]): string {
   const rows = results.map((r) =>
     [r.store, r.mode, r.workflows, r.concurrency, r.completed, r.errors, r.partial ? 'yes' : 'no', r.elapsedSeconds, r.perSecond, r.latencyMs.p50, r.latencyMs.p90, r.latencyMs.p99, r.latencyMs.max].map(String),
   );
+  return alignTable(header, rows);
+}
+
+/** Right-aligned columns, two spaces apart, the header first. */
+export function alignTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
   const line = (cells: string[]) => cells.map((cell, c) => cell.padStart(widths[c]!)).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
@@ -250,9 +255,9 @@ const usage = `usage: npx tsx bench/load.ts [--store sqlite|cassandra|both] [--w
   --max-seconds  cap on each measured loop; a run cut by it is reported as partial (default ${loadDefaults.maxSeconds})
   --address      use this running server instead of spawning one per store`;
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
-function positiveNumber(name: string, v: string | undefined, fallback: number, integer: boolean): number {
+export function positiveNumber(name: string, v: string | undefined, fallback: number, integer: boolean): number {
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!(n > 0) || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${v}`);
@@ -301,11 +306,12 @@ export function parseCommandLine(argv: string[]): LoadOptions[] {
   return stores.map((s) => ({ ...base, store: s }));
 }
 
-function writeResult(r: LoadResult): string {
+/** Writes `bench/results/<startedAt>-<suffix>.json`; returns its path. */
+export function writeResultFile(startedAt: string, suffix: string, data: unknown): string {
   const dir = path.join(benchDir, 'results');
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${r.startedAt.slice(0, 19).replace(/:/g, '-')}-${r.store}-${r.mode}.json`);
-  fs.writeFileSync(file, JSON.stringify(r, null, 2) + '\n');
+  const file = path.join(dir, `${startedAt.slice(0, 19).replace(/:/g, '-')}-${suffix}.json`);
+  fs.writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
   return file;
 }
 
@@ -319,20 +325,22 @@ async function main(argv: string[]): Promise<void> {
     console.error(`bench: ${opts.store} ${opts.mode}: ${opts.workflows} workflows at concurrency ${opts.concurrency} (cap ${opts.maxSeconds}s)${opts.address ? ` on ${opts.address}` : ''}`);
     const r = await runLoad(opts);
     results.push(r);
-    console.error(`bench: wrote ${path.relative(process.cwd(), writeResult(r))}`);
+    console.error(`bench: wrote ${path.relative(process.cwd(), writeResultFile(r.startedAt, `${r.store}-${r.mode}`, r))}`);
     for (const e of r.errorSamples) console.error(`bench: error: ${e}`);
   }
   console.log(formatTable(results));
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+/** Runs a bench CLI's main when `moduleUrl` is the script node was started with. */
+export function runIfMain(moduleUrl: string, main: (argv: string[]) => Promise<void>, usageText: string): void {
+  if (!process.argv[1] || moduleUrl !== pathToFileURL(path.resolve(process.argv[1])).href) return;
   main(process.argv.slice(2)).then(
     // The worker's native runtime can keep handles open after shutdown; the report is done.
     () => process.exit(0),
     (err: unknown) => {
       if (err instanceof UsageError) {
         if (err.message) console.error(`bench: ${err.message}`);
-        console.error(usage);
+        console.error(usageText);
         process.exit(2);
       }
       console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -340,3 +348,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
     },
   );
 }
+
+runIfMain(import.meta.url, main, usage);
