@@ -44,6 +44,8 @@ export const regionDefaults = {
 const MODES: Mode[] = ['start', 'complete'];
 /** Longest wait, after every process is ready, for the shards to settle on their rendezvous owners. */
 const SETTLE_MS = 60_000;
+/** Quiet interval, before any load, over which a region's idle CPU is measured. */
+const IDLE_MS = 5_000;
 
 export interface PhaseCpu {
   /** CPU seconds of the tandem processes, per service, over the phase (connect and worker shutdown included). */
@@ -69,6 +71,8 @@ export interface TopologyRun {
   shardsOwned: Record<string, number>;
   /** From spawning the first process to every shard owned by its settled owner. */
   startupSeconds: number;
+  /** Cores the region's processes kept busy with no load at all: heartbeats, shard task polling. */
+  idleCores: Record<Service, number>;
   warmup: LoadResult[];
   phases: Phase[];
 }
@@ -106,8 +110,23 @@ function balancedRegionName(historyNodes: number, numShards: number): { region: 
   }
 }
 
+/** freePort() may hand out a port it just gave (the OS reuses a closed one); the topology needs them distinct. */
+function distinctPorts(): () => Promise<number> {
+  const taken = new Set<number>();
+  return async () => {
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) {
+        taken.add(port);
+        return port;
+      }
+    }
+  };
+}
+
 async function topologyFor(region: string, historyNodes: number, numShards: number, cassandra: TestCassandra, redis: string): Promise<Topology> {
-  const node = async (id: string) => ({ id, host: '127.0.0.1', port: await freePort(), metricsPort: await freePort() });
+  const freshPort = distinctPorts();
+  const node = async (id: string) => ({ id, host: '127.0.0.1', port: await freshPort(), metricsPort: await freshPort() });
   const [cHost, cPort] = cassandra.contactPoint.split(':');
   const [rHost, rPort] = redis.split(':');
   const history = [];
@@ -125,7 +144,7 @@ async function topologyFor(region: string, historyNodes: number, numShards: numb
         history,
       },
     ],
-    global: { redis: { managed: false, port: await freePort() }, endpoint: { port: await freePort() } },
+    global: { redis: { managed: false, port: await freshPort() }, endpoint: { port: await freshPort() } },
   });
 }
 
@@ -173,13 +192,17 @@ async function tandemCpu(cluster: LocalCluster): Promise<Record<Service, number>
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** One runLoad with the CPU that every party spent around it. */
-async function measuredPhase(cluster: LocalCluster, historyNodes: number, load: () => Promise<LoadResult>): Promise<Phase> {
+function mapValues<K extends string>(o: Record<K, number>, f: (v: number) => number): Record<K, number> {
+  return Object.fromEntries(Object.entries<number>(o).map(([k, v]) => [k, f(v)])) as Record<K, number>;
+}
+
+/** `work` (a runLoad, or an idle wait) with the CPU that every party spent around it. */
+async function measuredPhase<T>(cluster: LocalCluster, historyNodes: number, work: () => Promise<T>): Promise<{ historyNodes: number; result: T; cpu: PhaseCpu }> {
   const tandem0 = await tandemCpu(cluster);
   const bench0 = process.cpuUsage();
   const machine0 = machineJiffies();
   const t0 = performance.now();
-  const result = await load();
+  const result = await work();
   const wallSeconds = (performance.now() - t0) / 1000;
   const machine1 = machineJiffies();
   const bench1 = process.cpuUsage(bench0);
@@ -218,6 +241,9 @@ export async function runTopology(historyNodes: number, opts: RegionBenchOptions
     const shardsOwned = await settled(cluster, expected);
     const startupSeconds = round((performance.now() - t0) / 1000);
     opts.log(`${historyNodes} history node(s): ready in ${startupSeconds} s, shards ${Object.values(shardsOwned).join('/')}`);
+    const idle = await measuredPhase(cluster, historyNodes, () => new Promise((r) => setTimeout(r, IDLE_MS)));
+    const idleCores = mapValues(idle.cpu.tandemSeconds, (s) => round(s / idle.cpu.wallSeconds));
+    opts.log(`${historyNodes} history node(s): idle cores ${JSON.stringify(idleCores)}`);
     const address = `127.0.0.1:${topology.regions[0]!.frontend.port}`;
     const base = { ...loadDefaults, store: 'cassandra' as const, address, concurrency: opts.concurrency, maxSeconds: opts.maxSeconds };
     const modes = MODES.filter((m) => opts.workflows[m] > 0);
@@ -232,7 +258,7 @@ export async function runTopology(historyNodes: number, opts: RegionBenchOptions
       phases.push(await measuredPhase(cluster, historyNodes, () => runLoad({ ...base, mode, workflows: opts.workflows[mode] })));
     }
     clean = [...warmup, ...phases.map((p) => p.result)].every((r) => r.errors === 0);
-    return { historyNodes, region, keyspace: cassandra.keyspace, shardsOwned, startupSeconds, warmup, phases };
+    return { historyNodes, region, keyspace: cassandra.keyspace, shardsOwned, startupSeconds, idleCores, warmup, phases };
   } finally {
     await cluster.stop();
     await dropTestKeyspace(cassandra);
