@@ -7,7 +7,7 @@ import type { HistoryTask, VisibilityRecord } from '../persistence/types.js';
 import type { HistoryEngine, StartParams } from './engine.js';
 import { decodeB64, type ExternalRequestInfo, type MutableState } from './mutable-state.js';
 import type { NamespaceRef } from './api.js';
-import type { TaskAttrs } from './task-generator.js';
+import { workflowTaskScheduledTasks, type TaskAttrs } from './task-generator.js';
 
 const ET = enums.EventType;
 const Status = enums.WorkflowExecutionStatus;
@@ -100,17 +100,31 @@ export class TaskExecutor {
     await this.engine.withRun(task.namespaceId, task.workflowId, task.runId, (ms) => fn(ms, Date.now()));
   }
 
-  private dispatchWorkflowTask(task: HistoryTask, a: TaskAttrs): Promise<void> {
-    return this.read(task, async (ms) => {
-      const wt = ms.info.workflowTask;
-      if (!ms.isRunning || !wt || wt.scheduledEventId !== a.scheduledEventId || wt.startedEventId > 0) return;
-      await this.engine.matching.addWorkflowTask({
-        taskQueue: { namespaceId: task.namespaceId, name: wt.taskQueue, type: 1, kind: wt.kind },
-        workflowId: task.workflowId,
-        runId: task.runId,
-        scheduledEventId: wt.scheduledEventId,
-        scheduleToStartTimeoutMs: a.scheduleToStartMs ?? 0,
+  private async dispatchWorkflowTask(task: HistoryTask, a: TaskAttrs): Promise<void> {
+    const e = this.engine;
+    const ms = await e.readRun(task.namespaceId, task.workflowId, task.runId);
+    const wt = ms.info.workflowTask;
+    if (!ms.isRunning || !wt || wt.scheduledEventId !== a.scheduledEventId || wt.startedEventId > 0) return;
+    if (wt.kind === 2 && !e.matching.hasRecentPoller({ namespaceId: task.namespaceId, name: wt.taskQueue, type: 1, kind: 2 })) {
+      // The sticky worker is gone (it shut down, or never polled this matching): the task goes
+      // to the normal queue now instead of after the sticky schedule-to-start timeout.
+      await this.write(task, (ms, now) => {
+        const cur = ms.info.workflowTask;
+        if (!ms.isRunning || !cur || cur.scheduledEventId !== a.scheduledEventId || cur.startedEventId > 0 || cur.kind !== 2) return;
+        cur.kind = 1;
+        cur.taskQueue = ms.info.taskQueue;
+        ms.info.stickyTaskQueue = '';
+        ms.dirty = true;
+        for (const t of workflowTaskScheduledTasks(ms, now)) ms.addTask(t);
       });
+      return;
+    }
+    await e.matching.addWorkflowTask({
+      taskQueue: { namespaceId: task.namespaceId, name: wt.taskQueue, type: 1, kind: wt.kind },
+      workflowId: task.workflowId,
+      runId: task.runId,
+      scheduledEventId: wt.scheduledEventId,
+      scheduleToStartTimeoutMs: a.scheduleToStartMs ?? 0,
     });
   }
 

@@ -120,7 +120,13 @@ export class UpdateHandler {
   ensureTask(ms: MutableState, now: number): AddTaskRequest | null {
     if (!ms.isRunning || ms.hasPendingWorkflowTask || this.registry.pending(ms.key).length === 0) return null;
     if (ms.info.state === 'created' && ms.info.executionTimeMs > now && ms.info.lastCompletedWorkflowTaskStartedEventId === 0) return null;
-    const sticky = ms.info.stickyTaskQueue;
+    // A speculative task has no persisted schedule-to-start timeout: use the sticky queue only
+    // while its worker polls.
+    const sticky =
+      ms.info.stickyTaskQueue &&
+      this.engine.matching.hasRecentPoller({ namespaceId: ms.info.namespaceId, name: ms.info.stickyTaskQueue, type: 1, kind: 2 })
+        ? ms.info.stickyTaskQueue
+        : '';
     ms.speculative = {
       scheduledEventId: ms.info.nextEventId,
       startedEventId: 0,
