@@ -50,7 +50,7 @@ export class FrontendService implements Service {
     if (deps.namespaces.localRegion !== this.config.region) {
       throw new Error(`frontend region ${this.config.region} differs from the namespace registry's ${deps.namespaces.localRegion}`);
     }
-    this.log = deps.logger.child({ service: 'frontend', region: this.config.region });
+    this.log = deps.logger.child({ service: 'frontend' });
     this.ctx = new FrontendContext(this.config, { ...deps, logger: this.log });
     this.requests = counter(deps.registry, 'tandem_frontend_requests_total', 'Frontend gRPC requests by method and status code', ['method', 'code']);
     this.durations = histogram(deps.registry, 'tandem_frontend_request_duration_seconds', 'Frontend gRPC request latency', ['method']);
