@@ -14,6 +14,7 @@ import { PersistenceError } from '../services/persistence/errors.js';
 // The frontend's grpc.health.v1 implementation; it belongs in services/common, where it would
 // serve every process the same way.
 import { HealthState, healthDefinition } from '../services/common/health.js';
+import { bindInsecure, drain } from '../services/common/grpc-server.js';
 import { ErrorDetails } from './gen/tandem/internal/v1/common.js';
 
 /** The TandemError code of a failed call, so the caller rebuilds the same error. */
@@ -218,11 +219,7 @@ export class InternalGrpcServer<S extends Definition> implements Service {
     }
     server.addService(this.definition, impl);
     server.addService(healthDefinition, this.health.implementation());
-    this.boundPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${this.config.host}:${this.config.port}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
-      ),
-    );
+    this.boundPort = await bindInsecure(server, this.config.host, this.config.port);
     this.server = server;
     this.health.setServing(true);
     this.log.info({ address: this.address, service: this.serviceName }, 'internal rpc server listening');
@@ -235,15 +232,8 @@ export class InternalGrpcServer<S extends Definition> implements Service {
     this.health.setServing(false);
     this.health.endWatches();
     this.stopping.abort();
-    let timer: NodeJS.Timeout | undefined;
-    const drained = await Promise.race([
-      new Promise<boolean>((resolve) => server.tryShutdown(() => resolve(true))),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.config.drainTimeoutMs))),
-    ]);
-    clearTimeout(timer);
-    if (!drained) {
-      this.log.warn({ drainTimeoutMs: this.config.drainTimeoutMs }, 'internal rpc calls still running after the drain timeout; cutting them off');
-      server.forceShutdown();
+    if (!(await drain(server, this.config.drainTimeoutMs))) {
+      this.log.warn({ drainTimeoutMs: this.config.drainTimeoutMs }, 'internal rpc calls were still running after the drain timeout; cut off');
     }
     this.log.info({ service: this.serviceName }, 'internal rpc server stopped');
   }

@@ -3,6 +3,7 @@
 // error mapping, metrics. No request can throw past it.
 import { setMaxListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
+import { bindInsecure, drain } from '../common/grpc-server.js';
 import type { Service } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { apiError } from '../common/errors.js';
@@ -86,11 +87,7 @@ export class FrontendService implements Service {
     server.addService(healthDefinition, this.health.implementation());
     reflectionService([WORKFLOW_SERVICE, HEALTH_SERVICE]).addToServer(server);
 
-    this.boundPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${this.config.host}:${this.config.port}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
-      ),
-    );
+    this.boundPort = await bindInsecure(server, this.config.host, this.config.port);
     this.server = server;
     this.health.setServing(true);
     this.log.info({ address: this.address }, 'frontend listening');
@@ -103,14 +100,8 @@ export class FrontendService implements Service {
     this.health.setServing(false);
     this.health.endWatches();
     this.stopping.abort();
-    let timer: NodeJS.Timeout | undefined;
-    const graceful = new Promise<boolean>((resolve) => server.tryShutdown(() => resolve(true)));
-    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.config.shutdownGraceMs)));
-    const drained = await Promise.race([graceful, timeout]);
-    clearTimeout(timer);
-    if (!drained) {
-      this.log.warn({ graceMs: this.config.shutdownGraceMs }, 'frontend calls still running at the end of the grace period; forcing shutdown');
-      server.forceShutdown();
+    if (!(await drain(server, this.config.shutdownGraceMs))) {
+      this.log.warn({ graceMs: this.config.shutdownGraceMs }, 'frontend calls were still running at the end of the grace period; cut off');
     }
     this.log.info('frontend stopped');
   }
