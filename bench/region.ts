@@ -1,21 +1,18 @@
 // One history node vs three: the load of bench/load.ts against a region of separate OS processes
 // started the way `tandem up` starts them (frontend, one matching node, N history nodes) on the test
 // Cassandra and the test Redis, one fresh region per topology. `npx tsx bench/region.ts --help`.
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { dropTestKeyspace, ensureTestCassandra, type TestCassandra } from '../deploy/cassandra/test-instance.js';
+import { dropTestKeyspace, ensureTestCassandra } from '../deploy/cassandra/test-instance.js';
 import { ensureTestRedis } from '../deploy/redis/test-instance.js';
 import { LocalCluster } from '../deploy/processes/local-cluster.js';
 import { scrape } from '../deploy/processes/node-process.js';
 import { parsePrometheusText, sumSamples } from '../deploy/processes/prom-text.js';
-import { parseTopology, type Service, type Topology } from '../deploy/topology.js';
-import type { Member } from '../services/membership/membership.js';
-import { shardOwner } from '../services/membership/rendezvous.js';
-import { freePort } from '../test-e2e/harness.js';
+import type { Service } from '../deploy/topology.js';
+import { balancedRegionName, regionTopology } from '../test-e2e/region-fixture.js';
 import { alignTable, loadDefaults, positiveNumber, runIfMain, runLoad, UsageError, writeResultFile, type LoadResult, type Mode } from './load.js';
 
 export interface RegionBenchOptions {
@@ -91,61 +88,6 @@ export interface RegionBenchReport {
   options: Omit<RegionBenchOptions, 'log'>;
   runs: TopologyRun[];
   ratios: Ratio[];
-}
-
-/**
- * A region name whose history ids split the shards as evenly as they can be split: with 16 shards
- * rendezvous hashing may give three nodes 3/4/9, and then the run would measure that luck.
- */
-function balancedRegionName(historyNodes: number, numShards: number): { region: string; expected: Map<string, number> } {
-  for (;;) {
-    const region = `b${randomUUID().slice(0, 6)}`;
-    const members = Array.from({ length: historyNodes }, (_, i) => ({ id: `${region}-history-${i + 1}` }) as Member);
-    const expected = new Map(members.map((m) => [m.id, 0]));
-    for (let s = 0; s < numShards; s++) {
-      const id = shardOwner(s, members)!.id;
-      expected.set(id, expected.get(id)! + 1);
-    }
-    if ([...expected.values()].every((n) => n >= Math.floor(numShards / historyNodes))) return { region, expected };
-  }
-}
-
-/** freePort() may hand out a port it just gave (the OS reuses a closed one); the topology needs them distinct. */
-function distinctPorts(): () => Promise<number> {
-  const taken = new Set<number>();
-  return async () => {
-    for (;;) {
-      const port = await freePort();
-      if (!taken.has(port)) {
-        taken.add(port);
-        return port;
-      }
-    }
-  };
-}
-
-async function topologyFor(region: string, historyNodes: number, numShards: number, cassandra: TestCassandra, redis: string): Promise<Topology> {
-  const freshPort = distinctPorts();
-  const node = async (id: string) => ({ id, host: '127.0.0.1', port: await freshPort(), metricsPort: await freshPort() });
-  const [cHost, cPort] = cassandra.contactPoint.split(':');
-  const [rHost, rPort] = redis.split(':');
-  const history = [];
-  for (let i = 1; i <= historyNodes; i++) history.push(await node(`${region}-history-${i}`));
-  return parseTopology({
-    cluster: { numShards, failoverVersionIncrement: 10 },
-    regions: [
-      {
-        name: region,
-        initialFailoverVersion: 1,
-        cassandra: { managed: false, contactPoints: [cassandra.contactPoint], listen: cHost, cqlPort: Number(cPort), keyspace: cassandra.keyspace },
-        redis: { managed: false, host: rHost, port: Number(rPort) },
-        frontend: await node(`${region}-frontend`),
-        matching: [await node(`${region}-matching-1`)],
-        history,
-      },
-    ],
-    global: { redis: { managed: false, port: await freshPort() }, endpoint: { port: await freshPort() } },
-  });
 }
 
 async function metricsOf(cluster: LocalCluster, id: string) {
@@ -224,8 +166,8 @@ async function measuredPhase<T>(cluster: LocalCluster, historyNodes: number, wor
 export async function runTopology(historyNodes: number, opts: RegionBenchOptions): Promise<TopologyRun> {
   const cassandra = await ensureTestCassandra();
   const redis = await ensureTestRedis();
-  const { region, expected } = balancedRegionName(historyNodes, opts.numShards);
-  const topology = await topologyFor(region, historyNodes, opts.numShards, cassandra, redis);
+  const { region, expected } = balancedRegionName('b', historyNodes, opts.numShards, Math.floor(opts.numShards / historyNodes));
+  const topology = await regionTopology({ region, historyNodes, numShards: opts.numShards, cassandra, redis });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-bench-region-'));
   const topologyFile = path.join(dir, 'topology.json');
   fs.writeFileSync(topologyFile, JSON.stringify(topology, null, 2));

@@ -16,14 +16,13 @@ import { ensureTestRedis } from '../deploy/redis/test-instance.js';
 import { LocalCluster } from '../deploy/processes/local-cluster.js';
 import { scrape } from '../deploy/processes/node-process.js';
 import { parsePrometheusText, sumSamples } from '../deploy/processes/prom-text.js';
-import { parseTopology, type Topology } from '../deploy/topology.js';
+import type { Topology } from '../deploy/topology.js';
 import { shardOwners } from '../cli/status.js';
-import { shardOwner } from '../services/membership/rendezvous.js';
-import type { Member } from '../services/membership/membership.js';
 import { shardIdFor } from '../services/history/shard-id.js';
 import { temporal } from '../services/common/temporal.js';
 import * as activities from './activities.js';
-import { freePort, workflowsPath } from './harness.js';
+import { workflowsPath } from './harness.js';
+import { balancedRegionName, regionTopology } from './region-fixture.js';
 
 const EventType = temporal.api.enums.v1.EventType;
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -46,37 +45,6 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined | 
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/** A region name whose three history ids each win at least 3 shards, so "each owns some" is stable. */
-function regionName(): string {
-  for (;;) {
-    const name = `r${randomUUID().slice(0, 6)}`;
-    const members = [1, 2, 3].map((i) => ({ id: `${name}-history-${i}` }) as Member);
-    const counts = members.map((m) => [...Array(NUM_SHARDS).keys()].filter((s) => shardOwner(s, members)?.id === m.id).length);
-    if (counts.every((c) => c >= 3)) return name;
-  }
-}
-
-async function topologyFor(region: string, cassandra: TestCassandra, redis: string): Promise<Topology> {
-  const node = async (id: string) => ({ id, host: '127.0.0.1', port: await freePort(), metricsPort: await freePort() });
-  const [cHost, cPort] = cassandra.contactPoint.split(':');
-  const [rHost, rPort] = redis.split(':');
-  return parseTopology({
-    cluster: { numShards: NUM_SHARDS, failoverVersionIncrement: 10, membership: { ttlMs: TTL_MS, heartbeatMs: 1000, pollMs: 300 } },
-    regions: [
-      {
-        name: region,
-        initialFailoverVersion: 1,
-        cassandra: { managed: false, contactPoints: [cassandra.contactPoint], listen: cHost, cqlPort: Number(cPort), keyspace: cassandra.keyspace },
-        redis: { managed: false, host: rHost, port: Number(rPort) },
-        frontend: await node(`${region}-frontend`),
-        matching: [await node(`${region}-matching-1`)],
-        history: [await node(`${region}-history-1`), await node(`${region}-history-2`), await node(`${region}-history-3`)],
-      },
-    ],
-    global: { redis: { managed: false, port: await freePort() }, endpoint: { port: await freePort() } },
-  });
 }
 
 describe('a region of separate processes', { timeout: 900_000 }, () => {
@@ -133,8 +101,15 @@ describe('a region of separate processes', { timeout: 900_000 }, () => {
   before(async () => {
     cassandra = await ensureTestCassandra();
     const redis = await ensureTestRedis();
-    region = regionName();
-    topology = await topologyFor(region, cassandra, redis);
+    region = balancedRegionName('r', 3, NUM_SHARDS, 3).region;
+    topology = await regionTopology({
+      region,
+      historyNodes: 3,
+      numShards: NUM_SHARDS,
+      cassandra,
+      redis,
+      membership: { ttlMs: TTL_MS, heartbeatMs: 1000, pollMs: 300 },
+    });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-region-'));
     const topologyFile = path.join(dir, 'topology.json');
     fs.writeFileSync(topologyFile, JSON.stringify(topology, null, 2));
