@@ -83,7 +83,7 @@ export class EmbeddedCluster implements Service {
         { persistence: store, namespaces, history: history.engine, matching, logger: this.log, registry },
       );
       const services: Service[] = [namespaces, membership, history, ownership, matching, frontend];
-      if (c.metricsPort > 0) services.push(new MetricsServer(registry, c.host, c.metricsPort, this.log.child({ service: 'metrics' })));
+      if (c.metricsPort > 0) services.push(new MetricsServer(registry, c.host, c.metricsPort, this.log.child({ service: 'metrics' }), 'warn'));
       this.group = new ServiceGroup(services);
       await this.group.start();
       this.frontend = frontend;

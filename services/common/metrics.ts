@@ -45,6 +45,8 @@ export class MetricsServer implements Service {
     private readonly host: string,
     private readonly port: number,
     private readonly log: Logger,
+    /** When the port is taken: fail the start (region processes) or warn and serve without (dev). */
+    private readonly onPortTaken: 'fail' | 'warn' = 'fail',
   ) {}
 
   get address(): string {
@@ -73,10 +75,19 @@ export class MetricsServer implements Service {
         res.end();
       }
     });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.port, this.host, () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server!.once('error', reject);
+        this.server!.listen(this.port, this.host, () => resolve());
+      });
+    } catch (err) {
+      this.server = undefined;
+      if (this.onPortTaken === 'warn' && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        this.log.warn({ port: this.port }, 'metrics port is taken; serving without /metrics (pass another --metrics-port)');
+        return;
+      }
+      throw err;
+    }
     this.log.info({ address: this.address }, 'metrics listening');
   }
 
