@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { enums } from '../services/common/temporal.js';
 import * as activities from './activities.js';
@@ -100,6 +100,27 @@ describe('workflow lifecycle (sqlite)', () => {
       assert.equal(signaled, acknowledged, 'every acknowledged signal is in history');
       assert.equal(seen, signaled, 'the workflow saw every signal in its history before it completed');
     }
+  });
+
+  test('update-with-start starts the workflow and returns the update result (ExecuteMultiOperation)', { timeout: 60_000 }, async () => {
+    const workflowId = `uws-${randomUUID()}`;
+    const startOp = () =>
+      new WithStartWorkflowOperation('moneyTransfer', { workflowId, taskQueue, args: [100, false], workflowIdConflictPolicy: 'USE_EXISTING' });
+    const first = startOp();
+    assert.equal(await client.workflow.executeUpdateWithStart('transfer', { args: [40], startWorkflowOperation: first }), 'transfer of 40 accepted');
+    const handle = await first.workflowHandle();
+    assert.deepEqual(await handle.result(), ['accepted 40', 'withdrew 40', 'deposited 40']);
+    // The first run is closed: USE_EXISTING applies to running workflows only, so a second
+    // update-with-start starts a new run and updates that one.
+    const again = startOp();
+    assert.equal(await client.workflow.executeUpdateWithStart('transfer', { args: [10], startWorkflowOperation: again }), 'transfer of 10 accepted');
+    const second = await again.workflowHandle();
+    assert.deepEqual(await second.result(), ['accepted 10', 'withdrew 10', 'deposited 10']);
+    await eventually('two runs of the workflow id are listed', async () => {
+      let runs = 0;
+      for await (const _ of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs++;
+      return runs === 2 ? runs : undefined;
+    });
   });
 
   test('an unknown workflow is NOT_FOUND for the client', async () => {

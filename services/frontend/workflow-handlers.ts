@@ -26,7 +26,7 @@ function checkRetryPolicy(p: commonv1.IRetryPolicy | null | undefined): void {
 
 /** The common part of StartWorkflowExecution and SignalWithStartWorkflowExecution. */
 function checkStart(
-  req: ws.StartWorkflowExecutionRequest | ws.SignalWithStartWorkflowExecutionRequest,
+  req: ws.IStartWorkflowExecutionRequest | ws.ISignalWithStartWorkflowExecutionRequest,
   limits: Limits,
 ): void {
   requireString(req.workflowId, 'WorkflowId', limits);
@@ -126,6 +126,35 @@ export function workflowHandlers(ctx: FrontendContext): Handlers {
       requireString(req.request?.input?.name, 'UpdateName', limits);
       const ns = await ctx.namespace(req.namespace, 'write');
       return ctx.history.updateWorkflowExecution(ns, req, call.longPoll(limits.longPollMaxMs));
+    },
+
+    // Update-with-start: the one combination Temporal supports, [startWorkflow, updateWorkflow].
+    ExecuteMultiOperation: async (req: ws.ExecuteMultiOperationRequest, call) => {
+      const [first, second, ...rest] = req.operations ?? [];
+      const start = first?.startWorkflow;
+      const update = second?.updateWorkflow;
+      if (!start || !update || rest.length > 0) {
+        throw apiError('INVALID_ARGUMENT', 'ExecuteMultiOperation supports exactly [StartWorkflow, UpdateWorkflow].');
+      }
+      start.namespace ||= req.namespace;
+      checkStart(start, limits);
+      if (update.workflowExecution?.workflowId !== start.workflowId) {
+        throw apiError('INVALID_ARGUMENT', 'The update must name the workflow id of the start.');
+      }
+      if (update.workflowExecution?.runId) throw apiError('INVALID_ARGUMENT', 'The update of update-with-start cannot name a run id.');
+      if (!start.workflowIdConflictPolicy) {
+        throw apiError('INVALID_ARGUMENT', 'Update-with-start needs a WorkflowIdConflictPolicy on the start.');
+      }
+      requireString(update.request?.meta?.updateId, 'UpdateId', limits);
+      requireString(update.request?.input?.name, 'UpdateName', limits);
+      const ns = await ctx.namespace(req.namespace, 'write');
+      const started = await ctx.history.startWorkflowExecution(ns, start);
+      const updated = await ctx.history.updateWorkflowExecution(
+        ns,
+        { ...update, workflowExecution: { workflowId: start.workflowId, runId: started.runId } },
+        call.longPoll(limits.longPollMaxMs),
+      );
+      return { responses: [{ startWorkflow: started }, { updateWorkflow: updated }] };
     },
 
     PollWorkflowExecutionUpdate: async (req: ws.PollWorkflowExecutionUpdateRequest, call) => {
