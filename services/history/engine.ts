@@ -121,9 +121,8 @@ export class HistoryEngine implements HistoryApi, TaskStarter {
             continue;
           }
           // A failed handler may have changed the cached state half-way: reload next time.
-          if (!(isTandemError(err) && ms.pendingTransaction.events.length === 0 && ms.pendingTransaction.tasks.length === 0)) {
-            shard.invalidate(ms.key);
-          }
+          const untouched = ms.pendingTransaction.events.length === 0 && ms.pendingTransaction.tasks.length === 0 && !ms.dirty;
+          if (!(isTandemError(err) && untouched)) shard.invalidate(ms.key);
           ms.takeTransaction();
           throw err;
         }
