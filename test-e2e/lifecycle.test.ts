@@ -123,6 +123,24 @@ describe('workflow lifecycle (sqlite)', () => {
     });
   });
 
+  test('DeleteWorkflowExecution terminates a running run and removes it from describe, history and lists', { timeout: 60_000 }, async () => {
+    const workflowId = `delete-${randomUUID()}`;
+    const h = await client.workflow.start('sleeper', { taskQueue, workflowId });
+    await eventually('the run is listed', async () => {
+      for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) return w;
+      return undefined;
+    });
+    await client.workflowService.deleteWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId } });
+    await assert.rejects(h.describe(), WorkflowNotFoundError);
+    await assert.rejects(h.fetchHistory());
+    let listed = 0;
+    for await (const _ of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) listed++;
+    assert.equal(listed, 0);
+    // The id is free again.
+    const again = await client.workflow.start('quickFinisher', { taskQueue, workflowId });
+    assert.equal(await again.result(), 0);
+  });
+
   test('an unknown workflow is NOT_FOUND for the client', async () => {
     await assert.rejects(client.workflow.getHandle(`missing-${randomUUID()}`).describe(), WorkflowNotFoundError);
   });

@@ -129,6 +129,13 @@ export function workflowHandlers(ctx: FrontendContext): Handlers {
     },
 
     // Update-with-start: the one combination Temporal supports, [startWorkflow, updateWorkflow].
+    DeleteWorkflowExecution: async (req: ws.DeleteWorkflowExecutionRequest) => {
+      requireExecution(req.workflowExecution, limits);
+      const ns = await ctx.namespace(req.namespace, 'write');
+      await ctx.history.deleteWorkflowExecution(ns, req);
+      return {};
+    },
+
     ExecuteMultiOperation: async (req: ws.ExecuteMultiOperationRequest, call) => {
       const [first, second, ...rest] = req.operations ?? [];
       const start = first?.startWorkflow;

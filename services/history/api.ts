@@ -20,6 +20,8 @@ export interface HistoryApi {
   signalWorkflowExecution(ns: NamespaceRef, req: ws.ISignalWorkflowExecutionRequest): Promise<void>;
   requestCancelWorkflowExecution(ns: NamespaceRef, req: ws.IRequestCancelWorkflowExecutionRequest): Promise<void>;
   terminateWorkflowExecution(ns: NamespaceRef, req: ws.ITerminateWorkflowExecutionRequest): Promise<void>;
+  /** Terminates the run if it is still running, then removes it, its history and its visibility. */
+  deleteWorkflowExecution(ns: NamespaceRef, req: ws.IDeleteWorkflowExecutionRequest): Promise<void>;
   describeWorkflowExecution(
     ns: NamespaceRef,
     req: ws.IDescribeWorkflowExecutionRequest,

@@ -412,6 +412,24 @@ export class HistoryEngine implements HistoryApi, TaskStarter {
     });
   }
 
+  async deleteWorkflowExecution(ns: NamespaceRef, req: ws.IDeleteWorkflowExecutionRequest): Promise<void> {
+    const workflowId = req.workflowExecution?.workflowId ?? '';
+    let runId = req.workflowExecution?.runId ?? '';
+    try {
+      runId = (await this.readRun(ns.id, workflowId, runId)).info.runId;
+      await this.terminateRun(ns, workflowId, runId, 'Delete workflow execution', 'history-service');
+    } catch (err) {
+      if (!isTandemError(err, 'WORKFLOW_ALREADY_COMPLETED')) throw err;
+    }
+    const shard = this.shardFor(ns.id, workflowId);
+    const key = { namespaceId: ns.id, workflowId, runId };
+    await shard.workflowLocks.run(`${ns.id}/${workflowId}`, async () => {
+      await this.store.executions.deleteWorkflowExecution(shard.shardId, key);
+      shard.invalidate(key);
+    });
+    await this.store.visibility.deleteVisibility(ns.id, runId);
+  }
+
   /**
    * Before the server closes a run on its own (terminate, timeout): a running workflow task is
    * failed and buffered events get their ids, so nothing that arrived is dropped.

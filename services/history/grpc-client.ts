@@ -90,6 +90,10 @@ export class RemoteHistory implements HistoryApi, TaskStarter, Service {
     await this.plain('terminateWorkflowExecution', ns, req.workflowExecution?.workflowId, ws.TerminateWorkflowExecutionRequest, req);
   }
 
+  async deleteWorkflowExecution(ns: NamespaceRef, req: ws.IDeleteWorkflowExecutionRequest): Promise<void> {
+    await this.plain('deleteWorkflowExecution', ns, req.workflowExecution?.workflowId, ws.DeleteWorkflowExecutionRequest, req);
+  }
+
   async describeWorkflowExecution(
     ns: NamespaceRef,
     req: ws.IDescribeWorkflowExecutionRequest,

@@ -84,6 +84,7 @@ function historyHandlers(e: HistoryApi & TaskStarter): RpcHandlers<typeof Histor
       e.requestCancelWorkflowExecution(ns, req),
     ),
     terminateWorkflowExecution: temporalCommand(ws.TerminateWorkflowExecutionRequest, (ns, req) => e.terminateWorkflowExecution(ns, req)),
+    deleteWorkflowExecution: temporalCommand(ws.DeleteWorkflowExecutionRequest, (ns, req) => e.deleteWorkflowExecution(ns, req)),
     describeWorkflowExecution: temporalCall(ws.DescribeWorkflowExecutionRequest, ws.DescribeWorkflowExecutionResponse, (ns, req) =>
       e.describeWorkflowExecution(ns, req),
     ),

@@ -156,13 +156,15 @@ export class TaskExecutor {
     });
   }
 
+  /** Retention passed: the closed run goes the way DeleteWorkflowExecution removes one. */
   private async deleteExecution(task: HistoryTask): Promise<void> {
     const ms = await this.engine.readRun(task.namespaceId, task.workflowId, task.runId);
     if (ms.isRunning) return;
-    const shard = this.engine.shardFor(task.namespaceId, task.workflowId);
-    await this.engine.store.executions.deleteWorkflowExecution(shard.shardId, ms.key);
-    shard.invalidate(ms.key);
-    await this.engine.store.visibility.deleteVisibility(task.namespaceId, task.runId);
+    const ns = await this.engine.namespaces.requireById(task.namespaceId);
+    await this.engine.deleteWorkflowExecution(
+      { id: ns.id, name: ns.name },
+      { workflowExecution: { workflowId: task.workflowId, runId: task.runId } },
+    );
   }
 
   /** Visibility of the closed run, the parent's child-completed event, and the parent close policy. */

@@ -93,6 +93,17 @@ export interface TerminateWorkflowExecutionRequest {
 export interface TerminateWorkflowExecutionResponse {
 }
 
+export interface DeleteWorkflowExecutionRequest {
+  routing?:
+    | HistoryRouting
+    | undefined;
+  /** Temporal bytes: temporal.api.workflowservice.v1.DeleteWorkflowExecutionRequest. */
+  request: Buffer;
+}
+
+export interface DeleteWorkflowExecutionResponse {
+}
+
 export interface DescribeWorkflowExecutionRequest {
   routing?:
     | HistoryRouting
@@ -947,6 +958,118 @@ export const TerminateWorkflowExecutionResponse: MessageFns<TerminateWorkflowExe
   },
   fromPartial(_: DeepPartial<TerminateWorkflowExecutionResponse>): TerminateWorkflowExecutionResponse {
     const message = createBaseTerminateWorkflowExecutionResponse();
+    return message;
+  },
+};
+
+function createBaseDeleteWorkflowExecutionRequest(): DeleteWorkflowExecutionRequest {
+  return { routing: undefined, request: Buffer.alloc(0) };
+}
+
+export const DeleteWorkflowExecutionRequest: MessageFns<DeleteWorkflowExecutionRequest> = {
+  encode(message: DeleteWorkflowExecutionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.routing !== undefined) {
+      HistoryRouting.encode(message.routing, writer.uint32(10).fork()).join();
+    }
+    if (message.request.length !== 0) {
+      writer.uint32(18).bytes(message.request);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteWorkflowExecutionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteWorkflowExecutionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.routing = HistoryRouting.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<DeleteWorkflowExecutionRequest>): DeleteWorkflowExecutionRequest {
+    return DeleteWorkflowExecutionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteWorkflowExecutionRequest>): DeleteWorkflowExecutionRequest {
+    const message = createBaseDeleteWorkflowExecutionRequest();
+    message.routing = (object.routing !== undefined && object.routing !== null)
+      ? HistoryRouting.fromPartial(object.routing)
+      : undefined;
+    message.request = object.request ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseDeleteWorkflowExecutionResponse(): DeleteWorkflowExecutionResponse {
+  return {};
+}
+
+export const DeleteWorkflowExecutionResponse: MessageFns<DeleteWorkflowExecutionResponse> = {
+  encode(_: DeleteWorkflowExecutionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteWorkflowExecutionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteWorkflowExecutionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<DeleteWorkflowExecutionResponse>): DeleteWorkflowExecutionResponse {
+    return DeleteWorkflowExecutionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<DeleteWorkflowExecutionResponse>): DeleteWorkflowExecutionResponse {
+    const message = createBaseDeleteWorkflowExecutionResponse();
     return message;
   },
 };
@@ -2924,6 +3047,18 @@ export const HistoryServiceService = {
     responseDeserialize: (value: Buffer): TerminateWorkflowExecutionResponse =>
       TerminateWorkflowExecutionResponse.decode(value),
   },
+  deleteWorkflowExecution: {
+    path: "/tandem.internal.v1.HistoryService/DeleteWorkflowExecution" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteWorkflowExecutionRequest): Buffer =>
+      Buffer.from(DeleteWorkflowExecutionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteWorkflowExecutionRequest => DeleteWorkflowExecutionRequest.decode(value),
+    responseSerialize: (value: DeleteWorkflowExecutionResponse): Buffer =>
+      Buffer.from(DeleteWorkflowExecutionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteWorkflowExecutionResponse =>
+      DeleteWorkflowExecutionResponse.decode(value),
+  },
   describeWorkflowExecution: {
     path: "/tandem.internal.v1.HistoryService/DescribeWorkflowExecution" as const,
     requestStream: false as const,
@@ -3126,6 +3261,7 @@ export interface HistoryServiceServer extends UntypedServiceImplementation {
     RequestCancelWorkflowExecutionResponse
   >;
   terminateWorkflowExecution: handleUnaryCall<TerminateWorkflowExecutionRequest, TerminateWorkflowExecutionResponse>;
+  deleteWorkflowExecution: handleUnaryCall<DeleteWorkflowExecutionRequest, DeleteWorkflowExecutionResponse>;
   describeWorkflowExecution: handleUnaryCall<DescribeWorkflowExecutionRequest, DescribeWorkflowExecutionResponse>;
   getWorkflowExecutionHistory: handleClientStreamingCall<
     GetWorkflowExecutionHistoryRequest,
@@ -3231,6 +3367,21 @@ export interface HistoryServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TerminateWorkflowExecutionResponse) => void,
+  ): ClientUnaryCall;
+  deleteWorkflowExecution(
+    request: DeleteWorkflowExecutionRequest,
+    callback: (error: ServiceError | null, response: DeleteWorkflowExecutionResponse) => void,
+  ): ClientUnaryCall;
+  deleteWorkflowExecution(
+    request: DeleteWorkflowExecutionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteWorkflowExecutionResponse) => void,
+  ): ClientUnaryCall;
+  deleteWorkflowExecution(
+    request: DeleteWorkflowExecutionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteWorkflowExecutionResponse) => void,
   ): ClientUnaryCall;
   describeWorkflowExecution(
     request: DescribeWorkflowExecutionRequest,
