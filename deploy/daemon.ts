@@ -1,6 +1,7 @@
 // What the launchers of local servers (Cassandra, Redis) share: liveness of a detached process,
 // a lock file that serializes starts of one instance across processes, waiting until the
 // server answers, and a graceful-then-forced stop.
+import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sleep } from '../services/common/lifecycle.js';
@@ -87,6 +88,34 @@ export async function waitUntilAnswering(opts: {
     if (Date.now() > deadline) throw new Error(`${opts.what} did not answer within ${opts.timeoutMs} ms; log tail:\n${logTail(opts.logFile)}`);
     await sleep(opts.intervalMs);
   }
+}
+
+/**
+ * Starts a server detached from this process (it outlives it), output appended to logFile after
+ * a banner line, its pid written to pidFile at once. Resolves with the pid once it spawned.
+ */
+export async function spawnDaemon(opts: { command: string; args: string[]; logFile: string; pidFile: string; banner: string }): Promise<number> {
+  const out = openSync(opts.logFile, 'a');
+  writeFileSync(out, `\n==== ${new Date().toISOString()} ${opts.banner}\n`);
+  const child = spawn(opts.command, opts.args, { detached: true, stdio: ['ignore', out, out] });
+  closeSync(out);
+  const pid = await new Promise<number>((resolve, reject) => {
+    child.once('spawn', () => resolve(child.pid!));
+    child.once('error', (err) => reject(new Error(`cannot run ${opts.command}: ${err.message}`)));
+  });
+  child.unref();
+  writeFileSync(opts.pidFile, String(pid));
+  return pid;
+}
+
+/** Stops the process if it runs (false when it did not); a stale pid file is removed either way. */
+export async function stopIfRunning(pid: number | null, pidFile: string, graceMs: number): Promise<boolean> {
+  if (pid === null) {
+    rmSync(pidFile, { force: true });
+    return false;
+  }
+  await stopPid(pid, pidFile, graceMs);
+  return true;
 }
 
 /** SIGTERM, SIGKILL after the grace period; resolves once the process is gone and its pid file removed. */

@@ -1,14 +1,13 @@
 // Runs a single-node Cassandra 5.0 as a detached JVM with its own ports and folders, so one
 // machine can hold one instance per region. The instance outlives the process that started it:
 // its state folder (pidfile, log, yaml, instance.json) is found again by name.
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import cassandra from 'cassandra-driver';
 import { CASSANDRA_VERSION, cacheRoot, fetchCassandra } from './fetch.js';
-import { livePidFromFile, stopPid, waitUntilAnswering, withLockFile } from '../daemon.js';
+import { livePidFromFile, spawnDaemon, stopIfRunning, waitUntilAnswering, withLockFile } from '../daemon.js';
 
 export interface CassandraStartOptions {
   /** Instance name: its state folder, its cluster name. */
@@ -317,16 +316,13 @@ export async function startCassandra(opts: CassandraStartOptions): Promise<Cassa
       `${lib}/*`,
       'org.apache.cassandra.service.CassandraDaemon',
     ];
-    const out = openSync(f.log, 'a');
-    writeFileSync(out, `\n==== ${new Date().toISOString()} starting cassandra ${rec.version} (${rec.listenAddress} cql ${rec.cqlPort} storage ${rec.storagePort})\n`);
-    const child = spawn('java', args, { detached: true, stdio: ['ignore', out, out] });
-    closeSync(out);
-    const childPid = await new Promise<number>((res, rej) => {
-      child.once('spawn', () => res(child.pid!));
-      child.once('error', (err) => rej(new Error(`cannot run java: ${err.message}`)));
+    const childPid = await spawnDaemon({
+      command: 'java',
+      args,
+      logFile: f.log,
+      pidFile: f.pid,
+      banner: `starting cassandra ${rec.version} (${rec.listenAddress} cql ${rec.cqlPort} storage ${rec.storagePort})`,
     });
-    child.unref();
-    writeFileSync(f.pid, String(childPid));
     log(`started cassandra ${opts.name} pid ${childPid}, log ${f.log}`);
     try {
       await waitForCql(rec, childPid, timeoutMs, f.log);
@@ -350,15 +346,8 @@ function waitForCql(rec: InstanceRecord, pid: number, timeoutMs: number, logFile
 }
 
 /** SIGTERM, then SIGKILL after the grace period; resolves once the JVM is gone. */
-export async function stopCassandra(name: string, graceMs = DEFAULTS.stopGraceMs): Promise<boolean> {
-  const f = files(name);
-  const pid = livePid(name);
-  if (pid === null) {
-    rmSync(f.pid, { force: true });
-    return false;
-  }
-  await stopPid(pid, f.pid, graceMs);
-  return true;
+export function stopCassandra(name: string, graceMs = DEFAULTS.stopGraceMs): Promise<boolean> {
+  return stopIfRunning(livePid(name), files(name).pid, graceMs);
 }
 
 export async function cassandraStatus(name: string): Promise<CassandraStatus> {

@@ -2,13 +2,13 @@
 // membership, one for the global route registry). Nothing is persisted: membership and routes
 // are rebuilt by their owners' heartbeats, so `--save '' --appendonly no`. The instance outlives
 // the process that started it; its state folder (pidfile, log, instance.json) is found by name.
-import { execFile, spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { cacheRoot } from '../cassandra/fetch.js';
-import { livePidFromFile, stopPid, waitUntilAnswering, withLockFile } from '../daemon.js';
+import { livePidFromFile, spawnDaemon, stopIfRunning, waitUntilAnswering, withLockFile } from '../daemon.js';
 
 const run = promisify(execFile);
 
@@ -171,17 +171,14 @@ export async function startRedis(opts: RedisStartOptions): Promise<RedisHandle> 
       '--dir', rec.dataDir,
       '--pidfile', f.pid,
     ];
-    const out = openSync(f.log, 'a');
-    writeFileSync(out, `\n==== ${new Date().toISOString()} starting redis ${opts.name} on ${rec.host}:${rec.port}\n`);
-    const child = spawn(binary, args, { detached: true, stdio: ['ignore', out, out] });
-    closeSync(out);
-    const childPid = await new Promise<number>((res, rej) => {
-      child.once('spawn', () => res(child.pid!));
-      child.once('error', (err) => rej(new Error(`cannot run ${binary}: ${err.message}`)));
-    });
-    child.unref();
     // Redis writes the pidfile itself a moment later; ours is there at once for stop and status.
-    writeFileSync(f.pid, String(childPid));
+    const childPid = await spawnDaemon({
+      command: binary,
+      args,
+      logFile: f.log,
+      pidFile: f.pid,
+      banner: `starting redis ${opts.name} on ${rec.host}:${rec.port}`,
+    });
     log(`started redis ${opts.name} pid ${childPid} on ${rec.host}:${rec.port}, log ${f.log}`);
     try {
       await waitForPing(rec, childPid, timeoutMs, f.log);
@@ -205,15 +202,8 @@ function waitForPing(rec: InstanceRecord, pid: number, timeoutMs: number, logFil
 }
 
 /** SIGTERM, SIGKILL after the grace period; resolves once the process is gone. False if it was not running. */
-export async function stopRedis(name: string, graceMs = DEFAULTS.stopGraceMs): Promise<boolean> {
-  const f = files(name);
-  const pid = livePid(name);
-  if (pid === null) {
-    rmSync(f.pid, { force: true });
-    return false;
-  }
-  await stopPid(pid, f.pid, graceMs);
-  return true;
+export function stopRedis(name: string, graceMs = DEFAULTS.stopGraceMs): Promise<boolean> {
+  return stopIfRunning(livePid(name), files(name).pid, graceMs);
 }
 
 export async function redisStatus(name: string): Promise<RedisStatus> {
