@@ -14,7 +14,7 @@ import { PersistenceError } from '../services/persistence/errors.js';
 // The frontend's grpc.health.v1 implementation; it belongs in services/common, where it would
 // serve every process the same way.
 import { HealthState, healthDefinition } from '../services/common/health.js';
-import { bindInsecure, drain } from '../services/common/grpc-server.js';
+import { bindInsecure, newStopController, stopGracefully } from '../services/common/grpc-server.js';
 import { ErrorDetails } from './gen/tandem/internal/v1/common.js';
 
 /** The TandemError code of a failed call, so the caller rebuilds the same error. */
@@ -173,7 +173,7 @@ export class InternalGrpcServer<S extends Definition> implements Service {
   private readonly requests;
   private readonly durations;
   /** Aborted by stop(): long polls then answer with what they have. */
-  private stopping = new AbortController();
+  private stopping = newStopController();
   private server?: grpc.Server;
   private boundPort?: number;
 
@@ -205,7 +205,7 @@ export class InternalGrpcServer<S extends Definition> implements Service {
 
   async start(): Promise<void> {
     if (this.server) return;
-    this.stopping = new AbortController();
+    this.stopping = newStopController();
     const server = new grpc.Server({
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
@@ -229,10 +229,7 @@ export class InternalGrpcServer<S extends Definition> implements Service {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    this.health.setServing(false);
-    this.health.endWatches();
-    this.stopping.abort();
-    if (!(await drain(server, this.config.drainTimeoutMs))) {
+    if (!(await stopGracefully(server, this.health, this.stopping, this.config.drainTimeoutMs))) {
       this.log.warn({ drainTimeoutMs: this.config.drainTimeoutMs }, 'internal rpc calls were still running after the drain timeout; cut off');
     }
     this.log.info({ service: this.serviceName }, 'internal rpc server stopped');

@@ -1,5 +1,7 @@
 // Binding and draining a grpc-js server, the same for the public frontend and the internal servers.
+import { setMaxListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
+import type { HealthState } from './health.js';
 
 /** Binds host:port (port 0 picks one) and resolves with the port bound. */
 export function bindInsecure(server: grpc.Server, host: string, port: number): Promise<number> {
@@ -9,7 +11,7 @@ export function bindInsecure(server: grpc.Server, host: string, port: number): P
 }
 
 /** Lets calls in flight finish for up to graceMs, then cuts them off. Resolves true if they drained. */
-export async function drain(server: grpc.Server, graceMs: number): Promise<boolean> {
+async function drain(server: grpc.Server, graceMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const drained = await Promise.race([
     new Promise<boolean>((resolve) => server.tryShutdown(() => resolve(true))),
@@ -18,4 +20,22 @@ export async function drain(server: grpc.Server, graceMs: number): Promise<boole
   clearTimeout(timer);
   if (!drained) server.forceShutdown();
   return drained;
+}
+
+/**
+ * The graceful stop of a server: health NOT_SERVING (and watchers told), long polls released
+ * through `stopping`, then the calls in flight drained for up to graceMs. True if they drained.
+ */
+export function stopGracefully(server: grpc.Server, health: HealthState, stopping: AbortController, graceMs: number): Promise<boolean> {
+  health.setServing(false);
+  health.endWatches();
+  stopping.abort();
+  return drain(server, graceMs);
+}
+
+/** The controller a server aborts on stop; every long poll listens on it, so it has no listener cap. */
+export function newStopController(): AbortController {
+  const c = new AbortController();
+  setMaxListeners(0, c.signal);
+  return c;
 }

@@ -1,9 +1,8 @@
 // The frontend process: Temporal's WorkflowService over gRPC, plus health and reflection.
 // Every call goes through one wrapper: decode check, generic payload/duration checks, the handler,
 // error mapping, metrics. No request can throw past it.
-import { setMaxListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { bindInsecure, drain } from '../common/grpc-server.js';
+import { bindInsecure, newStopController, stopGracefully } from '../common/grpc-server.js';
 import type { Service } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { apiError } from '../common/errors.js';
@@ -35,16 +34,9 @@ export class FrontendService implements Service {
   private readonly requests: ReturnType<typeof counter>;
   private readonly durations: ReturnType<typeof histogram>;
   /** Aborted by stop() so long polls return at once and the grace period is not spent waiting on them. */
-  private stopping = FrontendService.stopSignal();
+  private stopping = newStopController();
   private server?: grpc.Server;
   private boundPort?: number;
-
-  /** Every long poll listens on it: as many listeners as calls in flight, so no listener cap. */
-  private static stopSignal(): AbortController {
-    const c = new AbortController();
-    setMaxListeners(0, c.signal);
-    return c;
-  }
 
   constructor(config: Partial<FrontendConfig> & { region: string }, deps: FrontendServiceDeps) {
     this.config = frontendConfig(config);
@@ -68,7 +60,7 @@ export class FrontendService implements Service {
   }
 
   async start(): Promise<void> {
-    this.stopping = FrontendService.stopSignal();
+    this.stopping = newStopController();
     const server = new grpc.Server({
       'grpc.max_receive_message_length': this.config.maxReceiveMessageBytes,
       'grpc.max_send_message_length': -1,
@@ -97,10 +89,7 @@ export class FrontendService implements Service {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    this.health.setServing(false);
-    this.health.endWatches();
-    this.stopping.abort();
-    if (!(await drain(server, this.config.shutdownGraceMs))) {
+    if (!(await stopGracefully(server, this.health, this.stopping, this.config.shutdownGraceMs))) {
       this.log.warn({ graceMs: this.config.shutdownGraceMs }, 'frontend calls were still running at the end of the grace period; cut off');
     }
     this.log.info('frontend stopped');
