@@ -97,12 +97,10 @@ export interface ExternalRequestInfo {
   requestId: string;
 }
 
+/** An update the worker accepted: from then on it is history (admitted ones live in UpdateRegistry). */
 export interface UpdateInfo {
   updateId: string;
-  /** admitted: waiting for a workflow task; sent: delivered to a worker; accepted; completed. */
-  stage: 'admitted' | 'sent' | 'accepted' | 'completed';
-  /** Base64 temporal.api.update.v1.Request while admitted/sent. */
-  request: string | null;
+  stage: 'accepted' | 'completed';
   acceptedEventId: number;
   completedEventId: number;
 }
@@ -479,10 +477,6 @@ export class MutableState {
     });
   }
 
-  get bufferedEvents(): HistoryEvent[] {
-    return this.data.buffered.map((b) => decodeB64(historyv1.HistoryEvent, b));
-  }
-
   private commitEvent(event: HistoryEvent): HistoryEvent {
     event.eventId = toLong(BigInt(this.info.nextEventId));
     this.applyEvent(event);
@@ -777,19 +771,19 @@ export class MutableState {
       case ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: {
         const a = e.workflowExecutionUpdateAcceptedEventAttributes!;
         const updateId = a.acceptedRequest?.meta?.updateId ?? a.protocolInstanceId ?? '';
-        const u = this.update(updateId) ?? this.pushUpdate(updateId);
-        u.stage = 'accepted';
-        u.request = null;
-        u.acceptedEventId = id;
+        this.data.updates.push({ updateId, stage: 'accepted', acceptedEventId: id, completedEventId: 0 });
         break;
       }
       case ET.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: {
         const a = e.workflowExecutionUpdateCompletedEventAttributes!;
         const updateId = a.meta?.updateId ?? '';
-        const u = this.update(updateId) ?? this.pushUpdate(updateId);
-        u.stage = 'completed';
-        u.request = null;
-        u.completedEventId = id;
+        const u = this.update(updateId);
+        if (u) {
+          u.stage = 'completed';
+          u.completedEventId = id;
+        } else {
+          this.data.updates.push({ updateId, stage: 'completed', acceptedEventId: 0, completedEventId: id });
+        }
         break;
       }
       default:
@@ -842,15 +836,5 @@ export class MutableState {
 
   update(updateId: string): UpdateInfo | undefined {
     return this.data.updates.find((u) => u.updateId === updateId);
-  }
-
-  pushUpdate(updateId: string): UpdateInfo {
-    const u: UpdateInfo = { updateId, stage: 'admitted', request: null, acceptedEventId: 0, completedEventId: 0 };
-    this.data.updates.push(u);
-    return u;
-  }
-
-  removeUpdate(updateId: string): void {
-    this.data.updates = this.data.updates.filter((u) => u.updateId !== updateId);
   }
 }

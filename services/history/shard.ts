@@ -138,7 +138,7 @@ export class Shard {
     });
   }
 
-  getCached(key: ExecutionKey): MutableState | undefined {
+  private getCached(key: ExecutionKey): MutableState | undefined {
     return this.cache.get(executionCacheKey(key));
   }
 
