@@ -34,15 +34,12 @@ export class UpdateHandler {
 
   /** Protocol messages carrying every update this workflow task must deliver. */
   messagesFor(ms: MutableState, startedEventId: number): protocolv1.IMessage[] {
-    return this.registry.pending(ms.key).map((u) => {
-      u.sentInStartedEventId = startedEventId;
-      return {
-        id: `${u.updateId}/request`,
-        protocolInstanceId: u.updateId,
-        eventId: toLong(BigInt(startedEventId - 1)),
-        body: anyOf('temporal.api.update.v1.Request', updatev1.Request.encode(u.request).finish()),
-      };
-    });
+    return this.registry.pending(ms.key).map((u) => ({
+      id: `${u.updateId}/request`,
+      protocolInstanceId: u.updateId,
+      eventId: toLong(BigInt(startedEventId - 1)),
+      body: anyOf('temporal.api.update.v1.Request', updatev1.Request.encode(u.request).finish()),
+    }));
   }
 
   /** True when a completion only rejects updates: a speculative task can then vanish. */
@@ -168,7 +165,7 @@ export class UpdateHandler {
       if (req.firstExecutionRunId && req.firstExecutionRunId !== ms.info.firstRunId) throw apiError('WORKFLOW_NOT_FOUND', workflowId);
       if (ms.update(updateId)) return ms.info.runId;
       if (!ms.isRunning) throw apiError('WORKFLOW_ALREADY_COMPLETED');
-      this.registry.admit(ms.key, request, Date.now());
+      this.registry.admit(ms.key, request);
       task = this.ensureTask(ms, Date.now());
       return ms.info.runId;
     });

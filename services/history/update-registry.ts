@@ -8,9 +8,6 @@ import { executionCacheKey } from './shard.js';
 export interface AdmittedUpdate {
   updateId: string;
   request: updatev1.IRequest;
-  admittedAtMs: number;
-  /** Started event id of the workflow task that carried the request last; 0 if none yet. */
-  sentInStartedEventId: number;
   rejection: failurev1.IFailure | null;
   rejectedAtMs: number;
 }
@@ -32,11 +29,11 @@ export class UpdateRegistry {
     return this.run(key, false)?.get(updateId);
   }
 
-  admit(key: ExecutionKey, request: updatev1.IRequest, now: number): AdmittedUpdate {
+  admit(key: ExecutionKey, request: updatev1.IRequest): AdmittedUpdate {
     const updateId = request.meta?.updateId ?? '';
     const existing = this.get(key, updateId);
     if (existing && !existing.rejection) return existing;
-    const u: AdmittedUpdate = { updateId, request, admittedAtMs: now, sentInStartedEventId: 0, rejection: null, rejectedAtMs: 0 };
+    const u: AdmittedUpdate = { updateId, request, rejection: null, rejectedAtMs: 0 };
     this.run(key, true)!.set(updateId, u);
     return u;
   }
@@ -73,9 +70,7 @@ export class UpdateRegistry {
   }
 
   /** The run closed: updates it never accepted cannot be delivered any more. */
-  dropRun(key: ExecutionKey): AdmittedUpdate[] {
-    const pending = this.pending(key);
+  dropRun(key: ExecutionKey): void {
     this.byRun.delete(executionCacheKey(key));
-    return pending;
   }
 }
