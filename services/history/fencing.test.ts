@@ -2,7 +2,7 @@
 // connection (as two processes would be). The second owner's range_id bump fences the first:
 // every call of the stale owner fails with SHARD_MOVED, none of its writes is visible, and the
 // new owner's task ids are all above the old owner's.
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,7 +16,7 @@ import { toBigInt } from '../common/proto-time.js';
 import { NamespaceRegistry } from '../namespaces/registry.js';
 import { MatchingEngine } from '../matching/engine.js';
 import type { Persistence } from '../persistence/store.js';
-import type { ExecutionKey, HistoryTask } from '../persistence/types.js';
+import type { ExecutionKey } from '../persistence/types.js';
 import { openSqlitePersistence } from '../persistence/sqlite/index.js';
 import { openCassandraPersistence } from '../persistence/cassandra/index.js';
 import { allTasks, plainEvents, plainExecution } from '../persistence/conformance/fixtures.js';
