@@ -7,7 +7,7 @@ import { enums, commonv1, workflowservice as ws, failure as failurev1 } from '..
 import { optionalDurationMs, timestampFromMs, durationFromMs, toLong } from '../common/proto-time.js';
 import { ConditionFailedError, CurrentWorkflowConditionFailedError } from '../persistence/errors.js';
 import type { Persistence } from '../persistence/store.js';
-import type { CreateMode, CurrentExecution } from '../persistence/types.js';
+import type { CreateMode, CurrentExecution, ExecutionKey } from '../persistence/types.js';
 import type { NamespaceRegistry } from '../namespaces/registry.js';
 import type { MatchingApi, AddTaskRequest, QueryTaskRequest, TaskStarter } from '../matching/api.js';
 import type { HistoryApi, NamespaceRef } from './api.js';
@@ -421,13 +421,17 @@ export class HistoryEngine implements HistoryApi, TaskStarter {
     } catch (err) {
       if (!isTandemError(err, 'WORKFLOW_ALREADY_COMPLETED')) throw err;
     }
-    const shard = this.shardFor(ns.id, workflowId);
-    const key = { namespaceId: ns.id, workflowId, runId };
-    await shard.workflowLocks.run(`${ns.id}/${workflowId}`, async () => {
+    await this.deleteRun({ namespaceId: ns.id, workflowId, runId });
+  }
+
+  /** Removes a closed run: its record, history and visibility. */
+  async deleteRun(key: ExecutionKey): Promise<void> {
+    const shard = this.shardFor(key.namespaceId, key.workflowId);
+    await shard.workflowLocks.run(`${key.namespaceId}/${key.workflowId}`, async () => {
       await this.store.executions.deleteWorkflowExecution(shard.shardId, key);
       shard.invalidate(key);
     });
-    await this.store.visibility.deleteVisibility(ns.id, runId);
+    await this.store.visibility.deleteVisibility(key.namespaceId, key.runId);
   }
 
   /**

@@ -159,12 +159,7 @@ export class TaskExecutor {
   /** Retention passed: the closed run goes the way DeleteWorkflowExecution removes one. */
   private async deleteExecution(task: HistoryTask): Promise<void> {
     const ms = await this.engine.readRun(task.namespaceId, task.workflowId, task.runId);
-    if (ms.isRunning) return;
-    const ns = await this.engine.namespaces.requireById(task.namespaceId);
-    await this.engine.deleteWorkflowExecution(
-      { id: ns.id, name: ns.name },
-      { workflowExecution: { workflowId: task.workflowId, runId: task.runId } },
-    );
+    if (!ms.isRunning) await this.engine.deleteRun(ms.key);
   }
 
   /** Visibility of the closed run, the parent's child-completed event, and the parent close policy. */
