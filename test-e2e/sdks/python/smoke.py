@@ -1,6 +1,6 @@
 # The official Python SDK (temporalio) against tandem: activity, timer, signal, query, and an
 # update whose validator rejects (sandbox off: the workflow lives in this script).
-import asyncio, sys, uuid
+import asyncio, os, sys, uuid
 from datetime import timedelta
 from temporalio import workflow, activity
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -55,3 +55,7 @@ async def main():
         assert result == "hello py x6", result
         print("ok", result)
 asyncio.run(main())
+# Every check passed. Skip interpreter finalization: the SDK's native runtime threads can race
+# it and abort the process after the work is done (seen with temporalio 1.35).
+sys.stdout.flush()
+os._exit(0)
