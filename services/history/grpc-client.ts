@@ -10,17 +10,11 @@ import { commonv1, workflowservice as ws } from '../common/temporal.js';
 import type { Membership } from '../membership/membership.js';
 import { shardOwner } from '../membership/rendezvous.js';
 import type { AddTaskRequest, QueryTaskRequest, TaskStarter } from '../matching/api.js';
+import { queryTaskToWire, taskToWire } from '../matching/task-wire.js';
 import { HistoryServiceService, type HistoryRouting } from '../../proto/gen/tandem/internal/v1/history.js';
-import {
-  RemoteService,
-  encodeTemporal,
-  type RemoteCallOptions,
-  type RequestOf,
-  type ResponseOf,
-  type Route,
-  type TemporalType,
-} from '../../proto/internal-rpc.js';
-import { queryTaskToWire, taskToWire } from '../../proto/task-wire.js';
+import type { RequestOf, ResponseOf } from '../rpc/definition.js';
+import { RemoteService, type RemoteCallOptions, type Route } from '../rpc/remote-service.js';
+import { encodeTemporal, type TemporalType } from '../rpc/temporal-bytes.js';
 import type { HistoryApi, NamespaceRef } from './api.js';
 import { shardIdFor } from './shard-id.js';
 import { decodeActivityTaskToken, decodeWorkflowTaskToken } from './task-token.js';

@@ -6,15 +6,10 @@ import type { Logger } from '../common/logger.js';
 import type { Registry } from '../common/metrics.js';
 import { commonv1, workflowservice as ws } from '../common/temporal.js';
 import type { TaskStarter } from '../matching/api.js';
+import { queryTaskFromWire, taskFromWire } from '../matching/task-wire.js';
 import { HistoryServiceService, type HistoryRouting } from '../../proto/gen/tandem/internal/v1/history.js';
-import {
-  InternalGrpcServer,
-  encodeTemporal,
-  type InternalServerConfig,
-  type RpcHandlers,
-  type TemporalType,
-} from '../../proto/internal-rpc.js';
-import { queryTaskFromWire, taskFromWire } from '../../proto/task-wire.js';
+import { InternalGrpcServer, type InternalServerConfig, type RpcHandlers } from '../rpc/server.js';
+import { encodeTemporal, type TemporalType } from '../rpc/temporal-bytes.js';
 import type { HistoryApi, NamespaceRef } from './api.js';
 
 export type HistoryGrpcServerConfig = Pick<InternalServerConfig, 'host' | 'port'> & Partial<InternalServerConfig>;

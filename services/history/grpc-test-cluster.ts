@@ -17,7 +17,7 @@ import { RemoteMatching } from '../matching/grpc-client.js';
 import { NamespaceRegistry } from '../namespaces/registry.js';
 import { openSqlitePersistence } from '../persistence/sqlite/index.js';
 import type { Persistence } from '../persistence/store.js';
-import type { RemoteCallOptions } from '../../proto/internal-rpc.js';
+import type { RemoteCallOptions } from '../rpc/remote-service.js';
 import type { NamespaceRef } from './api.js';
 import { RemoteHistory } from './grpc-client.js';
 import { HistoryGrpcServer } from './grpc-server.js';

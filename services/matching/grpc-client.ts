@@ -17,8 +17,9 @@ import { workflowservice as ws } from '../common/temporal.js';
 import type { Membership } from '../membership/membership.js';
 import { ownerOf } from '../membership/rendezvous.js';
 import { MatchingServiceService } from '../../proto/gen/tandem/internal/v1/matching.js';
-import { RemoteService, encodeTemporal, type RemoteCallOptions, type Route } from '../../proto/internal-rpc.js';
-import { queryTaskToWire, taskQueueToWire, taskToWire } from '../../proto/task-wire.js';
+import { RemoteService, type RemoteCallOptions, type Route } from '../rpc/remote-service.js';
+import { encodeTemporal } from '../rpc/temporal-bytes.js';
+import { queryTaskToWire, taskQueueToWire, taskToWire } from './task-wire.js';
 import type { AddTaskRequest, MatchingApi, QueryTaskRequest, TaskQueueRef } from './api.js';
 
 export interface RemoteMatchingOptions extends RemoteCallOptions {

@@ -4,8 +4,9 @@ import type { Logger } from '../common/logger.js';
 import type { Registry } from '../common/metrics.js';
 import { workflowservice as ws } from '../common/temporal.js';
 import { MatchingServiceService } from '../../proto/gen/tandem/internal/v1/matching.js';
-import { InternalGrpcServer, encodeTemporal, type InternalServerConfig, type RpcHandlers } from '../../proto/internal-rpc.js';
-import { queryTaskFromWire, taskFromWire, taskQueueFromWire } from '../../proto/task-wire.js';
+import { InternalGrpcServer, type InternalServerConfig, type RpcHandlers } from '../rpc/server.js';
+import { encodeTemporal } from '../rpc/temporal-bytes.js';
+import { queryTaskFromWire, taskFromWire, taskQueueFromWire } from './task-wire.js';
 import type { MatchingApi } from './api.js';
 
 export type MatchingGrpcServerConfig = Pick<InternalServerConfig, 'host' | 'port'> & Partial<InternalServerConfig>;

@@ -1,9 +1,9 @@
-// The matching contract's own types (services/matching/api.ts) on the wire, both ways. History
-// (TaskStarter) and matching (MatchingApi) both carry them.
-import { commonv1, queryv1 } from '../services/common/temporal.js';
-import type { AddTaskRequest, QueryTaskRequest, TaskQueueRef } from '../services/matching/api.js';
-import type { QueryTask, Task, TaskQueue } from './gen/tandem/internal/v1/common.js';
-import { encodeTemporal } from './internal-rpc.js';
+// The matching contract's own types (api.ts) on the wire, both ways. History's TaskStarter and
+// matching's MatchingApi both carry them, so both services' grpc clients and servers use this.
+import { commonv1, queryv1 } from '../common/temporal.js';
+import { encodeTemporal } from '../rpc/temporal-bytes.js';
+import type { QueryTask, Task, TaskQueue } from '../../proto/gen/tandem/internal/v1/common.js';
+import type { AddTaskRequest, QueryTaskRequest, TaskQueueRef } from './api.js';
 
 export function taskQueueToWire(ref: TaskQueueRef): TaskQueue {
   return { namespaceId: ref.namespaceId, name: ref.name, type: ref.type, kind: ref.kind };
