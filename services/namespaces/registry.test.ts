@@ -135,6 +135,40 @@ describe('NamespaceRegistry', () => {
     await assert.rejects(registry.update('missing', (r) => r), (e) => isTandemError(e, 'NAMESPACE_NOT_FOUND'));
   });
 
+  test('onChange tells each newer record once: own writes, other writers seen by refresh and refreshNamespace', async () => {
+    const { store, registry } = await setup();
+    const rec = await registry.register({ name: 'watched', isGlobal: true, regions: ['b'] });
+    const seen: [string, bigint][] = [];
+    const unsubscribe = registry.onChange((r) => seen.push([r.activeRegion, r.notificationVersion]));
+    registry.onChange(() => {
+      throw new Error('a broken listener does not stop the others');
+    });
+
+    await registry.update('watched', (r) => ({ ...r, activeRegion: 'b' }));
+    assert.deepEqual(seen, [['b', 2n]]);
+
+    // Another process fails it back: the periodic refresh sees the newer row, once.
+    const other = new NamespaceRegistry(store.inner, { region: b, regions: [a, b] }, silentLogger());
+    await other.update('watched', (r) => ({ ...r, activeRegion: 'a' }));
+    await registry.refresh();
+    await registry.refresh();
+    assert.deepEqual(seen, [['b', 2n], ['a', 3n]]);
+
+    // refreshNamespace makes one namespace current at once, and answers the current record.
+    await other.update('watched', (r) => ({ ...r, failoverState: 'handover' }));
+    const current = await registry.refreshNamespace(rec.id);
+    assert.equal(current.failoverState, 'handover');
+    assert.equal((await registry.requireById(rec.id)).failoverState, 'handover');
+    assert.deepEqual(seen, [['b', 2n], ['a', 3n], ['a', 4n]]);
+    assert.equal((await registry.refreshNamespace(rec.id)).notificationVersion, 4n);
+    assert.equal(seen.length, 3, 'an unchanged row is no change');
+    await assert.rejects(registry.refreshNamespace('no-such-id'), (e) => isTandemError(e, 'NAMESPACE_NOT_FOUND'));
+
+    unsubscribe();
+    await registry.update('watched', (r) => ({ ...r, description: 'after unsubscribe' }));
+    assert.equal(seen.length, 3);
+  });
+
   test('list pages in name order', async () => {
     const { registry } = await setup();
     for (const n of ['c', 'a1', 'b1', 'd', 'e']) await registry.register({ name: n });

@@ -1,6 +1,7 @@
 // Namespace lookups for the request path. Records change rarely (register, update, failover) and
 // are read on every call, so they are cached: refreshed on a miss and on a short interval (other
-// processes write them too), replaced at once when this process writes.
+// processes write them too), replaced at once when this process writes. Whoever must act on a
+// change (history's queues re-run the tasks a passive namespace parked) subscribes with onChange.
 import { randomUUID } from 'node:crypto';
 import { apiError, apiErrorWithDetails } from '../common/errors.js';
 import type { Service } from '../common/lifecycle.js';
@@ -70,10 +71,14 @@ export function namespaceNotFound(name: string) {
   );
 }
 
+/** Told the record of a namespace this registry caches now, after it changed. */
+export type NamespaceChangeListener = (rec: NamespaceRecord) => void;
+
 export class NamespaceRegistry implements Service {
   readonly config: ReturnType<typeof withDefaults>;
   private byName = new Map<string, NamespaceRecord>();
   private byId = new Map<string, NamespaceRecord>();
+  private readonly listeners = new Set<NamespaceChangeListener>();
   private timer?: NodeJS.Timeout;
   private refreshing?: Promise<void>;
 
@@ -103,21 +108,45 @@ export class NamespaceRegistry implements Service {
     await this.refreshing?.catch(() => undefined);
   }
 
+  /**
+   * Calls listener with the new record each time the cache takes a newer notification version of a
+   * namespace (a write of this process, or a row another process wrote, seen by a refresh or a
+   * miss) or a namespace it did not know. Returns the unsubscribe.
+   */
+  onChange(listener: NamespaceChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Reloads every namespace; concurrent callers share one load. */
   refresh(): Promise<void> {
     this.refreshing ??= this.store
       .listNamespaces()
       .then((all) => {
         // A write of this process may have landed after the load read its row: keep the newer one.
+        const changed: NamespaceRecord[] = [];
         const fresh = all.map((n) => {
-          const cached = this.byId.get(n.id);
-          return cached && cached.notificationVersion > n.notificationVersion ? cached : n;
+          if (!this.isNewer(n)) return this.byId.get(n.id)!;
+          changed.push(n);
+          return n;
         });
         this.byName = new Map(fresh.map((n) => [n.name, n]));
         this.byId = new Map(fresh.map((n) => [n.id, n]));
+        for (const rec of changed) this.notify(rec);
       })
       .finally(() => (this.refreshing = undefined));
     return this.refreshing;
+  }
+
+  /**
+   * Reads one namespace from the store now, so the cache (and every onChange listener) is current
+   * for it without waiting for the next refresh: a failover that just switched it uses this.
+   */
+  async refreshNamespace(id: string): Promise<NamespaceRecord> {
+    const rec = await this.store.getNamespaceById(id);
+    if (!rec) throw namespaceNotFound(id);
+    this.remember(rec);
+    return this.byId.get(id)!;
   }
 
   async getByName(name: string): Promise<NamespaceRecord | null> {
@@ -237,10 +266,26 @@ export class NamespaceRegistry implements Service {
     return { namespaces, nextAfter: all.length > pageSize ? namespaces[namespaces.length - 1]!.name : undefined };
   }
 
-  private remember(rec: NamespaceRecord): void {
+  private isNewer(rec: NamespaceRecord): boolean {
     const cached = this.byId.get(rec.id);
-    if (cached && cached.notificationVersion > rec.notificationVersion) return;
+    return !cached || cached.notificationVersion < rec.notificationVersion;
+  }
+
+  private remember(rec: NamespaceRecord): void {
+    if (!this.isNewer(rec)) return;
     this.byName.set(rec.name, rec);
     this.byId.set(rec.id, rec);
+    this.notify(rec);
+  }
+
+  /** A listener that throws is logged: it must not stop the others, nor the refresh or the write. */
+  private notify(rec: NamespaceRecord): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(rec);
+      } catch (err) {
+        this.log.error({ err, namespace: rec.name }, 'namespace change listener failed');
+      }
+    }
   }
 }
