@@ -23,6 +23,11 @@ export class ConditionFailedError extends PersistenceError {
   override name = 'ConditionFailedError';
 }
 
+/** A write would replace a committed history event: events are appended, never overwritten. */
+export class HistoryConflictError extends ConditionFailedError {
+  override name = 'HistoryConflictError';
+}
+
 /** Creating a run found a current run the create mode did not expect. */
 export class CurrentWorkflowConditionFailedError extends PersistenceError {
   override name = 'CurrentWorkflowConditionFailedError';

@@ -33,32 +33,36 @@ export interface ShardStore {
 
 export interface ExecutionStore {
   /**
-   * One conditional batch in the shard's partition: shard range_id, current pointer (per mode),
-   * the new execution row (must not exist), its events and its tasks. Throws
-   * ShardOwnershipLostError, CurrentWorkflowConditionFailedError, or ConditionFailedError when
-   * the run id exists already.
+   * Writes the run's first events to its history tree, then one conditional batch in the shard's
+   * partition: shard range_id, current pointer (per mode), the new execution row (must not exist)
+   * and its tasks. Throws ShardOwnershipLostError, CurrentWorkflowConditionFailedError, or
+   * ConditionFailedError when the run id exists already. Events of a failed call stay invisible.
    */
   createWorkflowExecution(req: CreateExecutionRequest): Promise<void>;
   /**
-   * One conditional batch: shard range_id, the execution's dbRecordVersion, the current pointer
-   * (mode updateCurrent), the new run if any, events and tasks. Throws ShardOwnershipLostError
-   * or ConditionFailedError; nothing of a failed batch is visible.
+   * Appends the events (and the new run's), then one conditional batch: shard range_id, the
+   * execution's dbRecordVersion and nextEventId, the current pointer (mode updateCurrent), the new
+   * run if any, and tasks. Throws ShardOwnershipLostError, ConditionFailedError, or
+   * HistoryConflictError (events at an existing event id of the stored branch); nothing of a
+   * failed call is visible.
    */
   updateWorkflowExecution(req: UpdateExecutionRequest): Promise<void>;
   getWorkflowExecution(shardId: number, key: ExecutionKey): Promise<ExecutionRecord | null>;
   getCurrentExecution(shardId: number, namespaceId: string, workflowId: string): Promise<CurrentExecution | null>;
   /** Executions of a shard in key order, after `after` (exclusive). */
   listExecutions(shardId: number, after: ExecutionKey | null, limit: number): Promise<ExecutionRecord[]>;
-  /** Removes the run, its events and, when it points at the run, the current pointer. Not fenced. */
+  /** Removes the run, every branch of its history tree and, when it points at the run, the current pointer. Not fenced. */
   deleteWorkflowExecution(shardId: number, key: ExecutionKey): Promise<void>;
-  /** Events of one branch in event-id order within [minEventId, maxEventId), at most limit. */
+  /** Committed events of a branch (its ancestors' ranges included) in event-id order within [minEventId, maxEventId), at most limit. */
   readHistory(req: ReadHistoryRequest): Promise<HistoryEventRow[]>;
   /** Tasks of a non-timer category in task-id order within (afterTaskId, maxTaskId]. */
   getHistoryTasks(req: TaskRangeRequest): Promise<HistoryTask[]>;
   /** Timer tasks in (visibilityTime, taskId) order after `after`, firing at or before the bound. */
   getTimerTasks(req: TimerRangeRequest): Promise<HistoryTask[]>;
-  /** Deletes tasks of a non-timer category with taskId < beforeTaskId. */
+  /** Deletes tasks of a non-timer category with taskId < beforeTaskId, as one range (one tombstone). */
   rangeDeleteHistoryTasks(shardId: number, category: Exclude<TaskCategory, 'timer'>, beforeTaskId: Int64): Promise<void>;
+  /** Deletes timer tasks ordered before (visibilityTimeMs, taskId), exclusive, as one range. */
+  rangeDeleteTimerTasks(shardId: number, before: { visibilityTimeMs: number; taskId: Int64 }): Promise<void>;
   /** Deletes one task (timers by (visibilityTimeMs, taskId), others by taskId). */
   deleteHistoryTask(shardId: number, task: Pick<HistoryTask, 'category' | 'taskId' | 'visibilityTimeMs'>): Promise<void>;
 }

@@ -25,6 +25,8 @@ export type ExecutionState = 'created' | 'running' | 'completed' | 'zombie';
 
 export interface ExecutionRecord {
   key: ExecutionKey;
+  /** The branch the run's state was folded from; appends to it start at nextEventId. */
+  branchId: string;
   /** Incremented by every write; every update is conditional on the previous value. */
   dbRecordVersion: number;
   state: ExecutionState;
@@ -52,14 +54,35 @@ export interface CurrentExecution {
   lastWriteVersion: Int64;
 }
 
-export interface HistoryEventRow {
+/**
+ * One branch of a run's history tree (DESIGN invariant 5). A branch owns the events after its
+ * fork point and shares the ones before it with its ancestors; a read follows them. Every branch
+ * of a run lives in the tree named by the run id, so deleting the run deletes them all.
+ */
+export interface HistoryBranch {
+  /** The run id of the run whose history this is. */
+  treeId: string;
   branchId: string;
+  /** Ranges read from ancestors, oldest first: events [previous end, endEventId) of each. */
+  ancestors: { branchId: string; endEventId: number }[];
+}
+
+export interface HistoryEventRow {
   eventId: number;
   version: Int64;
-  /** Task id of the write that appended the event; replication reads events by it. */
+  /**
+   * Task id of the write that appended the event (unique per shard write, growing across owners):
+   * a later committed write at the same event id shadows an orphan of a failed one.
+   */
   taskId: Int64;
   /** Encoded temporal.api.history.v1.HistoryEvent */
   data: Uint8Array;
+}
+
+/** Contiguous events appended to one branch by one write. */
+export interface HistoryAppend {
+  branch: HistoryBranch;
+  events: HistoryEventRow[];
 }
 
 export type TaskCategory = 'transfer' | 'timer' | 'replication' | 'visibility';
@@ -93,7 +116,8 @@ export interface CreateExecutionRequest {
   mode: CreateMode;
   /** dbRecordVersion must be 1. */
   execution: ExecutionRecord;
-  events: HistoryEventRow[];
+  /** The run's first events (on execution.branchId), written before the fenced batch. */
+  history: HistoryAppend;
   tasks: HistoryTask[];
 }
 
@@ -106,23 +130,32 @@ export interface UpdateExecutionRequest {
   execution: ExecutionRecord;
   expectedDbRecordVersion: number;
   /**
+   * The stored record's nextEventId the writer loaded. The batch is conditional on it, and events
+   * appended to the stored record's branch must start there: writing at an existing event id of
+   * that branch is a HistoryConflictError, never an overwrite.
+   */
+  expectedNextEventId: number;
+  /**
    * A run created in the same batch (continue-as-new, retry, cron); it must not exist yet. With
    * updateCurrent it becomes current; with bypassCurrent the pointer is left alone.
    */
   newRun?: ExecutionRecord;
-  events: HistoryEventRow[];
-  /** Events of newRun, on its own key. */
-  newRunEvents?: HistoryEventRow[];
+  /** Events appended to execution.branchId (possibly a new fork), written before the batch. */
+  history?: HistoryAppend;
+  /** First events of newRun, in its own tree. */
+  newRunHistory?: HistoryAppend;
   tasks: HistoryTask[];
 }
 
 export interface ReadHistoryRequest {
   shardId: number;
-  key: ExecutionKey;
-  branchId: string;
+  branch: HistoryBranch;
   /** Inclusive. */
   minEventId: number;
-  /** Exclusive. */
+  /**
+   * Exclusive; at most the committed nextEventId the caller read from the execution: events past
+   * it may be orphans of a failed write and are never returned as history.
+   */
   maxEventId: number;
   limit: number;
 }

@@ -70,11 +70,16 @@ export class Db {
 
   /** Every row of the query, following pages. */
   async all(query: string, params: Params = [], opts: ReadOptions = {}): Promise<Row[]> {
+    const rows: Row[] = [];
+    for await (const row of this.rows(query, params, opts)) rows.push(row);
+    return rows;
+  }
+
+  /** The rows of the query, a page fetched only when the caller reaches it: stop early, fetch no more. */
+  async *rows(query: string, params: Params = [], opts: ReadOptions = {}): AsyncGenerator<Row> {
     try {
-      const rows: Row[] = [];
       const rs = await this.client.execute(query, params, { prepare: true, fetchSize: 1000, ...opts });
-      for await (const row of rs) rows.push(row);
-      return rows;
+      for await (const row of rs) yield row;
     } catch (err) {
       throw mapDriverError(err);
     }

@@ -1,11 +1,10 @@
 // Shards and executions share the `executions` table: one partition per shard holds the shard
-// row, current pointers, executions, events and history tasks, so every workflow write is one
-// conditional batch fenced on the shard's range_id.
-import {
-  ConditionFailedError,
-  CurrentWorkflowConditionFailedError,
-  ShardOwnershipLostError,
-} from '../errors.js';
+// row, current pointers, executions and history tasks, so every workflow write is one conditional
+// batch fenced on the shard's range_id. Events go to their branch's partition first (history.ts).
+import { checkStoredRun, currentAllowsCreate, REPLACEABLE_STATE, type StoredHead } from '../conditions.js';
+import { ConditionFailedError, CurrentWorkflowConditionFailedError, ShardOwnershipLostError } from '../errors.js';
+import { startsAtStoredEnd } from '../history-tree.js';
+import { checkCreateRequest, checkUpdateRequest } from '../request-checks.js';
 import type { ExecutionStore, ShardStore } from '../store.js';
 import type {
   CreateExecutionRequest,
@@ -13,6 +12,7 @@ import type {
   ExecutionKey,
   ExecutionRecord,
   ExecutionState,
+  HistoryAppend,
   HistoryEventRow,
   HistoryTask,
   Int64,
@@ -24,24 +24,25 @@ import type {
   UpdateExecutionRequest,
 } from '../types.js';
 import { Db, SERIAL, big, fromBlob, num, toBlob, type Row, type Stmt } from './db.js';
+import { CassandraHistory, mayStartBranch } from './history.js';
 
-const ROW = { shard: 0, current: 1, execution: 2, event: 3 } as const;
+const ROW = { shard: 0, current: 1, execution: 2 } as const;
 const TASK_ROW: Record<TaskCategory, number> = { transfer: 4, timer: 5, replication: 6, visibility: 7 };
 const CATEGORY_OF_ROW = new Map(Object.entries(TASK_ROW).map(([c, r]) => [r, c as TaskCategory]));
 const MAX_INT64 = (1n << 63n) - 1n;
 
 /** Clustering key columns, in order, after shard_id. */
-const KEY = 'row_type = ? AND namespace_id = ? AND workflow_id = ? AND run_id = ? AND branch_id = ? AND visibility_ts = ? AND id = ?';
-const KEY_COLS = 'shard_id, row_type, namespace_id, workflow_id, run_id, branch_id, visibility_ts, id';
-type Key = [rowType: number, namespaceId: string, workflowId: string, runId: string, branchId: string, visibilityTs: bigint, id: bigint];
+const KEY = 'row_type = ? AND namespace_id = ? AND workflow_id = ? AND run_id = ? AND visibility_ts = ? AND id = ?';
+const KEY_COLS = 'shard_id, row_type, namespace_id, workflow_id, run_id, visibility_ts, id';
+type Key = [rowType: number, namespaceId: string, workflowId: string, runId: string, visibilityTs: bigint, id: bigint];
+/** The clustering prefix of a task category's rows, so task reads and deletes are slices of it. */
+const TASK_PREFIX = `row_type = ? AND namespace_id = '' AND workflow_id = '' AND run_id = ''`;
 
-const shardKey = (): Key => [ROW.shard, '', '', '', '', 0n, 0n];
-const currentKey = (namespaceId: string, workflowId: string): Key => [ROW.current, namespaceId, workflowId, '', '', 0n, 0n];
-const executionKey = (k: ExecutionKey): Key => [ROW.execution, k.namespaceId, k.workflowId, k.runId, '', 0n, 0n];
-const eventKey = (k: ExecutionKey, e: HistoryEventRow): Key => [ROW.event, k.namespaceId, k.workflowId, k.runId, e.branchId, 0n, BigInt(e.eventId)];
+const shardKey = (): Key => [ROW.shard, '', '', '', 0n, 0n];
+const currentKey = (namespaceId: string, workflowId: string): Key => [ROW.current, namespaceId, workflowId, '', 0n, 0n];
+const executionKey = (k: ExecutionKey): Key => [ROW.execution, k.namespaceId, k.workflowId, k.runId, 0n, 0n];
 const taskKey = (t: Pick<HistoryTask, 'category' | 'taskId' | 'visibilityTimeMs'>): Key => [
   TASK_ROW[t.category],
-  '',
   '',
   '',
   '',
@@ -64,7 +65,7 @@ export class CassandraShardStore implements ShardStore {
 
   async createShard(info: ShardInfo): Promise<void> {
     const rs = await this.db.execute(
-      `INSERT INTO ${this.db.t('executions')} (${KEY_COLS}, range_id, owner, ack_levels, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+      `INSERT INTO ${this.db.t('executions')} (${KEY_COLS}, range_id, owner, ack_levels, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
       [info.shardId, ...shardKey(), info.rangeId, info.owner, info.ackLevels, BigInt(info.updatedAtMs)],
     );
     if (!rs.wasApplied()) throw new ConditionFailedError(`shard ${info.shardId} exists already`);
@@ -94,88 +95,80 @@ function toShard(row: Row): ShardInfo {
 
 export class CassandraExecutionStore implements ExecutionStore {
   private readonly table: string;
+  private readonly history: CassandraHistory;
   constructor(private readonly db: Db) {
     this.table = db.t('executions');
+    this.history = new CassandraHistory(db);
   }
 
   async createWorkflowExecution(req: CreateExecutionRequest): Promise<void> {
+    checkCreateRequest(req);
     const ex = req.execution;
-    if (ex.dbRecordVersion !== 1) throw new Error(`createWorkflowExecution: dbRecordVersion must be 1, got ${ex.dbRecordVersion}`);
+    const { mode } = req;
     const stmts: Stmt[] = [this.fence(req.shardId, req.rangeId)];
-    const { namespaceId, workflowId } = ex.key;
-    switch (req.mode.kind) {
-      case 'brandNew':
-        stmts.push(this.insertCurrent(req.shardId, ex));
-        break;
-      case 'replaceCurrent':
-        stmts.push(
-          this.setCurrent(req.shardId, ex, 'IF current_run_id = ? AND last_write_version = ? AND state = ?', [
-            req.mode.previousRunId,
-            req.mode.previousLastWriteVersion,
-            'completed' satisfies ExecutionState,
-          ]),
-        );
-        break;
-      case 'zombie':
-        break;
+    if (mode.kind === 'brandNew') stmts.push(this.insertCurrent(req.shardId, ex));
+    if (mode.kind === 'replaceCurrent') {
+      stmts.push(
+        this.setCurrent(req.shardId, ex, 'IF current_run_id = ? AND last_write_version = ? AND state = ?', [
+          mode.previousRunId,
+          mode.previousLastWriteVersion,
+          REPLACEABLE_STATE,
+        ]),
+      );
     }
-    stmts.push(this.insertExecution(req.shardId, ex), ...this.insertEvents(req.shardId, ex.key, req.events), ...this.insertTasks(req.shardId, req.tasks));
+    stmts.push(this.insertExecution(req.shardId, ex), ...this.insertTasks(req.shardId, req.tasks));
 
-    const rs = await this.db.batch(stmts);
-    if (rs.wasApplied()) return;
-    const rows = rs.rows ?? [];
+    await this.history.write(req.history, true);
+    const rows = await this.commit(stmts, [req.history]);
+    if (!rows) return;
     this.checkFence(req.shardId, req.rangeId, rows);
-    const current = rows.find((r) => r.get('row_type') === ROW.current);
-    const mode = req.mode;
-    if (mode.kind === 'brandNew' && current) throw new CurrentWorkflowConditionFailedError(toCurrent(current));
-    if (
-      mode.kind === 'replaceCurrent' &&
-      (!current ||
-        current.get('current_run_id') !== mode.previousRunId ||
-        big(current.get('last_write_version')) !== mode.previousLastWriteVersion ||
-        current.get('state') !== 'completed')
-    ) {
-      throw new CurrentWorkflowConditionFailedError(current ? toCurrent(current) : null);
-    }
-    if (findExecution(rows, ex.key.runId)) {
-      throw new ConditionFailedError(`workflow ${workflowId} run ${ex.key.runId} exists already in namespace ${namespaceId}`);
-    }
-    throw new ConditionFailedError(`createWorkflowExecution of ${workflowId}/${ex.key.runId} was not applied`);
+    const currentRow = findCurrent(rows);
+    const current = currentRow ? toCurrent(currentRow) : null;
+    if (!currentAllowsCreate(mode, current)) throw new CurrentWorkflowConditionFailedError(current);
+    const what = `${ex.key.workflowId}/${ex.key.runId}`;
+    if (findExecution(rows, ex.key.runId)) throw new ConditionFailedError(`workflow run ${what} exists already in namespace ${ex.key.namespaceId}`);
+    throw new ConditionFailedError(`createWorkflowExecution of ${what} was not applied`);
   }
 
   async updateWorkflowExecution(req: UpdateExecutionRequest): Promise<void> {
+    checkUpdateRequest(req);
     const ex = req.execution;
-    if (ex.dbRecordVersion !== req.expectedDbRecordVersion + 1) {
-      throw new Error(`updateWorkflowExecution: dbRecordVersion must be ${req.expectedDbRecordVersion + 1}, got ${ex.dbRecordVersion}`);
+    // Only an append off the stored branch's end needs to know that branch: read it before
+    // writing anything. A plain append (every active write) costs no extra round trip.
+    if (req.history && !startsAtStoredEnd(req.history, req.expectedNextEventId)) {
+      checkStoredRun(req, await this.head(req.shardId, ex.key));
     }
     const stmts: Stmt[] = [
       this.fence(req.shardId, req.rangeId),
       {
-        query: `UPDATE ${this.table} SET db_record_version = ?, create_request_id = ?, state = ?, status = ?, next_event_id = ?, start_version = ?, last_write_version = ?, data = ? WHERE shard_id = ? AND ${KEY} IF db_record_version = ?`,
-        params: [...executionValues(ex), req.shardId, ...executionKey(ex.key), BigInt(req.expectedDbRecordVersion)],
+        query: `UPDATE ${this.table} SET branch_id = ?, db_record_version = ?, create_request_id = ?, state = ?, status = ?, next_event_id = ?, start_version = ?, last_write_version = ?, data = ? WHERE shard_id = ? AND ${KEY} IF db_record_version = ? AND next_event_id = ?`,
+        params: [...executionValues(ex), req.shardId, ...executionKey(ex.key), BigInt(req.expectedDbRecordVersion), BigInt(req.expectedNextEventId)],
       },
-      ...this.insertEvents(req.shardId, ex.key, req.events),
     ];
-    if (req.newRun) {
-      stmts.push(this.insertExecution(req.shardId, req.newRun), ...this.insertEvents(req.shardId, req.newRun.key, req.newRunEvents ?? []));
-    }
+    if (req.newRun) stmts.push(this.insertExecution(req.shardId, req.newRun));
     if (req.mode === 'updateCurrent') {
       stmts.push(this.setCurrent(req.shardId, req.newRun ?? ex, 'IF current_run_id = ?', [ex.key.runId]));
     }
     stmts.push(...this.insertTasks(req.shardId, req.tasks));
 
-    const rs = await this.db.batch(stmts);
-    if (rs.wasApplied()) return;
-    const rows = rs.rows ?? [];
+    const appends: HistoryAppend[] = [];
+    const writes: Promise<void>[] = [];
+    if (req.history) {
+      appends.push(req.history);
+      writes.push(this.history.write(req.history, mayStartBranch(req.history, req.expectedNextEventId)));
+    }
+    if (req.newRunHistory) {
+      appends.push(req.newRunHistory);
+      writes.push(this.history.write(req.newRunHistory, true));
+    }
+    await Promise.all(writes);
+    const rows = await this.commit(stmts, appends);
+    if (!rows) return;
     this.checkFence(req.shardId, req.rangeId, rows);
     const stored = findExecution(rows, ex.key.runId);
-    const what = `${ex.key.workflowId}/${ex.key.runId}`;
-    if (!stored) throw new ConditionFailedError(`execution ${what} does not exist`);
-    if (num(stored.get('db_record_version')) !== req.expectedDbRecordVersion) {
-      throw new ConditionFailedError(`execution ${what} is at db_record_version ${num(stored.get('db_record_version'))}, writer expected ${req.expectedDbRecordVersion}`);
-    }
+    checkStoredRun(req, stored ? toHead(stored) : null);
     if (req.mode === 'updateCurrent') {
-      const current = rows.find((r) => r.get('row_type') === ROW.current);
+      const current = findCurrent(rows);
       if (current?.get('current_run_id') !== ex.key.runId) {
         throw new ConditionFailedError(`current run of ${ex.key.workflowId} is ${current?.get('current_run_id') ?? 'missing'}, not ${ex.key.runId}`);
       }
@@ -183,7 +176,7 @@ export class CassandraExecutionStore implements ExecutionStore {
     if (req.newRun && findExecution(rows, req.newRun.key.runId)) {
       throw new ConditionFailedError(`new run ${req.newRun.key.workflowId}/${req.newRun.key.runId} exists already`);
     }
-    throw new ConditionFailedError(`updateWorkflowExecution of ${what} was not applied`);
+    throw new ConditionFailedError(`updateWorkflowExecution of ${ex.key.workflowId}/${ex.key.runId} was not applied`);
   }
 
   async getWorkflowExecution(shardId: number, key: ExecutionKey): Promise<ExecutionRecord | null> {
@@ -207,14 +200,10 @@ export class CassandraExecutionStore implements ExecutionStore {
   }
 
   async deleteWorkflowExecution(shardId: number, key: ExecutionKey): Promise<void> {
-    await this.db.batch([
-      { query: `DELETE FROM ${this.table} WHERE shard_id = ? AND ${KEY}`, params: [shardId, ...executionKey(key)] },
-      {
-        query: `DELETE FROM ${this.table} WHERE shard_id = ? AND row_type = ? AND namespace_id = ? AND workflow_id = ? AND run_id = ?`,
-        params: [shardId, ROW.event, key.namespaceId, key.workflowId, key.runId],
-      },
-    ]);
-    // Conditional, and apart from the batch above: a conditional batch cannot hold range deletes.
+    // History first: while the record stays, a retried delete still finds the run.
+    await this.history.deleteTree(key.runId);
+    await this.db.execute(`DELETE FROM ${this.table} WHERE shard_id = ? AND ${KEY}`, [shardId, ...executionKey(key)]);
+    // Conditional, and apart: another run may have become current since.
     await this.db.execute(`DELETE FROM ${this.table} WHERE shard_id = ? AND ${KEY} IF current_run_id = ?`, [
       shardId,
       ...currentKey(key.namespaceId, key.workflowId),
@@ -223,23 +212,12 @@ export class CassandraExecutionStore implements ExecutionStore {
   }
 
   async readHistory(req: ReadHistoryRequest): Promise<HistoryEventRow[]> {
-    const { key } = req;
-    const rows = await this.db.all(
-      `SELECT branch_id, id, event_version, event_task_id, data FROM ${this.table} WHERE shard_id = ? AND row_type = ? AND namespace_id = ? AND workflow_id = ? AND run_id = ? AND branch_id = ? AND visibility_ts = 0 AND id >= ? AND id < ? LIMIT ?`,
-      [req.shardId, ROW.event, key.namespaceId, key.workflowId, key.runId, req.branchId, BigInt(req.minEventId), BigInt(req.maxEventId), req.limit],
-    );
-    return rows.map((r) => ({
-      branchId: r.get('branch_id') as string,
-      eventId: num(r.get('id')),
-      version: big(r.get('event_version')),
-      taskId: big(r.get('event_task_id')),
-      data: fromBlob(r.get('data') as Buffer | null),
-    }));
+    return this.history.read(req);
   }
 
   async getHistoryTasks(req: TaskRangeRequest): Promise<HistoryTask[]> {
     const rows = await this.db.all(
-      `SELECT * FROM ${this.table} WHERE shard_id = ? AND row_type = ? AND namespace_id = '' AND workflow_id = '' AND run_id = '' AND branch_id = '' AND visibility_ts = 0 AND id > ? AND id <= ? LIMIT ?`,
+      `SELECT * FROM ${this.table} WHERE shard_id = ? AND ${TASK_PREFIX} AND visibility_ts = 0 AND id > ? AND id <= ? LIMIT ?`,
       [req.shardId, TASK_ROW[req.category], req.afterTaskId, req.maxTaskId, req.limit],
     );
     return rows.map(toTask);
@@ -247,21 +225,53 @@ export class CassandraExecutionStore implements ExecutionStore {
 
   async getTimerTasks(req: TimerRangeRequest): Promise<HistoryTask[]> {
     const rows = await this.db.all(
-      `SELECT * FROM ${this.table} WHERE shard_id = ? AND row_type = ? AND namespace_id = '' AND workflow_id = '' AND run_id = '' AND branch_id = '' AND (visibility_ts, id) > (?, ?) AND (visibility_ts, id) <= (?, ?) LIMIT ?`,
+      `SELECT * FROM ${this.table} WHERE shard_id = ? AND ${TASK_PREFIX} AND (visibility_ts, id) > (?, ?) AND (visibility_ts, id) <= (?, ?) LIMIT ?`,
       [req.shardId, TASK_ROW.timer, BigInt(req.after.visibilityTimeMs), req.after.taskId, BigInt(req.maxVisibilityTimeMs), MAX_INT64, req.limit],
     );
     return rows.map(toTask);
   }
 
   async rangeDeleteHistoryTasks(shardId: number, category: Exclude<TaskCategory, 'timer'>, beforeTaskId: Int64): Promise<void> {
-    await this.db.execute(
-      `DELETE FROM ${this.table} WHERE shard_id = ? AND row_type = ? AND namespace_id = '' AND workflow_id = '' AND run_id = '' AND branch_id = '' AND visibility_ts = 0 AND id < ?`,
-      [shardId, TASK_ROW[category], beforeTaskId],
-    );
+    await this.db.execute(`DELETE FROM ${this.table} WHERE shard_id = ? AND ${TASK_PREFIX} AND visibility_ts = 0 AND id < ?`, [
+      shardId,
+      TASK_ROW[category],
+      beforeTaskId,
+    ]);
+  }
+
+  async rangeDeleteTimerTasks(shardId: number, before: { visibilityTimeMs: number; taskId: Int64 }): Promise<void> {
+    await this.db.execute(`DELETE FROM ${this.table} WHERE shard_id = ? AND ${TASK_PREFIX} AND (visibility_ts, id) < (?, ?)`, [
+      shardId,
+      TASK_ROW.timer,
+      BigInt(before.visibilityTimeMs),
+      before.taskId,
+    ]);
   }
 
   async deleteHistoryTask(shardId: number, task: Pick<HistoryTask, 'category' | 'taskId' | 'visibilityTimeMs'>): Promise<void> {
     await this.db.execute(`DELETE FROM ${this.table} WHERE shard_id = ? AND ${KEY}`, [shardId, ...taskKey(task)]);
+  }
+
+  /**
+   * Runs the fenced batch; null when it applied, else the rows Cassandra answered with. A refused
+   * batch's events are discarded first (see CassandraHistory.discard). If that fails too, the
+   * refusal still stands: the history side never writes from a stale nextEventId (DESIGN
+   * invariant 2: it renews the range after an unknown outcome), so what is left stays above the
+   * committed nextEventId, where no read goes.
+   */
+  private async commit(stmts: Stmt[], appends: HistoryAppend[]): Promise<Row[] | null> {
+    const rs = await this.db.batch(stmts);
+    if (rs.wasApplied()) return null;
+    await Promise.all(appends.map((a) => this.history.discard(a))).catch(() => undefined);
+    return rs.rows ?? [];
+  }
+
+  private async head(shardId: number, key: ExecutionKey): Promise<StoredHead | null> {
+    const row = await this.db.first(`SELECT branch_id, db_record_version, next_event_id FROM ${this.table} WHERE shard_id = ? AND ${KEY}`, [
+      shardId,
+      ...executionKey(key),
+    ]);
+    return row ? toHead(row) : null;
   }
 
   /** The shard fence: a no-op write of range_id that makes the whole batch conditional on it. */
@@ -280,7 +290,7 @@ export class CassandraExecutionStore implements ExecutionStore {
 
   private insertCurrent(shardId: number, ex: ExecutionRecord): Stmt {
     return {
-      query: `INSERT INTO ${this.table} (${KEY_COLS}, current_run_id, create_request_id, state, status, start_version, last_write_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+      query: `INSERT INTO ${this.table} (${KEY_COLS}, current_run_id, create_request_id, state, status, start_version, last_write_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
       params: [shardId, ...currentKey(ex.key.namespaceId, ex.key.workflowId), ...currentValues(ex)],
     };
   }
@@ -294,21 +304,14 @@ export class CassandraExecutionStore implements ExecutionStore {
 
   private insertExecution(shardId: number, ex: ExecutionRecord): Stmt {
     return {
-      query: `INSERT INTO ${this.table} (${KEY_COLS}, db_record_version, create_request_id, state, status, next_event_id, start_version, last_write_version, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+      query: `INSERT INTO ${this.table} (${KEY_COLS}, branch_id, db_record_version, create_request_id, state, status, next_event_id, start_version, last_write_version, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
       params: [shardId, ...executionKey(ex.key), ...executionValues(ex)],
     };
   }
 
-  private insertEvents(shardId: number, key: ExecutionKey, events: HistoryEventRow[]): Stmt[] {
-    return events.map((e) => ({
-      query: `INSERT INTO ${this.table} (${KEY_COLS}, event_version, event_task_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      params: [shardId, ...eventKey(key, e), e.version, e.taskId, toBlob(e.data)],
-    }));
-  }
-
   private insertTasks(shardId: number, tasks: HistoryTask[]): Stmt[] {
     return tasks.map((t) => ({
-      query: `INSERT INTO ${this.table} (${KEY_COLS}, task_namespace_id, task_workflow_id, task_run_id, task_type, task_time, task_data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      query: `INSERT INTO ${this.table} (${KEY_COLS}, task_namespace_id, task_workflow_id, task_run_id, task_type, task_time, task_data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       params: [shardId, ...taskKey(t), t.namespaceId, t.workflowId, t.runId, t.type, BigInt(t.visibilityTimeMs), t.data],
     }));
   }
@@ -320,6 +323,7 @@ function currentValues(ex: ExecutionRecord): unknown[] {
 
 function executionValues(ex: ExecutionRecord): unknown[] {
   return [
+    ex.branchId,
     BigInt(ex.dbRecordVersion),
     ex.createRequestId,
     ex.state,
@@ -333,6 +337,14 @@ function executionValues(ex: ExecutionRecord): unknown[] {
 
 function findExecution(rows: Row[], runId: string): Row | undefined {
   return rows.find((r) => r.get('row_type') === ROW.execution && r.get('run_id') === runId);
+}
+
+function findCurrent(rows: Row[]): Row | undefined {
+  return rows.find((r) => r.get('row_type') === ROW.current && r.get('current_run_id') !== null);
+}
+
+function toHead(row: Row): StoredHead {
+  return { dbRecordVersion: num(row.get('db_record_version')), nextEventId: num(row.get('next_event_id')), branchId: (row.get('branch_id') as string | null) ?? '' };
 }
 
 function toCurrent(row: Row): CurrentExecution {
@@ -351,6 +363,7 @@ function toCurrent(row: Row): CurrentExecution {
 function toExecution(row: Row): ExecutionRecord {
   return {
     key: { namespaceId: row.get('namespace_id') as string, workflowId: row.get('workflow_id') as string, runId: row.get('run_id') as string },
+    branchId: (row.get('branch_id') as string | null) ?? '',
     dbRecordVersion: num(row.get('db_record_version')),
     state: row.get('state') as ExecutionState,
     status: row.get('status') as number,

@@ -1,11 +1,14 @@
 // Record builders and comparison helpers for the conformance suite. Every id is fresh and random
 // so the suite can run against a shared database that already holds other tests' rows.
+import assert from 'node:assert/strict';
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Persistence } from '../store.js';
 import type {
   CurrentExecution,
   ExecutionKey,
   ExecutionRecord,
+  HistoryAppend,
+  HistoryBranch,
   HistoryEventRow,
   HistoryTask,
   Int64,
@@ -40,9 +43,13 @@ export function bytes(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
 
+/** The branch a fixture run's state is folded from. */
+export const MAIN = 'branch-main';
+
 export function execution(key: ExecutionKey, over: Partial<ExecutionRecord> = {}): ExecutionRecord {
   return {
     key,
+    branchId: MAIN,
     dbRecordVersion: 1,
     state: 'running',
     status: 1,
@@ -53,6 +60,12 @@ export function execution(key: ExecutionKey, over: Partial<ExecutionRecord> = {}
     data: bytes(`state of ${key.runId} v${over.dbRecordVersion ?? 1}`),
     ...over,
   };
+}
+
+/** The next version of rec: dbRecordVersion + 1 and fresh state bytes. */
+export function next(rec: ExecutionRecord, over: Partial<ExecutionRecord> = {}): ExecutionRecord {
+  const dbRecordVersion = rec.dbRecordVersion + 1;
+  return execution(rec.key, { ...rec, dbRecordVersion, data: bytes(`v${dbRecordVersion} ${randomUUID()}`), ...over });
 }
 
 /** The pointer a write of `rec` as the current run leaves behind. */
@@ -69,13 +82,28 @@ export function pointerOf(rec: ExecutionRecord): CurrentExecution {
   };
 }
 
-/** Events [from, to) of one branch. */
-export function events(branchId: string, from: number, to: number, taskId: Int64, version = BIG_VERSION): HistoryEventRow[] {
+/** Events [from, to) written by the write of taskId; their bytes name both, so two writes differ. */
+export function events(from: number, to: number, taskId: Int64, version = BIG_VERSION): HistoryEventRow[] {
   const rows: HistoryEventRow[] = [];
   for (let id = from; id < to; id++) {
-    rows.push({ branchId, eventId: id, version, taskId, data: bytes(`event ${branchId}/${id}`) });
+    rows.push({ eventId: id, version, taskId, data: bytes(`event ${id} of write ${taskId}`) });
   }
   return rows;
+}
+
+/** A branch of rec's tree: its own branch (the root) unless named, forked from ancestors. */
+export function branchOf(rec: ExecutionRecord, branchId = rec.branchId, ancestors: HistoryBranch['ancestors'] = []): HistoryBranch {
+  return { treeId: rec.key.runId, branchId, ancestors };
+}
+
+/** A write that appends no event. */
+export function noHistory(rec: ExecutionRecord): HistoryAppend {
+  return { branch: branchOf(rec), events: [] };
+}
+
+/** Events [from, to) appended to rec's branch (or the one given) by the write of taskId. */
+export function append(rec: ExecutionRecord, from: number, to: number, taskId: Int64, branch = branchOf(rec)): HistoryAppend {
+  return { branch, events: events(from, to, taskId) };
 }
 
 export function task(category: TaskCategory, key: ExecutionKey, taskId: Int64, visibilityTimeMs = 1_700_000_000_000): HistoryTask {
@@ -164,6 +192,37 @@ export async function allTasks(p: Persistence, shardId: number): Promise<History
   return out;
 }
 
-export async function allEvents(p: Persistence, shardId: number, key: ExecutionKey, branchId: string): Promise<HistoryEventRow[]> {
-  return p.executions.readHistory({ shardId, key, branchId, minEventId: 0, maxEventId: 2 ** 31 - 1, limit: 10_000 });
+/** Every row a read of the branch returns, up to maxEventId (default: no bound at all). */
+export async function allEvents(p: Persistence, shardId: number, branch: HistoryBranch, maxEventId = 2 ** 31 - 1): Promise<HistoryEventRow[]> {
+  return p.executions.readHistory({ shardId, branch, minEventId: 0, maxEventId, limit: 10_000 });
+}
+
+/** The run's history as a reader sees it: its stored branch up to its committed nextEventId; none without a record. */
+export async function committedEvents(p: Persistence, shardId: number, key: ExecutionKey): Promise<HistoryEventRow[]> {
+  const rec = await p.executions.getWorkflowExecution(shardId, key);
+  return rec ? allEvents(p, shardId, branchOf(rec), rec.nextEventId) : [];
+}
+
+/** Writes and checks the execution tests share, over the store under test (opened in a before hook). */
+export function runWriters(store: () => Persistence) {
+  return {
+    /** A brand-new running run with events 1..2 (nextEventId 3) and one transfer task, written at seq. */
+    async startRun(shardId: number, key: ExecutionKey = freshKey(), seq = 1): Promise<ExecutionRecord> {
+      const rec = execution(key);
+      const taskId = taskIdOf(BIG_RANGE_ID, seq);
+      await store().executions.createWorkflowExecution({
+        shardId,
+        rangeId: BIG_RANGE_ID,
+        mode: { kind: 'brandNew' },
+        execution: rec,
+        history: append(rec, 1, 3, taskId),
+        tasks: [task('transfer', key, taskId)],
+      });
+      return rec;
+    },
+
+    async assertStored(shardId: number, rec: ExecutionRecord): Promise<void> {
+      assert.deepEqual(plainExecution(await store().executions.getWorkflowExecution(shardId, rec.key)), plainExecution(rec));
+    },
+  };
 }

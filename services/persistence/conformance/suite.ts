@@ -17,22 +17,27 @@ import {
   MAX_INT64,
   allEvents,
   allTasks,
+  append,
+  branchOf,
+  committedEvents,
   createShard,
   events,
   execution,
   freshKey,
   freshShardId,
   namespace,
+  next,
+  noHistory,
   plainEvents,
   plainExecution,
   pointerOf,
+  runWriters,
   task,
   taskIdOf,
   uniq,
   visibility,
 } from './fixtures.js';
-
-const BRANCH = 'branch-main';
+import { describeHistoryTree } from './history-suite.js';
 
 export function runPersistenceConformance(name: string, open: () => Promise<Persistence>): void {
   describe(`Persistence conformance: ${name}`, () => {
@@ -44,30 +49,7 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
       await p.close();
     });
 
-    /** A brand-new running run with events 1..2 and one transfer task, written at seq. */
-    async function startRun(shardId: number, key: ExecutionKey = freshKey(), seq = 1): Promise<ExecutionRecord> {
-      const rec = execution(key);
-      const taskId = taskIdOf(BIG_RANGE_ID, seq);
-      await p.executions.createWorkflowExecution({
-        shardId,
-        rangeId: BIG_RANGE_ID,
-        mode: { kind: 'brandNew' },
-        execution: rec,
-        events: events(BRANCH, 1, 3, taskId),
-        tasks: [task('transfer', key, taskId)],
-      });
-      return rec;
-    }
-
-    /** The next version of rec: dbRecordVersion + 1 and fresh state bytes. */
-    function next(rec: ExecutionRecord, over: Partial<ExecutionRecord> = {}): ExecutionRecord {
-      const dbRecordVersion = rec.dbRecordVersion + 1;
-      return execution(rec.key, { ...rec, dbRecordVersion, data: new TextEncoder().encode(`v${dbRecordVersion} ${randomUUID()}`), ...over });
-    }
-
-    async function assertStored(shardId: number, rec: ExecutionRecord): Promise<void> {
-      assert.deepEqual(plainExecution(await p.executions.getWorkflowExecution(shardId, rec.key)), plainExecution(rec));
-    }
+    const { startRun, assertStored } = runWriters(() => p);
 
     describe('shards', () => {
       test('getShard of an unknown shard is null', async () => {
@@ -125,11 +107,11 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         const rec = execution(key);
         const t1 = taskIdOf(BIG_RANGE_ID, 1);
         const tasks = [task('transfer', key, t1), task('timer', key, taskIdOf(BIG_RANGE_ID, 2), 1_700_000_005_000), task('replication', key, taskIdOf(BIG_RANGE_ID, 3))];
-        const evs = events(BRANCH, 1, 3, t1);
-        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: rec, events: evs, tasks });
+        const evs = events(1, 3, t1);
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: rec, history: { branch: branchOf(rec), events: evs }, tasks });
         await assertStored(shardId, rec);
         assert.deepEqual(await p.executions.getCurrentExecution(shardId, key.namespaceId, key.workflowId), pointerOf(rec));
-        assert.deepEqual(plainEvents(await allEvents(p, shardId, key, BRANCH)), plainEvents(evs));
+        assert.deepEqual(plainEvents(await allEvents(p, shardId, branchOf(rec))), plainEvents(evs));
         const stored = await allTasks(p, shardId);
         assert.deepEqual(sortTasks(stored), sortTasks(tasks));
       });
@@ -142,17 +124,31 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         assert.equal(await p.executions.getWorkflowExecution(await createShard(p), rec.key), null, 'rows belong to their shard');
       });
 
+      test('brandNew when a closed current run exists throws CurrentWorkflowConditionFailedError', async () => {
+        const shardId = await createShard(p);
+        const first = await startRun(shardId);
+        const closed = next(first, { state: 'completed', status: 2 });
+        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: closed, expectedDbRecordVersion: 1, expectedNextEventId: 3, tasks: [] });
+        const second = execution({ ...first.key, runId: randomUUID() });
+        const err = await p.executions
+          .createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: second, history: append(second, 1, 3, taskIdOf(BIG_RANGE_ID, 8)), tasks: [] })
+          .then(() => null, (e: unknown) => e);
+        assert.ok(err instanceof CurrentWorkflowConditionFailedError, `expected CurrentWorkflowConditionFailedError, got ${String(err)}`);
+        assert.deepEqual(err.current, pointerOf(closed));
+        assert.equal(await p.executions.getWorkflowExecution(shardId, second.key), null);
+      });
+
       test('brandNew when a current run exists throws CurrentWorkflowConditionFailedError carrying it', async () => {
         const shardId = await createShard(p);
         const first = await startRun(shardId);
         const second = execution({ ...first.key, runId: randomUUID() });
         const err = await p.executions
-          .createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: second, events: events(BRANCH, 1, 3, taskIdOf(BIG_RANGE_ID, 9)), tasks: [task('transfer', second.key, taskIdOf(BIG_RANGE_ID, 9))] })
+          .createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: second, history: append(second, 1, 3, taskIdOf(BIG_RANGE_ID, 9)), tasks: [task('transfer', second.key, taskIdOf(BIG_RANGE_ID, 9))] })
           .then(() => null, (e: unknown) => e);
         assert.ok(err instanceof CurrentWorkflowConditionFailedError, `expected CurrentWorkflowConditionFailedError, got ${String(err)}`);
         assert.deepEqual(err.current, pointerOf(first));
         assert.equal(await p.executions.getWorkflowExecution(shardId, second.key), null);
-        assert.deepEqual(await allEvents(p, shardId, second.key, BRANCH), []);
+        assert.deepEqual(await allEvents(p, shardId, branchOf(second)), []);
         assert.deepEqual((await allTasks(p, shardId)).map((t) => t.runId), [first.key.runId]);
       });
 
@@ -160,14 +156,14 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         const shardId = await createShard(p);
         const first = await startRun(shardId);
         const closed = next(first, { state: 'completed', status: 2, lastWriteVersion: BIG_VERSION + 10n });
-        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: closed, expectedDbRecordVersion: 1, events: [], tasks: [] });
+        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: closed, expectedDbRecordVersion: 1, expectedNextEventId: 3, tasks: [] });
         const second = execution({ ...first.key, runId: randomUUID() });
         await p.executions.createWorkflowExecution({
           shardId,
           rangeId: BIG_RANGE_ID,
           mode: { kind: 'replaceCurrent', previousRunId: first.key.runId, previousLastWriteVersion: closed.lastWriteVersion },
           execution: second,
-          events: events(BRANCH, 1, 3, taskIdOf(BIG_RANGE_ID, 5)),
+          history: append(second, 1, 3, taskIdOf(BIG_RANGE_ID, 5)),
           tasks: [],
         });
         assert.deepEqual(await p.executions.getCurrentExecution(shardId, first.key.namespaceId, first.key.workflowId), pointerOf(second));
@@ -175,24 +171,39 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         await assertStored(shardId, closed);
       });
 
-      test('replaceCurrent when the named run no longer is current throws CurrentWorkflowConditionFailedError', async () => {
+      test('replaceCurrent of a running current run throws CurrentWorkflowConditionFailedError carrying it', async () => {
         const shardId = await createShard(p);
         const first = await startRun(shardId);
+        const second = execution({ ...first.key, runId: randomUUID() });
+        const err = await p.executions
+          .createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'replaceCurrent', previousRunId: first.key.runId, previousLastWriteVersion: first.lastWriteVersion }, execution: second, history: append(second, 1, 3, taskIdOf(BIG_RANGE_ID, 6)), tasks: [] })
+          .then(() => null, (e: unknown) => e);
+        assert.ok(err instanceof CurrentWorkflowConditionFailedError, `expected CurrentWorkflowConditionFailedError, got ${String(err)}`);
+        assert.deepEqual(err.current, pointerOf(first));
+        assert.equal(await p.executions.getWorkflowExecution(shardId, second.key), null);
+        assert.deepEqual(await p.executions.getCurrentExecution(shardId, first.key.namespaceId, first.key.workflowId), pointerOf(first));
+      });
+
+      test('replaceCurrent when the named run no longer is current throws CurrentWorkflowConditionFailedError', async () => {
+        const shardId = await createShard(p);
+        const running = await startRun(shardId);
+        const first = next(running, { state: 'completed', status: 2 });
+        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: first, expectedDbRecordVersion: 1, expectedNextEventId: 3, tasks: [] });
         const wrongRun = execution({ ...first.key, runId: randomUUID() });
         const err = await p.executions
-          .createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'replaceCurrent', previousRunId: randomUUID(), previousLastWriteVersion: first.lastWriteVersion }, execution: wrongRun, events: events(BRANCH, 1, 3, taskIdOf(BIG_RANGE_ID, 7)), tasks: [task('transfer', wrongRun.key, taskIdOf(BIG_RANGE_ID, 7))] })
+          .createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'replaceCurrent', previousRunId: randomUUID(), previousLastWriteVersion: first.lastWriteVersion }, execution: wrongRun, history: append(wrongRun, 1, 3, taskIdOf(BIG_RANGE_ID, 7)), tasks: [task('transfer', wrongRun.key, taskIdOf(BIG_RANGE_ID, 7))] })
           .then(() => null, (e: unknown) => e);
         assert.ok(err instanceof CurrentWorkflowConditionFailedError, `expected CurrentWorkflowConditionFailedError, got ${String(err)}`);
         assert.deepEqual(err.current, pointerOf(first));
 
         const wrongVersion = execution({ ...first.key, runId: randomUUID() });
         await assert.rejects(
-          p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'replaceCurrent', previousRunId: first.key.runId, previousLastWriteVersion: first.lastWriteVersion + 1n }, execution: wrongVersion, events: [], tasks: [] }),
+          p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'replaceCurrent', previousRunId: first.key.runId, previousLastWriteVersion: first.lastWriteVersion + 1n }, execution: wrongVersion, history: noHistory(wrongVersion), tasks: [] }),
           CurrentWorkflowConditionFailedError,
         );
         for (const rec of [wrongRun, wrongVersion]) {
           assert.equal(await p.executions.getWorkflowExecution(shardId, rec.key), null);
-          assert.deepEqual(await allEvents(p, shardId, rec.key, BRANCH), []);
+          assert.deepEqual(await allEvents(p, shardId, branchOf(rec)), []);
         }
         assert.deepEqual(await p.executions.getCurrentExecution(shardId, first.key.namespaceId, first.key.workflowId), pointerOf(first));
         assert.equal((await allTasks(p, shardId)).length, 1);
@@ -202,7 +213,7 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         const shardId = await createShard(p);
         const rec = execution(freshKey());
         const err = await p.executions
-          .createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'replaceCurrent', previousRunId: randomUUID(), previousLastWriteVersion: 1n }, execution: rec, events: [], tasks: [] })
+          .createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'replaceCurrent', previousRunId: randomUUID(), previousLastWriteVersion: 1n }, execution: rec, history: noHistory(rec), tasks: [] })
           .then(() => null, (e: unknown) => e);
         assert.ok(err instanceof CurrentWorkflowConditionFailedError, `expected CurrentWorkflowConditionFailedError, got ${String(err)}`);
         assert.equal(err.current, null);
@@ -214,13 +225,13 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         const shardId = await createShard(p);
         const first = await startRun(shardId);
         const zombie = execution({ ...first.key, runId: randomUUID() }, { state: 'zombie' });
-        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: zombie, events: events(BRANCH, 1, 4, taskIdOf(BIG_RANGE_ID, 2)), tasks: [] });
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: zombie, history: append(zombie, 1, 4, taskIdOf(BIG_RANGE_ID, 2)), tasks: [] });
         await assertStored(shardId, zombie);
-        assert.equal((await allEvents(p, shardId, zombie.key, BRANCH)).length, 3);
+        assert.equal((await allEvents(p, shardId, branchOf(zombie))).length, 3);
         assert.deepEqual(await p.executions.getCurrentExecution(shardId, first.key.namespaceId, first.key.workflowId), pointerOf(first));
 
         const lone = execution(freshKey(), { state: 'zombie' });
-        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: lone, events: [], tasks: [] });
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: lone, history: noHistory(lone), tasks: [] });
         await assertStored(shardId, lone);
         assert.equal(await p.executions.getCurrentExecution(shardId, lone.key.namespaceId, lone.key.workflowId), null);
       });
@@ -230,11 +241,11 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         const first = await startRun(shardId);
         const dup = execution(first.key, { state: 'zombie', nextEventId: 99 });
         await assert.rejects(
-          p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: dup, events: events(BRANCH, 3, 5, taskIdOf(BIG_RANGE_ID, 4)), tasks: [task('transfer', first.key, taskIdOf(BIG_RANGE_ID, 4))] }),
+          p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: dup, history: append(dup, 3, 5, taskIdOf(BIG_RANGE_ID, 4)), tasks: [task('transfer', first.key, taskIdOf(BIG_RANGE_ID, 4))] }),
           ConditionFailedError,
         );
         await assertStored(shardId, first);
-        assert.equal((await allEvents(p, shardId, first.key, BRANCH)).length, 2);
+        assert.equal((await allEvents(p, shardId, branchOf(first))).length, 2);
         assert.equal((await allTasks(p, shardId)).length, 1);
       });
 
@@ -249,7 +260,7 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
               rangeId,
               mode: { kind: 'brandNew' },
               execution: rec,
-              events: events(BRANCH, 1, 3, tid),
+              history: append(rec, 1, 3, tid),
               tasks: [task('transfer', rec.key, tid), task('timer', rec.key, tid + 1n), task('replication', rec.key, tid + 2n), task('visibility', rec.key, tid + 3n)],
             })
             .then(() => null, (e: unknown) => e);
@@ -258,7 +269,7 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
           assert.equal(err.expectedRangeId, rangeId);
           assert.equal(await p.executions.getWorkflowExecution(shardId, rec.key), null);
           assert.equal(await p.executions.getCurrentExecution(shardId, rec.key.namespaceId, rec.key.workflowId), null);
-          assert.deepEqual(await allEvents(p, shardId, rec.key, BRANCH), []);
+          assert.deepEqual(await allEvents(p, shardId, branchOf(rec)), []);
         }
         assert.deepEqual(await allTasks(p, shardId), []);
         assert.deepEqual(await p.executions.listExecutions(shardId, null, 10), []);
@@ -268,7 +279,7 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         const shardId = freshShardId();
         const rec = execution(freshKey());
         await assert.rejects(
-          p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: rec, events: [], tasks: [] }),
+          p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: rec, history: noHistory(rec), tasks: [] }),
           ShardOwnershipLostError,
         );
         assert.equal(await p.executions.getWorkflowExecution(shardId, rec.key), null);
@@ -281,12 +292,12 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         const rec = await startRun(shardId);
         const updated = next(rec, { nextEventId: 6, status: 1, lastWriteVersion: BIG_VERSION + 1n });
         const tid = taskIdOf(BIG_RANGE_ID, 10);
-        const evs = events(BRANCH, 3, 6, tid, BIG_VERSION + 1n);
+        const evs = events(3, 6, tid, BIG_VERSION + 1n);
         const tasks = [task('timer', rec.key, tid + 1n, 1_700_000_009_000), task('replication', rec.key, tid + 2n)];
-        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: updated, expectedDbRecordVersion: 1, events: evs, tasks });
+        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: updated, expectedDbRecordVersion: 1, expectedNextEventId: 3, history: { branch: branchOf(rec), events: evs }, tasks });
         await assertStored(shardId, updated);
         assert.deepEqual(await p.executions.getCurrentExecution(shardId, rec.key.namespaceId, rec.key.workflowId), pointerOf(updated));
-        assert.deepEqual((await allEvents(p, shardId, rec.key, BRANCH)).map((e) => [e.eventId, e.version, e.taskId]), [
+        assert.deepEqual((await allEvents(p, shardId, branchOf(rec))).map((e) => [e.eventId, e.version, e.taskId]), [
           [1, BIG_VERSION, taskIdOf(BIG_RANGE_ID, 1)],
           [2, BIG_VERSION, taskIdOf(BIG_RANGE_ID, 1)],
           [3, BIG_VERSION + 1n, tid],
@@ -296,7 +307,7 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         assert.equal((await allTasks(p, shardId)).length, 3);
 
         const closed = next(updated, { state: 'completed', status: 2 });
-        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: closed, expectedDbRecordVersion: 2, events: [], tasks: [] });
+        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: closed, expectedDbRecordVersion: 2, expectedNextEventId: 6, tasks: [] });
         await assertStored(shardId, closed);
         const pointer = await p.executions.getCurrentExecution(shardId, rec.key.namespaceId, rec.key.workflowId);
         assert.deepEqual(pointer, pointerOf(closed));
@@ -307,16 +318,16 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         const shardId = await createShard(p);
         const rec = await startRun(shardId);
         const v2 = next(rec);
-        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: v2, expectedDbRecordVersion: 1, events: [], tasks: [] });
+        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: v2, expectedDbRecordVersion: 1, expectedNextEventId: 3, tasks: [] });
         const stale = next(rec, { state: 'completed', status: 2 });
         const tid = taskIdOf(BIG_RANGE_ID, 20);
         await assert.rejects(
-          p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: stale, expectedDbRecordVersion: 1, events: events(BRANCH, 3, 5, tid), tasks: [task('transfer', rec.key, tid)] }),
+          p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: stale, expectedDbRecordVersion: 1, expectedNextEventId: 3, history: append(rec, 3, 5, tid), tasks: [task('transfer', rec.key, tid)] }),
           ConditionFailedError,
         );
         await assertStored(shardId, v2);
         assert.deepEqual(await p.executions.getCurrentExecution(shardId, rec.key.namespaceId, rec.key.workflowId), pointerOf(v2));
-        assert.equal((await allEvents(p, shardId, rec.key, BRANCH)).length, 2);
+        assert.equal((await allEvents(p, shardId, branchOf(rec))).length, 2);
         assert.equal((await allTasks(p, shardId)).length, 1);
       });
 
@@ -326,14 +337,14 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         await p.shards.updateShard({ shardId, rangeId: BIG_RANGE_ID + 1n, owner: 'thief', ackLevels: {}, updatedAtMs: 2 }, BIG_RANGE_ID);
         const tid = taskIdOf(BIG_RANGE_ID, 30);
         const err = await p.executions
-          .updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: next(rec, { status: 2, state: 'completed' }), expectedDbRecordVersion: 1, events: events(BRANCH, 3, 5, tid), tasks: [task('transfer', rec.key, tid)] })
+          .updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: next(rec, { status: 2, state: 'completed' }), expectedDbRecordVersion: 1, expectedNextEventId: 3, history: append(rec, 3, 5, tid), tasks: [task('transfer', rec.key, tid)] })
           .then(() => null, (e: unknown) => e);
         assert.ok(err instanceof ShardOwnershipLostError, `expected ShardOwnershipLostError, got ${String(err)}`);
         assert.equal(err.expectedRangeId, BIG_RANGE_ID);
         assert.ok(err.actualRangeId === null || err.actualRangeId === BIG_RANGE_ID + 1n);
         await assertStored(shardId, rec);
         assert.deepEqual(await p.executions.getCurrentExecution(shardId, rec.key.namespaceId, rec.key.workflowId), pointerOf(rec));
-        assert.equal((await allEvents(p, shardId, rec.key, BRANCH)).length, 2);
+        assert.equal((await allEvents(p, shardId, branchOf(rec))).length, 2);
         assert.equal((await allTasks(p, shardId)).length, 1);
       });
 
@@ -341,37 +352,37 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         const shardId = await createShard(p);
         const ghost = execution(freshKey(), { dbRecordVersion: 2 });
         await assert.rejects(
-          p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'bypassCurrent', execution: ghost, expectedDbRecordVersion: 1, events: events(BRANCH, 1, 2, 1n), tasks: [] }),
+          p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'bypassCurrent', execution: ghost, expectedDbRecordVersion: 1, expectedNextEventId: 3, history: append(ghost, 3, 4, 1n), tasks: [] }),
           ConditionFailedError,
         );
         assert.equal(await p.executions.getWorkflowExecution(shardId, ghost.key), null);
-        assert.deepEqual(await allEvents(p, shardId, ghost.key, BRANCH), []);
+        assert.deepEqual(await allEvents(p, shardId, branchOf(ghost)), []);
       });
 
       test('updateCurrent requires the current pointer to name the run; bypassCurrent leaves it alone', async () => {
         const shardId = await createShard(p);
         const current = await startRun(shardId);
         const zombie = execution({ ...current.key, runId: randomUUID() }, { state: 'zombie' });
-        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: zombie, events: [], tasks: [] });
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: zombie, history: noHistory(zombie), tasks: [] });
 
         const tid = taskIdOf(BIG_RANGE_ID, 40);
         await assert.rejects(
-          p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: next(zombie), expectedDbRecordVersion: 1, events: events(BRANCH, 1, 3, tid), tasks: [task('transfer', zombie.key, tid)] }),
+          p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: next(zombie), expectedDbRecordVersion: 1, expectedNextEventId: 3, history: append(zombie, 3, 5, tid), tasks: [task('transfer', zombie.key, tid)] }),
           ConditionFailedError,
         );
         await assertStored(shardId, zombie);
-        assert.deepEqual(await allEvents(p, shardId, zombie.key, BRANCH), []);
+        assert.deepEqual(await allEvents(p, shardId, branchOf(zombie)), []);
         assert.equal((await allTasks(p, shardId)).length, 1);
 
-        const zombie2 = next(zombie, { nextEventId: 10 });
-        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'bypassCurrent', execution: zombie2, expectedDbRecordVersion: 1, events: events(BRANCH, 1, 3, tid), tasks: [] });
+        const zombie2 = next(zombie, { nextEventId: 5 });
+        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'bypassCurrent', execution: zombie2, expectedDbRecordVersion: 1, expectedNextEventId: 3, history: append(zombie, 3, 5, tid + 1n), tasks: [] });
         await assertStored(shardId, zombie2);
         assert.deepEqual(await p.executions.getCurrentExecution(shardId, current.key.namespaceId, current.key.workflowId), pointerOf(current));
 
         const lone = execution(freshKey(), { state: 'zombie' });
-        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: lone, events: [], tasks: [] });
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: lone, history: noHistory(lone), tasks: [] });
         await assert.rejects(
-          p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: next(lone), expectedDbRecordVersion: 1, events: [], tasks: [] }),
+          p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: next(lone), expectedDbRecordVersion: 1, expectedNextEventId: 3, tasks: [] }),
           ConditionFailedError,
           'updateCurrent without any current pointer',
         );
@@ -382,7 +393,7 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         const shardId = await createShard(p);
         const first = await startRun(shardId);
         const closed = next(first, { state: 'completed', status: 6, nextEventId: 4 });
-        const newRun = execution({ ...first.key, runId: randomUUID() }, { state: 'created', lastWriteVersion: BIG_VERSION + 3n });
+        const newRun = execution({ ...first.key, runId: randomUUID() }, { branchId: 'branch-new', state: 'created', lastWriteVersion: BIG_VERSION + 3n });
         const tid = taskIdOf(BIG_RANGE_ID, 50);
         await p.executions.updateWorkflowExecution({
           shardId,
@@ -390,24 +401,25 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
           mode: 'updateCurrent',
           execution: closed,
           expectedDbRecordVersion: 1,
+          expectedNextEventId: 3,
           newRun,
-          events: events(BRANCH, 3, 4, tid),
-          newRunEvents: events('branch-new', 1, 3, tid),
+          history: append(first, 3, 4, tid),
+          newRunHistory: append(newRun, 1, 3, tid),
           tasks: [task('transfer', newRun.key, tid)],
         });
         await assertStored(shardId, closed);
         await assertStored(shardId, newRun);
         assert.deepEqual(await p.executions.getCurrentExecution(shardId, first.key.namespaceId, first.key.workflowId), pointerOf(newRun));
-        assert.equal((await allEvents(p, shardId, first.key, BRANCH)).length, 3);
-        assert.deepEqual(plainEvents(await allEvents(p, shardId, newRun.key, 'branch-new')), plainEvents(events('branch-new', 1, 3, tid)));
-        assert.deepEqual(await allEvents(p, shardId, first.key, 'branch-new'), [], 'new-run events live on the new run only');
+        assert.equal((await committedEvents(p, shardId, first.key)).length, 3);
+        assert.deepEqual(plainEvents(await committedEvents(p, shardId, newRun.key)), plainEvents(events(1, 3, tid)));
+        assert.deepEqual(await allEvents(p, shardId, branchOf(first, 'branch-new')), [], 'new-run events live in the new run tree only');
       });
 
       test('bypassCurrent with a newRun writes it and leaves the current pointer alone', async () => {
         const shardId = await createShard(p);
         const current = await startRun(shardId);
         const zombie = execution({ ...current.key, runId: randomUUID() }, { state: 'zombie' });
-        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: zombie, events: [], tasks: [] });
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: zombie, history: noHistory(zombie), tasks: [] });
         const newZombie = execution({ ...current.key, runId: randomUUID() }, { state: 'zombie' });
         const tid = taskIdOf(BIG_RANGE_ID, 55);
         await p.executions.updateWorkflowExecution({
@@ -416,13 +428,13 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
           mode: 'bypassCurrent',
           execution: next(zombie, { status: 6 }),
           expectedDbRecordVersion: 1,
+          expectedNextEventId: 3,
           newRun: newZombie,
-          events: [],
-          newRunEvents: events(BRANCH, 1, 3, tid),
+          newRunHistory: append(newZombie, 1, 3, tid),
           tasks: [],
         });
         await assertStored(shardId, newZombie);
-        assert.equal((await allEvents(p, shardId, newZombie.key, BRANCH)).length, 2);
+        assert.equal((await allEvents(p, shardId, branchOf(newZombie))).length, 2);
         assert.deepEqual(await p.executions.getCurrentExecution(shardId, current.key.namespaceId, current.key.workflowId), pointerOf(current));
       });
 
@@ -438,20 +450,20 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
             mode: 'updateCurrent',
             execution: next(first, { dbRecordVersion: 3, state: 'completed', status: 6 }),
             expectedDbRecordVersion: 2,
+            expectedNextEventId: 3,
             newRun,
-            events: [],
-            newRunEvents: events(BRANCH, 1, 3, tid),
+            newRunHistory: append(newRun, 1, 3, tid),
             tasks: [task('transfer', newRun.key, tid)],
           }),
           ConditionFailedError,
         );
         assert.equal(await p.executions.getWorkflowExecution(shardId, newRun.key), null);
-        assert.deepEqual(await allEvents(p, shardId, newRun.key, BRANCH), []);
+        assert.deepEqual(await allEvents(p, shardId, branchOf(newRun)), []);
         assert.deepEqual(await p.executions.getCurrentExecution(shardId, first.key.namespaceId, first.key.workflowId), pointerOf(first));
         assert.equal((await allTasks(p, shardId)).length, 1);
 
         const zombie = execution({ ...first.key, runId: randomUUID() }, { state: 'zombie' });
-        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: zombie, events: [], tasks: [] });
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: zombie, history: noHistory(zombie), tasks: [] });
         await assert.rejects(
           p.executions.updateWorkflowExecution({
             shardId,
@@ -459,9 +471,10 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
             mode: 'updateCurrent',
             execution: next(first, { state: 'completed', status: 6 }),
             expectedDbRecordVersion: 1,
+            expectedNextEventId: 3,
             newRun: execution(zombie.key),
-            events: events(BRANCH, 3, 4, tid),
-            newRunEvents: events(BRANCH, 1, 3, tid),
+            history: append(first, 3, 4, tid),
+            newRunHistory: append(zombie, 1, 3, tid),
             tasks: [task('transfer', zombie.key, tid)],
           }),
           ConditionFailedError,
@@ -469,8 +482,8 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         );
         await assertStored(shardId, first);
         await assertStored(shardId, zombie);
-        assert.deepEqual(await allEvents(p, shardId, zombie.key, BRANCH), []);
-        assert.equal((await allEvents(p, shardId, first.key, BRANCH)).length, 2);
+        assert.deepEqual(await allEvents(p, shardId, branchOf(zombie)), []);
+        assert.equal((await allEvents(p, shardId, branchOf(first))).length, 2);
         assert.deepEqual(await p.executions.getCurrentExecution(shardId, first.key.namespaceId, first.key.workflowId), pointerOf(first));
         assert.equal((await allTasks(p, shardId)).length, 1);
       });
@@ -481,7 +494,7 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         const candidates = [0, 1].map((i) => next(rec, { nextEventId: 10 + i }));
         const results = await Promise.allSettled(
           candidates.map((c, i) =>
-            p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: c, expectedDbRecordVersion: 1, events: events(BRANCH, 3, 4, taskIdOf(BIG_RANGE_ID, 70 + i)), tasks: [] }),
+            p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: c, expectedDbRecordVersion: 1, expectedNextEventId: 3, history: append(rec, 3, 4, taskIdOf(BIG_RANGE_ID, 70 + i)), tasks: [] }),
           ),
         );
         const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
@@ -489,37 +502,19 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
         assert.ok(lost.reason instanceof ConditionFailedError, `loser gets ConditionFailedError, got ${String(lost.reason)}`);
         await assertStored(shardId, candidates[won[0]!]!);
-        const evs = await allEvents(p, shardId, rec.key, BRANCH);
+        const evs = await committedEvents(p, shardId, rec.key);
         assert.equal(evs.at(-1)?.taskId, taskIdOf(BIG_RANGE_ID, 70 + won[0]!), "the winner's event is the stored one");
       });
     });
 
-    describe('history events', () => {
-      test('readHistory honours [min, max), limit, branch and run', async () => {
-        const shardId = await createShard(p);
-        const rec = execution(freshKey());
-        const main = events(BRANCH, 1, 11, taskIdOf(BIG_RANGE_ID, 1));
-        const fork = events('branch-fork', 1, 4, taskIdOf(BIG_RANGE_ID, 2), BIG_VERSION + 10n);
-        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: rec, events: [...main, ...fork], tasks: [] });
-        const read = (branchId: string, minEventId: number, maxEventId: number, limit = 100) =>
-          p.executions.readHistory({ shardId, key: rec.key, branchId, minEventId, maxEventId, limit });
-        assert.deepEqual(plainEvents(await read(BRANCH, 1, 11)), plainEvents(main));
-        assert.deepEqual((await read(BRANCH, 3, 7)).map((e) => e.eventId), [3, 4, 5, 6]);
-        assert.deepEqual((await read(BRANCH, 1, 11, 2)).map((e) => e.eventId), [1, 2]);
-        assert.deepEqual((await read(BRANCH, 9, 100, 5)).map((e) => e.eventId), [9, 10]);
-        assert.deepEqual(await read(BRANCH, 5, 5), []);
-        assert.deepEqual(plainEvents(await read('branch-fork', 1, 100)), plainEvents(fork));
-        assert.deepEqual(await read('branch-none', 1, 100), []);
-        assert.deepEqual(await p.executions.readHistory({ shardId, key: { ...rec.key, runId: randomUUID() }, branchId: BRANCH, minEventId: 1, maxEventId: 100, limit: 100 }), []);
-      });
-    });
+    describeHistoryTree(() => p);
 
     describe('history tasks', () => {
       /** A fresh shard with one run; tasks are written through an update of it. */
       async function shardWithTasks(tasks: (key: ExecutionKey) => HistoryTask[]): Promise<{ shardId: number; key: ExecutionKey }> {
         const shardId = await createShard(p);
         const rec = execution(freshKey());
-        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: rec, events: [], tasks: tasks(rec.key) });
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: rec, history: noHistory(rec), tasks: tasks(rec.key) });
         return { shardId, key: rec.key };
       }
       const ids = (ts: HistoryTask[]) => ts.map((t) => t.taskId);
@@ -600,6 +595,40 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         assert.equal((await allTasks(p, shardId)).length, 3);
       });
 
+      test('rangeDeleteTimerTasks deletes timers ordered before (time, id), exclusive, and only timers', async () => {
+        const t = (seq: number) => taskIdOf(BIG_RANGE_ID, seq);
+        const { shardId } = await shardWithTasks((k) => [
+          task('timer', k, t(1), 100),
+          task('timer', k, t(5), 200),
+          task('timer', k, t(2), 200),
+          task('timer', k, t(3), 300),
+          task('transfer', k, t(4)),
+        ]);
+        await p.executions.rangeDeleteTimerTasks(shardId, { visibilityTimeMs: 200, taskId: t(5) });
+        const timers = await p.executions.getTimerTasks({ shardId, after: { visibilityTimeMs: 0, taskId: 0n }, maxVisibilityTimeMs: 1000, limit: 100 });
+        assert.deepEqual(timers.map((x) => [x.visibilityTimeMs, x.taskId]), [
+          [200, t(5)],
+          [300, t(3)],
+        ]);
+        assert.equal((await allTasks(p, shardId)).length, 3);
+      });
+
+      test('reads after range deletes start at the lower bound and see only what is left', async () => {
+        const t = (seq: number) => taskIdOf(BIG_RANGE_ID, seq);
+        const { shardId } = await shardWithTasks((k) => [
+          ...[1, 2, 3, 4, 5, 6].map((seq) => task('transfer', k, t(seq))),
+          ...[1, 2, 3, 4].map((seq) => task('timer', k, t(seq), 100 * seq)),
+        ]);
+        for (let acked = 1; acked <= 4; acked++) {
+          await p.executions.rangeDeleteHistoryTasks(shardId, 'transfer', t(acked + 1));
+          await p.executions.rangeDeleteTimerTasks(shardId, { visibilityTimeMs: 100 * acked, taskId: t(acked) + 1n });
+        }
+        assert.deepEqual(ids(await p.executions.getHistoryTasks({ shardId, category: 'transfer', afterTaskId: t(4), maxTaskId: MAX_INT64, limit: 10 })), [t(5), t(6)]);
+        assert.deepEqual(ids(await p.executions.getHistoryTasks({ shardId, category: 'transfer', afterTaskId: 0n, maxTaskId: MAX_INT64, limit: 10 })), [t(5), t(6)]);
+        assert.deepEqual(await p.executions.getTimerTasks({ shardId, after: { visibilityTimeMs: 400, taskId: t(4) }, maxVisibilityTimeMs: 1000, limit: 10 }), []);
+        assert.deepEqual(await p.executions.getTimerTasks({ shardId, after: { visibilityTimeMs: 0, taskId: 0n }, maxVisibilityTimeMs: 1000, limit: 10 }), []);
+      });
+
       test('deleteHistoryTask deletes one task: timers by (time, id), others by id', async () => {
         const t = (seq: number) => taskIdOf(BIG_RANGE_ID, seq);
         const { shardId } = await shardWithTasks((k) => [
@@ -631,7 +660,7 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         ];
         const records = keys.map((key) => execution(key));
         for (const rec of records) {
-          await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: rec, events: [], tasks: [] });
+          await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: rec, history: noHistory(rec), tasks: [] });
         }
         const other = await createShard(p);
         await startRun(other);
@@ -653,17 +682,17 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         const shardId = await createShard(p);
         const rec = await startRun(shardId);
         const zombie = execution({ ...rec.key, runId: randomUUID() }, { state: 'zombie' });
-        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: zombie, events: events(BRANCH, 1, 3, 1n), tasks: [] });
+        await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'zombie' }, execution: zombie, history: append(zombie, 1, 3, 1n), tasks: [] });
 
         await p.executions.deleteWorkflowExecution(shardId, zombie.key);
         assert.equal(await p.executions.getWorkflowExecution(shardId, zombie.key), null);
-        assert.deepEqual(await allEvents(p, shardId, zombie.key, BRANCH), []);
+        assert.deepEqual(await allEvents(p, shardId, branchOf(zombie)), []);
         assert.deepEqual(await p.executions.getCurrentExecution(shardId, rec.key.namespaceId, rec.key.workflowId), pointerOf(rec), 'a pointer naming another run stays');
-        assert.equal((await allEvents(p, shardId, rec.key, BRANCH)).length, 2);
+        assert.equal((await allEvents(p, shardId, branchOf(rec))).length, 2);
 
         await p.executions.deleteWorkflowExecution(shardId, rec.key);
         assert.equal(await p.executions.getWorkflowExecution(shardId, rec.key), null);
-        assert.deepEqual(await allEvents(p, shardId, rec.key, BRANCH), []);
+        assert.deepEqual(await allEvents(p, shardId, branchOf(rec)), []);
         assert.equal(await p.executions.getCurrentExecution(shardId, rec.key.namespaceId, rec.key.workflowId), null);
         await p.executions.deleteWorkflowExecution(shardId, rec.key);
       });

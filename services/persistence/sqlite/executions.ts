@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
+import { checkStoredRun, currentAllowsCreate, type StoredHead } from '../conditions.js';
 import { ConditionFailedError, CurrentWorkflowConditionFailedError } from '../errors.js';
+import { checkCreateRequest, checkUpdateRequest } from '../request-checks.js';
 import type { ExecutionStore } from '../store.js';
 import type {
   CreateExecutionRequest,
@@ -17,12 +19,14 @@ import type {
   UpdateExecutionRequest,
 } from '../types.js';
 import { blob, num } from './codec.js';
+import { SqliteHistory } from './history.js';
 import type { SqliteShardStore } from './shards.js';
 
 interface ExecutionRow {
   namespace_id: string;
   workflow_id: string;
   run_id: string;
+  branch_id: string;
   db_record_version: bigint;
   state: ExecutionState;
   status: bigint;
@@ -44,12 +48,11 @@ interface CurrentRow {
   last_write_version: bigint;
 }
 
-interface EventRow {
+/** What an update's conditions compare. */
+interface HeadRow {
+  db_record_version: bigint;
+  next_event_id: bigint;
   branch_id: string;
-  event_id: bigint;
-  version: bigint;
-  task_id: bigint;
-  data: Buffer;
 }
 
 interface TaskRow {
@@ -63,13 +66,14 @@ interface TaskRow {
   data: string;
 }
 
-const EXECUTION_COLUMNS = `namespace_id, workflow_id, run_id, db_record_version, state, status, next_event_id,
+const EXECUTION_COLUMNS = `namespace_id, workflow_id, run_id, branch_id, db_record_version, state, status, next_event_id,
   start_version, last_write_version, create_request_id, data`;
 const TASK_COLUMNS = 'category, task_id, visibility_time_ms, namespace_id, workflow_id, run_id, type, data';
 const KEY_WHERE = 'shard_id = @shardId AND namespace_id = @namespaceId AND workflow_id = @workflowId AND run_id = @runId';
 
 export class SqliteExecutionStore implements ExecutionStore {
   private readonly stmt;
+  private readonly history: SqliteHistory;
   private readonly createTx: (req: CreateExecutionRequest) => void;
   private readonly updateTx: (req: UpdateExecutionRequest) => void;
   private readonly deleteTx: (shardId: number, key: ExecutionKey) => void;
@@ -78,19 +82,20 @@ export class SqliteExecutionStore implements ExecutionStore {
     db: Database.Database,
     private readonly shards: SqliteShardStore,
   ) {
+    this.history = new SqliteHistory(db);
     this.stmt = {
       selectExecution: db.prepare(`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE ${KEY_WHERE}`),
-      selectVersion: db.prepare(`SELECT db_record_version FROM executions WHERE ${KEY_WHERE}`).pluck(),
+      selectHead: db.prepare(`SELECT db_record_version, next_event_id, branch_id FROM executions WHERE ${KEY_WHERE}`),
       insertExecution: db.prepare(
         `INSERT INTO executions (shard_id, ${EXECUTION_COLUMNS}) VALUES (@shardId, @namespaceId, @workflowId, @runId,
-         @dbRecordVersion, @state, @status, @nextEventId, @startVersion, @lastWriteVersion, @createRequestId, @data)
+         @branchId, @dbRecordVersion, @state, @status, @nextEventId, @startVersion, @lastWriteVersion, @createRequestId, @data)
          ON CONFLICT DO NOTHING`,
       ),
       updateExecution: db.prepare(
-        `UPDATE executions SET db_record_version = @dbRecordVersion, state = @state, status = @status,
+        `UPDATE executions SET branch_id = @branchId, db_record_version = @dbRecordVersion, state = @state, status = @status,
          next_event_id = @nextEventId, start_version = @startVersion, last_write_version = @lastWriteVersion,
          create_request_id = @createRequestId, data = @data
-         WHERE ${KEY_WHERE} AND db_record_version = @expectedDbRecordVersion`,
+         WHERE ${KEY_WHERE} AND db_record_version = @expectedDbRecordVersion AND next_event_id = @expectedNextEventId`,
       ),
       deleteExecution: db.prepare(`DELETE FROM executions WHERE ${KEY_WHERE}`),
       listFirst: db.prepare(
@@ -115,17 +120,7 @@ export class SqliteExecutionStore implements ExecutionStore {
          start_version = excluded.start_version, last_write_version = excluded.last_write_version`,
       ),
       deleteCurrentOfRun: db.prepare(`DELETE FROM current_executions WHERE ${KEY_WHERE}`),
-      // Upserts, like a Cassandra INSERT: re-appending an event or a task is idempotent.
-      upsertEvent: db.prepare(
-        `INSERT OR REPLACE INTO history_events (shard_id, namespace_id, workflow_id, run_id, branch_id, event_id, version, task_id, data)
-         VALUES (@shardId, @namespaceId, @workflowId, @runId, @branchId, @eventId, @version, @taskId, @data)`,
-      ),
-      readEvents: db.prepare(
-        `SELECT branch_id, event_id, version, task_id, data FROM history_events
-         WHERE ${KEY_WHERE} AND branch_id = @branchId AND event_id >= @minEventId AND event_id < @maxEventId
-         ORDER BY event_id LIMIT @limit`,
-      ),
-      deleteEventsOfRun: db.prepare(`DELETE FROM history_events WHERE ${KEY_WHERE}`),
+      // An upsert, like a Cassandra INSERT: re-writing a task is idempotent.
       upsertTask: db.prepare(
         `INSERT OR REPLACE INTO history_tasks (shard_id, fire_time_ms, ${TASK_COLUMNS})
          VALUES (@shardId, @fireTimeMs, @category, @taskId, @visibilityTimeMs, @namespaceId, @workflowId, @runId, @type, @data)`,
@@ -144,6 +139,9 @@ export class SqliteExecutionStore implements ExecutionStore {
       rangeDeleteTasks: db.prepare(
         `DELETE FROM history_tasks WHERE shard_id = @shardId AND category = @category AND fire_time_ms = 0 AND task_id < @beforeTaskId`,
       ),
+      rangeDeleteTimers: db.prepare(
+        `DELETE FROM history_tasks WHERE shard_id = @shardId AND category = 'timer' AND (fire_time_ms, task_id) < (@beforeTimeMs, @beforeTaskId)`,
+      ),
       deleteTask: db.prepare(
         `DELETE FROM history_tasks WHERE shard_id = @shardId AND category = @category AND fire_time_ms = @fireTimeMs AND task_id = @taskId`,
       ),
@@ -160,22 +158,12 @@ export class SqliteExecutionStore implements ExecutionStore {
   }
 
   async createWorkflowExecution(req: CreateExecutionRequest): Promise<void> {
-    if (req.execution.dbRecordVersion !== 1) {
-      throw new TypeError(`createWorkflowExecution: dbRecordVersion must be 1, got ${req.execution.dbRecordVersion}`);
-    }
+    checkCreateRequest(req);
     this.createTx(req);
   }
 
   async updateWorkflowExecution(req: UpdateExecutionRequest): Promise<void> {
-    if (req.execution.dbRecordVersion !== req.expectedDbRecordVersion + 1) {
-      throw new TypeError(
-        `updateWorkflowExecution: dbRecordVersion must be ${req.expectedDbRecordVersion + 1}, got ${req.execution.dbRecordVersion}`,
-      );
-    }
-    const { newRun, execution } = req;
-    if (newRun && (newRun.key.namespaceId !== execution.key.namespaceId || newRun.key.workflowId !== execution.key.workflowId)) {
-      throw new TypeError('updateWorkflowExecution: newRun must have the workflow id of the updated run');
-    }
+    checkUpdateRequest(req);
     this.updateTx(req);
   }
 
@@ -198,15 +186,7 @@ export class SqliteExecutionStore implements ExecutionStore {
   }
 
   async readHistory(req: ReadHistoryRequest): Promise<HistoryEventRow[]> {
-    const rows = this.stmt.readEvents.all({
-      shardId: req.shardId,
-      ...req.key,
-      branchId: req.branchId,
-      minEventId: req.minEventId,
-      maxEventId: req.maxEventId,
-      limit: req.limit,
-    }) as EventRow[];
-    return rows.map((r) => ({ branchId: r.branch_id, eventId: num(r.event_id), version: r.version, taskId: r.task_id, data: r.data }));
+    return this.history.read(req);
   }
 
   async getHistoryTasks(req: TaskRangeRequest): Promise<HistoryTask[]> {
@@ -235,6 +215,10 @@ export class SqliteExecutionStore implements ExecutionStore {
     this.stmt.rangeDeleteTasks.run({ shardId, category, beforeTaskId });
   }
 
+  async rangeDeleteTimerTasks(shardId: number, before: { visibilityTimeMs: number; taskId: Int64 }): Promise<void> {
+    this.stmt.rangeDeleteTimers.run({ shardId, beforeTimeMs: before.visibilityTimeMs, beforeTaskId: before.taskId });
+  }
+
   async deleteHistoryTask(shardId: number, task: Pick<HistoryTask, 'category' | 'taskId' | 'visibilityTimeMs'>): Promise<void> {
     this.stmt.deleteTask.run({ shardId, category: task.category, fireTimeMs: fireTimeOf(task), taskId: task.taskId });
   }
@@ -247,15 +231,11 @@ export class SqliteExecutionStore implements ExecutionStore {
     this.shards.assertOwner(shardId, req.rangeId);
     if (mode.kind !== 'zombie') {
       const current = this.current(shardId, namespaceId, workflowId);
-      const expected =
-        mode.kind === 'brandNew'
-          ? current === null
-          : current !== null && current.runId === mode.previousRunId && current.lastWriteVersion === mode.previousLastWriteVersion;
-      if (!expected) throw new CurrentWorkflowConditionFailedError(current);
+      if (!currentAllowsCreate(mode, current)) throw new CurrentWorkflowConditionFailedError(current);
     }
     this.insertExecution(shardId, execution);
     if (mode.kind !== 'zombie') this.stmt.upsertCurrent.run(currentParams(shardId, execution));
-    this.appendEvents(shardId, execution.key, req.events);
+    this.history.append(req.history);
     this.appendTasks(shardId, req.tasks);
   }
 
@@ -263,15 +243,7 @@ export class SqliteExecutionStore implements ExecutionStore {
     const { shardId, execution, newRun } = req;
     const { namespaceId, workflowId, runId } = execution.key;
     this.shards.assertOwner(shardId, req.rangeId);
-    const stored = this.stmt.selectVersion.get({ shardId, ...execution.key }) as bigint | undefined;
-    if (stored === undefined) {
-      throw new ConditionFailedError(`execution ${workflowId}/${runId} does not exist in shard ${shardId}`);
-    }
-    if (num(stored) !== req.expectedDbRecordVersion) {
-      throw new ConditionFailedError(
-        `execution ${workflowId}/${runId}: dbRecordVersion is ${stored}, writer expected ${req.expectedDbRecordVersion}`,
-      );
-    }
+    checkStoredRun(req, this.head(shardId, execution.key));
     if (req.mode === 'updateCurrent') {
       const current = this.current(shardId, namespaceId, workflowId);
       if (current?.runId !== runId) {
@@ -280,14 +252,18 @@ export class SqliteExecutionStore implements ExecutionStore {
         );
       }
     }
-    if (newRun && this.stmt.selectVersion.get({ shardId, ...newRun.key }) !== undefined) {
+    if (newRun && this.head(shardId, newRun.key)) {
       throw new ConditionFailedError(`new run ${workflowId}/${newRun.key.runId} exists already in shard ${shardId}`);
     }
-    this.stmt.updateExecution.run({ ...executionParams(shardId, execution), expectedDbRecordVersion: req.expectedDbRecordVersion });
-    this.appendEvents(shardId, execution.key, req.events);
+    this.stmt.updateExecution.run({
+      ...executionParams(shardId, execution),
+      expectedDbRecordVersion: req.expectedDbRecordVersion,
+      expectedNextEventId: req.expectedNextEventId,
+    });
+    if (req.history) this.history.append(req.history);
     if (newRun) {
       this.insertExecution(shardId, newRun);
-      this.appendEvents(shardId, newRun.key, req.newRunEvents ?? []);
+      if (req.newRunHistory) this.history.append(req.newRunHistory);
     }
     if (req.mode === 'updateCurrent') this.stmt.upsertCurrent.run(currentParams(shardId, newRun ?? execution));
     this.appendTasks(shardId, req.tasks);
@@ -295,9 +271,14 @@ export class SqliteExecutionStore implements ExecutionStore {
 
   private delete(shardId: number, key: ExecutionKey): void {
     const params = { shardId, ...key };
+    this.history.deleteTree(key.runId);
     this.stmt.deleteExecution.run(params);
-    this.stmt.deleteEventsOfRun.run(params);
     this.stmt.deleteCurrentOfRun.run(params);
+  }
+
+  private head(shardId: number, key: ExecutionKey): StoredHead | null {
+    const row = this.stmt.selectHead.get({ shardId, ...key }) as HeadRow | undefined;
+    return row ? { dbRecordVersion: num(row.db_record_version), nextEventId: num(row.next_event_id), branchId: row.branch_id } : null;
   }
 
   private current(shardId: number, namespaceId: string, workflowId: string): CurrentExecution | null {
@@ -309,12 +290,6 @@ export class SqliteExecutionStore implements ExecutionStore {
   private insertExecution(shardId: number, rec: ExecutionRecord): void {
     if (this.stmt.insertExecution.run(executionParams(shardId, rec)).changes === 0) {
       throw new ConditionFailedError(`execution ${rec.key.workflowId}/${rec.key.runId} exists already in shard ${shardId}`);
-    }
-  }
-
-  private appendEvents(shardId: number, key: ExecutionKey, events: HistoryEventRow[]): void {
-    for (const e of events) {
-      this.stmt.upsertEvent.run({ shardId, ...key, branchId: e.branchId, eventId: e.eventId, version: e.version, taskId: e.taskId, data: blob(e.data) });
     }
   }
 
@@ -344,6 +319,7 @@ function executionParams(shardId: number, rec: ExecutionRecord) {
   return {
     shardId,
     ...rec.key,
+    branchId: rec.branchId,
     dbRecordVersion: rec.dbRecordVersion,
     state: rec.state,
     status: rec.status,
@@ -370,6 +346,7 @@ function currentParams(shardId: number, rec: ExecutionRecord) {
 function toExecution(r: ExecutionRow): ExecutionRecord {
   return {
     key: { namespaceId: r.namespace_id, workflowId: r.workflow_id, runId: r.run_id },
+    branchId: r.branch_id,
     dbRecordVersion: num(r.db_record_version),
     state: r.state,
     status: num(r.status),

@@ -8,7 +8,7 @@ interface Migration {
   sql: string;
 }
 
-const MIGRATIONS: readonly Migration[] = [
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'initial',
@@ -133,6 +133,43 @@ const MIGRATIONS: readonly Migration[] = [
         data TEXT NOT NULL,
         PRIMARY KEY (namespace_id, name, type, task_id)
       ) STRICT;
+    `,
+  },
+  {
+    version: 2,
+    name: 'history tree',
+    // The same layout as Cassandra's (see ../cassandra/schema.cql): events keyed by branch and by
+    // the task id of the write, so both stores read them by one rule (../history-tree.ts). Rows of
+    // version 1 become the root branch of their run, the branch its record is folded from.
+    sql: `
+      CREATE TABLE history_tree (
+        tree_id TEXT NOT NULL,
+        branch_id TEXT NOT NULL,
+        ancestors TEXT NOT NULL,
+        PRIMARY KEY (tree_id, branch_id)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE history_node (
+        tree_id TEXT NOT NULL,
+        branch_id TEXT NOT NULL,
+        node_id INTEGER NOT NULL,
+        txn_id INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (tree_id, branch_id, node_id, txn_id DESC)
+      ) STRICT;
+
+      ALTER TABLE executions ADD COLUMN branch_id TEXT NOT NULL DEFAULT '';
+
+      INSERT INTO history_tree (tree_id, branch_id, ancestors)
+        SELECT DISTINCT run_id, branch_id, '[]' FROM history_events;
+      INSERT INTO history_node (tree_id, branch_id, node_id, txn_id, version, data)
+        SELECT run_id, branch_id, event_id, task_id, version, data FROM history_events;
+      UPDATE executions SET branch_id = coalesce(
+        (SELECT min(h.branch_id) FROM history_events h
+         WHERE h.shard_id = executions.shard_id AND h.namespace_id = executions.namespace_id
+         AND h.workflow_id = executions.workflow_id AND h.run_id = executions.run_id), '');
+      DROP TABLE history_events;
     `,
   },
 ];

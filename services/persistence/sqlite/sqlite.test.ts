@@ -28,9 +28,9 @@ const rangeId = ${RANGE_ID}n, taskId = ${TASK_ID}n;
 await p.shards.createShard({ shardId: 1, rangeId, owner: 'a', ackLevels: {}, updatedAtMs: 1 });
 await p.executions.createWorkflowExecution({
   shardId: 1, rangeId, mode: { kind: 'brandNew' },
-  execution: { key, dbRecordVersion: 1, state: 'running', status: 1, nextEventId: 2, startVersion: 1n, lastWriteVersion: 1n,
+  execution: { key, branchId: 'b', dbRecordVersion: 1, state: 'running', status: 1, nextEventId: 2, startVersion: 1n, lastWriteVersion: 1n,
     createRequestId: 'req', data: new Uint8Array([1, 2, 3]) },
-  events: [{ branchId: 'b', eventId: 1, version: 1n, taskId, data: new Uint8Array([9]) }],
+  history: { branch: { treeId: key.runId, branchId: 'b', ancestors: [] }, events: [{ eventId: 1, version: 1n, taskId, data: new Uint8Array([9]) }] },
   tasks: [{ category: 'transfer', taskId, visibilityTimeMs: 1, ...key, type: 'workflowTask', data: '{}' }],
 });
 const queue = { namespaceId: 'ns', name: 'tq', type: 1 };
@@ -50,7 +50,7 @@ test('committed writes survive a killed process, and the file reopens', async ()
       assert.equal((await p.shards.getShard(1))?.rangeId, RANGE_ID);
       assert.deepEqual([...((await p.executions.getWorkflowExecution(1, KEY))?.data ?? [])], [1, 2, 3]);
       assert.equal((await p.executions.getCurrentExecution(1, 'ns', 'wf'))?.runId, 'run');
-      const events = await p.executions.readHistory({ shardId: 1, key: KEY, branchId: 'b', minEventId: 1, maxEventId: 2, limit: 10 });
+      const events = await p.executions.readHistory({ shardId: 1, branch: { treeId: KEY.runId, branchId: 'b', ancestors: [] }, minEventId: 1, maxEventId: 2, limit: 10 });
       assert.equal(events[0]?.taskId, TASK_ID);
       const tasks = await p.executions.getHistoryTasks({ shardId: 1, category: 'transfer', afterTaskId: 0n, maxTaskId: TASK_ID, limit: 10 });
       assert.equal(tasks[0]?.taskId, TASK_ID);
@@ -68,18 +68,14 @@ test('two connections on one file fence each other', async () => {
   const [a, b] = await Promise.all([openSqlitePersistence({ path }), openSqlitePersistence({ path })]);
   try {
     await a.shards.createShard({ shardId: 7, rangeId: RANGE_ID, owner: 'a', ackLevels: {}, updatedAtMs: 1 });
-    const execution = { key: KEY, dbRecordVersion: 1, state: 'running' as const, status: 1, nextEventId: 2, startVersion: 1n, lastWriteVersion: 1n, createRequestId: 'req', data: new Uint8Array([1]) };
-    await a.executions.createWorkflowExecution({ shardId: 7, rangeId: RANGE_ID, mode: { kind: 'brandNew' }, execution, events: [], tasks: [] });
-    await b.executions.updateWorkflowExecution({ shardId: 7, rangeId: RANGE_ID, mode: 'updateCurrent', execution: { ...execution, dbRecordVersion: 2 }, expectedDbRecordVersion: 1, events: [], tasks: [] });
-    await assert.rejects(
-      a.executions.updateWorkflowExecution({ shardId: 7, rangeId: RANGE_ID, mode: 'updateCurrent', execution: { ...execution, dbRecordVersion: 2 }, expectedDbRecordVersion: 1, events: [], tasks: [] }),
-      ConditionFailedError,
-    );
+    const execution = { key: KEY, branchId: 'b', dbRecordVersion: 1, state: 'running' as const, status: 1, nextEventId: 2, startVersion: 1n, lastWriteVersion: 1n, createRequestId: 'req', data: new Uint8Array([1]) };
+    const update = (p: typeof a, dbRecordVersion: number) =>
+      p.executions.updateWorkflowExecution({ shardId: 7, rangeId: RANGE_ID, mode: 'updateCurrent', execution: { ...execution, dbRecordVersion }, expectedDbRecordVersion: dbRecordVersion - 1, expectedNextEventId: 2, tasks: [] });
+    await a.executions.createWorkflowExecution({ shardId: 7, rangeId: RANGE_ID, mode: { kind: 'brandNew' }, execution, history: { branch: { treeId: KEY.runId, branchId: 'b', ancestors: [] }, events: [] }, tasks: [] });
+    await update(b, 2);
+    await assert.rejects(update(a, 2), ConditionFailedError);
     await b.shards.updateShard({ shardId: 7, rangeId: RANGE_ID + 1n, owner: 'b', ackLevels: {}, updatedAtMs: 2 }, RANGE_ID);
-    await assert.rejects(
-      a.executions.updateWorkflowExecution({ shardId: 7, rangeId: RANGE_ID, mode: 'updateCurrent', execution: { ...execution, dbRecordVersion: 3 }, expectedDbRecordVersion: 2, events: [], tasks: [] }),
-      ShardOwnershipLostError,
-    );
+    await assert.rejects(update(a, 3), ShardOwnershipLostError);
     assert.equal((await a.executions.getWorkflowExecution(7, KEY))?.dbRecordVersion, 2);
   } finally {
     await Promise.all([a.close(), b.close()]);
