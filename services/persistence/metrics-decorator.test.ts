@@ -6,8 +6,8 @@ import path from 'node:path';
 import { createRegistry } from '../common/metrics.js';
 import { silentLogger } from '../common/logger.js';
 import { openSqlitePersistence } from './sqlite/index.js';
-import { NamespaceAlreadyExistsError, ShardOwnershipLostError } from './errors.js';
-import { withPersistenceMetrics } from './metrics-decorator.js';
+import { ConditionFailedError, HistoryConflictError, NamespaceAlreadyExistsError, ShardOwnershipLostError } from './errors.js';
+import { outcomeOf, withPersistenceMetrics } from './metrics-decorator.js';
 import { freshShardId, namespace } from './conformance/fixtures.js';
 
 test('every call is timed with its store, operation and outcome; failures keep their error', async () => {
@@ -22,6 +22,7 @@ test('every call is timed with its store, operation and outcome; failures keep t
     const shardId = freshShardId();
     await store.shards.createShard({ shardId, rangeId: 1n, owner: 'a', ackLevels: {}, updatedAtMs: 1 });
     await assert.rejects(store.shards.updateShard({ shardId, rangeId: 3n, owner: 'b', ackLevels: {}, updatedAtMs: 2 }, 2n), ShardOwnershipLostError);
+    await store.executions.rangeDeleteTimerTasks(shardId, { visibilityTimeMs: 1, taskId: 1n });
 
     const text = await registry.metrics();
     const count = (labels: string) => {
@@ -32,10 +33,16 @@ test('every call is timed with its store, operation and outcome; failures keep t
     assert.equal(count('store="namespaces",operation="createNamespace",outcome="conflict"'), 1);
     assert.equal(count('store="namespaces",operation="getNamespaceByName",outcome="ok"'), 1);
     assert.equal(count('store="shards",operation="updateShard",outcome="fenced"'), 1);
+    assert.equal(count('store="executions",operation="rangeDeleteTimerTasks",outcome="ok"'), 1);
     assert.match(text, /tandem_persistence_errors_total\{[^}]*store="shards",operation="updateShard",outcome="fenced"\} 1/);
     assert.equal(store.kind, 'sqlite');
   } finally {
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a rewrite of committed history is an error, not contention', () => {
+  assert.equal(outcomeOf(new HistoryConflictError('event 3 rewritten')), 'error');
+  assert.equal(outcomeOf(new ConditionFailedError('stale version')), 'conflict');
 });

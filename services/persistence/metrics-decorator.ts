@@ -1,9 +1,11 @@
 // A Persistence that times every call of the one it wraps. It sits in the process mains, so the
-// stores stay free of metrics and both implementations are measured the same way.
+// stores stay free of metrics and both implementations are measured the same way. Every method
+// of every store is wrapped through a Proxy, so one added to an interface is timed without a change.
 import { counter, histogram, type Registry } from '../common/metrics.js';
 import {
   ConditionFailedError,
   CurrentWorkflowConditionFailedError,
+  HistoryConflictError,
   NamespaceAlreadyExistsError,
   ShardOwnershipLostError,
   StoreUnavailableError,
@@ -13,12 +15,14 @@ import type { Persistence } from './store.js';
 /**
  * ok; conflict: a conditional write found another version (expected under contention);
  * fenced: the shard moved to another owner; unavailable: the store could not answer;
- * error: anything else.
+ * error: anything else, including a HistoryConflictError: a writer tried to rewrite committed
+ * history, which no contention explains, so it counts where the error alerts look.
  */
 export type PersistenceOutcome = 'ok' | 'conflict' | 'fenced' | 'unavailable' | 'error';
 
 export function outcomeOf(err: unknown): PersistenceOutcome {
   if (err instanceof ShardOwnershipLostError) return 'fenced';
+  if (err instanceof HistoryConflictError) return 'error';
   if (err instanceof ConditionFailedError || err instanceof CurrentWorkflowConditionFailedError || err instanceof NamespaceAlreadyExistsError) {
     return 'conflict';
   }

@@ -43,8 +43,13 @@ export interface ExecutionStore {
    * Appends the events (and the new run's), then one conditional batch: shard range_id, the
    * execution's dbRecordVersion and nextEventId, the current pointer (mode updateCurrent), the new
    * run if any, and tasks. Throws ShardOwnershipLostError, ConditionFailedError, or
-   * HistoryConflictError (events at an existing event id of the stored branch); nothing of a
-   * failed call is visible.
+   * HistoryConflictError (an append to the stored branch that does not start at
+   * expectedNextEventId), checked before anything is written; nothing of a failed call is visible.
+   * An append that starts at expectedNextEventId costs no read; one that does not (a fork) costs
+   * Cassandra one read of the record first.
+   * The writer must never append from a stale expectedNextEventId: after a StoreUnavailableError
+   * (outcome unknown) it renews the shard's range_id before the shard's next write, which settles
+   * the pending batch, and reloads the run (DESIGN invariant 2).
    */
   updateWorkflowExecution(req: UpdateExecutionRequest): Promise<void>;
   getWorkflowExecution(shardId: number, key: ExecutionKey): Promise<ExecutionRecord | null>;
@@ -53,7 +58,11 @@ export interface ExecutionStore {
   listExecutions(shardId: number, after: ExecutionKey | null, limit: number): Promise<ExecutionRecord[]>;
   /** Removes the run, every branch of its history tree and, when it points at the run, the current pointer. Not fenced. */
   deleteWorkflowExecution(shardId: number, key: ExecutionKey): Promise<void>;
-  /** Committed events of a branch (its ancestors' ranges included) in event-id order within [minEventId, maxEventId), at most limit. */
+  /**
+   * Committed events of a branch in event-id order within [minEventId, maxEventId), at most limit:
+   * each ancestor's range first, then the branch's own events. maxEventId must not pass the
+   * nextEventId of a record read before (for the record's branch): rows past it may be orphans.
+   */
   readHistory(req: ReadHistoryRequest): Promise<HistoryEventRow[]>;
   /** Tasks of a non-timer category in task-id order within (afterTaskId, maxTaskId]. */
   getHistoryTasks(req: TaskRangeRequest): Promise<HistoryTask[]>;

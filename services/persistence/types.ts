@@ -32,6 +32,7 @@ export interface ExecutionRecord {
   state: ExecutionState;
   /** temporal.api.enums.v1.WorkflowExecutionStatus */
   status: number;
+  /** The next event id of branchId: readers of that branch stop before it. */
   nextEventId: number;
   /** Failover version of the run's first event and of its last write. */
   startVersion: Int64;
@@ -140,7 +141,11 @@ export interface UpdateExecutionRequest {
    * updateCurrent it becomes current; with bypassCurrent the pointer is left alone.
    */
   newRun?: ExecutionRecord;
-  /** Events appended to execution.branchId (possibly a new fork), written before the batch. */
+  /**
+   * Events appended to one branch of the run's tree, written before the batch: the stored branch
+   * (continued at expectedNextEventId), or another one, e.g. a fork, which execution.branchId
+   * names if the run's state moves to it.
+   */
   history?: HistoryAppend;
   /** First events of newRun, in its own tree. */
   newRunHistory?: HistoryAppend;

@@ -205,24 +205,31 @@ export async function committedEvents(p: Persistence, shardId: number, key: Exec
 
 /** Writes and checks the execution tests share, over the store under test (opened in a before hook). */
 export function runWriters(store: () => Persistence) {
-  return {
-    /** A brand-new running run with events 1..2 (nextEventId 3) and one transfer task, written at seq. */
-    async startRun(shardId: number, key: ExecutionKey = freshKey(), seq = 1): Promise<ExecutionRecord> {
-      const rec = execution(key);
-      const taskId = taskIdOf(BIG_RANGE_ID, seq);
-      await store().executions.createWorkflowExecution({
-        shardId,
-        rangeId: BIG_RANGE_ID,
-        mode: { kind: 'brandNew' },
-        execution: rec,
-        history: append(rec, 1, 3, taskId),
-        tasks: [task('transfer', key, taskId)],
-      });
-      return rec;
-    },
+  /** A brand-new running run with events 1..2 (nextEventId 3) and one transfer task, written at seq. */
+  async function startRun(shardId: number, key: ExecutionKey = freshKey(), seq = 1): Promise<ExecutionRecord> {
+    const rec = execution(key);
+    const taskId = taskIdOf(BIG_RANGE_ID, seq);
+    await store().executions.createWorkflowExecution({
+      shardId,
+      rangeId: BIG_RANGE_ID,
+      mode: { kind: 'brandNew' },
+      execution: rec,
+      history: append(rec, 1, 3, taskId),
+      tasks: [task('transfer', key, taskId)],
+    });
+    return rec;
+  }
 
-    async assertStored(shardId: number, rec: ExecutionRecord): Promise<void> {
-      assert.deepEqual(plainExecution(await store().executions.getWorkflowExecution(shardId, rec.key)), plainExecution(rec));
-    },
-  };
+  /** A run started as startRun does, then closed (still the current run): what replaceCurrent may replace. */
+  async function closedRun(shardId: number, over: Partial<ExecutionRecord> = {}): Promise<ExecutionRecord> {
+    const closed = next(await startRun(shardId), { state: 'completed', status: 2, ...over });
+    await store().executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: closed, expectedDbRecordVersion: 1, expectedNextEventId: 3, tasks: [] });
+    return closed;
+  }
+
+  async function assertStored(shardId: number, rec: ExecutionRecord): Promise<void> {
+    assert.deepEqual(plainExecution(await store().executions.getWorkflowExecution(shardId, rec.key)), plainExecution(rec));
+  }
+
+  return { startRun, closedRun, assertStored };
 }

@@ -49,7 +49,7 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
       await p.close();
     });
 
-    const { startRun, assertStored } = runWriters(() => p);
+    const { startRun, closedRun, assertStored } = runWriters(() => p);
 
     describe('shards', () => {
       test('getShard of an unknown shard is null', async () => {
@@ -126,10 +126,8 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
 
       test('brandNew when a closed current run exists throws CurrentWorkflowConditionFailedError', async () => {
         const shardId = await createShard(p);
-        const first = await startRun(shardId);
-        const closed = next(first, { state: 'completed', status: 2 });
-        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: closed, expectedDbRecordVersion: 1, expectedNextEventId: 3, tasks: [] });
-        const second = execution({ ...first.key, runId: randomUUID() });
+        const closed = await closedRun(shardId);
+        const second = execution({ ...closed.key, runId: randomUUID() });
         const err = await p.executions
           .createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: second, history: append(second, 1, 3, taskIdOf(BIG_RANGE_ID, 8)), tasks: [] })
           .then(() => null, (e: unknown) => e);
@@ -154,19 +152,17 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
 
       test('replaceCurrent replaces the closed current run it names', async () => {
         const shardId = await createShard(p);
-        const first = await startRun(shardId);
-        const closed = next(first, { state: 'completed', status: 2, lastWriteVersion: BIG_VERSION + 10n });
-        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: closed, expectedDbRecordVersion: 1, expectedNextEventId: 3, tasks: [] });
-        const second = execution({ ...first.key, runId: randomUUID() });
+        const closed = await closedRun(shardId, { lastWriteVersion: BIG_VERSION + 10n });
+        const second = execution({ ...closed.key, runId: randomUUID() });
         await p.executions.createWorkflowExecution({
           shardId,
           rangeId: BIG_RANGE_ID,
-          mode: { kind: 'replaceCurrent', previousRunId: first.key.runId, previousLastWriteVersion: closed.lastWriteVersion },
+          mode: { kind: 'replaceCurrent', previousRunId: closed.key.runId, previousLastWriteVersion: closed.lastWriteVersion },
           execution: second,
           history: append(second, 1, 3, taskIdOf(BIG_RANGE_ID, 5)),
           tasks: [],
         });
-        assert.deepEqual(await p.executions.getCurrentExecution(shardId, first.key.namespaceId, first.key.workflowId), pointerOf(second));
+        assert.deepEqual(await p.executions.getCurrentExecution(shardId, closed.key.namespaceId, closed.key.workflowId), pointerOf(second));
         await assertStored(shardId, second);
         await assertStored(shardId, closed);
       });
@@ -186,9 +182,7 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
 
       test('replaceCurrent when the named run no longer is current throws CurrentWorkflowConditionFailedError', async () => {
         const shardId = await createShard(p);
-        const running = await startRun(shardId);
-        const first = next(running, { state: 'completed', status: 2 });
-        await p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: first, expectedDbRecordVersion: 1, expectedNextEventId: 3, tasks: [] });
+        const first = await closedRun(shardId);
         const wrongRun = execution({ ...first.key, runId: randomUUID() });
         const err = await p.executions
           .createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'replaceCurrent', previousRunId: randomUUID(), previousLastWriteVersion: first.lastWriteVersion }, execution: wrongRun, history: append(wrongRun, 1, 3, taskIdOf(BIG_RANGE_ID, 7)), tasks: [task('transfer', wrongRun.key, taskIdOf(BIG_RANGE_ID, 7))] })

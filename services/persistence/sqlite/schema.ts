@@ -2,7 +2,7 @@
 // so two processes opening the same file never both apply it.
 import type Database from 'better-sqlite3';
 
-interface Migration {
+export interface Migration {
   version: number;
   name: string;
   sql: string;
@@ -176,8 +176,12 @@ export const MIGRATIONS: readonly Migration[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
-/** Brings the file to SCHEMA_VERSION; returns the versions it applied. */
-export function migrate(db: Database.Database): number[] {
+/**
+ * Brings the file to the last version of `migrations` (SCHEMA_VERSION unless a test stops at an
+ * older one to write rows of that version); returns the versions it applied.
+ */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const target = migrations[migrations.length - 1]!.version;
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
@@ -187,10 +191,10 @@ export function migrate(db: Database.Database): number[] {
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)');
   const apply = db.transaction((): number[] => {
     const current = Number(readVersion.get() as bigint | number);
-    if (current > SCHEMA_VERSION) {
-      throw new Error(`sqlite schema version ${current} is newer than this build knows (${SCHEMA_VERSION}); refusing to open`);
+    if (current > target) {
+      throw new Error(`sqlite schema version ${current} is newer than this build knows (${target}); refusing to open`);
     }
-    const pending = MIGRATIONS.filter((m) => m.version > current);
+    const pending = migrations.filter((m) => m.version > current);
     for (const m of pending) {
       db.exec(m.sql);
       record.run(m.version, m.name, Date.now());

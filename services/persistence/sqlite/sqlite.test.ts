@@ -5,9 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { BIG_RANGE_ID, MAIN, append, branchOf, createShard, next, plainEvents, runWriters, taskIdOf } from '../conformance/fixtures.js';
 import { runPersistenceConformance } from '../conformance/suite.js';
-import { ConditionFailedError, ShardOwnershipLostError } from '../errors.js';
-import { openSqlitePersistence } from './index.js';
+import { ConditionFailedError, HistoryConflictError, ShardOwnershipLostError } from '../errors.js';
+import { openSqlitePersistence, SqlitePersistence } from './index.js';
+import { MIGRATIONS, migrate } from './schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tandem-sqlite-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -79,6 +82,54 @@ test('two connections on one file fence each other', async () => {
     assert.equal((await a.executions.getWorkflowExecution(7, KEY))?.dbRecordVersion, 2);
   } finally {
     await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('an event row written again must be the same row: same bytes are a no-op, other bytes a HistoryConflictError', async () => {
+  const p = await openSqlitePersistence({ path: ':memory:' });
+  try {
+    const shardId = await createShard(p);
+    const rec = await runWriters(() => p).startRun(shardId);
+    // A branch other than the stored one may be written at any event id, so only the row key guards it.
+    const fork = branchOf(rec, 'branch-fork', [{ branchId: MAIN, endEventId: 2 }]);
+    const forkAppend = append(rec, 2, 4, taskIdOf(BIG_RANGE_ID, 9), fork);
+    const update = (base: typeof rec, history = forkAppend) =>
+      p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: next(base), expectedDbRecordVersion: base.dbRecordVersion, expectedNextEventId: 3, history, tasks: [] });
+    await update(rec);
+    const v2 = (await p.executions.getWorkflowExecution(shardId, rec.key))!;
+    await update(v2);
+    const v3 = (await p.executions.getWorkflowExecution(shardId, rec.key))!;
+    const rewritten = { ...forkAppend, events: forkAppend.events.map((e) => ({ ...e, data: new Uint8Array([7]) })) };
+    await assert.rejects(update(v3, rewritten), HistoryConflictError);
+    assert.equal((await p.executions.getWorkflowExecution(shardId, rec.key))?.dbRecordVersion, 3);
+    const read = await p.executions.readHistory({ shardId, branch: fork, minEventId: 2, maxEventId: 4, limit: 10 });
+    assert.deepEqual(plainEvents(read), plainEvents(forkAppend.events));
+  } finally {
+    await p.close();
+  }
+});
+
+test('migration 2 moves version-1 history rows into the tree of their run', async () => {
+  const db = new Database(':memory:');
+  db.defaultSafeIntegers(true);
+  migrate(db, MIGRATIONS.slice(0, 1));
+  db.exec(`
+    INSERT INTO shards VALUES (1, ${RANGE_ID}, 'a', '{}', 1);
+    INSERT INTO executions VALUES (1, 'ns', 'wf', 'run', 1, 'running', 1, 3, 1, 1, 'req', x'01');
+    INSERT INTO current_executions VALUES (1, 'ns', 'wf', 'run', 'req', 'running', 1, 1, 1);
+    INSERT INTO history_events VALUES (1, 'ns', 'wf', 'run', 'run', 1, 1, ${TASK_ID}, x'09'), (1, 'ns', 'wf', 'run', 'run', 2, 1, ${TASK_ID}, x'0a');
+  `);
+  assert.deepEqual(migrate(db), [2]);
+  const p = new SqlitePersistence(db);
+  try {
+    const rec = await p.executions.getWorkflowExecution(1, KEY);
+    assert.equal(rec?.branchId, 'run');
+    const read = await p.executions.readHistory({ shardId: 1, branch: branchOf(rec!), minEventId: 1, maxEventId: rec!.nextEventId, limit: 10 });
+    assert.deepEqual(plainEvents(read), plainEvents([1, 2].map((eventId) => ({ eventId, version: 1n, taskId: TASK_ID, data: new Uint8Array([eventId + 8]) }))));
+    await p.executions.deleteWorkflowExecution(1, KEY);
+    assert.deepEqual(await p.executions.readHistory({ shardId: 1, branch: branchOf(rec!), minEventId: 1, maxEventId: 3, limit: 10 }), []);
+  } finally {
+    await p.close();
   }
 });
 
