@@ -12,6 +12,18 @@ export interface HistoryConfig {
   timerLookaheadMs: number;
   /** How often queue processors re-read the store even without a notification. */
   queuePollIntervalMs: number;
+  /** How often a shard persists its queues' ack levels and deletes the tasks below them. */
+  ackPersistIntervalMs: number;
+  /**
+   * How often a queue probes the namespaces whose tasks it parked, should a change notification
+   * have been missed (a namespace change normally re-runs them at once).
+   */
+  parkedRecheckIntervalMs: number;
+  /**
+   * The timer ack level stays this far behind the clock: it must cover a timer write's commit
+   * latency and the clock skew between history nodes, since a new timer may fire at its commit time.
+   */
+  timerAckMarginMs: number;
   /** Default sticky schedule-to-start timeout when the worker does not send one. */
   defaultStickyScheduleToStartMs: number;
 }
@@ -23,6 +35,9 @@ export const historyDefaults: HistoryConfig = {
   workflowTaskHistoryPageSize: 1000,
   timerLookaheadMs: 30_000,
   queuePollIntervalMs: 5_000,
+  ackPersistIntervalMs: 1_000,
+  parkedRecheckIntervalMs: 30_000,
+  timerAckMarginMs: 5_000,
   defaultStickyScheduleToStartMs: 5_000,
 };
 
@@ -31,7 +46,16 @@ export function compileHistoryConfig(user: Partial<HistoryConfig> = {}): History
   if (!Number.isInteger(c.numShards) || c.numShards < 1 || c.numShards > 16384) {
     throw new Error(`history.numShards must be an integer in [1, 16384], got ${c.numShards}`);
   }
-  for (const k of ['maxCachedExecutionsPerShard', 'workflowTaskHistoryPageSize', 'timerLookaheadMs', 'queuePollIntervalMs'] as const) {
+  const positive = [
+    'maxCachedExecutionsPerShard',
+    'workflowTaskHistoryPageSize',
+    'timerLookaheadMs',
+    'queuePollIntervalMs',
+    'ackPersistIntervalMs',
+    'parkedRecheckIntervalMs',
+    'timerAckMarginMs',
+  ] as const;
+  for (const k of positive) {
     if (!(c[k] > 0)) throw new Error(`history.${k} must be positive, got ${c[k]}`);
   }
   return c;

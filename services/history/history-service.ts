@@ -9,14 +9,9 @@ import type { NamespaceRegistry } from '../namespaces/registry.js';
 import { compileHistoryConfig, type HistoryConfig } from './config.js';
 import { HistoryEngine } from './engine.js';
 import { ShardController, type ShardLifecycleListener } from './shard-controller.js';
+import { ShardQueues } from './shard-queues.js';
 import type { Shard, ShardListener } from './shard.js';
 import { TaskExecutor } from './task-executor.js';
-import { TimerQueueProcessor, TransferQueueProcessor } from './queue-processor.js';
-
-interface ShardQueues {
-  transfer: TransferQueueProcessor;
-  timer: TimerQueueProcessor;
-}
 
 export class HistoryService implements Service, ShardListener, ShardLifecycleListener {
   readonly config: HistoryConfig;
@@ -24,12 +19,15 @@ export class HistoryService implements Service, ShardListener, ShardLifecycleLis
   readonly engine: HistoryEngine;
   private readonly executor: TaskExecutor;
   private readonly queues = new Map<Shard, ShardQueues>();
+  /** Queues of released shards still stopping (their last ack levels are being persisted). */
+  private readonly stopping = new Set<Promise<void>>();
   private readonly log: Logger;
+  private unsubscribe?: () => void;
 
   constructor(
     config: Partial<HistoryConfig>,
     private readonly store: Persistence,
-    namespaces: NamespaceRegistry,
+    private readonly namespaces: NamespaceRegistry,
     log: Logger,
     registry: Registry,
     /** Shards this node takes at start; a region's membership passes none and acquires later. */
@@ -43,38 +41,38 @@ export class HistoryService implements Service, ShardListener, ShardLifecycleLis
   }
 
   async start(): Promise<void> {
+    // A namespace that changed may have become active here: its parked tasks run at once.
+    this.unsubscribe ??= this.namespaces.onChange((rec) => {
+      for (const q of this.queues.values()) q.namespaceChanged(rec.id);
+    });
     if (this.initialShards === 'all') {
       for (let id = 0; id < this.config.numShards; id++) await this.controller.acquire(id);
     }
   }
 
   async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     this.controller.releaseAll();
-    await Promise.all([...this.queues.values()].flatMap((q) => [q.transfer.stop(), q.timer.stop()]));
-    this.queues.clear();
+    await Promise.all(this.stopping);
   }
 
   onShardAcquired(shard: Shard): void {
-    const q: ShardQueues = {
-      transfer: new TransferQueueProcessor(shard, this.store, this.executor, this.config, shard.log),
-      timer: new TimerQueueProcessor(shard, this.store, this.executor, this.config, shard.log),
-    };
+    const q = new ShardQueues({ shard, store: this.store, runner: this.executor, config: this.config, log: shard.log });
     this.queues.set(shard, q);
-    q.transfer.start();
-    q.timer.start();
+    q.start();
   }
 
   onShardReleased(shard: Shard): void {
     const q = this.queues.get(shard);
     this.queues.delete(shard);
-    if (q) void Promise.all([q.transfer.stop(), q.timer.stop()]);
+    if (!q) return;
+    const stopped = q.stop().finally(() => this.stopping.delete(stopped));
+    this.stopping.add(stopped);
   }
 
   onTasksCreated(shard: Shard, tasks: HistoryTask[]): void {
-    const q = this.queues.get(shard);
-    if (!q) return;
-    if (tasks.some((t) => t.category === 'transfer')) q.transfer.notify();
-    q.timer.offer(tasks.filter((t) => t.category === 'timer'));
+    this.queues.get(shard)?.tasksCreated(tasks);
   }
 
   onEventsAppended(key: ExecutionKey): void {
