@@ -1,5 +1,6 @@
 // The history service of one node: owns shards (all of them in the embedded process; membership
-// decides in a region), runs their queues and serves the engine.
+// decides in a region), runs their queues and serves the engine. What the process main composes
+// around history (replication starts and stops a shard's stream) comes in as shard listeners.
 import type { Logger } from '../common/logger.js';
 import type { Registry } from '../common/metrics.js';
 import type { Service } from '../common/lifecycle.js';
@@ -13,6 +14,14 @@ import { ShardQueues } from './shard-queues.js';
 import type { Shard, ShardListener } from './shard.js';
 import { TaskExecutor } from './task-executor.js';
 
+export interface HistoryServiceOptions {
+  /**
+   * Told when this node acquired a shard (after its queues started) and when it lost or released
+   * one (before its queues stop), in order acquired and in reverse order released.
+   */
+  shardListeners?: readonly ShardLifecycleListener[];
+}
+
 export class HistoryService implements Service, ShardListener, ShardLifecycleListener {
   readonly config: HistoryConfig;
   readonly controller: ShardController;
@@ -21,6 +30,7 @@ export class HistoryService implements Service, ShardListener, ShardLifecycleLis
   private readonly queues = new Map<Shard, ShardQueues>();
   /** Queues of released shards still stopping (their last ack levels are being persisted). */
   private readonly stopping = new Set<Promise<void>>();
+  private readonly shardListeners: readonly ShardLifecycleListener[];
   private readonly log: Logger;
   private unsubscribe?: () => void;
 
@@ -32,9 +42,11 @@ export class HistoryService implements Service, ShardListener, ShardLifecycleLis
     registry: Registry,
     /** Shards this node takes at start; a region's membership passes none and acquires later. */
     private readonly initialShards: 'all' | 'none' = 'all',
+    options: HistoryServiceOptions = {},
   ) {
     this.config = compileHistoryConfig(config);
     this.log = log.child({ service: 'history', node: this.config.hostId });
+    this.shardListeners = options.shardListeners ?? [];
     this.controller = new ShardController(this.config, store, this, this.log, registry);
     this.engine = new HistoryEngine(this.config, store, namespaces, this.controller, this.log);
     this.executor = new TaskExecutor(this.engine);
@@ -61,9 +73,11 @@ export class HistoryService implements Service, ShardListener, ShardLifecycleLis
     const q = new ShardQueues({ shard, store: this.store, runner: this.executor, config: this.config, log: shard.log });
     this.queues.set(shard, q);
     q.start();
+    for (const l of this.shardListeners) this.tell(shard, 'acquired', () => l.onShardAcquired(shard));
   }
 
   onShardReleased(shard: Shard): void {
+    for (const l of [...this.shardListeners].reverse()) this.tell(shard, 'released', () => l.onShardReleased(shard));
     const q = this.queues.get(shard);
     this.queues.delete(shard);
     if (!q) return;
@@ -77,5 +91,14 @@ export class HistoryService implements Service, ShardListener, ShardLifecycleLis
 
   onEventsAppended(key: ExecutionKey): void {
     this.engine.notifier.notify(key.namespaceId, key.workflowId);
+  }
+
+  /** A listener that throws is logged: it must not keep the shard's queues or the other listeners from their turn. */
+  private tell(shard: Shard, what: 'acquired' | 'released', call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.log.error({ err, shard: shard.shardId }, `shard ${what} listener failed`);
+    }
   }
 }
