@@ -119,8 +119,11 @@ export class CassandraExecutionStore implements ExecutionStore {
     stmts.push(this.insertExecution(req.shardId, ex), ...this.insertTasks(req.shardId, req.tasks));
 
     await this.history.write(req.history, true);
-    const rows = await this.commit(stmts, [req.history]);
+    const rows = await this.fenced(stmts);
     if (!rows) return;
+    // A run that does not exist now never will (this batch settled any earlier one on the
+    // partition), so nothing would delete its listing either.
+    await this.discard([req.history], !findExecution(rows, ex.key.runId));
     this.checkFence(req.shardId, req.rangeId, rows);
     const currentRow = findCurrent(rows);
     const current = currentRow ? toCurrent(currentRow) : null;
@@ -162,8 +165,9 @@ export class CassandraExecutionStore implements ExecutionStore {
       writes.push(this.history.write(req.newRunHistory, true));
     }
     await Promise.all(writes);
-    const rows = await this.commit(stmts, appends);
+    const rows = await this.fenced(stmts);
     if (!rows) return;
+    await this.discard(appends, false);
     this.checkFence(req.shardId, req.rangeId, rows);
     const stored = findExecution(rows, ex.key.runId);
     checkStoredRun(req, stored ? toHead(stored) : null);
@@ -252,18 +256,19 @@ export class CassandraExecutionStore implements ExecutionStore {
     await this.db.execute(`DELETE FROM ${this.table} WHERE shard_id = ? AND ${KEY}`, [shardId, ...taskKey(task)]);
   }
 
-  /**
-   * Runs the fenced batch; null when it applied, else the rows Cassandra answered with. A refused
-   * batch's events are discarded first (see CassandraHistory.discard). If that fails too, the
-   * refusal still stands: the history side never writes from a stale nextEventId (DESIGN
-   * invariant 2: it renews the range after an unknown outcome), so what is left stays above the
-   * committed nextEventId, where no read goes.
-   */
-  private async commit(stmts: Stmt[], appends: HistoryAppend[]): Promise<Row[] | null> {
+  /** Runs the fenced batch: null when it applied, else the rows Cassandra answered with. */
+  private async fenced(stmts: Stmt[]): Promise<Row[] | null> {
     const rs = await this.db.batch(stmts);
-    if (rs.wasApplied()) return null;
-    await Promise.all(appends.map((a) => this.history.discard(a))).catch(() => undefined);
-    return rs.rows ?? [];
+    return rs.wasApplied() ? null : (rs.rows ?? []);
+  }
+
+  /**
+   * Removes what a refused batch's appends wrote (CassandraHistory.discard). If that fails too,
+   * the refusal still stands and is what the caller hears: a writer that does not append from a
+   * stale nextEventId (store.ts) leaves rows only past the committed one, where no read goes.
+   */
+  private async discard(appends: HistoryAppend[], unlist: boolean): Promise<void> {
+    await Promise.all(appends.map((a) => this.history.discard(a, unlist))).catch(() => undefined);
   }
 
   private async head(shardId: number, key: ExecutionKey): Promise<StoredHead | null> {

@@ -8,6 +8,8 @@ import { big, fromBlob, num, toBlob, type Db, type Row, type Stmt } from './db.j
 
 /** Rows fetched per page beyond the events asked for: room for a few orphans without a second page. */
 const PAGE_SLACK = 16;
+/** The largest page, so a read of a long history holds at most this many rows at a time. */
+const MAX_PAGE = 1000;
 
 export class CassandraHistory {
   private readonly node: string;
@@ -47,17 +49,22 @@ export class CassandraHistory {
   }
 
   /**
-   * Deletes the rows of a write whose batch was refused. Its task id is its own, so no other write's
-   * row goes; a writer that expected a stale nextEventId may have put them below the committed one,
-   * where they would otherwise shadow committed events.
+   * Deletes the rows of a write whose batch was refused, and with `unlist` the branch's
+   * history_tree row. The task id is the write's own, so no other write's row goes; a writer that
+   * expected a stale nextEventId may have put them below the committed one, where they would
+   * otherwise shadow committed events.
    */
-  async discard({ branch, events }: HistoryAppend): Promise<void> {
-    if (events.length === 0) return;
-    const stmts: Stmt[] = events.map((e) => ({
-      query: `DELETE FROM ${this.node} WHERE tree_id = ? AND branch_id = ? AND node_id = ? AND txn_id = ?`,
-      params: [branch.treeId, branch.branchId, BigInt(e.eventId), e.taskId],
-    }));
-    await this.db.batch(stmts);
+  async discard({ branch, events }: HistoryAppend, unlist: boolean): Promise<void> {
+    const deletes: Promise<unknown>[] = [];
+    if (events.length > 0) {
+      const stmts: Stmt[] = events.map((e) => ({
+        query: `DELETE FROM ${this.node} WHERE tree_id = ? AND branch_id = ? AND node_id = ? AND txn_id = ?`,
+        params: [branch.treeId, branch.branchId, BigInt(e.eventId), e.taskId],
+      }));
+      deletes.push(this.db.batch(stmts));
+    }
+    if (unlist) deletes.push(this.db.execute(`DELETE FROM ${this.tree} WHERE tree_id = ? AND branch_id = ?`, [branch.treeId, branch.branchId]));
+    await Promise.all(deletes);
   }
 
   read({ branch, minEventId, maxEventId, limit }: ReadHistoryRequest): Promise<HistoryEventRow[]> {
@@ -66,7 +73,7 @@ export class CassandraHistory {
         this.db.rows(
           `SELECT node_id, txn_id, version, data FROM ${this.node} WHERE tree_id = ? AND branch_id = ? AND node_id >= ? AND node_id < ?`,
           [branch.treeId, branchId, BigInt(min), BigInt(max)],
-          { fetchSize: want + PAGE_SLACK },
+          { fetchSize: Math.min(want + PAGE_SLACK, MAX_PAGE) },
         ),
       );
     return readBranch(branch, minEventId, maxEventId, limit, rows);

@@ -1,11 +1,14 @@
 // The Cassandra layout at scale (DESIGN invariant 1): a long history grows its branch's partition,
-// never the shard's, task reads do not walk what range deletes removed, and rows a crashed writer
-// left in history_node stay out of every read. Needs the test Cassandra.
+// never the shard's, task reads do not walk what range deletes removed, rows a crashed writer left
+// in history_node stay out of every read, and a refused write cleans up after itself. Needs the
+// test Cassandra.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import cassandra from 'cassandra-driver';
 import { dropTestKeyspace, ensureTestCassandra, type TestCassandra } from '../../../deploy/cassandra/test-instance.js';
 import { BIG_RANGE_ID, MAX_INT64, branchOf, bytes, createShard, execution, freshKey, next, task, taskIdOf } from '../conformance/fixtures.js';
+import { ConditionFailedError, CurrentWorkflowConditionFailedError } from '../errors.js';
 import type { ExecutionRecord, HistoryEventRow, Int64 } from '../types.js';
 import { createClient } from './db.js';
 import { openCassandraPersistence, type CassandraPersistence } from './index.js';
@@ -177,6 +180,26 @@ describe('cassandra layout', () => {
     ]);
     await p.executions.deleteWorkflowExecution(shardId, rec.key);
     assert.equal((await partition('history_node', 'tree_id = ? AND branch_id = ?', [branch.treeId, branch.branchId])).rows, 0, 'deleting the run removes the orphans');
+  });
+
+  test('a refused write deletes the event rows it wrote; a refused create also its history_tree row', async () => {
+    const shardId = await createShard(p);
+    const first = execution(freshKey());
+    await p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: first, history: { branch: branchOf(first), events: bigEvents(1, 3, taskIdOf(BIG_RANGE_ID, 1)) }, tasks: [] });
+    const second = execution({ ...first.key, runId: randomUUID() });
+    await assert.rejects(
+      p.executions.createWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: { kind: 'brandNew' }, execution: second, history: { branch: branchOf(second), events: bigEvents(1, 3, taskIdOf(BIG_RANGE_ID, 2)) }, tasks: [] }),
+      CurrentWorkflowConditionFailedError,
+    );
+    assert.equal((await partition('history_node', 'tree_id = ? AND branch_id = ?', [second.key.runId, second.branchId])).rows, 0);
+    assert.equal((await partition('history_tree', 'tree_id = ?', [second.key.runId])).rows, 0);
+
+    await assert.rejects(
+      p.executions.updateWorkflowExecution({ shardId, rangeId: BIG_RANGE_ID, mode: 'updateCurrent', execution: next(first, { dbRecordVersion: 3 }), expectedDbRecordVersion: 2, expectedNextEventId: 3, history: { branch: branchOf(first), events: bigEvents(3, 5, taskIdOf(BIG_RANGE_ID, 3)) }, tasks: [] }),
+      ConditionFailedError,
+    );
+    assert.equal((await partition('history_node', 'tree_id = ? AND branch_id = ?', [first.key.runId, first.branchId])).rows, 2);
+    assert.equal((await partition('history_tree', 'tree_id = ?', [first.key.runId])).rows, 1, 'the run that exists keeps its listing');
   });
 
   /** The activities of a traced query; Cassandra writes its session events a moment after answering. */
