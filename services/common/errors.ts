@@ -26,6 +26,16 @@ const table = {
     status: status.ALREADY_EXISTS,
     message: (ns: string) => `Namespace ${ns} already exists.`,
   },
+  NAMESPACE_NOT_ACTIVE: {
+    status: status.FAILED_PRECONDITION,
+    message: (ns: string, active: string, current: string) =>
+      `Namespace: ${ns} is active in cluster: ${active}, while current cluster ${current} is a standby cluster.`,
+  },
+  NAMESPACE_HANDOVER: {
+    // Retryable on purpose: a graceful failover lasts seconds and the SDKs retry UNAVAILABLE.
+    status: status.UNAVAILABLE,
+    message: (ns: string) => `Namespace ${ns} is in handover to another region; retry.`,
+  },
   WORKFLOW_NOT_FOUND: {
     status: status.NOT_FOUND,
     message: (workflowId: string, runId?: string) =>

@@ -1,9 +1,9 @@
 // What every handler gets: the frontend's dependencies, its config, and per-call context.
-import { apiError, apiErrorWithDetails } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { HistoryApi, NamespaceRef } from '../history/api.js';
 import type { MatchingApi } from '../matching/api.js';
 import type { NamespaceRegistry } from '../namespaces/registry.js';
+import { assertActive } from '../namespaces/active.js';
 import type { Persistence } from '../persistence/store.js';
 import type { NamespaceRecord } from '../persistence/types.js';
 import type { FrontendConfig } from './config.js';
@@ -57,21 +57,7 @@ export class FrontendContext {
   async namespaceRecord(name: string | null | undefined, access: NamespaceAccess): Promise<NamespaceRecord> {
     const rec = await this.deps.namespaces.requireByName(requireString(name, 'Namespace', this.config));
     if (access === 'read') return rec;
-    if (rec.activeRegion !== this.config.region) {
-      throw apiErrorWithDetails(
-        'FAILED_PRECONDITION',
-        [
-          {
-            typeName: 'temporal.api.errordetails.v1.NamespaceNotActiveFailure',
-            value: { namespace: rec.name, currentCluster: this.config.region, activeCluster: rec.activeRegion },
-          },
-        ],
-        `Namespace: ${rec.name} is active in cluster: ${rec.activeRegion}, while current cluster ${this.config.region} is a standby cluster.`,
-      );
-    }
-    if (access === 'write' && rec.failoverState === 'handover') {
-      throw apiError('UNAVAILABLE', `Namespace ${rec.name} is in handover to another region; retry.`);
-    }
+    assertActive(rec, this.config.region, access);
     return rec;
   }
 
