@@ -6,19 +6,16 @@ import { enums, commonv1, workflowservice as ws, failure as failurev1 } from '..
 import { durationFromMs, timestampFromMs, toLong } from '../common/proto-time.js';
 import type { AddTaskRequest } from '../matching/api.js';
 import type { NamespaceRef } from './api.js';
-import type { HistoryEngine } from './engine.js';
-import {
-  decodeB64,
-  encodeB64,
-  retryBackoffMs,
-  retryPolicyToProto,
-  type ActivityInfo,
-  type HistoryEvent,
-  type MutableState,
-} from './mutable-state.js';
+import type { HistoryContext } from './context.js';
+import type { WorkflowTaskScheduler } from './workflow-task-scheduler.js';
+import type { MutableState } from './mutable-state.js';
+import { decodeB64, encodeB64 } from './payload-codec.js';
+import { retryBackoffMs, retryPolicyToProto } from './retry-policy.js';
+import type { ActivityInfo, HistoryEvent } from './state.js';
 import type Long from 'long';
 import { decodeActivityTaskToken, encodeActivityTaskToken } from './task-token.js';
-import { activityHeartbeatTimer, activityScheduleTimers, activityStartedTimers, timerTask } from './task-generator.js';
+import { activityHeartbeatTimer, activityScheduleTimers, activityStartedTimers } from './task-generator.js';
+import { timerTask } from './tasks.js';
 
 const ET = enums.EventType;
 
@@ -36,32 +33,35 @@ const timeoutTypes: Record<ActivityTimeoutType, number> = {
 };
 
 export class ActivityHandler {
-  constructor(private readonly engine: HistoryEngine) {}
+  constructor(
+    private readonly ctx: HistoryContext,
+    private readonly scheduler: WorkflowTaskScheduler,
+  ) {}
 
   async recordStarted(task: AddTaskRequest, poll: ws.IPollActivityTaskQueueRequest): Promise<ws.IPollActivityTaskQueueResponse> {
     const now = Date.now();
-    const ms = await this.engine.withRun(task.taskQueue.namespaceId, task.workflowId, task.runId, (ms) => {
+    const ms = await this.ctx.tx.update(task.taskQueue.namespaceId, task.workflowId, task.runId, (ms) => {
       const act = ms.activity(task.scheduledEventId);
-      if (!ms.isRunning || !act || act.started) throw activityNotFound();
-      act.started = true;
-      act.startedTimeMs = now;
-      act.identity = poll.identity ?? '';
-      act.lastWorkerIdentity = act.identity;
-      act.lastHeartbeatMs = 0;
+      if (!ms.isRunning || !act || act.progress.started) throw activityNotFound();
+      act.progress.started = true;
+      act.progress.startedTimeMs = now;
+      act.progress.identity = poll.identity ?? '';
+      act.progress.lastWorkerIdentity = act.progress.identity;
+      act.progress.lastHeartbeatMs = 0;
       ms.dirty = true;
       for (const t of activityStartedTimers(ms, act.scheduledEventId)) ms.addTask(t);
       return ms;
     });
     const act = ms.activity(task.scheduledEventId)!;
-    const scheduled = (await this.engine.readEvent(ms, act.scheduledEventId))?.activityTaskScheduledEventAttributes;
-    const ns = await this.engine.namespaces.requireById(ms.info.namespaceId);
+    const scheduled = (await this.ctx.tx.readEvent(ms, act.scheduledEventId))?.activityTaskScheduledEventAttributes;
+    const ns = await this.ctx.namespaces.requireById(ms.info.namespaceId);
     return {
       taskToken: encodeActivityTaskToken({
         namespaceId: ms.info.namespaceId,
         workflowId: ms.info.workflowId,
         runId: ms.info.runId,
         scheduledEventId: act.scheduledEventId,
-        attempt: act.attempt,
+        attempt: act.progress.attempt,
         activityId: act.activityId,
       }),
       workflowNamespace: ns.name,
@@ -71,11 +71,11 @@ export class ActivityHandler {
       activityId: act.activityId,
       header: scheduled?.header,
       input: scheduled?.input,
-      heartbeatDetails: act.heartbeatDetails ? decodeB64(commonv1.Payloads, act.heartbeatDetails) : null,
+      heartbeatDetails: act.progress.heartbeatDetails ? decodeB64(commonv1.Payloads, act.progress.heartbeatDetails) : null,
       scheduledTime: timestampFromMs(act.scheduledTimeMs),
-      currentAttemptScheduledTime: timestampFromMs(act.currentAttemptScheduledTimeMs),
-      startedTime: timestampFromMs(act.startedTimeMs),
-      attempt: act.attempt,
+      currentAttemptScheduledTime: timestampFromMs(act.progress.currentAttemptScheduledTimeMs),
+      startedTime: timestampFromMs(act.progress.startedTimeMs),
+      attempt: act.progress.attempt,
       scheduleToCloseTimeout: durationFromMs(act.scheduleToCloseMs),
       startToCloseTimeout: durationFromMs(act.startToCloseMs),
       heartbeatTimeout: durationFromMs(act.heartbeatTimeoutMs),
@@ -100,7 +100,7 @@ export class ActivityHandler {
       runId = token.runId;
       match = (ms) => {
         const act = ms.activity(token.scheduledEventId);
-        return act && act.attempt === token.attempt ? act : undefined;
+        return act && act.progress.attempt === token.attempt ? act : undefined;
       };
     } else {
       if (!req.workflowId || !req.activityId) throw apiError('INVALID_ARGUMENT', 'WorkflowId and ActivityId are required.');
@@ -109,7 +109,7 @@ export class ActivityHandler {
       const activityId = req.activityId;
       match = (ms) => ms.activityById(activityId);
     }
-    return this.engine.withRun(ns.id, workflowId, runId, (ms) => {
+    return this.ctx.tx.update(ns.id, workflowId, runId, (ms) => {
       const act = ms.isRunning ? match(ms) : undefined;
       if (!act) throw activityNotFound();
       return fn(ms, act);
@@ -121,9 +121,9 @@ export class ActivityHandler {
     req: ws.IRecordActivityTaskHeartbeatRequest | ws.IRecordActivityTaskHeartbeatByIdRequest,
   ): Promise<ws.IRecordActivityTaskHeartbeatResponse> {
     return this.withActivity(ns, req, (ms, act) => {
-      if (!act.started) throw activityNotFound();
-      act.lastHeartbeatMs = Date.now();
-      act.heartbeatDetails = req.details ? encodeB64(commonv1.Payloads, req.details) : act.heartbeatDetails;
+      if (!act.progress.started) throw activityNotFound();
+      act.progress.lastHeartbeatMs = Date.now();
+      act.progress.heartbeatDetails = req.details ? encodeB64(commonv1.Payloads, req.details) : act.progress.heartbeatDetails;
       ms.dirty = true;
       return { cancelRequested: act.cancelRequested };
     });
@@ -142,7 +142,7 @@ export class ActivityHandler {
     req: ws.IRespondActivityTaskFailedRequest | ws.IRespondActivityTaskFailedByIdRequest,
   ): Promise<ws.IRespondActivityTaskFailedResponse> {
     await this.withActivity(ns, req, (ms, act) => {
-      if (req.lastHeartbeatDetails) act.heartbeatDetails = encodeB64(commonv1.Payloads, req.lastHeartbeatDetails);
+      if (req.lastHeartbeatDetails) act.progress.heartbeatDetails = encodeB64(commonv1.Payloads, req.lastHeartbeatDetails);
       this.failAttempt(ms, act, req.failure ?? { message: 'activity failed' }, req.identity ?? '', Date.now());
     });
     return {};
@@ -171,27 +171,27 @@ export class ActivityHandler {
     const now = Date.now();
     const startedEventId = this.addStartedEvent(ms, act, now);
     ms.addEvent(eventType, attrs({ scheduledEventId: toLong(BigInt(act.scheduledEventId)), startedEventId }), now);
-    this.engine.workflowTasks.scheduleIfIdle(ms, now);
+    this.scheduler.scheduleIfIdle(ms, now);
   }
 
   /** Retries the attempt per the activity's policy, or records the final failure. */
-  failAttempt(ms: MutableState, act: ActivityInfo, failure: failurev1.IFailure, identity: string, now: number): void {
+  failAttempt(ms: MutableState, act: ActivityInfo, failure: failurev1.IFailure, identity: string, now: number, retryable = true): void {
     const deadline = act.scheduleToCloseMs ? act.scheduledTimeMs + act.scheduleToCloseMs : 0;
-    const backoff = act.cancelRequested ? -1 : retryBackoffMs(act.retryPolicy, act.attempt, failure, now, deadline);
+    const backoff = act.cancelRequested || !retryable ? -1 : retryBackoffMs(act.retryPolicy, act.progress.attempt, failure, now, deadline);
     if (backoff >= 0) {
-      act.lastFailure = encodeB64(failurev1.Failure, failure);
-      act.attempt += 1;
-      act.started = false;
-      act.startedTimeMs = 0;
-      act.lastHeartbeatMs = 0;
-      act.currentAttemptScheduledTimeMs = now + backoff;
+      act.progress.lastFailure = encodeB64(failurev1.Failure, failure);
+      act.progress.attempt += 1;
+      act.progress.started = false;
+      act.progress.startedTimeMs = 0;
+      act.progress.lastHeartbeatMs = 0;
+      act.progress.currentAttemptScheduledTimeMs = now + backoff;
       ms.dirty = true;
-      ms.addTask(timerTask('activityRetry', now + backoff, { scheduledEventId: act.scheduledEventId, attempt: act.attempt }));
+      ms.addTask(timerTask('activityRetry', now + backoff, { scheduledEventId: act.scheduledEventId, attempt: act.progress.attempt }));
       for (const t of activityScheduleTimers(ms, act.scheduledEventId)) ms.addTask(t);
       return;
     }
     const startedId = this.addStartedEvent(ms, act, now);
-    const retryState = retryStateOf(act, failure);
+    const retryState = retryable ? retryStateOf(act, failure) : enums.RetryState.RETRY_STATE_TIMEOUT;
     if (failure.timeoutFailureInfo) {
       ms.addEvent(
         ET.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
@@ -213,20 +213,20 @@ export class ActivityHandler {
         now,
       );
     }
-    this.engine.workflowTasks.scheduleIfIdle(ms, now);
+    this.scheduler.scheduleIfIdle(ms, now);
   }
 
   /** A timer of the attempt fired; acts only if that attempt is still the one running. */
   timedOut(ms: MutableState, scheduledEventId: number, attempt: number, type: ActivityTimeoutType, now: number): void {
     const act = ms.activity(scheduledEventId);
     if (!act || !ms.isRunning) return;
-    if (type !== 'scheduleToClose' && act.attempt !== attempt) return;
-    if (type === 'scheduleToStart' && act.started) return;
-    if ((type === 'startToClose' || type === 'heartbeat') && !act.started) return;
+    if (type !== 'scheduleToClose' && act.progress.attempt !== attempt) return;
+    if (type === 'scheduleToStart' && act.progress.started) return;
+    if ((type === 'startToClose' || type === 'heartbeat') && !act.progress.started) return;
     if (type === 'heartbeat') {
-      const last = Math.max(act.lastHeartbeatMs, act.startedTimeMs);
+      const last = Math.max(act.progress.lastHeartbeatMs, act.progress.startedTimeMs);
       if (last + act.heartbeatTimeoutMs > now) {
-        ms.addTask(activityHeartbeatTimer(last, act.heartbeatTimeoutMs, scheduledEventId, act.attempt));
+        ms.addTask(activityHeartbeatTimer(last, act.heartbeatTimeoutMs, scheduledEventId, act.progress.attempt));
         return;
       }
     }
@@ -235,22 +235,20 @@ export class ActivityHandler {
       source: 'Server',
       timeoutFailureInfo: {
         timeoutType: timeoutTypes[type],
-        lastHeartbeatDetails: act.heartbeatDetails ? decodeB64(commonv1.Payloads, act.heartbeatDetails) : null,
+        lastHeartbeatDetails: act.progress.heartbeatDetails ? decodeB64(commonv1.Payloads, act.progress.heartbeatDetails) : null,
       },
-      cause: act.lastFailure ? decodeB64(failurev1.Failure, act.lastFailure) : null,
+      cause: act.progress.lastFailure ? decodeB64(failurev1.Failure, act.progress.lastFailure) : null,
     };
-    if (type === 'scheduleToStart' || type === 'scheduleToClose') {
-      // Not retryable: the activity's whole budget is gone.
-      act.retryPolicy = null;
-    }
-    this.failAttempt(ms, act, failure, act.identity, now);
+    // Schedule-to-start and schedule-to-close spend the activity's whole budget: no retry.
+    const retryable = type !== 'scheduleToStart' && type !== 'scheduleToClose';
+    this.failAttempt(ms, act, failure, act.progress.identity, now, retryable);
   }
 
   /** Dispatches a retry attempt once its backoff has passed. */
   async retryDue(ms: MutableState, scheduledEventId: number, attempt: number): Promise<void> {
     const act = ms.activity(scheduledEventId);
-    if (!act || act.started || act.attempt !== attempt || !ms.isRunning) return;
-    await this.engine.matching.addActivityTask({
+    if (!act || act.progress.started || act.progress.attempt !== attempt || !ms.isRunning) return;
+    await this.ctx.matching.addActivityTask({
       taskQueue: { namespaceId: ms.info.namespaceId, name: act.taskQueue, type: 2, kind: 1 },
       workflowId: ms.info.workflowId,
       runId: ms.info.runId,
@@ -260,19 +258,19 @@ export class ActivityHandler {
   }
 
   private addStartedEvent(ms: MutableState, act: ActivityInfo, now: number): Long {
-    if (!act.started) return toLong(0n);
+    if (!act.progress.started) return toLong(0n);
     const e = ms.addEvent(
       ET.EVENT_TYPE_ACTIVITY_TASK_STARTED,
       {
         activityTaskStartedEventAttributes: {
           scheduledEventId: toLong(BigInt(act.scheduledEventId)),
-          identity: act.identity,
-          requestId: act.requestId,
-          attempt: act.attempt,
-          lastFailure: act.lastFailure ? decodeB64(failurev1.Failure, act.lastFailure) : null,
+          identity: act.progress.identity,
+          requestId: act.progress.requestId,
+          attempt: act.progress.attempt,
+          lastFailure: act.progress.lastFailure ? decodeB64(failurev1.Failure, act.progress.lastFailure) : null,
         },
       },
-      act.startedTimeMs || now,
+      act.progress.startedTimeMs || now,
     );
     return toLong(BigInt(e.eventId?.toString() ?? '0'));
   }
@@ -281,7 +279,7 @@ export class ActivityHandler {
 function retryStateOf(act: ActivityInfo, failure: failurev1.IFailure): number {
   if (!act.retryPolicy) return enums.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET;
   if (failure.applicationFailureInfo?.nonRetryable) return enums.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE;
-  if (act.retryPolicy.maximumAttempts > 0 && act.attempt >= act.retryPolicy.maximumAttempts) {
+  if (act.retryPolicy.maximumAttempts > 0 && act.progress.attempt >= act.retryPolicy.maximumAttempts) {
     return enums.RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED;
   }
   if (failure.timeoutFailureInfo) return enums.RetryState.RETRY_STATE_TIMEOUT;

@@ -231,7 +231,7 @@ async function snapshot(store: Persistence, ns: NamespaceRef, key: ExecutionKey,
   const rec = await store.executions.getWorkflowExecution(SHARD, key);
   assert.ok(rec, `run ${key.workflowId} exists`);
   const all = await store.executions.listExecutions(SHARD, null, 1000);
-  const events = await store.executions.readHistory({ shardId: SHARD, key, branchId: MutableState.fromBlob(rec.data, rec.dbRecordVersion, 0n).info.branchId, minEventId: 0, maxEventId: 2 ** 31 - 1, limit: 10_000 });
+  const events = await store.executions.readHistory({ shardId: SHARD, branch: MutableState.fromBlob(rec.data, rec.dbRecordVersion, 0n).branch, minEventId: 0, maxEventId: rec.nextEventId, limit: 10_000 });
   const current: Record<string, string | null> = {};
   for (const id of workflowIds) current[id] = (await store.executions.getCurrentExecution(SHARD, ns.id, id))?.runId ?? null;
   return {

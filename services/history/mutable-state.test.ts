@@ -4,7 +4,12 @@ import { enums } from '../common/temporal.js';
 import { durationFromMs, toLong, toNumber } from '../common/proto-time.js';
 
 const L = (n: number) => toLong(BigInt(n));
-import { MutableState, retryBackoffMs, type RetryPolicyInfo } from './mutable-state.js';
+import { foldHistory } from './event-fold.js';
+import { MutableState } from './mutable-state.js';
+import { differences, eventPart } from './replay-check.js';
+import { generateTasks } from './task-generator.js';
+import { retryBackoffMs } from './retry-policy.js';
+import type { RetryPolicyInfo } from './state.js';
 
 const ET = enums.EventType;
 const key = { namespaceId: 'ns', workflowId: 'wf', runId: 'run' };
@@ -27,7 +32,29 @@ test('events get contiguous ids, the namespace version and a version history', (
   assert.ok(tx.events.every((e) => toNumber(e.version) === 7));
   assert.deepEqual(ms.info.versionHistory, [{ eventId: 2, version: '7' }]);
   assert.equal(ms.info.runExpirationTimeMs, 61_000);
-  assert.deepEqual(tx.tasks.map((t) => t.type).sort(), ['runTimeout', 'visibility', 'workflowTask']);
+  assert.deepEqual(tx.tasks, [], 'events alone add no task: the transaction derives them once');
+  const tasks = generateTasks(ms, tx.events, { nowMs: 1_002, retentionMs: 0 });
+  assert.deepEqual(tasks.map((t) => t.type).sort(), ['runTimeout', 'visibility', 'workflowTask']);
+});
+
+test('tasks come from the state after the whole transaction: a timer started and canceled in it makes none', () => {
+  const ms = started();
+  ms.takeTransaction();
+  ms.addEvent(ET.EVENT_TYPE_TIMER_STARTED, { timerStartedEventAttributes: { timerId: 't', startToFireTimeout: durationFromMs(5_000) } }, 2_000);
+  ms.addEvent(ET.EVENT_TYPE_TIMER_CANCELED, { timerCanceledEventAttributes: { timerId: 't' } }, 2_000);
+  assert.deepEqual(generateTasks(ms, ms.takeTransaction().events, { nowMs: 2_000, retentionMs: 0 }), []);
+});
+
+test('folding a history from scratch gives the state that wrote it', () => {
+  const ms = started();
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, { workflowTaskScheduledEventAttributes: { taskQueue: { name: 'q' } } }, 1_001);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, { workflowExecutionSignaledEventAttributes: { signalName: 's', requestId: 'r1' } }, 1_002);
+  const events = ms.takeTransaction().events;
+  // Stored events carry the task id of their write; the fold's size does not depend on it.
+  for (const e of events) e.taskId = toLong(1n << 40n);
+  const rebuilt = foldHistory(key, 'run', events);
+  assert.deepEqual(differences(eventPart(ms.data), eventPart(rebuilt)), []);
+  assert.deepEqual(rebuilt.info.signalRequestIds, ['r1'], 'signal dedup ids are folded from the signaled events');
 });
 
 test('events that arrive during a running workflow task wait in the buffer, then get ids in order', () => {
@@ -38,7 +65,7 @@ test('events that arrive during a running workflow task wait in the buffer, then
   ms.addEvent(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, { workflowExecutionSignaledEventAttributes: { signalName: 'a' } }, 1_003);
   ms.addEvent(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, { workflowExecutionSignaledEventAttributes: { signalName: 'b' } }, 1_004);
   assert.equal(ms.takeTransaction().events.length, 0);
-  assert.equal(ms.data.buffered.length, 2);
+  assert.equal(ms.progress.buffered.length, 2);
   assert.equal(ms.dirty, true, 'buffered events still need the write that acknowledges them');
   ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, { workflowTaskCompletedEventAttributes: { scheduledEventId: L(2), startedEventId: L(3) } }, 1_005);
   const flushed = ms.flushBuffered();
@@ -73,7 +100,7 @@ test('a speculative workflow task writes nothing until it is materialized', () =
     [2, ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED],
     [3, ET.EVENT_TYPE_WORKFLOW_TASK_STARTED],
   ]);
-  assert.equal(ms.data.buffered.length, 1, 'the signal waits for the now-running task');
+  assert.equal(ms.progress.buffered.length, 1, 'the signal waits for the now-running task');
   assert.equal(ms.speculative, null);
 });
 

@@ -7,11 +7,12 @@ import type { Logger } from '../common/logger.js';
 import { apiError } from '../common/errors.js';
 import { historyv1 } from '../common/temporal.js';
 import { toLong } from '../common/proto-time.js';
-import { ShardOwnershipLostError } from '../persistence/errors.js';
+import { ShardOwnershipLostError, StoreUnavailableError } from '../persistence/errors.js';
 import type { Persistence } from '../persistence/store.js';
-import type { CreateMode, ExecutionKey, ExecutionRecord, HistoryEventRow, HistoryTask, ShardInfo } from '../persistence/types.js';
-import { MutableState, type HistoryEvent, type Transaction } from './mutable-state.js';
-import type { NewTask } from './task-generator.js';
+import type { CreateMode, ExecutionKey, ExecutionRecord, HistoryAppend, HistoryBranch, HistoryEventRow, HistoryTask, ShardInfo } from '../persistence/types.js';
+import { MutableState } from './mutable-state.js';
+import type { HistoryEvent } from './state.js';
+import type { NewTask } from './tasks.js';
 
 /** Task ids are rangeId * 2^20 + seq (DESIGN invariant 2): they only grow across owners. */
 export const TASK_ID_BITS = 20n;
@@ -26,6 +27,13 @@ export interface ShardListener {
   onEventsAppended(key: ExecutionKey, nextEventId: number): void;
 }
 
+/** What one transaction writes: its events, its tasks, and the run it started, if any. */
+export interface ShardWrite {
+  events: HistoryEvent[];
+  tasks: NewTask[];
+  newRun?: { ms: MutableState; events: HistoryEvent[]; tasks: NewTask[] };
+}
+
 export function executionCacheKey(k: ExecutionKey): string {
   return `${k.namespaceId}/${k.workflowId}/${k.runId}`;
 }
@@ -36,6 +44,8 @@ export class Shard {
   readonly workflowLocks = new KeyedMutex();
   private readonly cache = new Map<string, MutableState>();
   private lostFlag = false;
+  /** The last write failed without an answer from the store (see write). */
+  private outcomeUnknown = false;
   private readonly lostCallbacks: (() => void)[] = [];
 
   private constructor(
@@ -127,12 +137,20 @@ export class Shard {
     return this.writeLock.run(async () => {
       this.assertOwned();
       try {
+        // A write whose outcome is unknown may still land: bumping range_id (a conditional write
+        // on the same partition) settles it before anything is written from a reloaded state.
+        if (this.outcomeUnknown) {
+          await this.renewRange();
+          this.cache.clear();
+          this.outcomeUnknown = false;
+        }
         return await fn();
       } catch (err) {
         if (err instanceof ShardOwnershipLostError) {
           this.markLost(err.message);
           throw apiError('SHARD_MOVED', this.shardId);
         }
+        if (err instanceof StoreUnavailableError) this.outcomeUnknown = true;
         throw err;
       }
     });
@@ -171,18 +189,17 @@ export class Shard {
   }
 
   /** Creates a run with everything its start produced, in one conditional batch. */
-  async createExecution(ms: MutableState, mode: CreateMode): Promise<void> {
-    const tx = ms.takeTransaction();
+  async createExecution(ms: MutableState, w: ShardWrite, mode: CreateMode): Promise<void> {
     try {
       await this.write(async () => {
-        const { events, tasks } = await this.materialize(ms, tx);
+        const { history, tasks } = await this.materialize(ms, w.events, w.tasks);
         ms.dbRecordVersion = 1;
         await this.store.executions.createWorkflowExecution({
           shardId: this.shardId,
           rangeId: this.rangeId,
           mode,
           execution: toRecord(ms),
-          events,
+          history,
           tasks,
         });
         this.committed(ms, tasks);
@@ -194,24 +211,22 @@ export class Shard {
   }
 
   /**
-   * Writes the run's pending transaction (and a new run from continue-as-new) conditionally on
-   * its db record version. On any failure the cached state is dropped: the next call reloads.
+   * Writes a transaction of the run (and a new run from continue-as-new) conditionally on its db
+   * record version and next event id. On any failure the cached state is dropped: the next call
+   * reloads.
    */
-  async updateExecution(ms: MutableState, mode: 'updateCurrent' | 'bypassCurrent' = 'updateCurrent'): Promise<void> {
-    const tx = ms.takeTransaction();
-    if (tx.events.length === 0 && tx.tasks.length === 0 && !tx.newRun && !ms.dirty) return;
+  async updateExecution(ms: MutableState, w: ShardWrite, mode: 'updateCurrent' | 'bypassCurrent' = 'updateCurrent'): Promise<void> {
     try {
       await this.write(async () => {
-        const { events, tasks } = await this.materialize(ms, tx);
+        const { history, tasks } = await this.materialize(ms, w.events, w.tasks);
         let newRunRecord: ExecutionRecord | undefined;
-        let newRunEvents: HistoryEventRow[] | undefined;
-        if (tx.newRun) {
-          const newTx = tx.newRun.takeTransaction();
-          const materialized = await this.materialize(tx.newRun, newTx);
-          newRunEvents = materialized.events;
+        let newRunHistory: HistoryAppend | undefined;
+        if (w.newRun) {
+          const materialized = await this.materialize(w.newRun.ms, w.newRun.events, w.newRun.tasks);
+          newRunHistory = materialized.history;
           tasks.push(...materialized.tasks);
-          tx.newRun.dbRecordVersion = 1;
-          newRunRecord = toRecord(tx.newRun);
+          w.newRun.ms.dbRecordVersion = 1;
+          newRunRecord = toRecord(w.newRun.ms);
         }
         const expected = ms.dbRecordVersion;
         ms.dbRecordVersion = expected + 1;
@@ -222,9 +237,10 @@ export class Shard {
             mode,
             execution: toRecord(ms),
             expectedDbRecordVersion: expected,
+            expectedNextEventId: ms.storedNextEventId,
             newRun: newRunRecord,
-            events,
-            newRunEvents,
+            history: history.events.length > 0 ? history : undefined,
+            newRunHistory,
             tasks,
           });
         } catch (err) {
@@ -233,7 +249,7 @@ export class Shard {
         }
         ms.dirty = false;
         this.committed(ms, tasks);
-        if (tx.newRun) this.committed(tx.newRun, []);
+        if (w.newRun) this.committed(w.newRun.ms, []);
       });
     } catch (err) {
       this.invalidate(ms.key);
@@ -242,21 +258,21 @@ export class Shard {
   }
 
   private committed(ms: MutableState, tasks: HistoryTask[]): void {
+    ms.storedNextEventId = ms.info.nextEventId;
     this.remember(ms);
     if (tasks.length > 0) this.listener.onTasksCreated(this, tasks);
     this.listener.onEventsAppended(ms.key, ms.info.nextEventId);
   }
 
   /** Gives events and tasks their task ids (inside the write lock, so ids follow commit order). */
-  private async materialize(ms: MutableState, tx: Transaction): Promise<{ events: HistoryEventRow[]; tasks: HistoryTask[] }> {
+  private async materialize(ms: MutableState, newEvents: HistoryEvent[], newTasks: NewTask[]): Promise<{ history: HistoryAppend; tasks: HistoryTask[] }> {
     const key = ms.key;
     const events: HistoryEventRow[] = [];
-    if (tx.events.length > 0) {
+    if (newEvents.length > 0) {
       const batchTaskId = await this.nextTaskId();
-      for (const e of tx.events) {
+      for (const e of newEvents) {
         e.taskId = toLong(batchTaskId);
         events.push({
-          branchId: ms.info.branchId,
           eventId: Number(e.eventId),
           version: BigInt(e.version!.toString()),
           taskId: batchTaskId,
@@ -265,8 +281,8 @@ export class Shard {
       }
     }
     const tasks: HistoryTask[] = [];
-    for (const t of tx.tasks) tasks.push(await this.toHistoryTask(key, t));
-    return { events, tasks };
+    for (const t of newTasks) tasks.push(await this.toHistoryTask(key, t));
+    return { history: { branch: ms.branch, events }, tasks };
   }
 
   private async toHistoryTask(key: ExecutionKey, t: NewTask): Promise<HistoryTask> {
@@ -283,10 +299,10 @@ export class Shard {
   }
 
   /** Every event of [minEventId, maxEventId), read in pages the store can serve. */
-  async readAllEvents(key: ExecutionKey, branchId: string, minEventId: number, maxEventId: number): Promise<HistoryEvent[]> {
+  async readAllEvents(branch: HistoryBranch, minEventId: number, maxEventId: number): Promise<HistoryEvent[]> {
     const out: HistoryEvent[] = [];
     for (let from = minEventId; from < maxEventId; ) {
-      const page = await this.readEvents(key, branchId, from, maxEventId, READ_PAGE);
+      const page = await this.readEvents(branch, from, maxEventId, READ_PAGE);
       if (page.length === 0) break;
       out.push(...page);
       from += page.length;
@@ -294,8 +310,8 @@ export class Shard {
     return out;
   }
 
-  async readEvents(key: ExecutionKey, branchId: string, minEventId: number, maxEventId: number, limit: number): Promise<HistoryEvent[]> {
-    const rows = await this.store.executions.readHistory({ shardId: this.shardId, key, branchId, minEventId, maxEventId, limit });
+  async readEvents(branch: HistoryBranch, minEventId: number, maxEventId: number, limit: number): Promise<HistoryEvent[]> {
+    const rows = await this.store.executions.readHistory({ shardId: this.shardId, branch, minEventId, maxEventId, limit });
     return rows.map((r) => historyv1.HistoryEvent.decode(r.data));
   }
 }
@@ -304,13 +320,14 @@ export function toRecord(ms: MutableState): ExecutionRecord {
   const info = ms.info;
   return {
     key: ms.key,
+    branchId: info.branchId,
     dbRecordVersion: ms.dbRecordVersion,
     state: info.state,
     status: info.status,
     nextEventId: info.nextEventId,
     startVersion: BigInt(info.startVersion),
     lastWriteVersion: BigInt(info.lastWriteVersion),
-    createRequestId: info.createRequestId,
+    createRequestId: ms.progress.createRequestId,
     data: ms.toBlob(),
   };
 }

@@ -4,10 +4,14 @@ import { apiError, isTandemError } from '../common/errors.js';
 import { enums, historyv1, commonv1 } from '../common/temporal.js';
 import { toLong, optionalDurationMs } from '../common/proto-time.js';
 import type { HistoryTask, VisibilityRecord } from '../persistence/types.js';
-import type { HistoryEngine, StartParams } from './engine.js';
-import { decodeB64, type ExternalRequestInfo, type MutableState } from './mutable-state.js';
 import type { NamespaceRef } from './api.js';
-import { workflowTaskScheduledTasks, type TaskAttrs } from './task-generator.js';
+import type { HistoryEngine } from './engine.js';
+import type { MutableState } from './mutable-state.js';
+import { decodeB64 } from './payload-codec.js';
+import type { StartParams } from './run-starter.js';
+import type { ExternalRequestInfo } from './state.js';
+import { workflowTaskScheduledTasks } from './task-generator.js';
+import type { TaskAttrs } from './tasks.js';
 
 const ET = enums.EventType;
 const Status = enums.WorkflowExecutionStatus;
@@ -15,8 +19,14 @@ const Status = enums.WorkflowExecutionStatus;
 export class TaskExecutor {
   constructor(private readonly engine: HistoryEngine) {}
 
+  /**
+   * Runs one task. A task of a namespace that is not active here (passive, or in handover) throws
+   * NamespaceNotActive / handover: the queue keeps it, and it runs once the namespace is promoted.
+   * Visibility is the exception: a standby region keeps its own visibility current.
+   */
   async execute(task: HistoryTask): Promise<void> {
     const attrs = JSON.parse(task.data) as TaskAttrs;
+    if (task.type !== 'visibility') await this.engine.tx.activeNamespace(task.namespaceId);
     try {
       await this.dispatch(task, attrs);
     } catch (err) {
@@ -35,7 +45,7 @@ export class TaskExecutor {
       case 'activityTask':
         return this.read(task, async (ms) => {
           const act = ms.activity(a.scheduledEventId!);
-          if (!ms.isRunning || !act || act.started || act.attempt !== a.attempt) return;
+          if (!ms.isRunning || !act || act.progress.started || act.progress.attempt !== a.attempt) return;
           await e.matching.addActivityTask({
             taskQueue: { namespaceId: ns, name: act.taskQueue, type: 2, kind: 1 },
             workflowId: wf,
@@ -63,14 +73,14 @@ export class TaskExecutor {
             { timerFiredEventAttributes: { timerId: t.timerId, startedEventId: toLong(BigInt(t.startedEventId)) } },
             now,
           );
-          e.workflowTasks.scheduleIfIdle(ms, now);
+          e.scheduler.scheduleIfIdle(ms, now);
         });
       case 'workflowTaskTimeout':
         return this.write(task, (ms, now) => {
-          const wt = ms.info.workflowTask;
+          const wt = ms.workflowTask;
           if (!ms.isRunning || !wt || wt.scheduledEventId !== a.scheduledEventId || wt.attempt !== a.attempt) return;
-          if (a.timeoutType === 'startToClose' && wt.startedEventId > 0) e.workflowTasks.timedOut(ms, 'startToClose', now);
-          if (a.timeoutType === 'scheduleToStart' && wt.startedEventId === 0 && wt.kind === 2) e.workflowTasks.timedOut(ms, 'scheduleToStart', now);
+          if (a.timeoutType === 'startToClose' && wt.startedEventId > 0) e.scheduler.timedOut(ms, 'startToClose', now);
+          if (a.timeoutType === 'scheduleToStart' && wt.startedEventId === 0 && wt.kind === 2) e.scheduler.timedOut(ms, 'scheduleToStart', now);
         });
       case 'activityTimeout':
         return this.write(task, (ms, now) => e.activities.timedOut(ms, a.scheduledEventId!, a.attempt!, a.timeoutType!, now));
@@ -82,7 +92,7 @@ export class TaskExecutor {
       case 'workflowBackoff':
         return this.write(task, (ms, now) => {
           if (ms.isRunning && !ms.hasPendingWorkflowTask && ms.info.lastCompletedWorkflowTaskStartedEventId === 0) {
-            e.workflowTasks.schedule(ms, now);
+            e.scheduler.schedule(ms, now);
           }
         });
       case 'deleteExecution':
@@ -93,27 +103,26 @@ export class TaskExecutor {
   }
 
   private async read(task: HistoryTask, fn: (ms: MutableState) => Promise<void> | void): Promise<void> {
-    await fn(await this.engine.readRun(task.namespaceId, task.workflowId, task.runId));
+    await fn(await this.engine.tx.read(task.namespaceId, task.workflowId, task.runId));
   }
 
   private async write(task: HistoryTask, fn: (ms: MutableState, now: number) => Promise<void> | void): Promise<void> {
-    await this.engine.withRun(task.namespaceId, task.workflowId, task.runId, (ms) => fn(ms, Date.now()));
+    await this.engine.tx.update(task.namespaceId, task.workflowId, task.runId, (ms) => fn(ms, Date.now()));
   }
 
   private async dispatchWorkflowTask(task: HistoryTask, a: TaskAttrs): Promise<void> {
     const e = this.engine;
-    const ms = await e.readRun(task.namespaceId, task.workflowId, task.runId);
-    const wt = ms.info.workflowTask;
+    const ms = await e.tx.read(task.namespaceId, task.workflowId, task.runId);
+    const wt = ms.workflowTask;
     if (!ms.isRunning || !wt || wt.scheduledEventId !== a.scheduledEventId || wt.startedEventId > 0) return;
     if (wt.kind === 2 && !e.matching.hasRecentPoller({ namespaceId: task.namespaceId, name: wt.taskQueue, type: 1, kind: 2 })) {
       // The sticky worker is gone (it shut down, or never polled this matching): the task goes
       // to the normal queue now instead of after the sticky schedule-to-start timeout.
       await this.write(task, (ms, now) => {
-        const cur = ms.info.workflowTask;
+        const cur = ms.workflowTask;
         if (!ms.isRunning || !cur || cur.scheduledEventId !== a.scheduledEventId || cur.startedEventId > 0 || cur.kind !== 2) return;
-        cur.kind = 1;
-        cur.taskQueue = ms.info.taskQueue;
-        ms.info.stickyTaskQueue = '';
+        ms.progress.stickyFallbackScheduledEventId = cur.scheduledEventId;
+        ms.progress.stickyTaskQueue = '';
         ms.dirty = true;
         for (const t of workflowTaskScheduledTasks(ms, now)) ms.addTask(t);
       });
@@ -139,9 +148,9 @@ export class TaskExecutor {
       const failure = { message: 'workflow timed out', timeoutFailureInfo: { timeoutType: enums.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE } };
       retry =
         task.type === 'runTimeout'
-          ? ((await e.nextRunParams(ms, 'retry', now, failure, null)) ?? (await e.nextRunParams(ms, 'cron', now, failure, null)))
+          ? ((await e.starter.nextRunParams(ms, 'retry', now, failure, null)) ?? (await e.starter.nextRunParams(ms, 'cron', now, failure, null)))
           : null;
-      const next = retry ? e.newRunAfter(ms, retry, now) : null;
+      const next = retry ? e.starter.newRunAfter(ms, retry, now) : null;
       ms.addEvent(
         ET.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
         {
@@ -158,18 +167,18 @@ export class TaskExecutor {
 
   /** Retention passed: the closed run goes the way DeleteWorkflowExecution removes one. */
   private async deleteExecution(task: HistoryTask): Promise<void> {
-    const ms = await this.engine.readRun(task.namespaceId, task.workflowId, task.runId);
-    if (!ms.isRunning) await this.engine.deleteRun(ms.key);
+    const ms = await this.engine.tx.read(task.namespaceId, task.workflowId, task.runId);
+    if (!ms.isRunning) await this.engine.tx.deleteRun(ms.key);
   }
 
   /** Visibility of the closed run, the parent's child-completed event, and the parent close policy. */
   private async closeExecution(task: HistoryTask): Promise<void> {
     const e = this.engine;
-    const ms = await e.readRun(task.namespaceId, task.workflowId, task.runId);
+    const ms = await e.tx.read(task.namespaceId, task.workflowId, task.runId);
     await e.store.visibility.upsertVisibility(visibilityRecord(ms));
     const info = ms.info;
     if (info.parent && !info.newExecutionRunId && info.status !== Status.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW) {
-      const closeEvent = await e.readEvent(ms, info.completionEventId);
+      const closeEvent = await e.tx.readEvent(ms, info.completionEventId);
       await this.notifyParent(ms, closeEvent);
     }
     for (const child of ms.data.children) {
@@ -198,7 +207,7 @@ export class TaskExecutor {
       initiatedEventId: toLong(BigInt(p.initiatedEventId)),
     };
     try {
-      await this.engine.withRun(p.namespaceId, p.workflowId, p.runId, (parent) => {
+      await this.engine.tx.update(p.namespaceId, p.workflowId, p.runId, (parent) => {
         const info = parent.child(p.initiatedEventId);
         if (!parent.isRunning || !info) return;
         const now = Date.now();
@@ -235,7 +244,7 @@ export class TaskExecutor {
               childWorkflowExecutionTerminatedEventAttributes: base,
             }, now);
         }
-        this.engine.workflowTasks.scheduleIfIdle(parent, now);
+        this.engine.scheduler.scheduleIfIdle(parent, now);
       });
     } catch (err) {
       if (!isTandemError(err, 'WORKFLOW_NOT_FOUND')) throw err;
@@ -261,10 +270,10 @@ export class TaskExecutor {
 
   private async startChild(task: HistoryTask, initiatedEventId: number): Promise<void> {
     const e = this.engine;
-    const parent = await e.readRun(task.namespaceId, task.workflowId, task.runId);
+    const parent = await e.tx.read(task.namespaceId, task.workflowId, task.runId);
     const child = parent.child(initiatedEventId);
     if (!parent.isRunning || !child || child.startedEventId > 0) return;
-    const a = (await e.readEvent(parent, initiatedEventId))?.startChildWorkflowExecutionInitiatedEventAttributes;
+    const a = (await e.tx.readEvent(parent, initiatedEventId))?.startChildWorkflowExecutionInitiatedEventAttributes;
     if (!a) return;
     const executionTimeoutMs = optionalDurationMs(a.workflowExecutionTimeout);
     const params: StartParams = {
@@ -322,7 +331,7 @@ export class TaskExecutor {
           now,
         );
       }
-      this.engine.workflowTasks.scheduleIfIdle(ms, now);
+      this.engine.scheduler.scheduleIfIdle(ms, now);
     });
   }
 
@@ -390,10 +399,10 @@ export class TaskExecutor {
    */
   private async resolveExternal(task: HistoryTask, initiatedEventId: number, kind: ExternalRequestKind): Promise<void> {
     const e = this.engine;
-    const source = await e.readRun(task.namespaceId, task.workflowId, task.runId);
+    const source = await e.tx.read(task.namespaceId, task.workflowId, task.runId);
     const req = kind.pending(source).find((r) => r.initiatedEventId === initiatedEventId);
     if (!source.isRunning || !req) return;
-    const initiated = await e.readEvent(source, initiatedEventId);
+    const initiated = await e.tx.readEvent(source, initiatedEventId);
     const a = initiated ? kind.attrs(initiated) : undefined;
     if (!a) return;
     const target = { id: a.namespaceId || task.namespaceId, name: a.namespace ?? '' };
@@ -416,7 +425,7 @@ export class TaskExecutor {
       };
       const [eventType, attrs] = ok ? kind.succeeded(common) : kind.failed(common);
       ms.addEvent(eventType, attrs, now);
-      this.engine.workflowTasks.scheduleIfIdle(ms, now);
+      this.engine.scheduler.scheduleIfIdle(ms, now);
     });
   }
 

@@ -1,66 +1,38 @@
-// Derives the tasks a new or replicated event implies. A pure function of the event and the state
-// after it, so the standby region holds the same timers and pending tasks as the active one.
+// Derives the tasks new or replicated events imply, from the state after them, so the standby
+// region holds the same timers and pending tasks as the active one (DESIGN invariant 7).
 import { enums } from '../common/temporal.js';
 import { toNumber } from '../common/proto-time.js';
-import type { TaskCategory } from '../persistence/types.js';
-import type { HistoryEvent, MutableState } from './mutable-state.js';
+import type { MutableState } from './mutable-state.js';
+import type { HistoryEvent } from './state.js';
+import { timerTask, transferTask, type NewTask } from './tasks.js';
 
 const ET = enums.EventType;
 
-export type TransferTaskType =
-  | 'workflowTask'
-  | 'activityTask'
-  | 'closeExecution'
-  | 'visibility'
-  | 'startChild'
-  | 'signalExternal'
-  | 'cancelExternal';
-
-export type TimerTaskType =
-  | 'userTimer'
-  | 'workflowTaskTimeout'
-  | 'activityTimeout'
-  | 'activityRetry'
-  | 'runTimeout'
-  | 'executionTimeout'
-  | 'workflowBackoff'
-  | 'deleteExecution';
-
-export interface NewTask {
-  category: TaskCategory;
-  type: TransferTaskType | TimerTaskType;
-  visibilityTimeMs: number;
-  /** Task attributes; every task is checked against mutable state before it acts. */
-  attrs: TaskAttrs;
+/** What task generation needs besides the state: the clock and the namespace's retention. */
+export interface TaskContext {
+  nowMs: number;
+  retentionMs: number;
 }
 
-export interface TaskAttrs {
-  scheduledEventId?: number;
-  initiatedEventId?: number;
-  attempt?: number;
-  timerId?: string;
-  startedEventId?: number;
-  timeoutType?: 'scheduleToStart' | 'scheduleToClose' | 'startToClose' | 'heartbeat';
-  taskQueue?: string;
-  kind?: 1 | 2;
-  scheduleToStartMs?: number;
+/**
+ * The tasks a transaction's events imply, derived once from the state after all of them (so a
+ * timer started and canceled in one transaction makes no task). Pure: the clock is passed in.
+ * The standby region derives the same tasks from the same events.
+ */
+export function generateTasks(ms: MutableState, events: HistoryEvent[], ctx: TaskContext): NewTask[] {
+  const tasks: NewTask[] = [];
+  for (const e of events) tasks.push(...tasksOf(ms, e, ctx));
+  return tasks;
 }
 
-export function transferTask(type: TransferTaskType, nowMs: number, attrs: TaskAttrs = {}): NewTask {
-  return { category: 'transfer', type, visibilityTimeMs: nowMs, attrs };
-}
-
-export function timerTask(type: TimerTaskType, fireAtMs: number, attrs: TaskAttrs = {}): NewTask {
-  return { category: 'timer', type, visibilityTimeMs: fireAtMs, attrs };
-}
-
-export function generateTasks(ms: MutableState, e: HistoryEvent): NewTask[] {
+function tasksOf(ms: MutableState, e: HistoryEvent, ctx: TaskContext): NewTask[] {
   const info = ms.info;
   const id = toNumber(e.eventId);
-  const now = Date.now();
+  const now = ctx.nowMs;
   switch (e.eventType) {
     case ET.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: {
       const tasks = [transferTask('visibility', now)];
+      if (!ms.isRunning) return tasks;
       if (info.runExpirationTimeMs) tasks.push(timerTask('runTimeout', info.runExpirationTimeMs));
       if (info.executionExpirationTimeMs && info.executionExpirationTimeMs !== info.runExpirationTimeMs) {
         tasks.push(timerTask('executionTimeout', info.executionExpirationTimeMs));
@@ -68,16 +40,23 @@ export function generateTasks(ms: MutableState, e: HistoryEvent): NewTask[] {
       if (info.executionTimeMs > info.startTimeMs) tasks.push(timerTask('workflowBackoff', info.executionTimeMs));
       return tasks;
     }
-    case ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+    case ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED: {
+      const wt = info.workflowTask;
+      if (!wt || wt.scheduledEventId !== id || wt.startedEventId > 0) return [];
       return workflowTaskScheduledTasks(ms, now);
-    case ET.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+    }
+    case ET.EVENT_TYPE_WORKFLOW_TASK_STARTED: {
+      const wt = info.workflowTask;
+      if (!wt || wt.startedEventId !== id) return [];
       return workflowTaskStartedTasks(ms);
+    }
     case ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
-      const act = ms.activity(id)!;
-      return [activityDispatchTask(act.taskQueue, id, 1, now), ...activityScheduleTimers(ms, id)];
+      if (!ms.activity(id)) return [];
+      return [activityDispatchTask(ms.activity(id)!.taskQueue, id, 1, now), ...activityScheduleTimers(ms, id)];
     }
     case ET.EVENT_TYPE_TIMER_STARTED: {
-      const t = ms.timer(e.timerStartedEventAttributes!.timerId ?? '')!;
+      const t = ms.timer(e.timerStartedEventAttributes!.timerId ?? '');
+      if (!t || t.startedEventId !== id) return [];
       return [timerTask('userTimer', t.expiryTimeMs, { timerId: t.timerId, startedEventId: id })];
     }
     case ET.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
@@ -86,9 +65,9 @@ export function generateTasks(ms: MutableState, e: HistoryEvent): NewTask[] {
     case ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
     case ET.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
     case ET.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-      return [transferTask('closeExecution', now), timerTask('deleteExecution', info.closeTimeMs + ms.retentionMs)];
+      return [transferTask('closeExecution', now), timerTask('deleteExecution', info.closeTimeMs + ctx.retentionMs)];
     case ET.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
-      return [transferTask('startChild', now, { initiatedEventId: id })];
+      return ms.child(id) ? [transferTask('startChild', now, { initiatedEventId: id })] : [];
     case ET.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
       return [transferTask('signalExternal', now, { initiatedEventId: id })];
     case ET.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
@@ -103,8 +82,8 @@ export function generateTasks(ms: MutableState, e: HistoryEvent): NewTask[] {
 
 /** Dispatch of the pending workflow task, and its schedule-to-start timeout on a sticky queue. */
 export function workflowTaskScheduledTasks(ms: MutableState, now: number): NewTask[] {
-  const wt = ms.info.workflowTask!;
-  const scheduleToStartMs = wt.kind === 2 ? ms.info.stickyScheduleToStartMs : 0;
+  const wt = ms.workflowTask!;
+  const scheduleToStartMs = wt.kind === 2 ? ms.progress.stickyScheduleToStartMs : 0;
   const tasks = [
     transferTask('workflowTask', now, {
       scheduledEventId: wt.scheduledEventId,
@@ -127,7 +106,7 @@ export function workflowTaskScheduledTasks(ms: MutableState, now: number): NewTa
 
 /** The start-to-close timeout of the started workflow task. */
 export function workflowTaskStartedTasks(ms: MutableState): NewTask[] {
-  const wt = ms.info.workflowTask!;
+  const wt = ms.workflowTask!;
   return [
     timerTask('workflowTaskTimeout', wt.startedTimeMs + wt.startToCloseMs, {
       scheduledEventId: wt.scheduledEventId,
@@ -147,14 +126,14 @@ export function activityScheduleTimers(ms: MutableState, scheduledEventId: numbe
   const tasks: NewTask[] = [];
   if (act.scheduleToStartMs > 0) {
     tasks.push(
-      timerTask('activityTimeout', act.currentAttemptScheduledTimeMs + act.scheduleToStartMs, {
+      timerTask('activityTimeout', act.progress.currentAttemptScheduledTimeMs + act.scheduleToStartMs, {
         scheduledEventId,
-        attempt: act.attempt,
+        attempt: act.progress.attempt,
         timeoutType: 'scheduleToStart',
       }),
     );
   }
-  if (act.scheduleToCloseMs > 0 && act.attempt === 1) {
+  if (act.scheduleToCloseMs > 0 && act.progress.attempt === 1) {
     tasks.push(
       timerTask('activityTimeout', act.scheduledTimeMs + act.scheduleToCloseMs, {
         scheduledEventId,
@@ -172,14 +151,14 @@ export function activityStartedTimers(ms: MutableState, scheduledEventId: number
   const tasks: NewTask[] = [];
   if (act.startToCloseMs > 0) {
     tasks.push(
-      timerTask('activityTimeout', act.startedTimeMs + act.startToCloseMs, {
+      timerTask('activityTimeout', act.progress.startedTimeMs + act.startToCloseMs, {
         scheduledEventId,
-        attempt: act.attempt,
+        attempt: act.progress.attempt,
         timeoutType: 'startToClose',
       }),
     );
   }
-  if (act.heartbeatTimeoutMs > 0) tasks.push(activityHeartbeatTimer(act.startedTimeMs, act.heartbeatTimeoutMs, scheduledEventId, act.attempt));
+  if (act.heartbeatTimeoutMs > 0) tasks.push(activityHeartbeatTimer(act.progress.startedTimeMs, act.heartbeatTimeoutMs, scheduledEventId, act.progress.attempt));
   return tasks;
 }
 

@@ -6,7 +6,7 @@ import { toLong } from '../common/proto-time.js';
 import type { AddTaskRequest } from '../matching/api.js';
 import type { ExecutionKey } from '../persistence/types.js';
 import type { NamespaceRef } from './api.js';
-import type { HistoryEngine } from './engine.js';
+import type { HistoryContext } from './context.js';
 import type { MutableState } from './mutable-state.js';
 import { UpdateRegistry } from './update-registry.js';
 
@@ -30,7 +30,7 @@ function anyOf(typeName: string, bytes: Uint8Array): { type_url: string; value: 
 export class UpdateHandler {
   readonly registry = new UpdateRegistry();
 
-  constructor(private readonly engine: HistoryEngine) {}
+  constructor(private readonly ctx: HistoryContext) {}
 
   /** Protocol messages carrying every update this workflow task must deliver. */
   messagesFor(ms: MutableState, startedEventId: number): protocolv1.IMessage[] {
@@ -107,7 +107,7 @@ export class UpdateHandler {
   publish(key: ExecutionKey, effects: MessageEffects): void {
     for (const id of effects.accepted) this.registry.accepted(key, id);
     for (const r of effects.rejections) this.registry.rejected(key, r.updateId, r.failure);
-    if (effects.accepted.length + effects.rejections.length > 0) this.engine.notifier.notify(key.namespaceId, key.workflowId);
+    if (effects.accepted.length + effects.rejections.length > 0) this.ctx.notifier.notify(key.namespaceId, key.workflowId);
   }
 
   /**
@@ -120,9 +120,9 @@ export class UpdateHandler {
     // A speculative task has no persisted schedule-to-start timeout: use the sticky queue only
     // while its worker polls.
     const sticky =
-      ms.info.stickyTaskQueue &&
-      this.engine.matching.hasRecentPoller({ namespaceId: ms.info.namespaceId, name: ms.info.stickyTaskQueue, type: 1, kind: 2 })
-        ? ms.info.stickyTaskQueue
+      ms.progress.stickyTaskQueue &&
+      this.ctx.matching.hasRecentPoller({ namespaceId: ms.info.namespaceId, name: ms.progress.stickyTaskQueue, type: 1, kind: 2 })
+        ? ms.progress.stickyTaskQueue
         : '';
     ms.speculative = {
       scheduledEventId: ms.info.nextEventId,
@@ -147,10 +147,10 @@ export class UpdateHandler {
   async dispatch(task: AddTaskRequest | null): Promise<void> {
     if (!task) return;
     try {
-      await this.engine.matching.addWorkflowTask(task);
+      await this.ctx.matching.addWorkflowTask(task);
     } catch (err) {
       // The waiting caller re-checks delivery every few seconds and converts the task then.
-      this.engine.log.warn({ err, workflowId: task.workflowId }, 'could not add the speculative workflow task');
+      this.ctx.log.warn({ err, workflowId: task.workflowId }, 'could not add the speculative workflow task');
     }
   }
 
@@ -161,7 +161,7 @@ export class UpdateHandler {
     if (!request.input?.name) throw apiError('REQUIRED', 'Request.Input.Name');
     const workflowId = req.workflowExecution?.workflowId ?? '';
     let task: AddTaskRequest | null = null;
-    const runId = await this.engine.withRun(ns.id, workflowId, req.workflowExecution?.runId ?? '', (ms) => {
+    const runId = await this.ctx.tx.update(ns.id, workflowId, req.workflowExecution?.runId ?? '', (ms) => {
       if (req.firstExecutionRunId && req.firstExecutionRunId !== ms.info.firstRunId) throw apiError('WORKFLOW_NOT_FOUND', workflowId);
       if (ms.update(updateId)) return ms.info.runId;
       if (!ms.isRunning) throw apiError('WORKFLOW_ALREADY_COMPLETED');
@@ -178,7 +178,7 @@ export class UpdateHandler {
     const ref = req.updateRef;
     const updateId = ref?.updateId ?? '';
     if (!updateId) throw apiError('REQUIRED', 'UpdateRef.UpdateId');
-    const ms = await this.engine.readRun(ns.id, ref?.workflowExecution?.workflowId ?? '', ref?.workflowExecution?.runId ?? '');
+    const ms = await this.ctx.tx.read(ns.id, ref?.workflowExecution?.workflowId ?? '', ref?.workflowExecution?.runId ?? '');
     if (!ms.update(updateId) && !this.registry.get(ms.key, updateId)) {
       throw apiError('TASK_NOT_FOUND', `update ${updateId} not found`);
     }
@@ -197,12 +197,12 @@ export class UpdateHandler {
   ): Promise<ws.IUpdateWorkflowExecutionResponse> {
     const updateRef = { workflowExecution: { workflowId: key.workflowId, runId: key.runId }, updateId };
     for (;;) {
-      const sub = this.engine.notifier.subscribe(key.namespaceId, key.workflowId);
+      const sub = this.ctx.notifier.subscribe(key.namespaceId, key.workflowId);
       try {
-        const ms = await this.engine.readRun(key.namespaceId, key.workflowId, key.runId);
+        const ms = await this.ctx.tx.read(key.namespaceId, key.workflowId, key.runId);
         const done = ms.update(updateId);
         if (done?.stage === 'completed') {
-          const event = await this.engine.readEvent(ms, done.completedEventId);
+          const event = await this.ctx.tx.readEvent(ms, done.completedEventId);
           return {
             updateRef,
             stage: Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED,
@@ -232,7 +232,7 @@ export class UpdateHandler {
   /** A caller still waits for acceptance but no task carries its update (the cache was reloaded). */
   private async redeliver(ns: NamespaceRef, key: ExecutionKey): Promise<void> {
     let task: AddTaskRequest | null = null;
-    await this.engine.withRun(ns.id, key.workflowId, key.runId, (ms) => {
+    await this.ctx.tx.update(ns.id, key.workflowId, key.runId, (ms) => {
       task = this.ensureTask(ms, Date.now());
     });
     await this.dispatch(task);

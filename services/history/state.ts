@@ -1,0 +1,265 @@
+// The shapes of a run's mutable state: the part folded from history events (event-fold.ts) and
+// the one part no event records (NonEventState), which replication ships beside the events.
+import { enums, historyv1 } from '../common/temporal.js';
+import type { ExecutionKey, ExecutionState } from '../persistence/types.js';
+
+export type HistoryEvent = historyv1.IHistoryEvent;
+
+export interface RetryPolicyInfo {
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maximumIntervalMs: number;
+  /** 0: unlimited. */
+  maximumAttempts: number;
+  nonRetryableErrorTypes: string[];
+}
+
+export interface WorkflowTaskInfo {
+  scheduledEventId: number;
+  /** 0 until a worker picked the task up. */
+  startedEventId: number;
+  attempt: number;
+  scheduledTimeMs: number;
+  startedTimeMs: number;
+  startToCloseMs: number;
+  taskQueue: string;
+  /** 1 normal, 2 sticky. */
+  kind: 1 | 2;
+  requestId: string;
+  identity: string;
+  /**
+   * A retry (attempt > 1) is transient: its scheduled/started events are not written until it
+   * completes, so a workflow task that keeps failing does not grow the history.
+   */
+  transient?: boolean;
+}
+
+/** An activity as its events define it; what its current attempt is doing lives in `progress`. */
+export interface ActivityInfo {
+  scheduledEventId: number;
+  activityId: string;
+  activityType: string;
+  taskQueue: string;
+  scheduledTimeMs: number;
+  scheduleToStartMs: number;
+  scheduleToCloseMs: number;
+  startToCloseMs: number;
+  heartbeatTimeoutMs: number;
+  cancelRequested: boolean;
+  /** Id of the ActivityTaskCancelRequested event, 0 when none. */
+  cancelRequestedEventId: number;
+  retryPolicy: RetryPolicyInfo | null;
+  /** No event records it (the started event is written with the outcome): see NonEventState. */
+  progress: ActivityProgress;
+}
+
+/** The current attempt of an activity: part of the non-event state. */
+export interface ActivityProgress {
+  attempt: number;
+  currentAttemptScheduledTimeMs: number;
+  started: boolean;
+  startedTimeMs: number;
+  requestId: string;
+  identity: string;
+  lastHeartbeatMs: number;
+  /** Base64 Payloads of the last heartbeat. */
+  heartbeatDetails: string | null;
+  /** Base64 Failure of the last failed attempt. */
+  lastFailure: string | null;
+  lastWorkerIdentity: string;
+}
+
+export interface TimerInfo {
+  timerId: string;
+  startedEventId: number;
+  expiryTimeMs: number;
+}
+
+export interface ChildInfo {
+  initiatedEventId: number;
+  startedEventId: number;
+  namespace: string;
+  namespaceId: string;
+  workflowId: string;
+  runId: string;
+  workflowType: string;
+  /** temporal.api.enums.v1.ParentClosePolicy */
+  parentClosePolicy: number;
+  requestId: string;
+}
+
+export interface ExternalRequestInfo {
+  initiatedEventId: number;
+  namespace: string;
+  workflowId: string;
+  runId: string;
+  requestId: string;
+}
+
+/** An update the worker accepted: from then on it is history (admitted ones live in UpdateRegistry). */
+export interface UpdateInfo {
+  updateId: string;
+  stage: 'accepted' | 'completed';
+  acceptedEventId: number;
+  completedEventId: number;
+}
+
+export interface ParentInfo {
+  namespaceId: string;
+  namespace: string;
+  workflowId: string;
+  runId: string;
+  initiatedEventId: number;
+}
+
+export interface ExecutionInfo {
+  namespaceId: string;
+  workflowId: string;
+  runId: string;
+  firstRunId: string;
+  workflowType: string;
+  taskQueue: string;
+  workflowTaskTimeoutMs: number;
+  runTimeoutMs: number;
+  executionTimeoutMs: number;
+  startTimeMs: number;
+  /** When the first workflow task is due (start delay, cron or retry backoff). */
+  executionTimeMs: number;
+  closeTimeMs: number;
+  /** Absolute deadlines, 0 for none. */
+  runExpirationTimeMs: number;
+  executionExpirationTimeMs: number;
+  status: number;
+  state: ExecutionState;
+  nextEventId: number;
+  lastCompletedWorkflowTaskStartedEventId: number;
+  startVersion: string;
+  lastWriteVersion: string;
+  branchId: string;
+  /** Ranges the branch shares with the branches it forked from (see HistoryBranch). */
+  branchAncestors: { branchId: string; endEventId: number }[];
+  /** Version history of the current branch: the last event id written at each version. */
+  versionHistory: { eventId: number; version: string }[];
+  /** The workflow task whose scheduled event is written (a transient retry is in NonEventState). */
+  workflowTask: WorkflowTaskInfo | null;
+  cancelRequested: boolean;
+  attempt: number;
+  cronSchedule: string;
+  retryPolicy: RetryPolicyInfo | null;
+  parent: ParentInfo | null;
+  completionEventId: number;
+  /** Run id of the run this one continued as (continue-as-new, retry, cron). */
+  newExecutionRunId: string;
+  /** Base64 Memo / SearchAttributes. */
+  memo: string | null;
+  searchAttributes: string | null;
+  signalRequestIds: string[];
+  historySizeBytes: number;
+}
+
+/**
+ * What no history event records (DESIGN invariant 4a): replication ships it beside the events,
+ * as Temporal ships "sync activity" records. Activity progress is kept with each activity
+ * (`ActivityInfo.progress`) and belongs here too.
+ */
+export interface NonEventState {
+  /** Request id that created the run (start dedup): the started event has no field for it. */
+  createRequestId: string;
+  stickyTaskQueue: string;
+  stickyScheduleToStartMs: number;
+  /** A retried workflow task (attempt > 1) before its events are written. */
+  transientWorkflowTask: WorkflowTaskInfo | null;
+  /**
+   * Scheduled event id of a sticky workflow task sent to the normal queue because its sticky
+   * worker is gone (0: none); its scheduled event still names the sticky queue.
+   */
+  stickyFallbackScheduledEventId: number;
+  /** Base64 HistoryEvents without ids, waiting for the running workflow task to finish. */
+  buffered: string[];
+}
+
+export interface MutableStateData {
+  /** Everything here but `progress` (and each activity's `progress`) is the fold of the events. */
+  info: ExecutionInfo;
+  activities: ActivityInfo[];
+  timers: TimerInfo[];
+  children: ChildInfo[];
+  signalsOut: ExternalRequestInfo[];
+  cancelsOut: ExternalRequestInfo[];
+  updates: UpdateInfo[];
+  progress: NonEventState;
+}
+
+export function newActivityProgress(scheduledTimeMs: number): ActivityProgress {
+  return {
+    attempt: 1,
+    currentAttemptScheduledTimeMs: scheduledTimeMs,
+    started: false,
+    startedTimeMs: 0,
+    requestId: '',
+    identity: '',
+    lastHeartbeatMs: 0,
+    heartbeatDetails: null,
+    lastFailure: null,
+    lastWorkerIdentity: '',
+  };
+}
+
+/** The state of a run before its first event. */
+export function emptyState(key: ExecutionKey, version: bigint, branchId: string): MutableStateData {
+  const info: ExecutionInfo = {
+    namespaceId: key.namespaceId,
+    workflowId: key.workflowId,
+    runId: key.runId,
+    firstRunId: key.runId,
+    workflowType: '',
+    taskQueue: '',
+    workflowTaskTimeoutMs: 10_000,
+    runTimeoutMs: 0,
+    executionTimeoutMs: 0,
+    startTimeMs: 0,
+    executionTimeMs: 0,
+    closeTimeMs: 0,
+    runExpirationTimeMs: 0,
+    executionExpirationTimeMs: 0,
+    status: enums.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING,
+    state: 'created',
+    nextEventId: 1,
+    lastCompletedWorkflowTaskStartedEventId: 0,
+    startVersion: version.toString(),
+    lastWriteVersion: version.toString(),
+    branchId,
+    branchAncestors: [],
+    versionHistory: [],
+    workflowTask: null,
+    cancelRequested: false,
+    attempt: 1,
+    cronSchedule: '',
+    retryPolicy: null,
+    parent: null,
+    completionEventId: 0,
+    newExecutionRunId: '',
+    memo: null,
+    searchAttributes: null,
+    signalRequestIds: [],
+    historySizeBytes: 0,
+  };
+  return {
+    info,
+    activities: [],
+    timers: [],
+    children: [],
+    signalsOut: [],
+    cancelsOut: [],
+    updates: [],
+    progress: {
+      createRequestId: '',
+      stickyTaskQueue: '',
+      stickyScheduleToStartMs: 0,
+      transientWorkflowTask: null,
+      stickyFallbackScheduledEventId: 0,
+      buffered: [],
+    },
+  };
+}
+

@@ -1,0 +1,51 @@
+// The tasks a transaction writes beside its events: transfer tasks (do something now: dispatch,
+// notify, visibility) and timers (do it at a time). Every task re-checks mutable state before it
+// acts, so a task whose moment has passed is a no-op.
+import type { TaskCategory } from '../persistence/types.js';
+
+export type TransferTaskType =
+  | 'workflowTask'
+  | 'activityTask'
+  | 'closeExecution'
+  | 'visibility'
+  | 'startChild'
+  | 'signalExternal'
+  | 'cancelExternal';
+
+export type TimerTaskType =
+  | 'userTimer'
+  | 'workflowTaskTimeout'
+  | 'activityTimeout'
+  | 'activityRetry'
+  | 'runTimeout'
+  | 'executionTimeout'
+  | 'workflowBackoff'
+  | 'deleteExecution';
+
+export interface NewTask {
+  category: TaskCategory;
+  type: TransferTaskType | TimerTaskType;
+  visibilityTimeMs: number;
+  /** Task attributes; every task is checked against mutable state before it acts. */
+  attrs: TaskAttrs;
+}
+
+export interface TaskAttrs {
+  scheduledEventId?: number;
+  initiatedEventId?: number;
+  attempt?: number;
+  timerId?: string;
+  startedEventId?: number;
+  timeoutType?: 'scheduleToStart' | 'scheduleToClose' | 'startToClose' | 'heartbeat';
+  taskQueue?: string;
+  kind?: 1 | 2;
+  scheduleToStartMs?: number;
+}
+
+export function transferTask(type: TransferTaskType, nowMs: number, attrs: TaskAttrs = {}): NewTask {
+  return { category: 'transfer', type, visibilityTimeMs: nowMs, attrs };
+}
+
+export function timerTask(type: TimerTaskType, fireAtMs: number, attrs: TaskAttrs = {}): NewTask {
+  return { category: 'timer', type, visibilityTimeMs: fireAtMs, attrs };
+}

@@ -1,0 +1,248 @@
+// The one write path of history (DESIGN invariants 3, 4, 4a): every change of a run, by a client
+// call, a worker, a timer, a timeout, retention or the replication applier, loads the run under
+// its shard's workflow lock, checks the write policy, applies events, derives the tasks once from
+// the resulting state, and writes one fenced, version-conditioned batch.
+import { apiError, isTandemError } from '../common/errors.js';
+import { ConditionFailedError } from '../persistence/errors.js';
+import type { Persistence } from '../persistence/store.js';
+import type { CreateMode, ExecutionKey } from '../persistence/types.js';
+import type { NamespaceRecord } from '../persistence/types.js';
+import type { NamespaceRegistry } from '../namespaces/registry.js';
+import { assertActive, namespaceNotActive } from '../namespaces/active.js';
+import { MutableState } from './mutable-state.js';
+import type { Shard, ShardWrite } from './shard.js';
+import type { ShardController } from './shard-controller.js';
+import type { HistoryEvent } from './state.js';
+import { generateTasks } from './task-generator.js';
+import type { NewTask } from './tasks.js';
+
+/**
+ * 'active': a local change; the namespace must be active here and not in handover, and the run
+ * must not carry a version newer than the namespace's (a failover this region has not seen).
+ * 'replicated': events of another region, applied with their own versions.
+ */
+export type WritePolicy = 'active' | 'replicated';
+
+/** Runs on the state of an active write before the change: e.g. a workflow task of the old region. */
+export type TransactionHook = (ms: MutableState, nowMs: number) => void;
+
+export interface TransactionOptions {
+  policy?: WritePolicy;
+}
+
+export class Transactions {
+  private beforeActive: TransactionHook = () => undefined;
+
+  constructor(
+    private readonly shards: ShardController,
+    private readonly store: Persistence,
+    readonly namespaces: NamespaceRegistry,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Set once by the engine: what every active write does first (see WorkflowTaskHandler). */
+  onBeforeActiveWrite(hook: TransactionHook): void {
+    this.beforeActive = hook;
+  }
+
+  get region(): string {
+    return this.namespaces.localRegion;
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  shardFor(namespaceId: string, workflowId: string): Shard {
+    return this.shards.shardFor(namespaceId, workflowId);
+  }
+
+  /** The namespace when this region may write it now; NamespaceNotActive / handover otherwise. */
+  async activeNamespace(namespaceId: string): Promise<NamespaceRecord> {
+    const ns = await this.namespaces.requireById(namespaceId);
+    assertActive(ns, this.region, 'write');
+    return ns;
+  }
+
+  /**
+   * Runs fn on the run's state under the workflow's lock and writes what it produced. An empty
+   * runId means the current run. A lost race on the record version retries from a fresh load.
+   */
+  async update<T>(
+    namespaceId: string,
+    workflowId: string,
+    runId: string,
+    fn: (ms: MutableState, nowMs: number) => Promise<T> | T,
+    opts: TransactionOptions = {},
+  ): Promise<T> {
+    const policy = opts.policy ?? 'active';
+    const shard = this.shardFor(namespaceId, workflowId);
+    return shard.workflowLocks.run(lockKey(namespaceId, workflowId), async () => {
+      for (let attempt = 1; ; attempt++) {
+        const ns = await this.namespaces.requireById(namespaceId);
+        const ms = await this.load(shard, namespaceId, workflowId, runId, ns.failoverVersion);
+        const now = this.clock();
+        try {
+          if (policy === 'active') {
+            this.admitActive(ns, ms);
+            this.beforeActive(ms, now);
+          }
+          const result = await fn(ms, now);
+          await this.commit(shard, ms, ns, now);
+          return result;
+        } catch (err) {
+          if (err instanceof ConditionFailedError && attempt < 3) {
+            shard.invalidate(ms.key);
+            continue;
+          }
+          // A failed handler may have changed the cached state half-way: reload next time.
+          const untouched = ms.pendingTransaction.events.length === 0 && ms.pendingTransaction.tasks.length === 0 && !ms.dirty;
+          if (!(isTandemError(err) && untouched)) shard.invalidate(ms.key);
+          ms.takeTransaction();
+          throw err;
+        }
+      }
+    });
+  }
+
+  /** Reads a run without writing anything (any region: the standby keeps full state). */
+  async read(namespaceId: string, workflowId: string, runId: string): Promise<MutableState> {
+    const shard = this.shardFor(namespaceId, workflowId);
+    const ns = await this.namespaces.requireById(namespaceId);
+    return shard.workflowLocks.run(lockKey(namespaceId, workflowId), () => this.load(shard, namespaceId, workflowId, runId, ns.failoverVersion));
+  }
+
+  /**
+   * Creates a run: build(version, now) returns its state with the start events added. Active
+   * policy only; replicated runs are created by applyReplicated.
+   */
+  async create(namespaceId: string, workflowId: string, mode: CreateMode, build: (version: bigint, nowMs: number) => MutableState): Promise<MutableState> {
+    const shard = this.shardFor(namespaceId, workflowId);
+    const ns = await this.activeNamespace(namespaceId);
+    return shard.workflowLocks.run(lockKey(namespaceId, workflowId), async () => {
+      const now = this.clock();
+      const ms = build(ns.failoverVersion, now);
+      await shard.createExecution(ms, this.close(ms, ns, now), mode);
+      return ms;
+    });
+  }
+
+  /**
+   * Applies another region's events to a run, creating it from its first events when absent:
+   * events already here (same id and version) are dropped, a gap is refused so the sender
+   * resends from the run's next event id.
+   */
+  async applyReplicated(key: ExecutionKey, events: HistoryEvent[]): Promise<MutableState> {
+    const shard = this.shardFor(key.namespaceId, key.workflowId);
+    const ns = await this.namespaces.requireById(key.namespaceId);
+    return shard.workflowLocks.run(lockKey(key.namespaceId, key.workflowId), async () => {
+      const existing = await shard.loadExecution(key, ns.failoverVersion);
+      const ms = existing ?? MutableState.empty(key, ns.failoverVersion, key.runId);
+      const fresh = events.filter((e) => Number(e.eventId) >= ms.info.nextEventId);
+      if (fresh.length === 0) return ms;
+      if (Number(fresh[0]!.eventId) !== ms.info.nextEventId) {
+        throw apiError('FAILED_PRECONDITION', `replication gap on ${key.workflowId}/${key.runId}: next event is ${ms.info.nextEventId}, got ${String(fresh[0]!.eventId)}`);
+      }
+      for (const e of fresh) ms.applyReplicated(e);
+      const now = this.clock();
+      const write = this.close(ms, ns, now);
+      try {
+        if (existing) await shard.updateExecution(ms, write);
+        else await shard.createExecution(ms, write, await this.replicatedCreateMode(shard, key));
+      } catch (err) {
+        shard.invalidate(key);
+        throw err;
+      }
+      return ms;
+    });
+  }
+
+  /** Removes a closed run (retention, DeleteWorkflowExecution): its record, history and visibility. */
+  async deleteRun(key: ExecutionKey): Promise<void> {
+    const shard = this.shardFor(key.namespaceId, key.workflowId);
+    await this.activeNamespace(key.namespaceId);
+    await shard.workflowLocks.run(lockKey(key.namespaceId, key.workflowId), async () => {
+      await this.store.executions.deleteWorkflowExecution(shard.shardId, key);
+      shard.invalidate(key);
+    });
+    await this.store.visibility.deleteVisibility(key.namespaceId, key.runId);
+  }
+
+  async readEvents(ms: MutableState, minEventId: number, maxEventId: number, limit: number): Promise<HistoryEvent[]> {
+    return this.shardFor(ms.info.namespaceId, ms.info.workflowId).readEvents(ms.branch, minEventId, maxEventId, limit);
+  }
+
+  async readAllEvents(ms: MutableState, minEventId: number, maxEventId: number): Promise<HistoryEvent[]> {
+    return this.shardFor(ms.info.namespaceId, ms.info.workflowId).readAllEvents(ms.branch, minEventId, maxEventId);
+  }
+
+  /** One event of a run (e.g. an activity's scheduled event, for its input). */
+  async readEvent(ms: MutableState, eventId: number): Promise<HistoryEvent | undefined> {
+    const [e] = await this.readEvents(ms, eventId, eventId + 1, 1);
+    return e;
+  }
+
+  private admitActive(ns: NamespaceRecord, ms: MutableState): void {
+    assertActive(ns, this.region, 'write');
+    // The run saw a failover this region's view of the namespace has not: never write under it.
+    if (BigInt(ms.info.lastWriteVersion) > ns.failoverVersion) throw namespaceNotActive(ns, this.region);
+    ms.currentVersion = ns.failoverVersion;
+  }
+
+  private async commit(shard: Shard, ms: MutableState, ns: NamespaceRecord, now: number): Promise<void> {
+    const write = this.close(ms, ns, now);
+    if (write.events.length === 0 && write.tasks.length === 0 && !write.newRun && !ms.dirty) return;
+    await shard.updateExecution(ms, write);
+  }
+
+  /** Ends the transaction: its events, and the tasks derived once from the resulting state. */
+  private close(ms: MutableState, ns: NamespaceRecord, now: number): ShardWrite {
+    const tx = ms.takeTransaction();
+    const ctx = { nowMs: now, retentionMs: ns.retentionMs };
+    const tasks = clampTimers([...generateTasks(ms, tx.events, ctx), ...tx.tasks], now);
+    const write: ShardWrite = { events: tx.events, tasks };
+    if (tx.newRun) {
+      const next = tx.newRun.takeTransaction();
+      write.newRun = {
+        ms: tx.newRun,
+        events: next.events,
+        tasks: clampTimers([...generateTasks(tx.newRun, next.events, ctx), ...next.tasks], now),
+      };
+    }
+    return write;
+  }
+
+  private async replicatedCreateMode(shard: Shard, key: ExecutionKey): Promise<CreateMode> {
+    const current = await this.store.executions.getCurrentExecution(shard.shardId, key.namespaceId, key.workflowId);
+    if (!current) return { kind: 'brandNew' };
+    if (current.state === 'completed' || current.state === 'zombie') {
+      return { kind: 'replaceCurrent', previousRunId: current.runId, previousLastWriteVersion: current.lastWriteVersion };
+    }
+    return { kind: 'zombie' };
+  }
+
+  private async load(shard: Shard, namespaceId: string, workflowId: string, runId: string, version: bigint): Promise<MutableState> {
+    let rid = runId;
+    if (!rid) {
+      const current = await this.store.executions.getCurrentExecution(shard.shardId, namespaceId, workflowId);
+      if (!current) throw apiError('WORKFLOW_NOT_FOUND', workflowId);
+      rid = current.runId;
+    }
+    const ms = await shard.loadExecution({ namespaceId, workflowId, runId: rid }, version);
+    if (!ms) throw apiError('WORKFLOW_NOT_FOUND', workflowId, runId);
+    return ms;
+  }
+}
+
+function lockKey(namespaceId: string, workflowId: string): string {
+  return `${namespaceId}/${workflowId}`;
+}
+
+/**
+ * A timer is never written to fire before its commit: the timer queue's ack level trails the
+ * clock, so an earlier one could fall behind it and never be read.
+ */
+function clampTimers(tasks: NewTask[], now: number): NewTask[] {
+  for (const t of tasks) if (t.category === 'timer' && t.visibilityTimeMs < now) t.visibilityTimeMs = now;
+  return tasks;
+}
