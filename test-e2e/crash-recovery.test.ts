@@ -11,7 +11,7 @@ import { enums } from '../services/common/temporal.js';
 import * as workerActivities from './worker-activities.js';
 import { executionsOf } from './worker-activities.js';
 import { SIMPLE_TRANSFER_MAX_ATTEMPTS } from './workflows/worker-cases.js';
-import { clientConnection, StoreFixture, storesUnderTest, TandemProcess, workerConnection, workflowsPath } from './harness.js';
+import { clientConnection, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection, workflowsPath } from './harness.js';
 
 const NAMESPACE = 'default';
 const WORKFLOWS = 100;
@@ -134,5 +134,7 @@ for (const kind of storesUnderTest()) {
       }
       t.diagnostic(`${inFlightAtCrash} transfers in flight at the crash; ${reruns} activity executions were retries`);
     });
+
+    testReplay(() => store!);
   });
 }

@@ -16,7 +16,7 @@ import {
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal, type historyv1 } from '../services/common/temporal.js';
 import * as activities from './activities.js';
-import { clientConnection, StoreFixture, storesUnderTest, TandemProcess, workerConnection, workflowsPath } from './harness.js';
+import { clientConnection, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection, workflowsPath } from './harness.js';
 
 const EventType = temporal.api.enums.v1.EventType;
 const NAMESPACE = 'default';
@@ -302,5 +302,7 @@ for (const kind of storesUnderTest()) {
           assert.equal(await waiter.result(), 5);
         }
       }));
+
+    testReplay(() => store!);
   });
 }

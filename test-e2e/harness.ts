@@ -1,6 +1,8 @@
 // Runs tandem as a real OS process (`bin/tandem.mjs dev`) so tests can kill and restart it, on
 // SQLite or on the test Cassandra.
 import { spawn, type ChildProcess } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -9,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ensureTestCassandra, dropTestKeyspace, type TestCassandra } from '../deploy/cassandra/test-instance.js';
+import { openStore, type StoreConfig } from '../deploy/processes/embedded.js';
+import { createLogger } from '../services/common/logger.js';
+import { checkReplay } from '../services/history/replay-check.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const workflowsPath = path.join(root, 'test-e2e', 'workflows', 'index.ts');
@@ -31,16 +36,32 @@ export class StoreFixture {
   private constructor(
     readonly kind: StoreKind,
     readonly args: string[],
+    private readonly config: StoreConfig,
     private readonly cleanup: () => Promise<void>,
   ) {}
 
   static async create(kind: StoreKind): Promise<StoreFixture> {
     if (kind === 'sqlite') {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-e2e-'));
-      return new StoreFixture(kind, ['--db', path.join(dir, 'tandem.db')], async () => fs.rmSync(dir, { recursive: true, force: true }));
+      const db = path.join(dir, 'tandem.db');
+      return new StoreFixture(kind, ['--db', db], { kind: 'sqlite', path: db }, async () => fs.rmSync(dir, { recursive: true, force: true }));
     }
     const c: TestCassandra = await ensureTestCassandra();
-    return new StoreFixture(kind, ['--cassandra', c.contactPoint, '--keyspace', c.keyspace], () => dropTestKeyspace(c));
+    const config: StoreConfig = { kind: 'cassandra', contactPoints: [c.contactPoint], localDataCenter: 'datacenter1', keyspace: c.keyspace };
+    return new StoreFixture(kind, ['--cassandra', c.contactPoint, '--keyspace', c.keyspace], config, () => dropTestKeyspace(c));
+  }
+
+  /**
+   * Rebuilds every run the server stored from its history events and lists where the rebuilt
+   * state differs from the stored one (DESIGN invariant 4a); the server may keep running.
+   */
+  async replayMismatches(numShards = 16): Promise<{ runsChecked: number; mismatches: string[] }> {
+    const store = await openStore(this.config, createLogger({ level: 'warn' }));
+    try {
+      return await checkReplay(store, numShards);
+    } finally {
+      await store.close();
+    }
   }
 
   dispose(): Promise<void> {
@@ -118,6 +139,15 @@ export async function clientConnection(address: string): Promise<Connection> {
 
 export async function workerConnection(address: string): Promise<NativeConnection> {
   return NativeConnection.connect({ address });
+}
+
+/** The last test of a suite: every run it created rebuilds from its history, field by field. */
+export function testReplay(store: () => StoreFixture): void {
+  test('every stored run rebuilds from its history events (the non-event part aside)', async () => {
+    const report = await store().replayMismatches();
+    assert.ok(report.runsChecked > 0, 'the suite stored runs');
+    assert.deepEqual(report.mismatches, []);
+  });
 }
 
 /** The stores every end-to-end suite runs on; TANDEM_E2E_STORES=sqlite narrows it. */

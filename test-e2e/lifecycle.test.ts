@@ -7,7 +7,7 @@ import { Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temp
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { enums } from '../services/common/temporal.js';
 import * as activities from './activities.js';
-import { clientConnection, eventually, StoreFixture, TandemProcess, workerConnection, workflowsPath } from './harness.js';
+import { clientConnection, eventually, StoreFixture, TandemProcess, testReplay, workerConnection, workflowsPath } from './harness.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const Status = enums.WorkflowExecutionStatus;
@@ -144,4 +144,6 @@ describe('workflow lifecycle (sqlite)', () => {
   test('an unknown workflow is NOT_FOUND for the client', async () => {
     await assert.rejects(client.workflow.getHandle(`missing-${randomUUID()}`).describe(), WorkflowNotFoundError);
   });
+
+  testReplay(() => store);
 });

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { StoreFixture, TandemProcess } from './harness.js';
+import { StoreFixture, TandemProcess, testReplay } from './harness.js';
 
 const run = promisify(execFile);
 const here = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sdks');
@@ -64,4 +64,6 @@ describe('official SDKs in other languages', () => {
     const { stdout } = await sh('java', ['-cp', classpath, 'smoke.Main', server.address], { timeout: RUN_TIMEOUT_MS });
     assert.match(stdout, /^ok hello java x5$/m);
   });
+
+  testReplay(() => store);
 });

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import * as activities from './activities.js';
-import { clientConnection, StoreFixture, TandemProcess, workerConnection, workflowsPath } from './harness.js';
+import { clientConnection, StoreFixture, TandemProcess, testReplay, workerConnection, workflowsPath } from './harness.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -60,4 +60,6 @@ describe('worker hand-over (sqlite)', () => {
       await connection.close();
     }
   });
+
+  testReplay(() => store);
 });

@@ -19,7 +19,7 @@ import { enums, historyv1 } from '../services/common/temporal.js';
 import * as activities from './activities.js';
 import * as workerActivities from './worker-activities.js';
 import { cancellations, executionsOf, resumes } from './worker-activities.js';
-import { clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, workerConnection, workflowsPath } from './harness.js';
+import { clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection, workflowsPath } from './harness.js';
 
 type HistoryEvent = historyv1.IHistoryEvent;
 const EventType = enums.EventType;
@@ -407,5 +407,7 @@ for (const kind of storesUnderTest()) {
       assert.deepEqual(typesOf(events).slice(4), ['WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED', 'WORKFLOW_TASK_COMPLETED', 'TIMER_STARTED', 'TIMER_FIRED', ...WFT, 'WORKFLOW_EXECUTION_COMPLETED']);
       assert.equal(events[4]!.workflowTaskScheduledEventAttributes!.attempt, 2, 'the completed retry is written as attempt 2');
     });
+
+    testReplay(() => store!);
   });
 }
