@@ -22,9 +22,15 @@ export type TimerTaskType =
   | 'workflowBackoff'
   | 'deleteExecution';
 
+/**
+ * 'history': ship events [firstEventId, nextEventId) of the run, read at send time, and its
+ * non-event state as it is then (an empty range ships the state alone).
+ */
+export type ReplicationTaskType = 'history';
+
 export interface NewTask {
   category: TaskCategory;
-  type: TransferTaskType | TimerTaskType;
+  type: TransferTaskType | TimerTaskType | ReplicationTaskType;
   visibilityTimeMs: number;
   /** Task attributes; every task is checked against mutable state before it acts. */
   attrs: TaskAttrs;
@@ -38,12 +44,20 @@ export interface TaskAttrs {
   startedEventId?: number;
   timeoutType?: 'scheduleToStart' | 'scheduleToClose' | 'startToClose' | 'heartbeat';
   taskQueue?: string;
+  firstEventId?: number;
+  nextEventId?: number;
+  /** Failover version of the write (decimal string: 64-bit). */
+  version?: string;
   kind?: 1 | 2;
   scheduleToStartMs?: number;
 }
 
 export function transferTask(type: TransferTaskType, nowMs: number, attrs: TaskAttrs = {}): NewTask {
   return { category: 'transfer', type, visibilityTimeMs: nowMs, attrs };
+}
+
+export function replicationTask(firstEventId: number, nextEventId: number, version: bigint, nowMs: number): NewTask {
+  return { category: 'replication', type: 'history', visibilityTimeMs: nowMs, attrs: { firstEventId, nextEventId, version: version.toString() } };
 }
 
 export function timerTask(type: TimerTaskType, fireAtMs: number, attrs: TaskAttrs = {}): NewTask {

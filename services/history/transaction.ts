@@ -10,11 +10,12 @@ import type { NamespaceRecord } from '../persistence/types.js';
 import type { NamespaceRegistry } from '../namespaces/registry.js';
 import { assertActive, namespaceNotActive } from '../namespaces/active.js';
 import { MutableState } from './mutable-state.js';
+import { applyNonEventState, type NonEventSnapshot } from './non-event-state.js';
 import type { Shard, ShardWrite } from './shard.js';
 import type { ShardController } from './shard-controller.js';
 import type { HistoryEvent } from './state.js';
 import { generateTasks } from './task-generator.js';
-import type { NewTask } from './tasks.js';
+import { replicationTask, type NewTask } from './tasks.js';
 
 /**
  * 'active': a local change; the namespace must be active here and not in handover, and the run
@@ -122,30 +123,31 @@ export class Transactions {
     return shard.workflowLocks.run(lockKey(namespaceId, workflowId), async () => {
       const now = this.clock();
       const ms = build(ns.failoverVersion, now);
-      await shard.createExecution(ms, this.close(ms, ns, now), mode);
+      await shard.createExecution(ms, this.close(ms, ns, now, replicates(ns)), mode);
       return ms;
     });
   }
 
   /**
-   * Applies another region's events to a run, creating it from its first events when absent:
-   * events already here (same id and version) are dropped, a gap is refused so the sender
-   * resends from the run's next event id.
+   * Applies another region's events to a run, creating it from its first events when absent, then
+   * the non-event state shipped with them: events already here are dropped, a gap is refused so
+   * the sender resends from the run's next event id.
    */
-  async applyReplicated(key: ExecutionKey, events: HistoryEvent[]): Promise<MutableState> {
+  async applyReplicated(key: ExecutionKey, events: HistoryEvent[], snapshot?: NonEventSnapshot): Promise<MutableState> {
     const shard = this.shardFor(key.namespaceId, key.workflowId);
     const ns = await this.namespaces.requireById(key.namespaceId);
     return shard.workflowLocks.run(lockKey(key.namespaceId, key.workflowId), async () => {
       const existing = await shard.loadExecution(key, ns.failoverVersion);
       const ms = existing ?? MutableState.empty(key, ns.failoverVersion, key.runId);
       const fresh = events.filter((e) => Number(e.eventId) >= ms.info.nextEventId);
-      if (fresh.length === 0) return ms;
-      if (Number(fresh[0]!.eventId) !== ms.info.nextEventId) {
+      if (fresh.length === 0 && (!snapshot || !existing)) return ms;
+      if (fresh.length > 0 && Number(fresh[0]!.eventId) !== ms.info.nextEventId) {
         throw apiError('FAILED_PRECONDITION', `replication gap on ${key.workflowId}/${key.runId}: next event is ${ms.info.nextEventId}, got ${String(fresh[0]!.eventId)}`);
       }
       for (const e of fresh) ms.applyReplicated(e);
       const now = this.clock();
-      const write = this.close(ms, ns, now);
+      if (snapshot) for (const t of applyNonEventState(ms, snapshot, now)) ms.addTask(t);
+      const write = this.close(ms, ns, now, false);
       try {
         if (existing) await shard.updateExecution(ms, write);
         else await shard.createExecution(ms, write, await this.replicatedCreateMode(shard, key));
@@ -190,24 +192,30 @@ export class Transactions {
   }
 
   private async commit(shard: Shard, ms: MutableState, ns: NamespaceRecord, now: number): Promise<void> {
-    const write = this.close(ms, ns, now);
+    const write = this.close(ms, ns, now, replicates(ns));
     if (write.events.length === 0 && write.tasks.length === 0 && !write.newRun && !ms.dirty) return;
     await shard.updateExecution(ms, write);
   }
 
-  /** Ends the transaction: its events, and the tasks derived once from the resulting state. */
-  private close(ms: MutableState, ns: NamespaceRecord, now: number): ShardWrite {
+  /**
+   * Ends the transaction: its events, the tasks derived once from the resulting state, and for a
+   * replicated namespace the replication task that ships them (DESIGN invariant 6).
+   */
+  private close(ms: MutableState, ns: NamespaceRecord, now: number, replicate: boolean): ShardWrite {
     const tx = ms.takeTransaction();
     const ctx = { nowMs: now, retentionMs: ns.retentionMs };
-    const tasks = clampTimers([...generateTasks(ms, tx.events, ctx), ...tx.tasks], now);
-    const write: ShardWrite = { events: tx.events, tasks };
+    const tasksOf = (run: MutableState, events: HistoryEvent[], explicit: NewTask[], changed: boolean): NewTask[] => {
+      const tasks = clampTimers([...generateTasks(run, events, ctx), ...explicit], now);
+      if (replicate && changed) {
+        const first = events.length > 0 ? Number(events[0]!.eventId) : run.info.nextEventId;
+        tasks.push(replicationTask(first, run.info.nextEventId, run.currentVersion, now));
+      }
+      return tasks;
+    };
+    const write: ShardWrite = { events: tx.events, tasks: tasksOf(ms, tx.events, tx.tasks, tx.events.length > 0 || ms.dirty || tx.tasks.length > 0) };
     if (tx.newRun) {
       const next = tx.newRun.takeTransaction();
-      write.newRun = {
-        ms: tx.newRun,
-        events: next.events,
-        tasks: clampTimers([...generateTasks(tx.newRun, next.events, ctx), ...next.tasks], now),
-      };
+      write.newRun = { ms: tx.newRun, events: next.events, tasks: tasksOf(tx.newRun, next.events, next.tasks, true) };
     }
     return write;
   }
@@ -232,6 +240,11 @@ export class Transactions {
     if (!ms) throw apiError('WORKFLOW_NOT_FOUND', workflowId, runId);
     return ms;
   }
+}
+
+/** A global namespace with a standby: every local write of it is shipped. */
+function replicates(ns: NamespaceRecord): boolean {
+  return ns.isGlobal && ns.regions.length > 1;
 }
 
 function lockKey(namespaceId: string, workflowId: string): string {

@@ -6,28 +6,25 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { isTandemError, type ErrorCode } from '../common/errors.js';
-import { silentLogger } from '../common/logger.js';
-import { createRegistry } from '../common/metrics.js';
 import { durationFromMs, toLong } from '../common/proto-time.js';
 import { enums, type workflowservice as ws } from '../common/temporal.js';
-import { nextFailoverVersion } from '../namespaces/failover.js';
-import { NamespaceRegistry } from '../namespaces/registry.js';
-import { MatchingEngine } from '../matching/engine.js';
-import { openSqlitePersistence } from '../persistence/sqlite/index.js';
+import { nextFailoverVersion, type RegionConfig } from '../namespaces/failover.js';
+import type { NamespaceRegistry } from '../namespaces/registry.js';
+import type { MatchingEngine } from '../matching/engine.js';
 import type { Persistence } from '../persistence/store.js';
 import type { HistoryTask, NamespaceRecord } from '../persistence/types.js';
 import type { NamespaceRef } from './api.js';
-import { HistoryService } from './history-service.js';
+import type { HistoryService } from './history-service.js';
 import { TaskExecutor } from './task-executor.js';
+import { regionA, regionB, TestRegion } from './test-region.js';
 
 const ET = enums.EventType;
 const CT = enums.CommandType;
-const regionA = { name: 'a', initialFailoverVersion: 1n, failoverVersionIncrement: 10n };
-const regionB = { name: 'b', initialFailoverVersion: 2n, failoverVersionIncrement: 10n };
 const NUM_SHARDS = 2;
 const QUEUE = 'write-policy';
 
 describe('history writes only where the namespace is active', () => {
+  let region: TestRegion;
   let store: Persistence;
   let namespaces: NamespaceRegistry;
   let history: HistoryService;
@@ -35,25 +32,12 @@ describe('history writes only where the namespace is active', () => {
   let executor: TaskExecutor;
 
   before(async () => {
-    store = await openSqlitePersistence({ path: ':memory:' });
-    const log = silentLogger();
-    const registry = createRegistry();
-    namespaces = new NamespaceRegistry(store.namespaces, { region: regionA, regions: [regionA, regionB] }, log);
-    history = new HistoryService({ numShards: NUM_SHARDS, hostId: 'write-policy' }, store, namespaces, log, registry);
-    matching = new MatchingEngine({ store: store.taskQueues, starter: history.engine, logger: log, registry });
-    history.engine.setMatching(matching);
+    region = await TestRegion.start(regionA, NUM_SHARDS);
+    ({ store, namespaces, history, matching } = region);
     executor = new TaskExecutor(history.engine);
-    await namespaces.start();
-    await matching.start();
-    await history.start();
   });
 
-  after(async () => {
-    await history.stop();
-    await matching.stop();
-    await namespaces.stop();
-    await store.close();
-  });
+  after(() => region.stop());
 
   const engine = () => history.engine;
 
@@ -64,12 +48,12 @@ describe('history writes only where the namespace is active', () => {
 
   /** A graceful failover's steps as this region sees them. */
   const handover = (ns: NamespaceRef) => namespaces.update(ns.name, (r) => ({ ...r, failoverState: 'handover' }));
-  const failoverTo = (ns: NamespaceRef, region: typeof regionA) =>
+  const failoverTo = (ns: NamespaceRef, to: RegionConfig) =>
     namespaces.update(ns.name, (r: NamespaceRecord) => ({
       ...r,
-      activeRegion: region.name,
+      activeRegion: to.name,
       failoverState: 'normal',
-      failoverVersion: nextFailoverVersion(r.failoverVersion + 1n, region.initialFailoverVersion, region.failoverVersionIncrement),
+      failoverVersion: nextFailoverVersion(r.failoverVersion + 1n, to.initialFailoverVersion, to.failoverVersionIncrement),
     }));
 
   async function start(ns: NamespaceRef, workflowId = `wf-${randomUUID()}`): Promise<string> {

@@ -1,0 +1,47 @@
+// A region's history for tests: a real SQLite store, the namespace registry, matching and the
+// history service with its own queues, in this process. Two of them make two regions.
+import { silentLogger } from '../common/logger.js';
+import { createRegistry } from '../common/metrics.js';
+import { MatchingEngine } from '../matching/engine.js';
+import type { RegionConfig } from '../namespaces/failover.js';
+import { NamespaceRegistry } from '../namespaces/registry.js';
+import { openSqlitePersistence } from '../persistence/sqlite/index.js';
+import type { Persistence } from '../persistence/store.js';
+import { HistoryService } from './history-service.js';
+
+export const regionA: RegionConfig = { name: 'a', initialFailoverVersion: 1n, failoverVersionIncrement: 10n };
+export const regionB: RegionConfig = { name: 'b', initialFailoverVersion: 2n, failoverVersionIncrement: 10n };
+
+export class TestRegion {
+  private constructor(
+    readonly store: Persistence,
+    readonly namespaces: NamespaceRegistry,
+    readonly matching: MatchingEngine,
+    readonly history: HistoryService,
+  ) {}
+
+  static async start(region: RegionConfig, numShards = 2): Promise<TestRegion> {
+    const store = await openSqlitePersistence({ path: ':memory:' });
+    const log = silentLogger();
+    const registry = createRegistry();
+    const namespaces = new NamespaceRegistry(store.namespaces, { region, regions: [regionA, regionB] }, log);
+    const history = new HistoryService({ numShards, hostId: `history-${region.name}` }, store, namespaces, log, registry);
+    const matching = new MatchingEngine({ store: store.taskQueues, starter: history.engine, logger: log, registry });
+    history.engine.setMatching(matching);
+    await namespaces.start();
+    await matching.start();
+    await history.start();
+    return new TestRegion(store, namespaces, matching, history);
+  }
+
+  get engine() {
+    return this.history.engine;
+  }
+
+  async stop(): Promise<void> {
+    await this.history.stop();
+    await this.matching.stop();
+    await this.namespaces.stop();
+    await this.store.close();
+  }
+}
