@@ -22,8 +22,16 @@ import { workflowHandlers } from './workflow-handlers.js';
 export const WORKFLOW_SERVICE = 'temporal.api.workflowservice.v1.WorkflowService';
 const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
+/** A gRPC service of another layer served on the frontend's port (one address per region). */
+export interface ExtraService {
+  definition: grpc.ServiceDefinition;
+  implementation: grpc.UntypedServiceImplementation;
+}
+
 export interface FrontendServiceDeps extends FrontendDeps {
   registry: Registry;
+  /** E.g. the inter-region replication endpoint, added by the process main. */
+  extraServices?: ExtraService[];
 }
 
 export class FrontendService implements Service {
@@ -37,6 +45,7 @@ export class FrontendService implements Service {
   private stopping = newStopController();
   private server?: grpc.Server;
   private boundPort?: number;
+  private readonly extraServices: ExtraService[];
 
   constructor(config: Partial<FrontendConfig> & { region: string }, deps: FrontendServiceDeps) {
     this.config = frontendConfig(config);
@@ -44,6 +53,7 @@ export class FrontendService implements Service {
       throw new Error(`frontend region ${this.config.region} differs from the namespace registry's ${deps.namespaces.localRegion}`);
     }
     this.log = deps.logger.child({ service: 'frontend' });
+    this.extraServices = deps.extraServices ?? [];
     this.ctx = new FrontendContext(this.config, { ...deps, logger: this.log });
     this.requests = counter(deps.registry, 'tandem_frontend_requests_total', 'Frontend gRPC requests by method and status code', ['method', 'code']);
     this.durations = histogram(deps.registry, 'tandem_frontend_request_duration_seconds', 'Frontend gRPC request latency', ['method']);
@@ -77,6 +87,7 @@ export class FrontendService implements Service {
     for (const method of service.methodsArray) impl[method.name] = this.unary(method, handlers[method.name]);
     server.addService(serviceDefinition(service), impl);
     server.addService(healthDefinition, this.health.implementation());
+    for (const extra of this.extraServices) server.addService(extra.definition, extra.implementation);
     reflectionService([WORKFLOW_SERVICE, HEALTH_SERVICE]).addToServer(server);
 
     this.boundPort = await bindInsecure(server, this.config.host, this.config.port);

@@ -9,6 +9,11 @@ export interface RegionConfig {
   initialFailoverVersion: Int64;
   /** The same in every region of a cluster. */
   failoverVersionIncrement: Int64;
+  /**
+   * host:port of the region's frontend: where other regions forward calls, stream replication
+   * and read namespace replication from. Unset for a region nobody reaches (tests, one region).
+   */
+  frontendAddress?: string;
 }
 
 export function validateRegionConfig(r: RegionConfig): RegionConfig {
