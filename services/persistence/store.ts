@@ -64,6 +64,11 @@ export interface ExecutionStore {
    * nextEventId of a record read before (for the record's branch): rows past it may be orphans.
    */
   readHistory(req: ReadHistoryRequest): Promise<HistoryEventRow[]>;
+  /**
+   * Writes tasks that belong to no execution write (e.g. a replication DLQ entry) as one batch
+   * conditional on the shard's range_id; ShardOwnershipLostError when it moved on.
+   */
+  createHistoryTasks(shardId: number, rangeId: Int64, tasks: HistoryTask[]): Promise<void>;
   /** Tasks of a non-timer category in task-id order within (afterTaskId, maxTaskId]. */
   getHistoryTasks(req: TaskRangeRequest): Promise<HistoryTask[]>;
   /** Timer tasks in (visibilityTime, taskId) order after `after`, firing at or before the bound. */

@@ -86,7 +86,11 @@ export interface HistoryAppend {
   events: HistoryEventRow[];
 }
 
-export type TaskCategory = 'transfer' | 'timer' | 'replication' | 'visibility';
+/**
+ * 'replicationDlq': replication tasks from another region that the receiver gave up on (DESIGN
+ * invariant 6), kept in the receiving shard for an operator to list, retry or purge.
+ */
+export type TaskCategory = 'transfer' | 'timer' | 'replication' | 'visibility' | 'replicationDlq';
 
 export interface HistoryTask {
   category: TaskCategory;

@@ -27,7 +27,7 @@ import { Db, SERIAL, big, fromBlob, num, toBlob, type Row, type Stmt } from './d
 import { CassandraHistory, mayStartBranch } from './history.js';
 
 const ROW = { shard: 0, current: 1, execution: 2 } as const;
-const TASK_ROW: Record<TaskCategory, number> = { transfer: 4, timer: 5, replication: 6, visibility: 7 };
+const TASK_ROW: Record<TaskCategory, number> = { transfer: 4, timer: 5, replication: 6, visibility: 7, replicationDlq: 8 };
 const CATEGORY_OF_ROW = new Map(Object.entries(TASK_ROW).map(([c, r]) => [r, c as TaskCategory]));
 const MAX_INT64 = (1n << 63n) - 1n;
 
@@ -250,6 +250,11 @@ export class CassandraExecutionStore implements ExecutionStore {
       BigInt(before.visibilityTimeMs),
       before.taskId,
     ]);
+  }
+
+  async createHistoryTasks(shardId: number, rangeId: Int64, tasks: HistoryTask[]): Promise<void> {
+    const rows = await this.fenced([this.fence(shardId, rangeId), ...this.insertTasks(shardId, tasks)]);
+    if (rows) this.checkFence(shardId, rangeId, rows);
   }
 
   async deleteHistoryTask(shardId: number, task: Pick<HistoryTask, 'category' | 'taskId' | 'visibilityTimeMs'>): Promise<void> {

@@ -178,7 +178,7 @@ export async function createShard(p: Persistence, rangeId: Int64 = BIG_RANGE_ID)
 /** Every task of a shard in every category; the shard is fresh, so these are the test's own. */
 export async function allTasks(p: Persistence, shardId: number): Promise<HistoryTask[]> {
   const out: HistoryTask[] = [];
-  for (const category of ['transfer', 'replication', 'visibility'] as const) {
+  for (const category of ['transfer', 'replication', 'visibility', 'replicationDlq'] as const) {
     out.push(...(await p.executions.getHistoryTasks({ shardId, category, afterTaskId: -1n, maxTaskId: MAX_INT64, limit: 1000 })));
   }
   out.push(

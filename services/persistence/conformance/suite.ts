@@ -589,6 +589,21 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         assert.equal((await allTasks(p, shardId)).length, 3);
       });
 
+      test('createHistoryTasks writes tasks of no execution (replicationDlq) fenced on range_id, its own category', async () => {
+        const t = (seq: number) => taskIdOf(BIG_RANGE_ID, seq);
+        const { shardId, key } = await shardWithTasks((k) => [task('replication', k, t(1))]);
+        await p.executions.createHistoryTasks(shardId, BIG_RANGE_ID, [task('replicationDlq', key, t(2)), task('replicationDlq', key, t(3))]);
+        const dlq = () => p.executions.getHistoryTasks({ shardId, category: 'replicationDlq', afterTaskId: -1n, maxTaskId: MAX_INT64, limit: 100 });
+        assert.deepEqual(await dlq(), [task('replicationDlq', key, t(2)), task('replicationDlq', key, t(3))]);
+        await assert.rejects(p.executions.createHistoryTasks(shardId, BIG_RANGE_ID - 1n, [task('replicationDlq', key, t(4))]), ShardOwnershipLostError);
+        assert.deepEqual(ids(await dlq()), [t(2), t(3)], 'a stale owner wrote nothing');
+        await p.executions.deleteHistoryTask(shardId, { category: 'replicationDlq', taskId: t(2), visibilityTimeMs: 0 });
+        assert.deepEqual(ids(await dlq()), [t(3)]);
+        await p.executions.rangeDeleteHistoryTasks(shardId, 'replicationDlq', MAX_INT64);
+        assert.deepEqual(await dlq(), []);
+        assert.deepEqual(ids(await p.executions.getHistoryTasks({ shardId, category: 'replication', afterTaskId: -1n, maxTaskId: MAX_INT64, limit: 100 })), [t(1)]);
+      });
+
       test('rangeDeleteTimerTasks deletes timers ordered before (time, id), exclusive, and only timers', async () => {
         const t = (seq: number) => taskIdOf(BIG_RANGE_ID, seq);
         const { shardId } = await shardWithTasks((k) => [

@@ -77,6 +77,7 @@ export class SqliteExecutionStore implements ExecutionStore {
   private readonly createTx: (req: CreateExecutionRequest) => void;
   private readonly updateTx: (req: UpdateExecutionRequest) => void;
   private readonly deleteTx: (shardId: number, key: ExecutionKey) => void;
+  private readonly tasksTx: (shardId: number, rangeId: Int64, tasks: HistoryTask[]) => void;
 
   constructor(
     db: Database.Database,
@@ -150,11 +151,16 @@ export class SqliteExecutionStore implements ExecutionStore {
     const createTx = db.transaction((req: CreateExecutionRequest) => this.create(req));
     const updateTx = db.transaction((req: UpdateExecutionRequest) => this.update(req));
     const deleteTx = db.transaction((shardId: number, key: ExecutionKey) => this.delete(shardId, key));
+    const tasksTx = db.transaction((shardId: number, rangeId: Int64, tasks: HistoryTask[]) => {
+      this.shards.assertOwner(shardId, rangeId);
+      this.appendTasks(shardId, tasks);
+    });
     // IMMEDIATE takes the write lock before the condition reads, so no other connection can
     // change what the conditions saw before the writes land.
     this.createTx = (req) => createTx.immediate(req);
     this.updateTx = (req) => updateTx.immediate(req);
     this.deleteTx = (shardId, key) => deleteTx.immediate(shardId, key);
+    this.tasksTx = (shardId, rangeId, tasks) => tasksTx.immediate(shardId, rangeId, tasks);
   }
 
   async createWorkflowExecution(req: CreateExecutionRequest): Promise<void> {
@@ -187,6 +193,10 @@ export class SqliteExecutionStore implements ExecutionStore {
 
   async readHistory(req: ReadHistoryRequest): Promise<HistoryEventRow[]> {
     return this.history.read(req);
+  }
+
+  async createHistoryTasks(shardId: number, rangeId: Int64, tasks: HistoryTask[]): Promise<void> {
+    this.tasksTx(shardId, rangeId, tasks);
   }
 
   async getHistoryTasks(req: TaskRangeRequest): Promise<HistoryTask[]> {

@@ -172,6 +172,30 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE history_events;
     `,
   },
+  {
+    version: 3,
+    name: 'replication dlq task category',
+    // SQLite cannot alter a CHECK constraint: the table is rebuilt with the wider one.
+    sql: `
+      CREATE TABLE history_tasks_v3 (
+        shard_id INTEGER NOT NULL,
+        category TEXT NOT NULL CHECK (category IN ('transfer', 'timer', 'replication', 'visibility', 'replicationDlq')),
+        fire_time_ms INTEGER NOT NULL,
+        task_id INTEGER NOT NULL,
+        visibility_time_ms INTEGER NOT NULL,
+        namespace_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (shard_id, category, fire_time_ms, task_id)
+      ) STRICT;
+      INSERT INTO history_tasks_v3 SELECT shard_id, category, fire_time_ms, task_id, visibility_time_ms, namespace_id,
+        workflow_id, run_id, type, data FROM history_tasks;
+      DROP TABLE history_tasks;
+      ALTER TABLE history_tasks_v3 RENAME TO history_tasks;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -119,7 +119,7 @@ test('migration 2 moves version-1 history rows into the tree of their run', asyn
     INSERT INTO current_executions VALUES (1, 'ns', 'wf', 'run', 'req', 'running', 1, 1, 1);
     INSERT INTO history_events VALUES (1, 'ns', 'wf', 'run', 'run', 1, 1, ${TASK_ID}, x'09'), (1, 'ns', 'wf', 'run', 'run', 2, 1, ${TASK_ID}, x'0a');
   `);
-  assert.deepEqual(migrate(db), [2]);
+  assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 2)), [2]);
   const p = new SqlitePersistence(db);
   try {
     const rec = await p.executions.getWorkflowExecution(1, KEY);
@@ -137,4 +137,15 @@ test('config is validated', async () => {
   await assert.rejects(openSqlitePersistence({ path: '' }), TypeError);
   await assert.rejects(openSqlitePersistence({ path: ':memory:', busyTimeoutMs: -1 }), TypeError);
   await assert.rejects(openSqlitePersistence({ path: ':memory:', synchronous: 'off' as 'full' }), TypeError);
+});
+
+test('migration 3 keeps every task and admits the replicationDlq category', () => {
+  const db = new Database(':memory:');
+  db.defaultSafeIntegers(true);
+  migrate(db, MIGRATIONS.slice(0, 2));
+  db.exec(`INSERT INTO history_tasks VALUES (1, 'timer', 5, ${TASK_ID}, 5, 'ns', 'wf', 'run', 'userTimer', '{}')`);
+  assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 3)), [3]);
+  db.exec(`INSERT INTO history_tasks VALUES (1, 'replicationDlq', 0, ${TASK_ID}, 5, 'ns', 'wf', 'run', 'history', '{}')`);
+  assert.deepEqual(db.prepare('SELECT category FROM history_tasks ORDER BY category').pluck().all(), ['replicationDlq', 'timer']);
+  db.close();
 });
