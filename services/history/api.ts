@@ -57,6 +57,11 @@ export interface HistoryApi {
   ): Promise<void>;
   queryWorkflow(ns: NamespaceRef, req: ws.IQueryWorkflowRequest, signal: AbortSignal): Promise<ws.IQueryWorkflowResponse>;
   resetStickyTaskQueue(ns: NamespaceRef, execution: commonv1.IWorkflowExecution): Promise<void>;
+  /**
+   * Every history node of the region holds the namespace's current record when this resolves
+   * (a failover's handover step; DESIGN invariants 4, 10).
+   */
+  refreshNamespace(namespaceId: string): Promise<void>;
   updateWorkflowExecution(
     ns: NamespaceRef,
     req: ws.IUpdateWorkflowExecutionRequest,

@@ -326,6 +326,10 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
     return this.reads.queryTask(queryId, task, poll);
   }
 
+  async refreshNamespace(namespaceId: string): Promise<void> {
+    await this.namespaces.refreshNamespace(namespaceId);
+  }
+
   async resetStickyTaskQueue(ns: NamespaceRef, execution: commonv1.IWorkflowExecution): Promise<void> {
     await this.tx.update(ns.id, execution.workflowId ?? '', execution.runId ?? '', (ms) => {
       if (ms.progress.stickyTaskQueue) {

@@ -38,6 +38,9 @@ interface TokenOrId {
   workflowId?: string | null;
 }
 
+/** How long a failover waits for every history node to reload a namespace. */
+const REFRESH_TIMEOUT_MS = 5_000;
+
 export class RemoteHistory implements HistoryApi, TaskStarter, Service {
   private readonly remote: RemoteService<Def>;
   private readonly numShards: number;
@@ -179,6 +182,17 @@ export class RemoteHistory implements HistoryApi, TaskStarter, Service {
   async queryWorkflow(ns: NamespaceRef, req: ws.IQueryWorkflowRequest, signal: AbortSignal): Promise<ws.IQueryWorkflowResponse> {
     const { response } = await this.plain('queryWorkflow', ns, req.execution?.workflowId, ws.QueryWorkflowRequest, req, signal);
     return ws.QueryWorkflowResponse.decode(response);
+  }
+
+  /**
+   * Every live history node reloads the namespace; a node that does not answer fails the call, so
+   * a failover stops rather than race a node that might still write under the old version.
+   */
+  async refreshNamespace(namespaceId: string): Promise<void> {
+    const signal = AbortSignal.timeout(REFRESH_TIMEOUT_MS);
+    await Promise.all(
+      this.remote.members().map((m) => this.remote.call('refreshNamespace', { namespaceId }, (live) => live.find((x) => x.id === m.id), signal)),
+    );
   }
 
   async resetStickyTaskQueue(ns: NamespaceRef, execution: commonv1.IWorkflowExecution): Promise<void> {

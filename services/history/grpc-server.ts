@@ -150,6 +150,10 @@ function historyHandlers(e: HistoryApi & TaskStarter): RpcHandlers<typeof Histor
         await e.recordActivityTaskStarted(taskFromWire(task), ws.PollActivityTaskQueueRequest.decode(pollRequest)),
       ),
     }),
+    refreshNamespace: async ({ namespaceId }) => {
+      await e.refreshNamespace(namespaceId);
+      return {};
+    },
     buildQueryTask: async ({ queryId, task, pollRequest }) => ({
       response: encodeTemporal(
         ws.PollWorkflowTaskQueueResponse,

@@ -249,4 +249,20 @@ describe('history over internal gRPC', () => {
       await c.stop();
     }
   });
+
+  test('refreshNamespace: every history node holds the current record when it resolves', async () => {
+    const c = await GrpcTestCluster.start({ numShards: 4, historyNodeIds: ['history-1', 'history-2'], shards: 'all' });
+    try {
+      const ns = await c.registerNamespace(`grpc-${randomUUID().slice(0, 8)}`);
+      const [first, second] = [...c.historyNodes.values()];
+      // Seen by both, then changed behind their backs (as another process's failover would).
+      await Promise.all([first!.namespaces.requireById(ns.id), second!.namespaces.requireById(ns.id)]);
+      const stored = (await first!.store.namespaces.getNamespaceById(ns.id))!;
+      await first!.store.namespaces.updateNamespace({ ...stored, failoverState: 'handover', notificationVersion: stored.notificationVersion + 1n }, stored.notificationVersion);
+      await c.history.refreshNamespace(ns.id);
+      for (const node of [first!, second!]) assert.equal((await node.namespaces.requireById(ns.id)).failoverState, 'handover', `${node.id} sees the handover`);
+    } finally {
+      await c.stop();
+    }
+  });
 });

@@ -287,6 +287,13 @@ export interface BuildQueryTaskResponse {
   response: Buffer;
 }
 
+export interface RefreshNamespaceRequest {
+  namespaceId: string;
+}
+
+export interface RefreshNamespaceResponse {
+}
+
 function createBaseHistoryRouting(): HistoryRouting {
   return { namespaceId: "", namespaceName: "", workflowId: "", shardId: 0 };
 }
@@ -2982,6 +2989,104 @@ export const BuildQueryTaskResponse: MessageFns<BuildQueryTaskResponse> = {
   },
 };
 
+function createBaseRefreshNamespaceRequest(): RefreshNamespaceRequest {
+  return { namespaceId: "" };
+}
+
+export const RefreshNamespaceRequest: MessageFns<RefreshNamespaceRequest> = {
+  encode(message: RefreshNamespaceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.namespaceId !== "") {
+      writer.uint32(10).string(message.namespaceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RefreshNamespaceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRefreshNamespaceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.namespaceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<RefreshNamespaceRequest>): RefreshNamespaceRequest {
+    return RefreshNamespaceRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RefreshNamespaceRequest>): RefreshNamespaceRequest {
+    const message = createBaseRefreshNamespaceRequest();
+    message.namespaceId = object.namespaceId ?? "";
+    return message;
+  },
+};
+
+function createBaseRefreshNamespaceResponse(): RefreshNamespaceResponse {
+  return {};
+}
+
+export const RefreshNamespaceResponse: MessageFns<RefreshNamespaceResponse> = {
+  encode(_: RefreshNamespaceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RefreshNamespaceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRefreshNamespaceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<RefreshNamespaceResponse>): RefreshNamespaceResponse {
+    return RefreshNamespaceResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<RefreshNamespaceResponse>): RefreshNamespaceResponse {
+    const message = createBaseRefreshNamespaceResponse();
+    return message;
+  },
+};
+
 export type HistoryServiceService = typeof HistoryServiceService;
 export const HistoryServiceService = {
   startWorkflowExecution: {
@@ -3247,6 +3352,21 @@ export const HistoryServiceService = {
       Buffer.from(BuildQueryTaskResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): BuildQueryTaskResponse => BuildQueryTaskResponse.decode(value),
   },
+  /**
+   * A failover makes every history node's view of the namespace current before it goes on, so
+   * no node writes under a version the region has handed over (DESIGN invariants 4, 10).
+   */
+  refreshNamespace: {
+    path: "/tandem.internal.v1.HistoryService/RefreshNamespace" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RefreshNamespaceRequest): Buffer =>
+      Buffer.from(RefreshNamespaceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RefreshNamespaceRequest => RefreshNamespaceRequest.decode(value),
+    responseSerialize: (value: RefreshNamespaceResponse): Buffer =>
+      Buffer.from(RefreshNamespaceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RefreshNamespaceResponse => RefreshNamespaceResponse.decode(value),
+  },
 } as const;
 
 export interface HistoryServiceServer extends UntypedServiceImplementation {
@@ -3290,6 +3410,11 @@ export interface HistoryServiceServer extends UntypedServiceImplementation {
   recordWorkflowTaskStarted: handleUnaryCall<RecordWorkflowTaskStartedRequest, RecordWorkflowTaskStartedResponse>;
   recordActivityTaskStarted: handleUnaryCall<RecordActivityTaskStartedRequest, RecordActivityTaskStartedResponse>;
   buildQueryTask: handleUnaryCall<BuildQueryTaskRequest, BuildQueryTaskResponse>;
+  /**
+   * A failover makes every history node's view of the namespace current before it goes on, so
+   * no node writes under a version the region has handed over (DESIGN invariants 4, 10).
+   */
+  refreshNamespace: handleUnaryCall<RefreshNamespaceRequest, RefreshNamespaceResponse>;
 }
 
 export interface HistoryServiceClient extends Client {
@@ -3612,6 +3737,25 @@ export interface HistoryServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: BuildQueryTaskResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A failover makes every history node's view of the namespace current before it goes on, so
+   * no node writes under a version the region has handed over (DESIGN invariants 4, 10).
+   */
+  refreshNamespace(
+    request: RefreshNamespaceRequest,
+    callback: (error: ServiceError | null, response: RefreshNamespaceResponse) => void,
+  ): ClientUnaryCall;
+  refreshNamespace(
+    request: RefreshNamespaceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RefreshNamespaceResponse) => void,
+  ): ClientUnaryCall;
+  refreshNamespace(
+    request: RefreshNamespaceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RefreshNamespaceResponse) => void,
   ): ClientUnaryCall;
 }
 
