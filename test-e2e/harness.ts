@@ -32,6 +32,8 @@ export class StoreFixture {
     readonly kind: StoreKind,
     readonly args: string[],
     private readonly cleanup: () => Promise<void>,
+    /** host:port of the Cassandra holding the keyspace (Cassandra fixtures only). */
+    readonly contactPoint?: string,
   ) {}
 
   static async create(kind: StoreKind): Promise<StoreFixture> {
@@ -40,7 +42,7 @@ export class StoreFixture {
       return new StoreFixture(kind, ['--db', path.join(dir, 'tandem.db')], async () => fs.rmSync(dir, { recursive: true, force: true }));
     }
     const c: TestCassandra = await ensureTestCassandra();
-    return new StoreFixture(kind, ['--cassandra', c.contactPoint, '--keyspace', c.keyspace], () => dropTestKeyspace(c));
+    return new StoreFixture(kind, ['--cassandra', c.contactPoint, '--keyspace', c.keyspace], () => dropTestKeyspace(c), c.contactPoint);
   }
 
   dispose(): Promise<void> {
@@ -69,6 +71,12 @@ export class TandemProcess {
 
   get logs(): string {
     return this.output;
+  }
+
+  /** The running server's pid (bench/ reads its CPU time from /proc). */
+  get pid(): number | undefined {
+    const child = this.child;
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
   }
 
   async start(): Promise<void> {
