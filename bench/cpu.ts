@@ -58,6 +58,17 @@ export function cores(cpu: CpuWindow): Record<string, number> {
   return mapValues(cpu.seconds, (s) => round(s / cpu.wallSeconds, 3));
 }
 
+/**
+ * Cores the machine kept busy beyond every party read (other users of a shared machine, the
+ * kernel): what competed with the measured processes. Undefined without a `machine` reading.
+ */
+export function otherCores(cpu: CpuWindow): number | undefined {
+  const busy = cores(cpu);
+  if (busy[MACHINE_PARTY] === undefined) return undefined;
+  const parties = Object.entries(busy).reduce((sum, [party, c]) => sum + (party === MACHINE_PARTY ? 0 : c), 0);
+  return round(busy[MACHINE_PARTY] - parties);
+}
+
 export function round(x: number, digits = 2): number {
   return Math.round(x * 10 ** digits) / 10 ** digits;
 }

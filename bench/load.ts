@@ -10,7 +10,7 @@ import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkflowBun
 import type { StoreKind } from '../test-e2e/harness.js';
 import * as activities from './activities.js';
 import { alignTable, oneOf, parseFlags, positiveNumber, runIfMain, storesFlag, UsageError, writeResultFile } from './cli.js';
-import { measureCpu, msPer, processProbe, type CpuProbe, type CpuWindow } from './cpu.js';
+import { measureCpu, msPer, otherCores, processProbe, type CpuProbe, type CpuWindow } from './cpu.js';
 import { CASSANDRA_PARTY, DevServer, SERVER_PARTY } from './dev-server.js';
 import type { oneActivity } from './workflows.js';
 
@@ -251,11 +251,13 @@ export function cpuMs(r: LoadResult, party: string): string {
 
 export function formatTable(results: LoadResult[]): string {
   // CPU per workflow: per started one in start mode, per completed one in complete mode.
-  const header = ['store', 'mode', 'N', 'C', 'done', 'errors', 'partial', 'elapsed s', 'per s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'server CPU ms/wf', 'cassandra CPU ms/wf'];
+  // Other cores: what the rest of the machine kept busy meanwhile (a shared machine's other users).
+  const header = ['store', 'mode', 'N', 'C', 'done', 'errors', 'partial', 'elapsed s', 'per s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'server CPU ms/wf', 'cassandra CPU ms/wf', 'other cores'];
   const rows = results.map((r) => [
     ...[r.store, r.mode, r.workflows, r.concurrency, r.completed, r.errors, r.partial ? 'yes' : 'no', r.elapsedSeconds, r.perSecond, r.latencyMs.p50, r.latencyMs.p90, r.latencyMs.p99, r.latencyMs.max].map(String),
     cpuMs(r, SERVER_PARTY),
     cpuMs(r, CASSANDRA_PARTY),
+    String(otherCores(r.cpu) ?? '-'),
   ]);
   return alignTable(header, rows);
 }

@@ -10,7 +10,7 @@ import { ensureTestRedis } from '../deploy/redis/test-instance.js';
 import { LocalCluster } from '../deploy/processes/local-cluster.js';
 import { loadTopology, type Service } from '../deploy/topology.js';
 import { balancedRegionName, regionTopology } from '../test-e2e/region-fixture.js';
-import { BENCH_PARTY, cores, MACHINE_PARTY, measureCpu, processProbe, round, type CpuProbe } from './cpu.js';
+import { BENCH_PARTY, cores, measureCpu, otherCores, processProbe, round, type CpuProbe } from './cpu.js';
 import { CASSANDRA_PARTY } from './dev-server.js';
 import { alignTable, count, parseFlags, positiveList, positiveNumber, runIfMain, UsageError, writeResultFile } from './cli.js';
 import { cpuMs, loadDefaults, runLoad, type LoadResult, type Mode } from './load.js';
@@ -182,14 +182,13 @@ export function formatRegionTable(report: RegionBenchReport): string {
     .map(({ historyNodes, result: r }) => {
       const busy = cores(r.cpu);
       const tandem = tandemTotal(r);
-      const other = busy[MACHINE_PARTY] === undefined ? '-' : round(busy[MACHINE_PARTY] - Object.entries(busy).reduce((sum, [party, c]) => sum + (party === MACHINE_PARTY ? 0 : c), 0));
       return [
         ...[historyNodes, r.mode, r.workflows, r.concurrency, r.completed, r.errors, r.partial ? 'yes' : 'no', r.perSecond, r.latencyMs.p50, r.latencyMs.p99, tandem.msPerWorkflow].map(String),
         ...[...ROLES, CASSANDRA_PARTY].map((party) => cpuMs(r, party)),
         String(tandem.cores),
         String(busy[CASSANDRA_PARTY] === undefined ? '-' : round(busy[CASSANDRA_PARTY])),
         String(round(busy[BENCH_PARTY]!)),
-        String(other),
+        String(otherCores(r.cpu) ?? '-'),
       ];
     });
   const parts = [alignTable(header, rows)];

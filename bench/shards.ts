@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { StoreKind } from '../test-e2e/harness.js';
 import { alignTable, count, parseFlags, positiveList, positiveNumber, runIfMain, storesFlag, writeResultFile } from './cli.js';
-import { cores, measureCpu, round, type CpuWindow } from './cpu.js';
+import { cores, measureCpu, otherCores, round, type CpuWindow } from './cpu.js';
 import { CASSANDRA_PARTY, DevServer, SERVER_PARTY } from './dev-server.js';
 import { cpuMs, loadDefaults, machine, runLoad, type LoadResult } from './load.js';
 import { shardsSettled } from './shards-owned.js';
@@ -99,14 +99,13 @@ export async function runShardBench(opts: ShardBenchOptions): Promise<ShardBench
 }
 
 export function formatShardTable(report: ShardBenchReport): string {
-  const header = ['store', 'shards', 'startup s', 'idle CPU ms/s: server', 'cassandra', 'RSS MB idle', 'after load', 'starts/s', 'p50 ms', 'p99 ms', 'CPU ms/start: server', 'cassandra', 'load'];
+  // `other`: cores the rest of the machine kept busy in that window (a shared machine's other users).
+  const header = ['store', 'shards', 'startup s', 'idle CPU ms/s: server', 'cassandra', 'other', 'RSS MB idle', 'after load', 'starts/s', 'p50 ms', 'p99 ms', 'CPU ms/start: server', 'cassandra', 'other'];
   const rows = report.runs.map((r) => {
     const idle = (party: string) => String(r.idle.msPerSecond[party] ?? '-');
     const l = r.load;
-    const loaded = l
-      ? [l.perSecond, l.latencyMs.p50, l.latencyMs.p99].map(String).concat(cpuMs(l, SERVER_PARTY), cpuMs(l, CASSANDRA_PARTY))
-      : ['-', '-', '-', '-', '-'];
-    return [r.store, String(r.numShards), String(r.startupSeconds), idle(SERVER_PARTY), idle(CASSANDRA_PARTY), String(r.rssMb.idle), String(r.rssMb.afterLoad ?? '-'), ...loaded, String(r.loadAverage1m)];
+    const loaded = l ? [l.perSecond, l.latencyMs.p50, l.latencyMs.p99].map(String).concat(cpuMs(l, SERVER_PARTY), cpuMs(l, CASSANDRA_PARTY), String(otherCores(l.cpu) ?? '-')) : Array<string>(6).fill('-');
+    return [r.store, String(r.numShards), String(r.startupSeconds), idle(SERVER_PARTY), idle(CASSANDRA_PARTY), String(otherCores(r.idle.cpu) ?? '-'), String(r.rssMb.idle), String(r.rssMb.afterLoad ?? '-'), ...loaded];
   });
   return alignTable(header, rows);
 }
