@@ -1,5 +1,6 @@
-// Load generator: drives a tandem server through the official Temporal SDK and reports throughput
-// and latency. `npx tsx bench/load.ts --help` for usage; bench/README.md explains the numbers.
+// Load generator: drives a tandem server through the official Temporal SDK and reports throughput,
+// latency and the CPU each party spent per workflow. `npx tsx bench/load.ts --help` for usage;
+// bench/README.md explains the numbers.
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
