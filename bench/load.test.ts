@@ -18,6 +18,8 @@ for (const mode of ['start', 'complete'] as Mode[]) {
     assert.equal(r.unfinished, 0);
     assert.equal(r.partial, false);
     assert.equal(r.spawned, true);
+    // The spawned server's own CPU time, and this process's, were read around the loop.
+    assert.deepEqual(Object.keys(r.cpuMsPerWorkflow).filter((p) => p !== 'machine'), ['server', 'bench']);
     assert.match(formatTable([r]), new RegExp(`sqlite +${mode} +5 +2 +5 +0 +no`));
   });
 }

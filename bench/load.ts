@@ -1,16 +1,18 @@
-// Load generator: drives a tandem server through the official Temporal SDK and reports throughput
-// and latency. `npx tsx bench/load.ts --help` for usage; bench/README.md explains the numbers.
+// Load generator: drives a tandem server through the official Temporal SDK and reports throughput,
+// latency and the CPU each party spent per workflow. `npx tsx bench/load.ts --help` for usage;
+// bench/README.md explains the numbers.
 import { setMaxListeners } from 'node:events';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { StoreFixture, TandemProcess, type StoreKind } from '../test-e2e/harness.js';
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { StoreKind } from '../test-e2e/harness.js';
 import * as activities from './activities.js';
+import { alignTable, oneOf, parseFlags, positiveNumber, runIfMain, storesFlag, UsageError, writeResultFile } from './cli.js';
+import { measureCpu, msPer, otherCores, processProbe, type CpuProbe, type CpuWindow } from './cpu.js';
+import { CASSANDRA_PARTY, DevServer, SERVER_PARTY } from './dev-server.js';
 import type { oneActivity } from './workflows.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
@@ -26,6 +28,11 @@ export interface LoadOptions {
   maxSeconds: number;
   /** A server that is already running; without it a fresh `tandem dev` is spawned on `store`. */
   address?: string;
+  /**
+   * With `address`: reads the CPU of that server's processes (bench/region.ts passes one per role);
+   * without, only this process and the machine are read. A spawned server brings its own.
+   */
+  probe?: CpuProbe;
   namespace: string;
 }
 
@@ -57,6 +64,14 @@ export interface LoadResult {
   perSecond: number;
   /** Per workflow: the start call (start mode), or start call to result (complete mode). */
   latencyMs: LatencySummary;
+  /**
+   * CPU seconds each party spent in the measured loop, read from /proc right before and right
+   * after it: `server` (a spawned `tandem dev`) and `cassandra` (its JVM, when on this machine), or
+   * the parties of `probe`; always `bench` (this process: client and worker) and `machine`.
+   */
+  cpu: CpuWindow;
+  /** cpu.seconds in ms per done workflow: per started (start mode) or completed (complete mode) workflow. */
+  cpuMsPerWorkflow: Record<string, number>;
   errorSamples: string[];
   startedAt: string;
   /** loadAverage1m is taken before the run: on a shared machine it shows what else was running. */
@@ -67,14 +82,17 @@ interface Measurement {
   latencies: number[];
   errors: string[];
   unfinished: number;
-  elapsedMs: number;
+  /** The loop's wall time and the CPU each party of the probe spent in it. */
+  cpu: CpuWindow;
 }
 
 /**
  * Runs `op` for indexes 0..n-1, at most `concurrency` at a time, until all are done or the
- * deadline passes; at the deadline `signal` aborts the calls still in flight.
+ * deadline passes; at the deadline `signal` aborts the calls still in flight. `probe` is read right
+ * before the first call and right after the last one ends: connecting and worker start-up and
+ * shutdown are outside the measured window.
  */
-async function drive(n: number, concurrency: number, maxSeconds: number, op: (i: number, signal: AbortSignal) => Promise<void>): Promise<Measurement> {
+async function drive(n: number, concurrency: number, maxSeconds: number, probe: CpuProbe, op: (i: number, signal: AbortSignal) => Promise<void>): Promise<Measurement> {
   const abort = new AbortController();
   // Every call in flight listens on the one signal; that is many listeners by design.
   setMaxListeners(0, abort.signal);
@@ -95,13 +113,12 @@ async function drive(n: number, concurrency: number, maxSeconds: number, op: (i:
       }
     }
   };
-  const t0 = performance.now();
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, n) }, runner));
+    const { cpu } = await measureCpu(probe, () => Promise.all(Array.from({ length: Math.min(concurrency, n) }, runner)));
+    return { latencies, errors, unfinished: n - latencies.length - errors.length, cpu };
   } finally {
     clearTimeout(timer);
   }
-  return { latencies, errors, unfinished: n - latencies.length - errors.length, elapsedMs: performance.now() - t0 };
 }
 
 /** Nearest-rank percentile of an ascending list. */
@@ -116,7 +133,7 @@ function summarize(latencies: number[]): LatencySummary {
   return { p50: round(percentile(sorted, 0.5)), p90: round(percentile(sorted, 0.9)), p99: round(percentile(sorted, 0.99)), max: round(sorted.at(-1) ?? NaN) };
 }
 
-function machine(): LoadResult['machine'] {
+export function machine(): LoadResult['machine'] {
   const cpus = os.cpus();
   return {
     cpus: cpus.length,
@@ -127,11 +144,11 @@ function machine(): LoadResult['machine'] {
   };
 }
 
-async function startWorkflows(address: string, opts: LoadOptions, runTag: string): Promise<Measurement> {
+async function startWorkflows(address: string, probe: CpuProbe, opts: LoadOptions, runTag: string): Promise<Measurement> {
   const connection = await Connection.connect({ address });
   try {
     const client = new Client({ connection, namespace: opts.namespace });
-    return await drive(opts.workflows, opts.concurrency, opts.maxSeconds, async (i, signal) => {
+    return await drive(opts.workflows, opts.concurrency, opts.maxSeconds, probe, async (i, signal) => {
       await connection.withAbortSignal(signal, () =>
         // Nobody polls this queue: start mode measures the start path alone.
         client.workflow.start<typeof oneActivity>('oneActivity', { taskQueue: `${runTag}-unpolled`, workflowId: `${runTag}-${i}`, args: [i] }),
@@ -148,7 +165,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** How long a worker may take to drain after the measured loop; its shutdown is not measured. */
 const WORKER_SHUTDOWN_MS = 30_000;
 
-async function completeWorkflows(address: string, opts: LoadOptions, runTag: string): Promise<Measurement> {
+async function completeWorkflows(address: string, probe: CpuProbe, opts: LoadOptions, runTag: string): Promise<Measurement> {
   bundle ??= bundleWorkflowCode({ workflowsPath: path.join(benchDir, 'workflows.ts'), logger: Runtime.instance().logger });
   const workerConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
@@ -158,7 +175,7 @@ async function completeWorkflows(address: string, opts: LoadOptions, runTag: str
     const worker = await Worker.create({ connection: workerConnection, namespace: opts.namespace, taskQueue, workflowBundle: await bundle, activities });
     const running = worker.run();
     try {
-      return await drive(opts.workflows, opts.concurrency, opts.maxSeconds, async (i, signal) => {
+      return await drive(opts.workflows, opts.concurrency, opts.maxSeconds, probe, async (i, signal) => {
         const result = await connection.withAbortSignal(signal, () =>
           client.workflow.execute<typeof oneActivity>('oneActivity', { taskQueue, workflowId: `${runTag}-${i}`, args: [i] }),
         );
@@ -194,18 +211,13 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const startedAt = new Date().toISOString();
   const host = machine();
   const runTag = `bench-${opts.mode}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-  let fixture: StoreFixture | undefined;
-  let server: TandemProcess | undefined;
+  const server = opts.address ? undefined : await DevServer.start({ store: opts.store });
   try {
-    let address = opts.address;
-    if (!address) {
-      fixture = await StoreFixture.create(opts.store);
-      server = await TandemProcess.start(fixture);
-      address = server.address;
-    }
-    const m = opts.mode === 'start' ? await startWorkflows(address, opts, runTag) : await completeWorkflows(address, opts, runTag);
+    const address = server?.address ?? opts.address!;
+    const probe = server?.probe ?? opts.probe ?? processProbe({});
+    const m = opts.mode === 'start' ? await startWorkflows(address, probe, opts, runTag) : await completeWorkflows(address, probe, opts, runTag);
     const completed = m.latencies.length;
-    const elapsedSeconds = m.elapsedMs / 1000;
+    const elapsedSeconds = m.cpu.wallSeconds;
     return {
       store: opts.store,
       mode: opts.mode,
@@ -221,29 +233,34 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       elapsedSeconds: Math.round(elapsedSeconds * 100) / 100,
       perSecond: Math.round((completed / elapsedSeconds) * 10) / 10,
       latencyMs: summarize(m.latencies),
+      cpu: m.cpu,
+      cpuMsPerWorkflow: msPer(m.cpu, completed),
       errorSamples: [...new Set(m.errors)].slice(0, 5),
       startedAt,
       machine: host,
     };
   } finally {
     await server?.stop();
-    await fixture?.dispose();
   }
 }
 
-export function formatTable(results: LoadResult[]): string {
-  const header = ['store', 'mode', 'N', 'C', 'done', 'errors', 'partial', 'elapsed s', 'per s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'];
-  const rows = results.map((r) =>
-    [r.store, r.mode, r.workflows, r.concurrency, r.completed, r.errors, r.partial ? 'yes' : 'no', r.elapsedSeconds, r.perSecond, r.latencyMs.p50, r.latencyMs.p90, r.latencyMs.p99, r.latencyMs.max].map(String),
-  );
-  return alignTable(header, rows);
+/** A party's CPU ms per workflow, or '-' where it was not measured. */
+export function cpuMs(r: LoadResult, party: string): string {
+  const ms = r.cpuMsPerWorkflow[party];
+  return ms === undefined ? '-' : String(ms);
 }
 
-/** Right-aligned columns, two spaces apart, the header first. */
-export function alignTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
-  const line = (cells: string[]) => cells.map((cell, c) => cell.padStart(widths[c]!)).join('  ');
-  return [line(header), ...rows.map(line)].join('\n');
+export function formatTable(results: LoadResult[]): string {
+  // CPU per workflow: per started one in start mode, per completed one in complete mode.
+  // Other cores: what the rest of the machine kept busy meanwhile (a shared machine's other users).
+  const header = ['store', 'mode', 'N', 'C', 'done', 'errors', 'partial', 'elapsed s', 'per s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'server CPU ms/wf', 'cassandra CPU ms/wf', 'other cores'];
+  const rows = results.map((r) => [
+    ...[r.store, r.mode, r.workflows, r.concurrency, r.completed, r.errors, r.partial ? 'yes' : 'no', r.elapsedSeconds, r.perSecond, r.latencyMs.p50, r.latencyMs.p90, r.latencyMs.p99, r.latencyMs.max].map(String),
+    cpuMs(r, SERVER_PARTY),
+    cpuMs(r, CASSANDRA_PARTY),
+    String(otherCores(r.cpu) ?? '-'),
+  ]);
+  return alignTable(header, rows);
 }
 
 const usage = `usage: npx tsx bench/load.ts [--store sqlite|cassandra|both] [--workflows N] [--concurrency C]
@@ -255,45 +272,11 @@ const usage = `usage: npx tsx bench/load.ts [--store sqlite|cassandra|both] [--w
   --max-seconds  cap on each measured loop; a run cut by it is reported as partial (default ${loadDefaults.maxSeconds})
   --address      use this running server instead of spawning one per store`;
 
-export class UsageError extends Error {}
-
-export function positiveNumber(name: string, v: string | undefined, fallback: number, integer: boolean): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!(n > 0) || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${v}`);
-  return n;
-}
-
-function oneOf<T extends string>(name: string, v: string | undefined, allowed: readonly T[], fallback: T): T {
-  if (v === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${v}`);
-  return v as T;
-}
-
 /** Parses the command line into one LoadOptions per store to run, in order. */
 export function parseCommandLine(argv: string[]): LoadOptions[] {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        store: { type: 'string' },
-        workflows: { type: 'string' },
-        concurrency: { type: 'string' },
-        mode: { type: 'string' },
-        'max-seconds': { type: 'string' },
-        address: { type: 'string' },
-        namespace: { type: 'string' },
-        help: { type: 'boolean' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) throw new UsageError('');
-  const store = oneOf('store', values.store, ['sqlite', 'cassandra', 'both'], 'sqlite');
-  if (store === 'both' && values.address) throw new UsageError('--store both spawns a server per store; it cannot be combined with --address');
+  const values = parseFlags(argv, ['store', 'workflows', 'concurrency', 'mode', 'max-seconds', 'address', 'namespace']);
+  const stores = storesFlag(values.store, 'sqlite');
+  if (stores.length > 1 && values.address) throw new UsageError('--store both spawns a server per store; it cannot be combined with --address');
   const base = {
     mode: oneOf('mode', values.mode, ['start', 'complete'], loadDefaults.mode),
     workflows: positiveNumber('workflows', values.workflows, loadDefaults.workflows, true),
@@ -302,23 +285,11 @@ export function parseCommandLine(argv: string[]): LoadOptions[] {
     address: values.address,
     namespace: values.namespace ?? loadDefaults.namespace,
   };
-  const stores: StoreKind[] = store === 'both' ? ['sqlite', 'cassandra'] : [store];
   return stores.map((s) => ({ ...base, store: s }));
-}
-
-/** Writes `bench/results/<startedAt>-<suffix>.json`; returns its path. */
-export function writeResultFile(startedAt: string, suffix: string, data: unknown): string {
-  const dir = path.join(benchDir, 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${startedAt.slice(0, 19).replace(/:/g, '-')}-${suffix}.json`);
-  fs.writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
-  return file;
 }
 
 async function main(argv: string[]): Promise<void> {
   const runs = parseCommandLine(argv);
-  // The worker's state changes are INFO lines; they would bury the report.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
   const results: LoadResult[] = [];
   // Sequential on purpose: two stores measured at once would share the cores and skew both.
   for (const opts of runs) {
@@ -329,24 +300,6 @@ async function main(argv: string[]): Promise<void> {
     for (const e of r.errorSamples) console.error(`bench: error: ${e}`);
   }
   console.log(formatTable(results));
-}
-
-/** Runs a bench CLI's main when `moduleUrl` is the script node was started with. */
-export function runIfMain(moduleUrl: string, main: (argv: string[]) => Promise<void>, usageText: string): void {
-  if (!process.argv[1] || moduleUrl !== pathToFileURL(path.resolve(process.argv[1])).href) return;
-  main(process.argv.slice(2)).then(
-    // The worker's native runtime can keep handles open after shutdown; the report is done.
-    () => process.exit(0),
-    (err: unknown) => {
-      if (err instanceof UsageError) {
-        if (err.message) console.error(`bench: ${err.message}`);
-        console.error(usageText);
-        process.exit(2);
-      }
-      console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      process.exit(1);
-    },
-  );
 }
 
 runIfMain(import.meta.url, main, usage);

@@ -4,16 +4,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
 import { dropTestKeyspace, ensureTestCassandra } from '../deploy/cassandra/test-instance.js';
 import { ensureTestRedis } from '../deploy/redis/test-instance.js';
 import { LocalCluster } from '../deploy/processes/local-cluster.js';
-import { scrape } from '../deploy/processes/node-process.js';
-import { parsePrometheusText, sumSamples } from '../deploy/processes/prom-text.js';
-import type { Service } from '../deploy/topology.js';
+import { loadTopology, type Service } from '../deploy/topology.js';
 import { balancedRegionName, regionTopology } from '../test-e2e/region-fixture.js';
-import { alignTable, loadDefaults, positiveNumber, runIfMain, runLoad, UsageError, writeResultFile, type LoadResult, type Mode } from './load.js';
+import { BENCH_PARTY, cores, measureCpu, otherCores, processProbe, round, type CpuProbe } from './cpu.js';
+import { CASSANDRA_PARTY } from './dev-server.js';
+import { alignTable, count, parseFlags, positiveList, positiveNumber, runIfMain, UsageError, writeResultFile } from './cli.js';
+import { cpuMs, loadDefaults, runLoad, type LoadResult, type Mode } from './load.js';
+import { localListenerPid } from './procfs.js';
+import { shardsSettled } from './shards-owned.js';
 
 export interface RegionBenchOptions {
   /** History node counts, one region each, run in this order (e.g. [1, 3], or [1, 3, 3, 1] to cancel order effects). */
@@ -29,35 +31,31 @@ export interface RegionBenchOptions {
   log: (msg: string) => void;
 }
 
+/** The shard count `tandem up` runs (deploy/local/one-region.json): the bench measures what production runs. */
+const productionShards = loadTopology(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'deploy', 'local', 'one-region.json')).cluster.numShards;
+
 export const regionDefaults = {
   nodes: [1, 3],
   workflows: { start: 2000, complete: 400 },
   concurrency: loadDefaults.concurrency,
   maxSeconds: 60,
   warmup: 100,
-  numShards: 16,
+  numShards: productionShards,
 } as const;
 
 const MODES: Mode[] = ['start', 'complete'];
 /** Longest wait, after every process is ready, for the shards to settle on their rendezvous owners. */
 const SETTLE_MS = 60_000;
-/** Quiet interval, before any load, over which a region's idle CPU is measured. */
-const IDLE_MS = 5_000;
-
-export interface PhaseCpu {
-  /** CPU seconds of the tandem processes, per service, over the phase (connect and worker shutdown included). */
-  tandemSeconds: Record<Service, number>;
-  /** CPU seconds of this process: the SDK client and, in complete mode, the worker. */
-  benchSeconds: number;
-  /** Busy cores of the whole machine over the phase (Cassandra, Redis and other users included); null off Linux. */
-  machineBusyCores: number | null;
-  wallSeconds: number;
-}
+/** Quiet interval, before any load, over which a region's idle CPU is measured (one queue poll interval and more). */
+const IDLE_MS = 10_000;
+/** A region's processes by role; with Cassandra, Redis, `bench` and `machine`, the parties of its CPU probe. */
+const ROLES: Service[] = ['frontend', 'matching', 'history'];
+const REDIS_PARTY = 'redis';
 
 export interface Phase {
   historyNodes: number;
+  /** result.cpu has a party per role, plus cassandra and redis when they run on this machine. */
   result: LoadResult;
-  cpu: PhaseCpu;
 }
 
 export interface TopologyRun {
@@ -68,8 +66,8 @@ export interface TopologyRun {
   shardsOwned: Record<string, number>;
   /** From spawning the first process to every shard owned by its settled owner. */
   startupSeconds: number;
-  /** Cores the region's processes kept busy with no load at all: heartbeats, shard task polling. */
-  idleCores: Record<Service, number>;
+  /** Cores each party kept busy with no load at all: heartbeats, membership, shard task polling. */
+  idleCores: Record<string, number>;
   warmup: LoadResult[];
   phases: Phase[];
 }
@@ -90,83 +88,26 @@ export interface RegionBenchReport {
   ratios: Ratio[];
 }
 
-async function metricsOf(cluster: LocalCluster, id: string) {
-  const text = await scrape(cluster.node(id).metricsUrl);
-  return text === null ? null : parsePrometheusText(text);
-}
-
-/** Waits until every history node owns exactly its rendezvous share (so no shard moves under load). */
-async function settled(cluster: LocalCluster, expected: Map<string, number>): Promise<Record<string, number>> {
-  const deadline = Date.now() + SETTLE_MS;
-  let owned: Record<string, number> = {};
-  for (;;) {
-    owned = {};
-    for (const id of expected.keys()) {
-      const m = await metricsOf(cluster, id);
-      if (m) owned[id] = sumSamples(m, 'tandem_history_shards_owned');
-    }
-    if ([...expected].every(([id, n]) => owned[id] === n)) return owned;
-    if (Date.now() > deadline) throw new Error(`shards not settled within ${SETTLE_MS} ms: owned ${JSON.stringify(owned)}, expected ${JSON.stringify(Object.fromEntries(expected))}`);
-    await new Promise((r) => setTimeout(r, 250));
+/** The CPU of every process of the region, per role, and of its Cassandra and Redis when they run here. */
+function regionProbe(cluster: LocalCluster, cassandraContactPoint: string, redis: string): CpuProbe {
+  const groups: Record<string, number[]> = Object.fromEntries(ROLES.map((role) => [role, cluster.nodes.filter((n) => n.options.service === role).map((n) => n.pid!)]));
+  for (const [party, address] of [
+    [CASSANDRA_PARTY, cassandraContactPoint],
+    [REDIS_PARTY, redis],
+  ] as const) {
+    const pid = localListenerPid(address);
+    if (pid !== null) groups[party] = [pid];
   }
-}
-
-/** Busy and total jiffies of all CPUs since boot, from /proc/stat; null where there is none. */
-function machineJiffies(): { busy: number; total: number } | null {
-  try {
-    const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
-    const total = fields.reduce((a, b) => a + b, 0);
-    // idle and iowait are the 4th and 5th fields.
-    return { busy: total - fields[3]! - fields[4]!, total };
-  } catch {
-    return null;
-  }
-}
-
-async function tandemCpu(cluster: LocalCluster): Promise<Record<Service, number>> {
-  const cpu: Record<Service, number> = { frontend: 0, matching: 0, history: 0 };
-  for (const p of cluster.nodes) {
-    const m = await metricsOf(cluster, p.id);
-    if (m) cpu[p.options.service] += sumSamples(m, 'tandem_process_process_cpu_seconds_total');
-  }
-  return cpu;
-}
-
-const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
-
-function mapValues<K extends string>(o: Record<K, number>, f: (v: number) => number): Record<K, number> {
-  return Object.fromEntries(Object.entries<number>(o).map(([k, v]) => [k, f(v)])) as Record<K, number>;
-}
-
-/** `work` (a runLoad, or an idle wait) with the CPU that every party spent around it. */
-async function measuredPhase<T>(cluster: LocalCluster, historyNodes: number, work: () => Promise<T>): Promise<{ historyNodes: number; result: T; cpu: PhaseCpu }> {
-  const tandem0 = await tandemCpu(cluster);
-  const bench0 = process.cpuUsage();
-  const machine0 = machineJiffies();
-  const t0 = performance.now();
-  const result = await work();
-  const wallSeconds = (performance.now() - t0) / 1000;
-  const machine1 = machineJiffies();
-  const bench1 = process.cpuUsage(bench0);
-  const tandem1 = await tandemCpu(cluster);
-  const cores = os.cpus().length;
-  return {
-    historyNodes,
-    result,
-    cpu: {
-      tandemSeconds: { frontend: round(tandem1.frontend - tandem0.frontend), matching: round(tandem1.matching - tandem0.matching), history: round(tandem1.history - tandem0.history) },
-      benchSeconds: round((bench1.user + bench1.system) / 1e6),
-      machineBusyCores: machine0 && machine1 ? round(((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * cores) : null,
-      wallSeconds: round(wallSeconds),
-    },
-  };
+  return processProbe(groups);
 }
 
 /** Starts one region of `historyNodes` history nodes, runs the modes against it, stops it. */
 export async function runTopology(historyNodes: number, opts: RegionBenchOptions): Promise<TopologyRun> {
   const cassandra = await ensureTestCassandra();
   const redis = await ensureTestRedis();
-  const { region, expected } = balancedRegionName('b', historyNodes, opts.numShards, Math.floor(opts.numShards / historyNodes));
+  // Within 10 % of an even split (5/5/6 of 16; at least 77 each of 256): exact evenness is rare with many shards.
+  const fair = Math.floor(opts.numShards / historyNodes);
+  const { region, expected } = balancedRegionName('b', historyNodes, opts.numShards, fair - Math.floor(fair / 10));
   const topology = await regionTopology({ region, historyNodes, numShards: opts.numShards, cassandra, redis });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-bench-region-'));
   const topologyFile = path.join(dir, 'topology.json');
@@ -180,14 +121,15 @@ export async function runTopology(historyNodes: number, opts: RegionBenchOptions
     opts.log(`${historyNodes} history node(s): starting region ${region} (keyspace ${cassandra.keyspace})`);
     const t0 = performance.now();
     await cluster.start();
-    const shardsOwned = await settled(cluster, expected);
+    const shardsOwned = await shardsSettled(new Map([...expected].map(([id, shards]) => [id, { metricsUrl: cluster.node(id).metricsUrl, shards }])), SETTLE_MS);
     const startupSeconds = round((performance.now() - t0) / 1000);
     opts.log(`${historyNodes} history node(s): ready in ${startupSeconds} s, shards ${Object.values(shardsOwned).join('/')}`);
-    const idle = await measuredPhase(cluster, historyNodes, () => new Promise((r) => setTimeout(r, IDLE_MS)));
-    const idleCores = mapValues(idle.cpu.tandemSeconds, (s) => round(s / idle.cpu.wallSeconds));
+    const probe = regionProbe(cluster, cassandra.contactPoint, redis);
+    const idle = await measureCpu(probe, () => new Promise((r) => setTimeout(r, IDLE_MS)));
+    const idleCores = cores(idle.cpu);
     opts.log(`${historyNodes} history node(s): idle cores ${JSON.stringify(idleCores)}`);
     const address = `127.0.0.1:${topology.regions[0]!.frontend.port}`;
-    const base = { ...loadDefaults, store: 'cassandra' as const, address, concurrency: opts.concurrency, maxSeconds: opts.maxSeconds };
+    const base = { ...loadDefaults, store: 'cassandra' as const, address, probe, concurrency: opts.concurrency, maxSeconds: opts.maxSeconds };
     const modes = MODES.filter((m) => opts.workflows[m] > 0);
     const warmup: LoadResult[] = [];
     for (const mode of opts.warmup > 0 ? modes : []) {
@@ -197,7 +139,7 @@ export async function runTopology(historyNodes: number, opts: RegionBenchOptions
     const phases: Phase[] = [];
     for (const mode of modes) {
       opts.log(`${historyNodes} history node(s): ${mode} x${opts.workflows[mode]} at concurrency ${opts.concurrency}`);
-      phases.push(await measuredPhase(cluster, historyNodes, () => runLoad({ ...base, mode, workflows: opts.workflows[mode] })));
+      phases.push({ historyNodes, result: await runLoad({ ...base, mode, workflows: opts.workflows[mode] }) });
     }
     clean = [...warmup, ...phases.map((p) => p.result)].every((r) => r.errors === 0);
     return { historyNodes, region, keyspace: cassandra.keyspace, shardsOwned, startupSeconds, idleCores, warmup, phases };
@@ -224,16 +166,30 @@ export function ratios(runs: TopologyRun[]): Ratio[] {
     .map((r) => ({ ...r, ratio: round(r.perSecond[0] / r.perSecond[1]) }));
 }
 
+/** The region's own processes together (every role), per done workflow and in cores. */
+function tandemTotal(r: LoadResult): { msPerWorkflow: number; cores: number } {
+  const seconds = ROLES.reduce((sum, role) => sum + (r.cpu.seconds[role] ?? 0), 0);
+  return { msPerWorkflow: round((seconds * 1000) / r.completed), cores: round(seconds / r.cpu.wallSeconds) };
+}
+
 export function formatRegionTable(report: RegionBenchReport): string {
-  // Cores each party kept busy: tandem's processes, this process (client, worker), the rest (Cassandra, Redis, others).
-  const header = ['nodes', 'mode', 'N', 'C', 'done', 'errors', 'partial', 'per s', 'p50 ms', 'p99 ms', 'cores: tandem', 'bench', 'rest'];
+  // CPU ms per workflow (started in start mode, completed in complete mode): the region's processes
+  // together and per role, and Cassandra. Then cores kept busy: tandem, Cassandra, this process
+  // (client, worker), and what the machine spent besides every party read (Redis is one: JSON only).
+  const header = ['nodes', 'mode', 'N', 'C', 'done', 'errors', 'partial', 'per s', 'p50 ms', 'p99 ms', 'CPU ms/wf: tandem', ...ROLES, 'cassandra', 'cores: tandem', 'cassandra', 'bench', 'other'];
   const rows = report.runs
     .flatMap((run) => run.phases)
-    .map(({ historyNodes, result: r, cpu }) => {
-      const tandem = Object.values(cpu.tandemSeconds).reduce((a, b) => a + b, 0) / cpu.wallSeconds;
-      const bench = cpu.benchSeconds / cpu.wallSeconds;
-      const rest = cpu.machineBusyCores === null ? '-' : round(cpu.machineBusyCores - tandem - bench);
-      return [historyNodes, r.mode, r.workflows, r.concurrency, r.completed, r.errors, r.partial ? 'yes' : 'no', r.perSecond, r.latencyMs.p50, r.latencyMs.p99, round(tandem), round(bench), rest].map(String);
+    .map(({ historyNodes, result: r }) => {
+      const busy = cores(r.cpu);
+      const tandem = tandemTotal(r);
+      return [
+        ...[historyNodes, r.mode, r.workflows, r.concurrency, r.completed, r.errors, r.partial ? 'yes' : 'no', r.perSecond, r.latencyMs.p50, r.latencyMs.p99, tandem.msPerWorkflow].map(String),
+        ...[...ROLES, CASSANDRA_PARTY].map((party) => cpuMs(r, party)),
+        String(tandem.cores),
+        String(busy[CASSANDRA_PARTY] === undefined ? '-' : round(busy[CASSANDRA_PARTY])),
+        String(round(busy[BENCH_PARTY]!)),
+        String(otherCores(r.cpu) ?? '-'),
+      ];
     });
   const parts = [alignTable(header, rows)];
   const first = report.ratios[0];
@@ -255,61 +211,36 @@ export async function runRegionBench(opts: RegionBenchOptions): Promise<RegionBe
 }
 
 const usage = `usage: npx tsx bench/region.ts [--workflows N] [--start-workflows N] [--complete-workflows N] [--concurrency C]
-                               [--max-seconds S] [--warmup W] [--nodes 1,3]
+                               [--max-seconds S] [--warmup W] [--nodes 1,3] [--shards N]
   --workflows           measured workflows of each mode (default start ${regionDefaults.workflows.start}, complete ${regionDefaults.workflows.complete})
   --start-workflows     measured workflows of start mode only (0 skips it)
   --complete-workflows  measured workflows of complete mode only (0 skips it)
   --concurrency         calls in flight at once (default ${regionDefaults.concurrency})
   --max-seconds         cap on each measured phase (default ${regionDefaults.maxSeconds})
   --warmup              unmeasured workflows per mode before measuring, on each region (default ${regionDefaults.warmup}, 0 for none)
-  --nodes               history node counts, one fresh region each, in this order (default ${regionDefaults.nodes.join(',')})`;
-
-function count(name: string, v: string | undefined, fallback: number): number {
-  return v === '0' ? 0 : positiveNumber(name, v, fallback, true);
-}
+  --nodes               history node counts, one fresh region each, in this order (default ${regionDefaults.nodes.join(',')})
+  --shards              the region's numShards (default ${regionDefaults.numShards}, as deploy/local/one-region.json)`;
 
 export function parseRegionCommandLine(argv: string[]): Omit<RegionBenchOptions, 'log'> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        workflows: { type: 'string' },
-        'start-workflows': { type: 'string' },
-        'complete-workflows': { type: 'string' },
-        concurrency: { type: 'string' },
-        'max-seconds': { type: 'string' },
-        warmup: { type: 'string' },
-        nodes: { type: 'string' },
-        help: { type: 'boolean' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) throw new UsageError('');
+  const values = parseFlags(argv, ['workflows', 'start-workflows', 'complete-workflows', 'concurrency', 'max-seconds', 'warmup', 'nodes', 'shards']);
   const both = values.workflows === undefined ? undefined : positiveNumber('workflows', values.workflows, 0, true);
-  const nodes = (values.nodes ?? regionDefaults.nodes.join(',')).split(',').map((n) => positiveNumber('nodes', n, 0, true));
   const workflows = {
     start: count('start-workflows', values['start-workflows'], both ?? regionDefaults.workflows.start),
     complete: count('complete-workflows', values['complete-workflows'], both ?? regionDefaults.workflows.complete),
   };
   if (workflows.start + workflows.complete === 0) throw new UsageError('nothing to measure: both modes have 0 workflows');
   return {
-    nodes,
+    nodes: positiveList('nodes', values.nodes, regionDefaults.nodes),
     workflows,
     concurrency: positiveNumber('concurrency', values.concurrency, regionDefaults.concurrency, true),
     maxSeconds: positiveNumber('max-seconds', values['max-seconds'], regionDefaults.maxSeconds, false),
     warmup: count('warmup', values.warmup, regionDefaults.warmup),
-    numShards: regionDefaults.numShards,
+    numShards: positiveNumber('shards', values.shards, regionDefaults.numShards, true),
   };
 }
 
 async function main(argv: string[]): Promise<void> {
   const opts = parseRegionCommandLine(argv);
-  // The worker's state changes are INFO lines; they would bury the report.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
   const report = await runRegionBench({ ...opts, log: (msg) => console.error(`bench: ${msg}`) });
   console.error(`bench: wrote ${path.relative(process.cwd(), writeResultFile(report.startedAt, 'region', report))}`);
   for (const r of report.runs.flatMap((run) => [...run.warmup, ...run.phases.map((p) => p.result)])) {

@@ -38,6 +38,8 @@ export class StoreFixture {
     readonly args: string[],
     private readonly config: StoreConfig,
     private readonly cleanup: () => Promise<void>,
+    /** host:port of the Cassandra holding the keyspace (Cassandra fixtures only). */
+    readonly contactPoint?: string,
   ) {}
 
   static async create(kind: StoreKind): Promise<StoreFixture> {
@@ -48,7 +50,7 @@ export class StoreFixture {
     }
     const c: TestCassandra = await ensureTestCassandra();
     const config: StoreConfig = { kind: 'cassandra', contactPoints: [c.contactPoint], localDataCenter: 'datacenter1', keyspace: c.keyspace };
-    return new StoreFixture(kind, ['--cassandra', c.contactPoint, '--keyspace', c.keyspace], config, () => dropTestKeyspace(c));
+    return new StoreFixture(kind, ['--cassandra', c.contactPoint, '--keyspace', c.keyspace], config, () => dropTestKeyspace(c), c.contactPoint);
   }
 
   /**
@@ -90,6 +92,12 @@ export class TandemProcess {
 
   get logs(): string {
     return this.output;
+  }
+
+  /** The running server's pid (bench/ reads its CPU time from /proc). */
+  get pid(): number | undefined {
+    const child = this.child;
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
   }
 
   async start(): Promise<void> {
