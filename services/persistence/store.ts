@@ -22,6 +22,7 @@ import type {
   VisibilityFilter,
   VisibilityRecord,
 } from './types.js';
+import type { ClusterMetadataStore } from './cluster-store.js';
 
 export interface ShardStore {
   getShard(shardId: number): Promise<ShardInfo | null>;
@@ -120,5 +121,7 @@ export interface Persistence {
   readonly namespaces: NamespaceStore;
   readonly visibility: VisibilityStore;
   readonly taskQueues: TaskQueueStore;
+  /** Remote clusters, the namespace replication queue and positions, the failover audit log. */
+  readonly clusterMetadata: ClusterMetadataStore;
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@
 import type cassandra from 'cassandra-driver';
 import type { Persistence } from '../store.js';
 import { Db, createClient, mapDriverError } from './db.js';
+import { CassandraClusterMetadataStore } from './cluster-metadata.js';
 import { CassandraExecutionStore, CassandraShardStore } from './executions.js';
 import { CassandraNamespaceStore } from './namespaces.js';
 import { applySchema, assertKeyspaceName, type Replication } from './schema.js';
@@ -26,6 +27,7 @@ export class CassandraPersistence implements Persistence {
   readonly namespaces: CassandraNamespaceStore;
   readonly visibility: CassandraVisibilityStore;
   readonly taskQueues: CassandraTaskQueueStore;
+  readonly clusterMetadata: CassandraClusterMetadataStore;
 
   constructor(
     private readonly client: cassandra.Client,
@@ -38,6 +40,7 @@ export class CassandraPersistence implements Persistence {
     this.namespaces = new CassandraNamespaceStore(db);
     this.visibility = new CassandraVisibilityStore(db);
     this.taskQueues = new CassandraTaskQueueStore(db);
+    this.clusterMetadata = new CassandraClusterMetadataStore(db);
   }
 
   async close(): Promise<void> {

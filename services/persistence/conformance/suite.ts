@@ -37,6 +37,7 @@ import {
   uniq,
   visibility,
 } from './fixtures.js';
+import { describeClusterMetadata } from './cluster-metadata-suite.js';
 import { describeHistoryTree } from './history-suite.js';
 
 export function runPersistenceConformance(name: string, open: () => Promise<Persistence>): void {
@@ -502,6 +503,7 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
     });
 
     describeHistoryTree(() => p);
+    describeClusterMetadata(() => p);
 
     describe('history tasks', () => {
       /** A fresh shard with one run; tasks are written through an update of it. */

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../../common/logger.js';
 import type { Persistence } from '../store.js';
+import { SqliteClusterMetadataStore } from './cluster-metadata.js';
 import { SqliteExecutionStore } from './executions.js';
 import { SqliteNamespaceStore } from './namespaces.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
@@ -49,6 +50,7 @@ export class SqlitePersistence implements Persistence {
   readonly namespaces: SqliteNamespaceStore;
   readonly visibility: SqliteVisibilityStore;
   readonly taskQueues: SqliteTaskQueueStore;
+  readonly clusterMetadata: SqliteClusterMetadataStore;
 
   constructor(private readonly db: Database.Database) {
     this.shards = new SqliteShardStore(db);
@@ -56,6 +58,7 @@ export class SqlitePersistence implements Persistence {
     this.namespaces = new SqliteNamespaceStore(db);
     this.visibility = new SqliteVisibilityStore(db);
     this.taskQueues = new SqliteTaskQueueStore(db);
+    this.clusterMetadata = new SqliteClusterMetadataStore(db);
   }
 
   async close(): Promise<void> {

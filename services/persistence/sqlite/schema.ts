@@ -196,6 +196,53 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE history_tasks_v3 RENAME TO history_tasks;
     `,
   },
+  {
+    version: 4,
+    name: 'cluster metadata',
+    // Remote clusters added at run time, the namespace replication queue other regions read,
+    // this region's position in theirs, and the failover audit log (../cluster-store.ts).
+    sql: `
+      CREATE TABLE remote_clusters (
+        name TEXT PRIMARY KEY,
+        cluster_id TEXT NOT NULL,
+        frontend_address TEXT NOT NULL,
+        initial_failover_version INTEGER NOT NULL,
+        failover_version_increment INTEGER NOT NULL,
+        history_shard_count INTEGER NOT NULL,
+        enabled INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE namespace_replication (
+        seq INTEGER PRIMARY KEY,
+        namespace_id TEXT NOT NULL,
+        failover_version INTEGER NOT NULL,
+        config_version INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE replication_positions (
+        remote_region TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE failover_audit (
+        namespace TEXT NOT NULL,
+        namespace_id TEXT NOT NULL,
+        from_region TEXT NOT NULL,
+        to_region TEXT NOT NULL,
+        from_version INTEGER NOT NULL,
+        to_version INTEGER NOT NULL,
+        mode TEXT NOT NULL CHECK (mode IN ('graceful', 'forced')),
+        outcome TEXT NOT NULL CHECK (outcome IN ('completed', 'aborted')),
+        identity TEXT NOT NULL,
+        message TEXT NOT NULL,
+        started_at_ms INTEGER NOT NULL,
+        finished_at_ms INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX failover_audit_by_namespace ON failover_audit (namespace, started_at_ms DESC);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
