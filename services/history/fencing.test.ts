@@ -23,47 +23,17 @@ import { allTasks, plainEvents, plainExecution } from '../persistence/conformanc
 import { ensureTestCassandra, dropTestKeyspace, type TestCassandra } from '../../deploy/cassandra/test-instance.js';
 import { LOCAL_DATA_CENTER } from '../../deploy/cassandra/launcher.js';
 import type { NamespaceRef } from './api.js';
-import { HistoryService } from './history-service.js';
 import { TASK_ID_BITS } from './shard.js';
+import { regionA, TestRegion } from './test-region.js';
 import { MutableState } from './mutable-state.js';
 
 const SHARD = 0;
-const region = { name: 'a', initialFailoverVersion: 1n, failoverVersionIncrement: 10n };
 
-/** One history owner: its own store connection, namespace cache, matching and history service. */
-class Owner {
-  private constructor(
-    readonly store: Persistence,
-    readonly namespaces: NamespaceRegistry,
-    readonly matching: MatchingEngine,
-    readonly history: HistoryService,
-  ) {}
-
-  static async start(hostId: string, store: Persistence): Promise<Owner> {
-    const log = silentLogger();
-    const registry = createRegistry();
-    const namespaces = new NamespaceRegistry(store.namespaces, { region }, log);
-    // One shard: every workflow of the test lives in the shard the owners fight over.
-    const history = new HistoryService({ numShards: 1, hostId }, store, namespaces, log, registry);
-    const matching = new MatchingEngine({ store: store.taskQueues, starter: history.engine, logger: log, registry });
-    history.engine.setMatching(matching);
-    await namespaces.start();
-    await matching.start();
-    await history.start();
-    return new Owner(store, namespaces, matching, history);
-  }
-
-  get engine() {
-    return this.history.engine;
-  }
-
-  async stop(): Promise<void> {
-    await this.history.stop();
-    await this.matching.stop();
-    await this.namespaces.stop();
-    await this.store.close();
-  }
-}
+/**
+ * One history owner: its own store connection, namespace cache, matching and history service, on
+ * one shard, so every workflow of the test lives in the shard the owners fight over.
+ */
+const Owner = { start: (hostId: string, store: Persistence) => TestRegion.start(regionA, { numShards: 1, store, hostId }) };
 
 function startRequest(ns: NamespaceRef, workflowId: string): ws.IStartWorkflowExecutionRequest {
   return {

@@ -32,7 +32,7 @@ describe('history writes only where the namespace is active', () => {
   let executor: TaskExecutor;
 
   before(async () => {
-    region = await TestRegion.start(regionA, NUM_SHARDS);
+    region = await TestRegion.start(regionA, { numShards: NUM_SHARDS });
     ({ store, namespaces, history, matching } = region);
     executor = new TaskExecutor(history.engine);
   });
