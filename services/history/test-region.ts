@@ -20,12 +20,18 @@ export class TestRegion {
     readonly history: HistoryService,
   ) {}
 
-  /** A region over `store` (default: a fresh in-memory SQLite), which stop() closes. */
-  static async start(region: RegionConfig, opts: { numShards?: number; store?: Persistence; hostId?: string } = {}): Promise<TestRegion> {
+  /**
+   * A region over `store` (default: a fresh in-memory SQLite), which stop() closes. `regions`: the
+   * cluster as this region knows it (default a and b; give frontend addresses to test forwarding).
+   */
+  static async start(
+    region: RegionConfig,
+    opts: { numShards?: number; store?: Persistence; hostId?: string; regions?: RegionConfig[] } = {},
+  ): Promise<TestRegion> {
     const store = opts.store ?? (await openSqlitePersistence({ path: ':memory:' }));
     const log = silentLogger();
     const registry = createRegistry();
-    const namespaces = new NamespaceRegistry(store.namespaces, { region, regions: [regionA, regionB] }, log);
+    const namespaces = new NamespaceRegistry(store.namespaces, { region, regions: opts.regions ?? [regionA, regionB] }, log);
     const history = new HistoryService({ numShards: opts.numShards ?? 2, hostId: opts.hostId ?? `history-${region.name}` }, store, namespaces, log, registry);
     const matching = new MatchingEngine({ store: store.taskQueues, starter: history.engine, logger: log, registry });
     history.engine.setMatching(matching);
