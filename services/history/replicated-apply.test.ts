@@ -12,6 +12,7 @@ import { nextFailoverVersion } from '../namespaces/failover.js';
 import type { NamespaceRef } from './api.js';
 import { takeNonEventState } from './non-event-state.js';
 import { differences, eventPart } from './replay-check.js';
+import { replicationAckKey, replicationBacklog } from './replication-progress.js';
 import type { TaskAttrs } from './tasks.js';
 import { regionA, regionB, TestRegion } from './test-region.js';
 
@@ -95,5 +96,17 @@ describe('the replicated write policy', () => {
     assert.equal(promoted.activeRegion, 'b');
     const taskB = await b.matching.pollWorkflowTaskQueue(ns.id, { namespace: ns.name, taskQueue: { name: QUEUE, kind: 1 }, identity: 'worker-b' }, AbortSignal.timeout(15_000));
     assert.equal(taskB.workflowExecution?.workflowId, workflowId, 'the promoted standby dispatched the pending workflow task');
+  });
+
+  test("the standby's backlog: replication tasks of the namespace above each shard's persisted ack", async () => {
+    await a.engine.startWorkflowExecution(ns, { namespace: ns.name, workflowId: `wf-${randomUUID()}`, workflowType: { name: 'w' }, taskQueue: { name: QUEUE }, requestId: randomUUID() });
+    const before = await replicationBacklog(a.store, 2, ns.id, 'b');
+    assert.ok(before.tasks > 0 && before.shards.length > 0, 'nothing acknowledged yet');
+    for (const shardId of before.shards) {
+      const tasks = await a.store.executions.getHistoryTasks({ shardId, category: 'replication', afterTaskId: -1n, maxTaskId: 2n ** 63n - 1n, limit: 1000 });
+      await a.history.controller.getShard(shardId)!.updateAckLevels({ [replicationAckKey('b')]: tasks.at(-1)!.taskId.toString() });
+    }
+    assert.deepEqual(await replicationBacklog(a.store, 2, ns.id, 'b'), { tasks: 0, shards: [] });
+    assert.ok((await replicationBacklog(a.store, 2, ns.id, 'c')).tasks > 0, 'acks are per standby region');
   });
 });
