@@ -4,7 +4,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ensureTestCassandra, dropTestKeyspace, type TestCassandra } from '../deploy/cassandra/test-instance.js';
 import { openStore, type StoreConfig } from '../deploy/processes/embedded.js';
+import { freePort } from '../services/common/free-port.js';
 import { createLogger } from '../services/common/logger.js';
 import { checkReplay } from '../services/history/replay-check.js';
 
@@ -20,16 +20,7 @@ export const workflowsPath = path.join(root, 'test-e2e', 'workflows', 'index.ts'
 
 export type StoreKind = 'sqlite' | 'cassandra';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Where a test's server keeps its data: a temp SQLite file or a fresh Cassandra keyspace. */
 export class StoreFixture {

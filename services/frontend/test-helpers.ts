@@ -1,5 +1,7 @@
 // Fixtures for the frontend tests: a running FrontendService on 127.0.0.1 over the real SQLite
 // store, with recording doubles of history and matching (the real ones are tested end to end elsewhere).
+import assert from 'node:assert/strict';
+import type * as grpc from '@grpc/grpc-js';
 import { Connection, Client } from '@temporalio/client';
 import { silentLogger } from '../common/logger.js';
 import { createRegistry } from '../common/metrics.js';
@@ -88,3 +90,13 @@ export async function startFrontend(config: Partial<FrontendConfig> = {}, answer
 
 export type Fixture = Awaited<ReturnType<typeof startFrontend>>;
 
+
+/** The error a call fails with; the test fails if it succeeds. */
+export async function grpcError(p: Promise<unknown>): Promise<grpc.ServiceError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as grpc.ServiceError;
+  }
+  assert.fail('expected the call to fail');
+}

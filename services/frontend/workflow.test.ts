@@ -10,16 +10,7 @@ import { google, temporal } from '../common/temporal.js';
 import type { NamespaceRef } from '../history/api.js';
 import { encodeQueryTaskToken } from '../history/task-token.js';
 import { StoreUnavailableError } from '../persistence/errors.js';
-import { startFrontend, type Fixture } from './test-helpers.js';
-
-async function grpcError(p: Promise<unknown>): Promise<grpc.ServiceError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as grpc.ServiceError;
-  }
-  assert.fail('expected the call to fail');
-}
+import { grpcError, startFrontend, type Fixture } from './test-helpers.js';
 
 function lastCall(f: Fixture, method: string) {
   const c = [...f.calls].reverse().find((x) => x.method === method);
