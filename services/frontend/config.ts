@@ -24,6 +24,13 @@ export interface FrontendConfig {
   shutdownGraceMs: number;
   serverVersion: string;
   historyShardCount: number;
+  /** Calls for a namespace active in another region go to that region's frontend (DESIGN invariant 8). */
+  forwardingEnabled: boolean;
+  /**
+   * A forwarded call that is not a long poll ends after at most this long; it keeps the caller's
+   * deadline when that is sooner. Long polls are bounded by their own cap plus longPollMarginMs.
+   */
+  forwardTimeoutMs: number;
 }
 
 const defaults: Omit<FrontendConfig, 'region'> = {
@@ -40,6 +47,8 @@ const defaults: Omit<FrontendConfig, 'region'> = {
   shutdownGraceMs: 5_000,
   serverVersion: '1.24.0+tandem.0.1.0',
   historyShardCount: 1,
+  forwardingEnabled: true,
+  forwardTimeoutMs: 10_000,
 };
 
 export function frontendConfig(partial: Partial<FrontendConfig> & { region: string }): FrontendConfig {
@@ -53,6 +62,7 @@ export function frontendConfig(partial: Partial<FrontendConfig> & { region: stri
     'defaultPageSize',
     'maxPageSize',
     'historyShardCount',
+    'forwardTimeoutMs',
   ];
   for (const k of positive) {
     const v = c[k];

@@ -1,11 +1,13 @@
 // The one place where an error becomes a gRPC status. TandemErrors carry their status and
 // Temporal failure details (sent as google.rpc.Status in grpc-status-details-bin, which the SDKs
-// decode); store errors that escape are retryable UNAVAILABLE; anything else is a bug: INTERNAL.
+// decode); another region's answer to a forwarded call goes out as it came; store errors that
+// escape are retryable UNAVAILABLE; anything else is a bug: INTERNAL.
 import * as grpc from '@grpc/grpc-js';
 import { TandemError, type ErrorDetail } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { PersistenceError } from '../persistence/errors.js';
 import { encodeMessage, reflectionRoot } from '../common/grpc-codec.js';
+import { ForwardedStatus } from './forwarding.js';
 
 const statusType = reflectionRoot.lookupType('google.rpc.Status');
 
@@ -34,6 +36,7 @@ function capped(message: string): string {
 }
 
 export function toServiceError(err: unknown, method: string, log: Logger): Partial<grpc.StatusObject> {
+  if (err instanceof ForwardedStatus) return err.status;
   if (err instanceof TandemError) {
     const message = capped(err.message);
     return {

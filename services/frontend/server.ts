@@ -103,6 +103,7 @@ export class FrontendService implements Service {
     if (!(await stopGracefully(server, this.health, this.stopping, this.config.shutdownGraceMs))) {
       this.log.warn({ graceMs: this.config.shutdownGraceMs }, 'frontend calls were still running at the end of the grace period; cut off');
     }
+    this.ctx.close();
     this.log.info('frontend stopped');
   }
 
@@ -115,7 +116,7 @@ export class FrontendService implements Service {
     return (call, callback) => {
       const endTimer = this.durations.startTimer({ method: name });
       const cleanups: (() => void)[] = [];
-      const ctx: CallContext = { method: name, longPoll: (capMs) => this.longPollSignal(call, capMs, cleanups) };
+      const ctx: CallContext = { method: name, incoming: call, longPoll: (capMs) => this.longPollSignal(call, capMs, cleanups) };
       const finish = (err: unknown, response?: object) => {
         for (const c of cleanups) c();
         endTimer();

@@ -18,41 +18,41 @@ export function taskHandlers(ctx: FrontendContext): Handlers {
   return {
     PollWorkflowTaskQueue: async (req: ws.PollWorkflowTaskQueueRequest, call) => {
       checkPoll(req);
-      const ns = await ctx.namespace(req.namespace, 'worker');
-      return ctx.matching.pollWorkflowTaskQueue(ns.id, req, call.longPoll(limits.pollMaxMs));
+      return ctx.serveLongPoll(req, call, 'worker', limits.pollMaxMs, (ns, signal) => ctx.matching.pollWorkflowTaskQueue(ns.id, req, signal));
     },
 
     PollActivityTaskQueue: async (req: ws.PollActivityTaskQueueRequest, call) => {
       checkPoll(req);
-      const ns = await ctx.namespace(req.namespace, 'worker');
-      return ctx.matching.pollActivityTaskQueue(ns.id, req, call.longPoll(limits.pollMaxMs));
+      return ctx.serveLongPoll(req, call, 'worker', limits.pollMaxMs, (ns, signal) => ctx.matching.pollActivityTaskQueue(ns.id, req, signal));
     },
 
-    RespondQueryTaskCompleted: async (req: ws.RespondQueryTaskCompletedRequest) => {
+    RespondQueryTaskCompleted: async (req: ws.RespondQueryTaskCompletedRequest, call) => {
       if (!req.taskToken?.length) throw apiError('REQUIRED', 'TaskToken');
       const token = decodeQueryTaskToken(req.taskToken);
       if (!token || typeof token.queryId !== 'string' || typeof token.namespaceId !== 'string') {
         throw apiError('INVALID_ARGUMENT', 'TaskToken is not a query task token.');
       }
-      const ns = await ctx.namespace(req.namespace, 'worker');
-      if (token.namespaceId !== ns.id) throw apiError('INVALID_ARGUMENT', `TaskToken belongs to another namespace than ${ns.name}.`);
-      await ctx.matching.respondQueryTaskCompleted(ns.id, token.queryId, req);
-      return {};
+      return ctx.serve(req, call, 'worker', async (ns) => {
+        if (token.namespaceId !== ns.id) throw apiError('INVALID_ARGUMENT', `TaskToken belongs to another namespace than ${ns.name}.`);
+        await ctx.matching.respondQueryTaskCompleted(ns.id, token.queryId, req);
+        return {};
+      });
     },
 
-    DescribeTaskQueue: async (req: ws.DescribeTaskQueueRequest) => {
+    DescribeTaskQueue: async (req: ws.DescribeTaskQueueRequest, call) => {
       requireString(req.taskQueue?.name, 'TaskQueue', limits);
-      const ns = await ctx.namespace(req.namespace, 'read');
-      return ctx.matching.describeTaskQueue(ns.id, req);
+      return ctx.serve(req, call, 'read', (ns) => ctx.matching.describeTaskQueue(ns.id, req));
     },
 
-    ShutdownWorker: async (req: ws.ShutdownWorkerRequest) => {
+    ShutdownWorker: async (req: ws.ShutdownWorkerRequest, call) => {
       checkLength(req.stickyTaskQueue, 'StickyTaskQueue', limits);
       checkLength(req.identity, 'Identity', limits);
-      // Any region accepts it: a worker shutting down must not fail because of a failover.
-      const ns = await ctx.namespace(req.namespace, 'read');
-      if (req.stickyTaskQueue) ctx.matching.shutdownWorker(ns.id, req.stickyTaskQueue);
-      return {};
+      // A read, so any region accepts it: a worker shutting down must not fail because of a
+      // failover. Its sticky queue lives where its polls went: the active region, when reachable.
+      return ctx.serve(req, call, 'read', async (ns) => {
+        if (req.stickyTaskQueue) ctx.matching.shutdownWorker(ns.id, req.stickyTaskQueue);
+        return {};
+      });
     },
   };
 }

@@ -3,7 +3,7 @@
 import type { commonv1, workflowv1, workflowservice as ws } from '../common/temporal.js';
 import { msToSecondsNanos as timestamp } from '../namespaces/convert.js';
 import type { VisibilityFilter, VisibilityRecord } from '../persistence/types.js';
-import type { FrontendContext, Handlers } from './context.js';
+import type { CallContext, FrontendContext, Handlers } from './context.js';
 import { checkLength, pageSize } from './validation.js';
 import { parseVisibilityQuery } from './visibility-query.js';
 
@@ -40,24 +40,24 @@ function pageToken(bytes: Uint8Array | null | undefined): string | undefined {
 export function visibilityHandlers(ctx: FrontendContext): Handlers {
   const limits = ctx.config;
 
-  const list = async (
-    namespace: string | null | undefined,
+  const list = (
+    req: { namespace?: string | null; nextPageToken?: Uint8Array | null },
+    call: CallContext,
     filter: VisibilityFilter,
     size: number,
-    token: Uint8Array | null | undefined,
-  ) => {
-    const ns = await ctx.namespace(namespace, 'read');
-    const page = await ctx.deps.persistence.visibility.listVisibility({
-      namespaceId: ns.id,
-      filter,
-      pageSize: size,
-      nextPageToken: pageToken(token),
+  ) =>
+    ctx.serve(req, call, 'read', async (ns) => {
+      const page = await ctx.deps.persistence.visibility.listVisibility({
+        namespaceId: ns.id,
+        filter,
+        pageSize: size,
+        nextPageToken: pageToken(req.nextPageToken),
+      });
+      return {
+        executions: page.records.map(toWorkflowExecutionInfo),
+        nextPageToken: page.nextPageToken ? Buffer.from(page.nextPageToken, 'utf8') : Buffer.alloc(0),
+      };
     });
-    return {
-      executions: page.records.map(toWorkflowExecutionInfo),
-      nextPageToken: page.nextPageToken ? Buffer.from(page.nextPageToken, 'utf8') : Buffer.alloc(0),
-    };
-  };
 
   type OpenClosedRequest = ws.ListOpenWorkflowExecutionsRequest | ws.ListClosedWorkflowExecutionsRequest;
   // The start-time filter is ignored: tools always send one (0..now) and the store has no range scan.
@@ -70,23 +70,24 @@ export function visibilityHandlers(ctx: FrontendContext): Handlers {
   });
 
   return {
-    ListWorkflowExecutions: async (req: ws.ListWorkflowExecutionsRequest) =>
-      list(req.namespace, parseVisibilityQuery(req.query), pageSize(req.pageSize, 'PageSize', limits), req.nextPageToken),
+    ListWorkflowExecutions: async (req: ws.ListWorkflowExecutionsRequest, call) =>
+      list(req, call, parseVisibilityQuery(req.query), pageSize(req.pageSize, 'PageSize', limits)),
 
-    ScanWorkflowExecutions: async (req: ws.ScanWorkflowExecutionsRequest) =>
-      list(req.namespace, parseVisibilityQuery(req.query), pageSize(req.pageSize, 'PageSize', limits), req.nextPageToken),
+    ScanWorkflowExecutions: async (req: ws.ScanWorkflowExecutionsRequest, call) =>
+      list(req, call, parseVisibilityQuery(req.query), pageSize(req.pageSize, 'PageSize', limits)),
 
-    ListOpenWorkflowExecutions: async (req: ws.ListOpenWorkflowExecutionsRequest) =>
-      list(req.namespace, legacyFilter(req, true), pageSize(req.maximumPageSize, 'MaximumPageSize', limits), req.nextPageToken),
+    ListOpenWorkflowExecutions: async (req: ws.ListOpenWorkflowExecutionsRequest, call) =>
+      list(req, call, legacyFilter(req, true), pageSize(req.maximumPageSize, 'MaximumPageSize', limits)),
 
-    ListClosedWorkflowExecutions: async (req: ws.ListClosedWorkflowExecutionsRequest) =>
-      list(req.namespace, legacyFilter(req, false), pageSize(req.maximumPageSize, 'MaximumPageSize', limits), req.nextPageToken),
+    ListClosedWorkflowExecutions: async (req: ws.ListClosedWorkflowExecutionsRequest, call) =>
+      list(req, call, legacyFilter(req, false), pageSize(req.maximumPageSize, 'MaximumPageSize', limits)),
 
-    CountWorkflowExecutions: async (req: ws.CountWorkflowExecutionsRequest): Promise<ws.ICountWorkflowExecutionsResponse> => {
+    CountWorkflowExecutions: async (req: ws.CountWorkflowExecutionsRequest, call) => {
       const filter = parseVisibilityQuery(req.query);
-      const ns = await ctx.namespace(req.namespace, 'read');
-      const count = await ctx.deps.persistence.visibility.countVisibility(ns.id, filter);
-      return { count: BigInt(count) as never };
+      return ctx.serve(req, call, 'read', async (ns): Promise<ws.ICountWorkflowExecutionsResponse> => {
+        const count = await ctx.deps.persistence.visibility.countVisibility(ns.id, filter);
+        return { count: BigInt(count) as never };
+      });
     },
   };
 }

@@ -1,7 +1,8 @@
 // Workflow RPCs of clients and workers: validate, resolve the namespace, hand to history.
 import { apiError } from '../common/errors.js';
 import type { commonv1, workflowservice as ws } from '../common/temporal.js';
-import type { FrontendContext, Handlers } from './context.js';
+import type { NamespaceRef } from '../history/api.js';
+import type { CallContext, FrontendContext, Handlers } from './context.js';
 import { checkLength, pageSize, requestIdOrNew, requireString } from './validation.js';
 
 type Limits = FrontendContext['config'];
@@ -56,84 +57,79 @@ export function workflowHandlers(ctx: FrontendContext): Handlers {
   const limits = ctx.config;
 
   const activity =
-    <R extends ActivityRequest & { namespace?: string | null }>(
-      byId: boolean,
-      call: (ns: Awaited<ReturnType<FrontendContext['namespace']>>, req: R) => Promise<object | void>,
-    ) =>
-    async (req: R) => {
+    <R extends ActivityRequest & { namespace?: string | null }>(byId: boolean, respond: (ns: NamespaceRef, req: R) => Promise<object | void>) =>
+    async (req: R, call: CallContext) => {
       checkActivityTarget(req, byId, limits);
-      const ns = await ctx.namespace(req.namespace, 'worker');
-      return (await call(ns, req)) ?? {};
+      return ctx.serve(req, call, 'worker', async (ns) => (await respond(ns, req)) ?? {});
     };
 
   return {
-    StartWorkflowExecution: async (req: ws.StartWorkflowExecutionRequest) => {
+    StartWorkflowExecution: async (req: ws.StartWorkflowExecutionRequest, call) => {
       checkStart(req, limits);
-      const ns = await ctx.namespace(req.namespace, 'write');
-      return ctx.history.startWorkflowExecution(ns, req);
+      return ctx.serve(req, call, 'write', (ns) => ctx.history.startWorkflowExecution(ns, req));
     },
 
-    SignalWithStartWorkflowExecution: async (req: ws.SignalWithStartWorkflowExecutionRequest) => {
+    SignalWithStartWorkflowExecution: async (req: ws.SignalWithStartWorkflowExecutionRequest, call) => {
       checkStart(req, limits);
       requireString(req.signalName, 'SignalName', limits);
-      const ns = await ctx.namespace(req.namespace, 'write');
-      return ctx.history.signalWithStartWorkflowExecution(ns, req);
+      return ctx.serve(req, call, 'write', (ns) => ctx.history.signalWithStartWorkflowExecution(ns, req));
     },
 
-    SignalWorkflowExecution: async (req: ws.SignalWorkflowExecutionRequest) => {
+    SignalWorkflowExecution: async (req: ws.SignalWorkflowExecutionRequest, call) => {
       requireExecution(req.workflowExecution, limits);
       requireString(req.signalName, 'SignalName', limits);
       checkLength(req.identity, 'Identity', limits);
       req.requestId = requestIdOrNew(req.requestId, limits);
-      const ns = await ctx.namespace(req.namespace, 'write');
-      await ctx.history.signalWorkflowExecution(ns, req);
-      return {};
+      return ctx.serve(req, call, 'write', async (ns) => {
+        await ctx.history.signalWorkflowExecution(ns, req);
+        return {};
+      });
     },
 
-    RequestCancelWorkflowExecution: async (req: ws.RequestCancelWorkflowExecutionRequest) => {
+    RequestCancelWorkflowExecution: async (req: ws.RequestCancelWorkflowExecutionRequest, call) => {
       requireExecution(req.workflowExecution, limits);
       checkLength(req.identity, 'Identity', limits);
       req.requestId = requestIdOrNew(req.requestId, limits);
-      const ns = await ctx.namespace(req.namespace, 'write');
-      await ctx.history.requestCancelWorkflowExecution(ns, req);
-      return {};
+      return ctx.serve(req, call, 'write', async (ns) => {
+        await ctx.history.requestCancelWorkflowExecution(ns, req);
+        return {};
+      });
     },
 
-    TerminateWorkflowExecution: async (req: ws.TerminateWorkflowExecutionRequest) => {
+    TerminateWorkflowExecution: async (req: ws.TerminateWorkflowExecutionRequest, call) => {
       requireExecution(req.workflowExecution, limits);
       checkLength(req.identity, 'Identity', limits);
-      const ns = await ctx.namespace(req.namespace, 'write');
-      await ctx.history.terminateWorkflowExecution(ns, req);
-      return {};
+      return ctx.serve(req, call, 'write', async (ns) => {
+        await ctx.history.terminateWorkflowExecution(ns, req);
+        return {};
+      });
     },
 
-    DescribeWorkflowExecution: async (req: ws.DescribeWorkflowExecutionRequest) => {
+    DescribeWorkflowExecution: async (req: ws.DescribeWorkflowExecutionRequest, call) => {
       requireExecution(req.execution, limits);
-      const ns = await ctx.namespace(req.namespace, 'read');
-      return ctx.history.describeWorkflowExecution(ns, req);
+      return ctx.serve(req, call, 'read', (ns) => ctx.history.describeWorkflowExecution(ns, req));
     },
 
     GetWorkflowExecutionHistory: async (req: ws.GetWorkflowExecutionHistoryRequest, call) => {
       requireExecution(req.execution, limits);
       pageSize(req.maximumPageSize, 'MaximumPageSize', limits);
-      const ns = await ctx.namespace(req.namespace, 'read');
-      return ctx.history.getWorkflowExecutionHistory(ns, req, call.longPoll(limits.longPollMaxMs));
+      return ctx.serveLongPoll(req, call, 'read', limits.longPollMaxMs, (ns, signal) => ctx.history.getWorkflowExecutionHistory(ns, req, signal));
     },
 
     UpdateWorkflowExecution: async (req: ws.UpdateWorkflowExecutionRequest, call) => {
       requireExecution(req.workflowExecution, limits);
       requireString(req.request?.meta?.updateId, 'UpdateId', limits);
       requireString(req.request?.input?.name, 'UpdateName', limits);
-      const ns = await ctx.namespace(req.namespace, 'write');
-      return ctx.history.updateWorkflowExecution(ns, req, call.longPoll(limits.longPollMaxMs));
+      return ctx.serveLongPoll(req, call, 'write', limits.longPollMaxMs, (ns, signal) => ctx.history.updateWorkflowExecution(ns, req, signal));
     },
 
     // Update-with-start: the one combination Temporal supports, [startWorkflow, updateWorkflow].
-    DeleteWorkflowExecution: async (req: ws.DeleteWorkflowExecutionRequest) => {
+    DeleteWorkflowExecution: async (req: ws.DeleteWorkflowExecutionRequest, call) => {
       requireExecution(req.workflowExecution, limits);
-      const ns = await ctx.namespace(req.namespace, 'write');
-      await ctx.history.deleteWorkflowExecution(ns, req);
-      return {};
+      return ctx.serve(req, call, 'write', async (ns) => {
+        await ctx.history.deleteWorkflowExecution(ns, req);
+        return {};
+      });
     },
 
     ExecuteMultiOperation: async (req: ws.ExecuteMultiOperationRequest, call) => {
@@ -154,50 +150,50 @@ export function workflowHandlers(ctx: FrontendContext): Handlers {
       }
       requireString(update.request?.meta?.updateId, 'UpdateId', limits);
       requireString(update.request?.input?.name, 'UpdateName', limits);
-      const ns = await ctx.namespace(req.namespace, 'write');
-      const started = await ctx.history.startWorkflowExecution(ns, start);
-      const updated = await ctx.history.updateWorkflowExecution(
-        ns,
-        { ...update, workflowExecution: { workflowId: start.workflowId, runId: started.runId } },
-        call.longPoll(limits.longPollMaxMs),
-      );
-      return { responses: [{ startWorkflow: started }, { updateWorkflow: updated }] };
+      return ctx.serveLongPoll(req, call, 'write', limits.longPollMaxMs, async (ns, signal) => {
+        const started = await ctx.history.startWorkflowExecution(ns, start);
+        const updated = await ctx.history.updateWorkflowExecution(
+          ns,
+          { ...update, workflowExecution: { workflowId: start.workflowId, runId: started.runId } },
+          signal,
+        );
+        return { responses: [{ startWorkflow: started }, { updateWorkflow: updated }] };
+      });
     },
 
     PollWorkflowExecutionUpdate: async (req: ws.PollWorkflowExecutionUpdateRequest, call) => {
       requireExecution(req.updateRef?.workflowExecution, limits);
       requireString(req.updateRef?.updateId, 'UpdateId', limits);
-      const ns = await ctx.namespace(req.namespace, 'worker');
-      return ctx.history.pollWorkflowExecutionUpdate(ns, req, call.longPoll(limits.longPollMaxMs));
+      return ctx.serveLongPoll(req, call, 'worker', limits.longPollMaxMs, (ns, signal) => ctx.history.pollWorkflowExecutionUpdate(ns, req, signal));
     },
 
     QueryWorkflow: async (req: ws.QueryWorkflowRequest, call) => {
       requireExecution(req.execution, limits);
       requireString(req.query?.queryType, 'QueryType', limits);
-      const ns = await ctx.namespace(req.namespace, 'worker');
-      return ctx.history.queryWorkflow(ns, req, call.longPoll(limits.longPollMaxMs));
+      return ctx.serveLongPoll(req, call, 'worker', limits.longPollMaxMs, (ns, signal) => ctx.history.queryWorkflow(ns, req, signal));
     },
 
-    ResetStickyTaskQueue: async (req: ws.ResetStickyTaskQueueRequest) => {
+    ResetStickyTaskQueue: async (req: ws.ResetStickyTaskQueueRequest, call) => {
       const execution = requireExecution(req.execution, limits);
-      const ns = await ctx.namespace(req.namespace, 'worker');
-      await ctx.history.resetStickyTaskQueue(ns, execution);
-      return {};
+      return ctx.serve(req, call, 'worker', async (ns) => {
+        await ctx.history.resetStickyTaskQueue(ns, execution);
+        return {};
+      });
     },
 
-    RespondWorkflowTaskCompleted: async (req: ws.RespondWorkflowTaskCompletedRequest) => {
+    RespondWorkflowTaskCompleted: async (req: ws.RespondWorkflowTaskCompletedRequest, call) => {
       if (!req.taskToken?.length) throw apiError('REQUIRED', 'TaskToken');
       checkLength(req.identity, 'Identity', limits);
-      const ns = await ctx.namespace(req.namespace, 'worker');
-      return ctx.history.respondWorkflowTaskCompleted(ns, req);
+      return ctx.serve(req, call, 'worker', (ns) => ctx.history.respondWorkflowTaskCompleted(ns, req));
     },
 
-    RespondWorkflowTaskFailed: async (req: ws.RespondWorkflowTaskFailedRequest) => {
+    RespondWorkflowTaskFailed: async (req: ws.RespondWorkflowTaskFailedRequest, call) => {
       if (!req.taskToken?.length) throw apiError('REQUIRED', 'TaskToken');
       checkLength(req.identity, 'Identity', limits);
-      const ns = await ctx.namespace(req.namespace, 'worker');
-      await ctx.history.respondWorkflowTaskFailed(ns, req);
-      return {};
+      return ctx.serve(req, call, 'worker', async (ns) => {
+        await ctx.history.respondWorkflowTaskFailed(ns, req);
+        return {};
+      });
     },
 
     RecordActivityTaskHeartbeat: activity(false, (ns, req: ws.RecordActivityTaskHeartbeatRequest) =>
