@@ -2,7 +2,7 @@
 // Same code paths as a region; the store is SQLite by default, Cassandra when configured.
 import path from 'node:path';
 import { createLogger, type Logger } from '../../services/common/logger.js';
-import { createRegistry, MetricsServer } from '../../services/common/metrics.js';
+import { createRegistry, MetricsServer, type Registry } from '../../services/common/metrics.js';
 import { ServiceGroup, type Service } from '../../services/common/lifecycle.js';
 import type { Persistence } from '../../services/persistence/store.js';
 import { openSqlitePersistence } from '../../services/persistence/sqlite/index.js';
@@ -14,6 +14,8 @@ import { ShardOwnership } from '../../services/history/shard-ownership.js';
 import { InMemoryCluster, InMemoryMembership } from '../../services/membership/in-memory.js';
 import { MatchingEngine } from '../../services/matching/engine.js';
 import { FrontendService } from '../../services/frontend/server.js';
+import { Replication } from '../../replication/replication.js';
+import type { ReplicationConfig } from '../../replication/config.js';
 
 export type StoreConfig =
   | { kind: 'sqlite'; path: string }
@@ -27,6 +29,12 @@ export interface EmbeddedConfig {
   metricsPort: number;
   numShards: number;
   region: RegionConfig;
+  /**
+   * Every region of the cluster (this one included), with frontend addresses: replication streams
+   * from each other region that has one. Empty: this region alone.
+   */
+  regions: RegionConfig[];
+  replication: Partial<ReplicationConfig>;
   /** Registered at start when missing. */
   defaultNamespace: string;
   logLevel: string;
@@ -39,6 +47,8 @@ export const embeddedDefaults: EmbeddedConfig = {
   metricsPort: 9090,
   numShards: 16,
   region: { name: 'a', initialFailoverVersion: 1n, failoverVersionIncrement: 10n },
+  regions: [],
+  replication: {},
   defaultNamespace: 'default',
   logLevel: 'info',
 };
@@ -52,9 +62,13 @@ export async function openStore(store: StoreConfig, log: Logger): Promise<Persis
 export class EmbeddedCluster implements Service {
   readonly log: Logger;
   private group?: ServiceGroup;
-  private store?: Persistence;
+  store?: Persistence;
+  namespaces?: NamespaceRegistry;
   frontend?: FrontendService;
   history?: HistoryService;
+  matching?: MatchingEngine;
+  replication?: Replication;
+  registry?: Registry;
 
   constructor(readonly config: EmbeddedConfig, logger?: Logger) {
     this.log = (logger ?? createLogger({ level: config.logLevel })).child({ region: config.region.name });
@@ -70,24 +84,35 @@ export class EmbeddedCluster implements Service {
     const store = await openStore(c.store, this.log);
     this.store = store;
     try {
-      const namespaces = new NamespaceRegistry(store.namespaces, { region: c.region }, this.log.child({ service: 'namespaces' }));
+      const namespaces = new NamespaceRegistry(store.namespaces, { region: c.region, regions: c.regions }, this.log.child({ service: 'namespaces' }));
+      const replication = c.regions.some((r) => r.name !== c.region.name)
+        ? new Replication(c.replication, { store, namespaces, numShards: c.numShards, logger: this.log, registry })
+        : undefined;
       // The region's code path with the in-memory membership: one history member owns every shard.
       const hostId = `embedded-${process.pid}`;
       const membership = new InMemoryMembership(new InMemoryCluster(), { id: hostId, role: 'history', address: 'in-process', startedAtMs: Date.now() });
-      const history = new HistoryService({ numShards: c.numShards, hostId }, store, namespaces, this.log, registry, 'none');
+      const history = new HistoryService({ numShards: c.numShards, hostId }, store, namespaces, this.log, registry, 'none', {
+        shardListeners: replication ? [replication] : [],
+      });
+      replication?.attach(history.engine);
       const ownership = new ShardOwnership({ membership, controller: history.controller, numShards: c.numShards, logger: this.log });
       const matching = new MatchingEngine({ store: store.taskQueues, starter: history.engine, logger: this.log, registry });
       history.engine.setMatching(matching);
       const frontend = new FrontendService(
         { host: c.host, port: c.port, region: c.region.name, historyShardCount: c.numShards },
-        { persistence: store, namespaces, history: history.engine, matching, logger: this.log, registry },
+        { persistence: store, namespaces, history: history.engine, matching, logger: this.log, registry, extraServices: replication?.extraServices },
       );
-      const services: Service[] = [namespaces, membership, history, ownership, matching, frontend];
+      // Replication stops first: its streams end before the frontend drains the calls they ride on.
+      const services: Service[] = [namespaces, membership, history, ownership, matching, frontend, ...(replication ? [replication] : [])];
       if (c.metricsPort > 0) services.push(new MetricsServer(registry, c.host, c.metricsPort, this.log.child({ service: 'metrics' }), 'warn'));
       this.group = new ServiceGroup(services);
       await this.group.start();
+      this.namespaces = namespaces;
       this.frontend = frontend;
       this.history = history;
+      this.matching = matching;
+      this.replication = replication;
+      this.registry = registry;
       if (c.defaultNamespace && !(await namespaces.getByName(c.defaultNamespace))) {
         await namespaces.register({ name: c.defaultNamespace, description: 'default namespace' }).catch((err: unknown) => {
           if (!(err instanceof Error && /already exists/.test(err.message))) throw err;

@@ -14,12 +14,18 @@ import { ShardQueues } from './shard-queues.js';
 import type { Shard, ShardListener } from './shard.js';
 import { TaskExecutor } from './task-executor.js';
 
+/** What the process main composes around history (replication's per-shard streams). */
+export interface HistoryShardListener extends ShardLifecycleListener {
+  /** Tasks a write of an owned shard just committed: a replication sender ships them at once. */
+  onTasksCreated?(shard: Shard, tasks: HistoryTask[]): void;
+}
+
 export interface HistoryServiceOptions {
   /**
    * Told when this node acquired a shard (after its queues started) and when it lost or released
    * one (before its queues stop), in order acquired and in reverse order released.
    */
-  shardListeners?: readonly ShardLifecycleListener[];
+  shardListeners?: readonly HistoryShardListener[];
 }
 
 export class HistoryService implements Service, ShardListener, ShardLifecycleListener {
@@ -30,7 +36,7 @@ export class HistoryService implements Service, ShardListener, ShardLifecycleLis
   private readonly queues = new Map<Shard, ShardQueues>();
   /** Queues of released shards still stopping (their last ack levels are being persisted). */
   private readonly stopping = new Set<Promise<void>>();
-  private readonly shardListeners: readonly ShardLifecycleListener[];
+  private readonly shardListeners: readonly HistoryShardListener[];
   private readonly log: Logger;
   private unsubscribe?: () => void;
 
@@ -87,6 +93,7 @@ export class HistoryService implements Service, ShardListener, ShardLifecycleLis
 
   onTasksCreated(shard: Shard, tasks: HistoryTask[]): void {
     this.queues.get(shard)?.tasksCreated(tasks);
+    for (const l of this.shardListeners) l.onTasksCreated?.(shard, tasks);
   }
 
   onEventsAppended(key: ExecutionKey): void {

@@ -257,6 +257,20 @@ export class Shard {
     }
   }
 
+  /**
+   * Writes tasks that belong to no execution write (a replication DLQ entry), with task ids of
+   * this shard, fenced like every write.
+   */
+  async writeTasks(newTasks: Omit<HistoryTask, 'taskId'>[]): Promise<HistoryTask[]> {
+    return this.write(async () => {
+      const tasks: HistoryTask[] = [];
+      for (const t of newTasks) tasks.push({ ...t, taskId: await this.nextTaskId() });
+      await this.store.executions.createHistoryTasks(this.shardId, this.rangeId, tasks);
+      this.listener.onTasksCreated(this, tasks);
+      return tasks;
+    });
+  }
+
   private committed(ms: MutableState, tasks: HistoryTask[]): void {
     ms.storedNextEventId = ms.info.nextEventId;
     this.remember(ms);
