@@ -17,10 +17,10 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** Metric names the code registers: string literals in services/, deploy/ and proto/, plus prom-client's process metrics. */
+/** Metric names the code registers: string literals in services/, replication/, deploy/ and proto/, plus prom-client's process metrics. */
 async function exportedNames(): Promise<Set<string>> {
   const names = new Set<string>();
-  for (const f of ['services', 'deploy', 'proto'].flatMap((d) => sourceFiles(path.join(root, d)))) {
+  for (const f of ['services', 'replication', 'deploy', 'proto'].flatMap((d) => sourceFiles(path.join(root, d)))) {
     for (const m of fs.readFileSync(f, 'utf8').matchAll(/['"`](tandem_[a-z0-9_]+)['"`]/g)) names.add(m[1]!);
   }
   for (const m of await createRegistry().getMetricsAsJSON()) names.add(m.name);
