@@ -6,6 +6,7 @@ import { durationFromMs, msFromDuration } from '../services/common/proto-time.js
 import { durationFlagMs, flag, intFlag, parseArgs, UsageError, type ParsedArgs } from './args.js';
 import { up } from './up.js';
 import { status } from './status.js';
+import { dlq } from './dlq.js';
 
 const usage = `usage:
   tandem dev [--host 127.0.0.1] [--port 7233] [--metrics-port 9090] [--shards 16]
@@ -15,7 +16,9 @@ const usage = `usage:
   tandem namespace describe <name> [--address 127.0.0.1:7233]
   tandem namespace list [--address 127.0.0.1:7233]
   tandem up --topology deploy/local/one-region.json      every service of every region as its own process
-  tandem status --topology deploy/local/one-region.json  processes, shard ownership and health`;
+  tandem status --topology deploy/local/one-region.json  processes, shard ownership and health
+  tandem dlq list|retry|purge [--shard N [--task ID]] [--limit 100] [--address 127.0.0.1:7233]
+                                                         the region's replication DLQ`;
 
 function devConfig(args: ParsedArgs): EmbeddedConfig {
   const cassandra = args.flags.get('cassandra');
@@ -137,6 +140,8 @@ async function main(argv: string[]): Promise<void> {
       return up(args);
     case 'status':
       return status(args);
+    case 'dlq':
+      return dlq(args);
     default:
       throw new UsageError(args.positional[0] ? `unknown command ${args.positional[0]}` : 'no command');
   }

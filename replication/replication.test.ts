@@ -5,6 +5,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { durationFromMs } from '../services/common/proto-time.js';
 import { enums } from '../services/common/temporal.js';
@@ -14,6 +17,8 @@ import { ReplicationAdminServiceClient, type DlqSelector, type ListDlqResponse, 
 import { converge, historyDifferences, insertNamespace, metricValue, NUM_SHARDS, startTwoRegions, type TwoRegions } from '../test-e2e/two-regions.js';
 
 const CT = enums.CommandType;
+const TANDEM = fileURLToPath(new URL('../bin/tandem.mjs', import.meta.url));
+const run = promisify(execFile);
 const MAX_TASK_ID = (1n << 63n) - 1n;
 
 describe('replication between two regions', () => {
@@ -154,6 +159,11 @@ describe('replication between two regions', () => {
       const poisoned2 = await r.globalNamespace(undefined, { inB: false });
       await workload(poisoned2, 1, 'poison2');
       for (let i = 0; i < 50 && (await list()).entries.length < 4; i++) await new Promise((res) => setTimeout(res, 100));
+      // The operator's view: `tandem dlq list` against b's frontend.
+      const { stdout } = await run(process.execPath, [TANDEM, 'dlq', 'list', '--address', r.b.address]);
+      const listed = stdout.trim().split('\n').map((l) => JSON.parse(l) as { namespaceId: string; source: string });
+      assert.equal(listed.length, 4);
+      assert.ok(listed.every((e) => e.namespaceId === poisoned2.id && e.source === 'a'));
       assert.deepEqual(await purge(), { purged: 4 });
       assert.deepEqual((await list()).entries, []);
     } finally {
