@@ -50,8 +50,3 @@ export function replicationConfig(overrides: Partial<ReplicationConfig> = {}): R
   if (c.reconnectMaxBackoffMs < c.reconnectInitialBackoffMs) throw new Error('replication config: reconnectMaxBackoffMs < reconnectInitialBackoffMs');
   return c;
 }
-
-/** Where a sender keeps a receiver region's ack in its shard row's ackLevels. */
-export function ackLevelKey(receiverRegion: string): string {
-  return `replication:${receiverRegion}`;
-}

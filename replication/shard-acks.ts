@@ -5,7 +5,7 @@ import { isTandemError } from '../services/common/errors.js';
 import type { Logger } from '../services/common/logger.js';
 import type { Shard } from '../services/history/shard.js';
 import type { Persistence } from '../services/persistence/store.js';
-import { ackLevelKey } from './config.js';
+import { replicationAckKey } from '../services/history/replication-progress.js';
 
 export class ShardAcks {
   private readonly acked = new Map<string, bigint>();
@@ -22,7 +22,7 @@ export class ShardAcks {
     private readonly log: Logger,
   ) {
     for (const r of receivers) {
-      const stored = shard.ackLevels[ackLevelKey(r)];
+      const stored = shard.ackLevels[replicationAckKey(r)];
       if (stored !== undefined) this.acked.set(r, BigInt(stored));
     }
     this.persisted = new Map(this.acked);
@@ -58,7 +58,7 @@ export class ShardAcks {
     const moved = [...this.acked].filter(([r, id]) => this.persisted.get(r) !== id);
     if (moved.length === 0 || this.shard.isLost) return;
     try {
-      await this.shard.updateAckLevels(Object.fromEntries(moved.map(([r, id]) => [ackLevelKey(r), id.toString()])));
+      await this.shard.updateAckLevels(Object.fromEntries(moved.map(([r, id]) => [replicationAckKey(r), id.toString()])));
       this.persisted = new Map(this.acked);
       // Only once every receiver's ack is stored: a crash in between leaves done rows, never a gap.
       const all = this.receivers.map((r) => this.persisted.get(r));
