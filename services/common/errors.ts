@@ -51,6 +51,7 @@ const table = {
     message: () => 'workflow execution already completed',
   },
   TASK_NOT_FOUND: { status: status.NOT_FOUND, message: (what: string) => what },
+  CLUSTER_NOT_FOUND: { status: status.NOT_FOUND, message: (name: string) => `Cluster ${name} is not a known remote cluster.` },
   SHARD_MOVED: {
     status: status.UNAVAILABLE,
     message: (shardId: number) => `shard ${shardId} is not owned by this host; retry`,

@@ -1,9 +1,14 @@
-// Cluster info and namespace administration.
+// Cluster info and namespace administration. Writes of a global namespace happen in its active
+// region only (one writer, so replication never merges concurrent edits): sent to another region
+// they are forwarded there. A change of the active cluster is a graceful failover, handed to the
+// FailoverCoordinator of the active region (forced ones come through tandem.admin.v1 only).
 import { apiError } from '../common/errors.js';
 import { enums, type workflowservice as ws } from '../common/temporal.js';
 import { durationToMs, namespaceStateFromProto, parseExtraConfig, toDescribeNamespaceResponse } from '../namespaces/convert.js';
 import { findRegion } from '../namespaces/failover.js';
-import type { FrontendContext, Handlers } from './context.js';
+import type { FailoverCoordinator } from '../namespaces/failover-coordinator.js';
+import type { NamespaceRecord } from '../persistence/types.js';
+import type { CallContext, FrontendContext, Handlers } from './context.js';
 import { checkLength, pageSize, requireString } from './validation.js';
 
 const IVT = enums.IndexedValueType;
@@ -28,7 +33,7 @@ function nonNegativeMs(d: Parameters<typeof durationToMs>[0], field: string): nu
 }
 
 export function systemHandlers(ctx: FrontendContext): Handlers {
-  const region = () => findRegion(ctx.namespaces.config.regions, ctx.config.region);
+  const region = () => findRegion(ctx.namespaces.regions(), ctx.config.region);
   return {
     GetSystemInfo: async (): Promise<ws.IGetSystemInfoResponse> => ({
       serverVersion: ctx.config.serverVersion,
@@ -48,6 +53,7 @@ export function systemHandlers(ctx: FrontendContext): Handlers {
     GetClusterInfo: async (): Promise<ws.IGetClusterInfoResponse> => ({
       supportedClients: {},
       serverVersion: ctx.config.serverVersion,
+      versionInfo: { current: { version: ctx.config.serverVersion } },
       clusterId: ctx.config.region,
       clusterName: ctx.config.region,
       historyShardCount: ctx.config.historyShardCount,
@@ -60,7 +66,24 @@ export function systemHandlers(ctx: FrontendContext): Handlers {
   };
 }
 
-export function namespaceHandlers(ctx: FrontendContext): Handlers {
+/** Sameness of a requested cluster list and a namespace's: order does not matter. */
+function sameClusters(requested: string[], rec: NamespaceRecord): boolean {
+  const want = new Set(requested);
+  return want.size === rec.regions.length && rec.regions.every((r) => want.has(r));
+}
+
+function updateResponse(rec: NamespaceRecord): ws.IUpdateNamespaceResponse {
+  const d = toDescribeNamespaceResponse(rec);
+  return {
+    namespaceInfo: d.namespaceInfo,
+    config: d.config,
+    replicationConfig: d.replicationConfig,
+    failoverVersion: d.failoverVersion,
+    isGlobalNamespace: d.isGlobalNamespace,
+  };
+}
+
+export function namespaceHandlers(ctx: FrontendContext, failover: FailoverCoordinator): Handlers {
   const limits = ctx.config;
   return {
     RegisterNamespace: async (req: ws.RegisterNamespaceRequest): Promise<ws.IRegisterNamespaceResponse> => {
@@ -101,7 +124,7 @@ export function namespaceHandlers(ctx: FrontendContext): Handlers {
       };
     },
 
-    UpdateNamespace: async (req: ws.UpdateNamespaceRequest): Promise<ws.IUpdateNamespaceResponse> => {
+    UpdateNamespace: async (req: ws.UpdateNamespaceRequest, call: CallContext): Promise<object> => {
       const name = requireString(req.namespace, 'Namespace', limits);
       const info = req.updateInfo;
       const config = req.config;
@@ -111,12 +134,23 @@ export function namespaceHandlers(ctx: FrontendContext): Handlers {
       if (req.promoteNamespace) throw apiError('INVALID_ARGUMENT', 'Promoting a local namespace to global is not supported.');
       const current = await ctx.namespaces.requireByName(name);
       const repl = req.replicationConfig;
-      if (repl?.activeClusterName && repl.activeClusterName !== current.activeRegion) {
-        // Failovers need the handover protocol, the route update and the audit log of the controller.
-        throw apiError('INVALID_ARGUMENT', `Namespace ${name}: change the active cluster through the failover controller.`);
+      const requested = (repl?.clusters ?? []).map((c) => c.clusterName ?? '');
+      // The temporal CLI sends the cluster list it was given on every update: the same list is no change.
+      if (requested.length > 0 && !sameClusters(requested, current)) {
+        throw apiError('INVALID_ARGUMENT', `Namespace ${name}: the cluster list cannot be changed (it is ${current.regions.join(', ')}).`);
       }
-      if (repl?.clusters?.length) throw apiError('INVALID_ARGUMENT', `Namespace ${name}: the cluster list cannot be changed.`);
-      const updated = await ctx.namespaces.update(name, (rec) => {
+      const target = repl?.activeClusterName;
+      if (target && target !== current.activeRegion) {
+        if (!current.isGlobal) {
+          throw apiError('INVALID_ARGUMENT', `Namespace ${name} is local to cluster ${current.activeRegion}; only a global namespace changes its active cluster.`);
+        }
+        // 'worker': served by the active region even while it drains (it refuses a second failover itself).
+        return ctx.serve(req, call, 'worker', async () => {
+          await failover.failover(name, target, { graceful: true, identity: `UpdateNamespace via ${ctx.config.region}` });
+          return updateResponse(await ctx.namespaces.refreshNamespace(current.id));
+        });
+      }
+      return ctx.serve(req, call, 'write', async () => updateResponse(await ctx.namespaces.update(name, (rec) => {
         const extra = parseExtraConfig(rec.config);
         if (config?.historyArchivalState) extra.historyArchivalState = config.historyArchivalState;
         if (config?.historyArchivalUri) extra.historyArchivalUri = config.historyArchivalUri;
@@ -132,21 +166,15 @@ export function namespaceHandlers(ctx: FrontendContext): Handlers {
           retentionMs: retentionMs ?? rec.retentionMs,
           config: JSON.stringify(extra),
         };
-      });
-      const d = toDescribeNamespaceResponse(updated);
-      return {
-        namespaceInfo: d.namespaceInfo,
-        config: d.config,
-        replicationConfig: d.replicationConfig,
-        failoverVersion: d.failoverVersion,
-        isGlobalNamespace: d.isGlobalNamespace,
-      };
+      })));
     },
 
-    DeprecateNamespace: async (req: ws.DeprecateNamespaceRequest): Promise<ws.IDeprecateNamespaceResponse> => {
+    DeprecateNamespace: async (req: ws.DeprecateNamespaceRequest, call: CallContext): Promise<object> => {
       const name = requireString(req.namespace, 'Namespace', limits);
-      await ctx.namespaces.update(name, (rec) => ({ ...rec, state: 'deprecated' }));
-      return {};
+      return ctx.serve(req, call, 'write', async () => {
+        await ctx.namespaces.update(name, (rec) => ({ ...rec, state: 'deprecated' }));
+        return {};
+      });
     },
   };
 }

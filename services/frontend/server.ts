@@ -1,4 +1,4 @@
-// The frontend process: Temporal's WorkflowService over gRPC, plus health and reflection.
+// The frontend process: Temporal's WorkflowService and OperatorService over gRPC, plus health and reflection.
 // Every call goes through one wrapper: decode check, generic payload/duration checks, the handler,
 // error mapping, metrics. No request can throw past it.
 import * as grpc from '@grpc/grpc-js';
@@ -13,6 +13,8 @@ import { FrontendContext, type CallContext, type FrontendDeps, type Handler } fr
 import { toServiceError } from './errors.js';
 import { HealthState, healthDefinition } from '../common/health.js';
 import { namespaceHandlers, systemHandlers } from './namespace-handlers.js';
+import { OPERATOR_SERVICE, operatorHandlers } from './operator-handlers.js';
+import { NamespaceFailoverCoordinator, type FailoverCoordinator } from '../namespaces/failover-coordinator.js';
 import { reflectionService } from './reflection.js';
 import { taskHandlers } from './task-handlers.js';
 import { checkPayloadsAndDurations } from './validation.js';
@@ -32,6 +34,11 @@ export interface FrontendServiceDeps extends FrontendDeps {
   registry: Registry;
   /** E.g. the inter-region replication endpoint, added by the process main. */
   extraServices?: ExtraService[];
+  /**
+   * Where UpdateNamespace's change of active cluster goes. Default: a coordinator on this region's
+   * store that does not wait for replication (one region, tests); process mains pass theirs.
+   */
+  failover?: FailoverCoordinator;
 }
 
 export class FrontendService implements Service {
@@ -46,6 +53,7 @@ export class FrontendService implements Service {
   private server?: grpc.Server;
   private boundPort?: number;
   private readonly extraServices: ExtraService[];
+  private readonly failover: FailoverCoordinator;
 
   constructor(config: Partial<FrontendConfig> & { region: string }, deps: FrontendServiceDeps) {
     this.config = frontendConfig(config);
@@ -54,6 +62,8 @@ export class FrontendService implements Service {
     }
     this.log = deps.logger.child({ service: 'frontend' });
     this.extraServices = deps.extraServices ?? [];
+    this.failover =
+      deps.failover ?? new NamespaceFailoverCoordinator({ registry: deps.namespaces, audit: deps.persistence.clusterMetadata, log: this.log.child({ component: 'failover' }) });
     this.ctx = new FrontendContext(this.config, { ...deps, logger: this.log });
     this.requests = counter(deps.registry, 'tandem_frontend_requests_total', 'Frontend gRPC requests by method and status code', ['method', 'code']);
     this.durations = histogram(deps.registry, 'tandem_frontend_request_duration_seconds', 'Frontend gRPC request latency', ['method']);
@@ -77,18 +87,23 @@ export class FrontendService implements Service {
     });
     const handlers: Record<string, Handler> = {
       ...systemHandlers(this.ctx),
-      ...namespaceHandlers(this.ctx),
+      ...namespaceHandlers(this.ctx, this.failover),
       ...workflowHandlers(this.ctx),
       ...taskHandlers(this.ctx),
       ...visibilityHandlers(this.ctx),
     };
-    const service = reflectionRoot.lookupService(WORKFLOW_SERVICE);
-    const impl: grpc.UntypedServiceImplementation = {};
-    for (const method of service.methodsArray) impl[method.name] = this.unary(method, handlers[method.name]);
-    server.addService(serviceDefinition(service), impl);
+    for (const [name, served] of [
+      [WORKFLOW_SERVICE, handlers],
+      [OPERATOR_SERVICE, operatorHandlers(this.ctx)],
+    ] as const) {
+      const service = reflectionRoot.lookupService(name);
+      const impl: grpc.UntypedServiceImplementation = {};
+      for (const method of service.methodsArray) impl[method.name] = this.unary(method, served[method.name]);
+      server.addService(serviceDefinition(service), impl);
+    }
     server.addService(healthDefinition, this.health.implementation());
     for (const extra of this.extraServices) server.addService(extra.definition, extra.implementation);
-    reflectionService([WORKFLOW_SERVICE, HEALTH_SERVICE]).addToServer(server);
+    reflectionService([WORKFLOW_SERVICE, OPERATOR_SERVICE, HEALTH_SERVICE]).addToServer(server);
 
     this.boundPort = await bindInsecure(server, this.config.host, this.config.port);
     this.server = server;
@@ -111,7 +126,7 @@ export class FrontendService implements Service {
     const name = method.name;
     const reqType = requestType(method);
     const resType = responseType(method);
-    const run = handler ?? (async () => Promise.reject(apiError('UNIMPLEMENTED', `${WORKFLOW_SERVICE}/${name}`)));
+    const run = handler ?? (async () => Promise.reject(apiError('UNIMPLEMENTED', `${method.parent?.fullName.slice(1) ?? WORKFLOW_SERVICE}/${name}`)));
 
     return (call, callback) => {
       const endTimer = this.durations.startTimer({ method: name });

@@ -2,15 +2,24 @@
 // are read on every call, so they are cached: refreshed on a miss and on a short interval (other
 // processes write them too), replaced at once when this process writes. Whoever must act on a
 // change (history's queues re-run the tasks a passive namespace parked) subscribes with onChange.
+//
+// Global namespaces: every write of a global record first appends an entry to the namespace
+// replication queue (same store, same logical step), then writes the record conditionally. Entry
+// first, so no written record lacks an entry; an entry whose write then loses its race is
+// harmless, because the queue is read with the records as they are at send time
+// (replication-source.ts) and applying is idempotent by replication version (replication-version.ts).
 import { randomUUID } from 'node:crypto';
 import { apiError, apiErrorWithDetails } from '../common/errors.js';
 import type { Service } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { ConditionFailedError, NamespaceAlreadyExistsError } from '../persistence/errors.js';
+import type { ClusterMetadataStore } from '../persistence/cluster-store.js';
 import type { NamespaceStore } from '../persistence/store.js';
 import type { NamespaceRecord } from '../persistence/types.js';
 import type { NamespaceExtraConfig } from './convert.js';
+import { ClusterMetadata } from './cluster-metadata.js';
 import { findRegion, validateRegionConfig, type RegionConfig } from './failover.js';
+import { compareReplicationVersions, configVersionOf, replicationVersion, withConfigVersion } from './replication-version.js';
 
 export interface NamespaceRegistryConfig {
   /** The region this process runs in; local namespaces are active here. */
@@ -74,11 +83,16 @@ export function namespaceNotFound(name: string) {
 /** Told the record of a namespace this registry caches now, after it changed. */
 export type NamespaceChangeListener = (rec: NamespaceRecord) => void;
 
+/** What applying a record replicated from another region did. */
+export type ApplyOutcome = 'created' | 'updated' | 'stale' | 'conflict';
+
 export class NamespaceRegistry implements Service {
   readonly config: ReturnType<typeof withDefaults>;
   private byName = new Map<string, NamespaceRecord>();
   private byId = new Map<string, NamespaceRecord>();
   private readonly listeners = new Set<NamespaceChangeListener>();
+  /** Every region this one knows: the topology's and those added at run time. */
+  readonly clusters: ClusterMetadata;
   private timer?: NodeJS.Timeout;
   private refreshing?: Promise<void>;
 
@@ -86,8 +100,16 @@ export class NamespaceRegistry implements Service {
     private readonly store: NamespaceStore,
     config: NamespaceRegistryConfig,
     private readonly log: Logger,
+    /** Where global namespace writes are queued for other regions; without it nothing replicates (one region, tests). */
+    private readonly clusterStore?: ClusterMetadataStore,
   ) {
     this.config = withDefaults(config);
+    this.clusters = new ClusterMetadata(this.config.region, this.config.regions, clusterStore);
+  }
+
+  /** Every known region (topology and run-time additions), the local one included. */
+  regions(): RegionConfig[] {
+    return this.clusters.regions();
   }
 
   get localRegion(): string {
@@ -95,9 +117,10 @@ export class NamespaceRegistry implements Service {
   }
 
   async start(): Promise<void> {
-    await this.refresh();
+    await Promise.all([this.refresh(), this.clusters.refresh()]);
     this.timer = setInterval(() => {
       this.refresh().catch((err: unknown) => this.log.warn({ err }, 'namespace cache refresh failed'));
+      this.clusters.refresh().catch((err: unknown) => this.log.warn({ err }, 'cluster metadata refresh failed'));
     }, this.config.refreshIntervalMs);
     this.timer.unref();
   }
@@ -194,11 +217,19 @@ export class NamespaceRegistry implements Service {
     if (isGlobal) {
       activeRegion = input.activeRegion || activeRegion;
       regions = [...new Set([activeRegion, ...(input.regions ?? [])])];
-      for (const r of regions) findRegion(this.config.regions, r);
+      for (const r of regions) findRegion(this.regions(), r);
+      // The record is created here and replicated from here: a region outside the list would
+      // hold a namespace it does not serve, and the listed regions would never hear of it.
+      if (!regions.includes(this.localRegion)) {
+        throw apiError(
+          'INVALID_ARGUMENT',
+          `Namespace ${name}: register it in one of its clusters (${regions.join(', ')}); this is cluster ${this.localRegion}.`,
+        );
+      }
     } else if ((input.activeRegion && input.activeRegion !== activeRegion) || (input.regions ?? []).some((r) => r !== activeRegion)) {
       throw apiError('INVALID_ARGUMENT', `A local namespace lives in region ${activeRegion} only; register a global namespace to replicate it.`);
     }
-    const rec: NamespaceRecord = {
+    const rec: NamespaceRecord = withConfigVersion({
       id: randomUUID(),
       name,
       state: 'registered',
@@ -209,12 +240,15 @@ export class NamespaceRegistry implements Service {
       isGlobal,
       activeRegion,
       regions,
-      failoverVersion: findRegion(this.config.regions, activeRegion).initialFailoverVersion,
+      failoverVersion: findRegion(this.regions(), activeRegion).initialFailoverVersion,
       failoverState: 'normal',
       notificationVersion: 1n,
       config: JSON.stringify(input.extra ?? {}),
-    };
+    }, 1n);
     try {
+      // A taken name would leave an entry that never gets a record: refuse it before the entry.
+      if (await this.store.getNamespaceByName(name)) throw new NamespaceAlreadyExistsError(name);
+      await this.queueReplication(rec);
       await this.store.createNamespace(rec);
     } catch (err) {
       if (err instanceof NamespaceAlreadyExistsError) {
@@ -239,13 +273,12 @@ export class NamespaceRegistry implements Service {
     for (let attempt = 1; ; attempt++) {
       const current = await this.store.getNamespaceByName(name);
       if (!current || current.state === 'deleted') throw namespaceNotFound(name);
-      const next: NamespaceRecord = {
-        ...change(current),
-        id: current.id,
-        name: current.name,
-        notificationVersion: current.notificationVersion + 1n,
-      };
+      const next: NamespaceRecord = withConfigVersion(
+        { ...change(current), id: current.id, name: current.name, notificationVersion: current.notificationVersion + 1n },
+        configVersionOf(current) + 1n,
+      );
       try {
+        await this.queueReplication(next);
         await this.store.updateNamespace(next, current.notificationVersion);
       } catch (err) {
         if (err instanceof ConditionFailedError && attempt < UPDATE_ATTEMPTS) continue;
@@ -253,6 +286,40 @@ export class NamespaceRegistry implements Service {
       }
       this.remember(next);
       return next;
+    }
+  }
+
+  /**
+   * Writes a record replicated from another region when it is newer (by replication version) than
+   * the local one, keeping the local notification counter; creates it, with its id, when unknown.
+   * 'conflict': another namespace holds its name here (registered locally before it arrived).
+   */
+  async applyReplicated(remote: Omit<NamespaceRecord, 'notificationVersion'>): Promise<ApplyOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      const local = await this.store.getNamespaceById(remote.id);
+      try {
+        if (!local) {
+          const holder = await this.store.getNamespaceByName(remote.name);
+          if (holder) {
+            this.log.error({ namespace: remote.name, id: remote.id, localId: holder.id }, 'replicated namespace clashes with a local one of the same name; not applied');
+            return 'conflict';
+          }
+          const rec = { ...remote, notificationVersion: 1n };
+          await this.store.createNamespace(rec);
+          this.remember(rec);
+          return 'created';
+        }
+        if (compareReplicationVersions(replicationVersion({ ...remote, notificationVersion: 0n }), replicationVersion(local)) <= 0) return 'stale';
+        const rec = { ...remote, notificationVersion: local.notificationVersion + 1n };
+        await this.store.updateNamespace(rec, local.notificationVersion);
+        this.remember(rec);
+        return 'updated';
+      } catch (err) {
+        // A local write or another applier won the race: read again and compare again.
+        const raced = err instanceof ConditionFailedError || err instanceof NamespaceAlreadyExistsError;
+        if (raced && attempt < UPDATE_ATTEMPTS) continue;
+        throw err;
+      }
     }
   }
 
@@ -264,6 +331,13 @@ export class NamespaceRegistry implements Service {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const namespaces = all.slice(0, pageSize);
     return { namespaces, nextAfter: all.length > pageSize ? namespaces[namespaces.length - 1]!.name : undefined };
+  }
+
+  /** The queue entry of a global record's write, appended before the write (see the header). */
+  private async queueReplication(rec: NamespaceRecord): Promise<void> {
+    if (!rec.isGlobal || !this.clusterStore) return;
+    const { failoverVersion, configVersion } = replicationVersion(rec);
+    await this.clusterStore.appendNamespaceReplication({ namespaceId: rec.id, failoverVersion, configVersion, createdAtMs: Date.now() });
   }
 
   private isNewer(rec: NamespaceRecord): boolean {
