@@ -9,12 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { isTandemError } from '../common/errors.js';
-import { silentLogger } from '../common/logger.js';
-import { createRegistry } from '../common/metrics.js';
 import { enums, historyv1, type workflowservice as ws } from '../common/temporal.js';
 import { toBigInt } from '../common/proto-time.js';
-import { NamespaceRegistry } from '../namespaces/registry.js';
-import { MatchingEngine } from '../matching/engine.js';
 import type { Persistence } from '../persistence/store.js';
 import type { ExecutionKey } from '../persistence/types.js';
 import { openSqlitePersistence } from '../persistence/sqlite/index.js';
@@ -61,7 +57,7 @@ function runBackend(name: string, open: () => Promise<Persistence>): void {
   describe(`shard fencing on ${name}`, () => {
     test('a stale owner is fenced, leaves no trace, and the new owner continues its workflows', async () => {
       const a = await Owner.start('owner-a', await open());
-      let b: Owner | undefined;
+      let b: TestRegion | undefined;
       try {
         const rec = await a.namespaces.register({ name: `fencing-${randomUUID().slice(0, 8)}` });
         const ns: NamespaceRef = { id: rec.id, name: rec.name };
@@ -167,7 +163,7 @@ function runBackend(name: string, open: () => Promise<Persistence>): void {
 
     test('writes racing the takeover: exactly the acknowledged ones are in history', async () => {
       const a = await Owner.start('race-a', await open());
-      let b: Owner | undefined;
+      let b: TestRegion | undefined;
       try {
         const rec = await a.namespaces.register({ name: `race-${randomUUID().slice(0, 8)}` });
         const ns: NamespaceRef = { id: rec.id, name: rec.name };
