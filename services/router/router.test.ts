@@ -137,6 +137,16 @@ describe('RouterService in front of two stub regions', () => {
     assert.deepEqual([a.calls.length, b.calls.length], [0, 3]);
   });
 
+  test('bytes that are not a request go to the default region, which answers them', async () => {
+    b.handlers.set('DescribeNamespace', async () => ({ error: { code: grpc.status.INVALID_ARGUMENT, details: 'malformed' } }));
+    for (const junk of [Buffer.from([0x0a, 0xff]), Buffer.from([0xff, 0xff, 0xff]), Buffer.from([0x0b])]) {
+      const res = await call('DescribeNamespace', junk);
+      assert.equal(res.status.code, grpc.status.INVALID_ARGUMENT);
+    }
+    assert.equal(b.callsOf('DescribeNamespace').length, 3);
+    assert.equal(a.calls.length, 0);
+  });
+
   test('UNAVAILABLE: re-resolves at once, waits for the new route and completes there', async () => {
     await route('unavail', a);
     a.handlers.set('SignalWorkflowExecution', async () => ({ error: { code: grpc.status.UNAVAILABLE, details: 'region a is going down' } }));

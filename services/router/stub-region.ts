@@ -59,7 +59,8 @@ export class StubRegion {
         const d = call.getDeadline();
         const recorded = { method: m.name, request: call.request, metadata: call.metadata, deadline: d instanceof Date ? d.getTime() : d };
         this.calls.push(recorded);
-        const handler = this.handlers.get(m.name) ?? (async () => ({ response: encodeResponse(m.name, {}) }));
+        const answerEmpty: StubHandler = async () => ({ response: encodeResponse(m.name, {}) });
+        const handler = this.handlers.get(m.name) ?? answerEmpty;
         handler(call, recorded).then(
           (a) => ('error' in a ? callback(a.error) : callback(null, a.response, a.trailers)),
           (err: Error) => callback({ code: grpc.status.INTERNAL, details: err.message }),
