@@ -209,7 +209,7 @@ async function snapshot(store: Persistence, ns: NamespaceRef, key: ExecutionKey,
   };
 }
 
-async function readHistory(owner: Owner, ns: NamespaceRef, workflowId: string): Promise<historyv1.IHistoryEvent[]> {
+async function readHistory(owner: TestRegion, ns: NamespaceRef, workflowId: string): Promise<historyv1.IHistoryEvent[]> {
   const res = await owner.engine.getWorkflowExecutionHistory(ns, { namespace: ns.name, execution: { workflowId } }, new AbortController().signal);
   return res.history?.events ?? [];
 }
