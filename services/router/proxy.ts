@@ -45,7 +45,7 @@ function sameRoute(a: RouteRecord | undefined, b: RouteRecord): boolean {
   return a !== undefined && a.endpoint === b.endpoint && a.epoch === b.epoch && a.switching === b.switching;
 }
 
-export class Proxy {
+export class RoutingProxy {
   constructor(private readonly deps: ProxyDeps) {}
 
   async run(method: ProxiedMethod, call: IncomingCall): Promise<Outcome> {

@@ -14,7 +14,7 @@ import { counter, histogram, type Registry } from '../common/metrics.js';
 import type { RouteRegistry } from '../routes/route.js';
 import { routerConfig, type RouterConfig } from './config.js';
 import { OPERATOR_SERVICE, WORKFLOW_SERVICE, proxiedMethods, rawDefinition, type ProxiedMethod } from './proxied-methods.js';
-import { Proxy, type Outcome } from './proxy.js';
+import { RoutingProxy, type Outcome } from './proxy.js';
 import { RouteCache } from './route-cache.js';
 import { Upstreams } from './upstreams.js';
 
@@ -67,7 +67,7 @@ export class RouterService implements Service {
   async start(): Promise<void> {
     this.stopping = newStopController();
     this.cache.start();
-    const proxy = new Proxy({ config: this.config, cache: this.cache, upstreams: this.upstreams, reroutes: this.reroutes, stopping: this.stopping.signal, log: this.log });
+    const proxy = new RoutingProxy({ config: this.config, cache: this.cache, upstreams: this.upstreams, reroutes: this.reroutes, stopping: this.stopping.signal, log: this.log });
     const server = new grpc.Server({ 'grpc.max_receive_message_length': this.config.maxReceiveMessageBytes, 'grpc.max_send_message_length': -1 });
     for (const service of PROXIED_SERVICES) {
       const methods = proxiedMethods(service);
@@ -96,7 +96,7 @@ export class RouterService implements Service {
     this.log.info('router stopped');
   }
 
-  private unary(proxy: Proxy, method: ProxiedMethod): grpc.handleUnaryCall<Buffer, Buffer> {
+  private unary(proxy: RoutingProxy, method: ProxiedMethod): grpc.handleUnaryCall<Buffer, Buffer> {
     return (call, callback) => {
       const endTimer = this.durations.startTimer({ method: method.name });
       const answer = (outcome: Outcome) => {
