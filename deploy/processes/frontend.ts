@@ -4,6 +4,8 @@ import { RemoteHistory } from '../../services/history/grpc-client.js';
 import { RemoteMatching } from '../../services/matching/grpc-client.js';
 import { FrontendService } from '../../services/frontend/server.js';
 import { isTandemError } from '../../services/common/errors.js';
+import { replicationNotAwaited } from '../../services/namespaces/failover-coordinator.js';
+import { globalNamespaceServices } from '../../services/namespaces/region-services.js';
 import { runProcess } from './region-config.js';
 
 const DEFAULT_NAMESPACE = 'default';
@@ -15,9 +17,26 @@ await runProcess('frontend', async (ctx) => {
   const membership = ctx.membership('frontend');
   const history = new RemoteHistory({ membership, numShards: ctx.numShards, logger: ctx.log });
   const matching = new RemoteMatching({ membership, logger: ctx.log });
+  const global = globalNamespaceServices({
+    registry: namespaces,
+    store,
+    log: ctx.log,
+    // The seam for replication acks: until replication/ provides the wait, a graceful failover does not wait.
+    waitForReplication: replicationNotAwaited,
+    publish: (namespaceId) => history.refreshNamespace(namespaceId),
+  });
   const frontend = new FrontendService(
     { host: bindHost, port: node.port, region: region.name, historyShardCount: ctx.numShards },
-    { persistence: store, namespaces, history, matching, logger: ctx.log, registry: ctx.registry },
+    {
+      persistence: store,
+      namespaces,
+      history,
+      matching,
+      logger: ctx.log,
+      registry: ctx.registry,
+      failover: global.coordinator,
+      extraServices: global.adminServices,
+    },
   );
   const afterStart = async () => {
     if (await namespaces.getByName(DEFAULT_NAMESPACE)) return;
@@ -27,5 +46,5 @@ await runProcess('frontend', async (ctx) => {
     });
     ctx.log.info({ namespace: DEFAULT_NAMESPACE }, 'registered the default namespace');
   };
-  return { services: [namespaces, membership, history, matching, frontend], afterStart };
+  return { services: [namespaces, membership, history, matching, frontend, global.replicator], afterStart };
 });

@@ -75,7 +75,12 @@ export function processConfig(service: ServiceName, argv: string[], env: NodeJS.
 /** The failover-version view of every region of the cluster, for the namespace registry. */
 export function regionConfigs(t: Topology): RegionConfig[] {
   const increment = BigInt(t.cluster.failoverVersionIncrement);
-  return t.regions.map((r) => ({ name: r.name, initialFailoverVersion: BigInt(r.initialFailoverVersion), failoverVersionIncrement: increment }));
+  return t.regions.map((r) => ({
+    name: r.name,
+    initialFailoverVersion: BigInt(r.initialFailoverVersion),
+    failoverVersionIncrement: increment,
+    frontendAddress: `${r.frontend.host}:${r.frontend.port}`,
+  }));
 }
 
 /** The pieces every process of a region has; built once by the main, torn down by runProcess. */
@@ -107,7 +112,7 @@ export class ProcessContext {
   namespaces(store: Persistence): NamespaceRegistry {
     const regions = regionConfigs(this.config.topology);
     const region = regions.find((r) => r.name === this.config.region.name)!;
-    return new NamespaceRegistry(store.namespaces, { region, regions }, this.log.child({ component: 'namespaces' }));
+    return new NamespaceRegistry(store.namespaces, { region, regions }, this.log.child({ component: 'namespaces' }), store.clusterMetadata);
   }
 
   /** This process in the region's membership, at its advertised internal address. */

@@ -14,12 +14,11 @@ import { FrontendService } from '../frontend/server.js';
 import { recordingDouble } from '../frontend/test-helpers.js';
 import { openSqlitePersistence, type SqlitePersistence } from '../persistence/sqlite/index.js';
 import { FailoverServiceClient, type FailoverNamespaceResponse } from '../../proto/gen/tandem/admin/v1/failover.js';
-import { failoverService, namespaceReplicationService } from './admin-service.js';
-import { NamespaceFailoverCoordinator, type WaitForReplication } from './failover-coordinator.js';
+import type { WaitForReplication } from './failover-coordinator.js';
 import type { RegionConfig } from './failover.js';
 import { NamespaceRegistry } from './registry.js';
-import { NamespaceReplicationSource } from './replication-source.js';
-import { NamespaceReplicator } from './replicator.js';
+import { globalNamespaceServices } from './region-services.js';
+import type { NamespaceReplicator } from './replicator.js';
 import { configVersionOf } from './replication-version.js';
 
 const SHARDS = 4;
@@ -52,14 +51,14 @@ async function startRegion(region: RegionConfig, regions: RegionConfig[]): Promi
   const namespaces = new NamespaceRegistry(store.namespaces, { region, regions, refreshIntervalMs: 200 }, log, store.clusterMetadata);
   await namespaces.start();
   const wait = { fn: (async () => {}) as WaitForReplication };
-  const coordinator = new NamespaceFailoverCoordinator({
+  const global = globalNamespaceServices({
     registry: namespaces,
-    audit: store.clusterMetadata,
+    store,
     log,
     waitForReplication: (id, deadline) => wait.fn(id, deadline),
-    config: { gracefulTimeoutMs: 300 },
+    replication: { pollIntervalMs: 50, retryBackoffMs: 50 },
+    failover: { gracefulTimeoutMs: 300 },
   });
-  const source = new NamespaceReplicationSource(store.namespaces, store.clusterMetadata, 5_000);
   const frontend = new FrontendService(
     { host: '127.0.0.1', port: Number(region.frontendAddress!.split(':')[1]), region: region.name, historyShardCount: SHARDS, shutdownGraceMs: 500 },
     {
@@ -69,12 +68,12 @@ async function startRegion(region: RegionConfig, regions: RegionConfig[]): Promi
       matching: recordingDouble<MatchingApi>([], {}),
       logger: log,
       registry: createRegistry(),
-      failover: coordinator,
-      extraServices: [namespaceReplicationService(source, log), failoverService(coordinator, log)],
+      failover: global.coordinator,
+      extraServices: global.adminServices,
     },
   );
   await frontend.start();
-  const replicator = new NamespaceReplicator({ registry: namespaces, positions: store.clusterMetadata, log, config: { pollIntervalMs: 50, retryBackoffMs: 50 } });
+  const replicator = global.replicator;
   await replicator.start();
   const connection = await Connection.connect({ address: frontend.address, interceptors: [] });
   return {
