@@ -7,6 +7,7 @@ import { durationFlagMs, flag, intFlag, parseArgs, UsageError, type ParsedArgs }
 import { up } from './up.js';
 import { status } from './status.js';
 import { dlq } from './dlq.js';
+import { failover } from './failover.js';
 
 const usage = `usage:
   tandem dev [--host 127.0.0.1] [--port 7233] [--metrics-port 9090] [--shards 16]
@@ -17,6 +18,8 @@ const usage = `usage:
   tandem namespace list [--address 127.0.0.1:7233]
   tandem up --topology deploy/local/one-region.json      every service of every region as its own process
   tandem status --topology deploy/local/one-region.json  processes, shard ownership and health
+  tandem failover <namespace> --to <region> [--force] [--address 127.0.0.1:7233]
+                                                        graceful (UpdateNamespace, either region) or forced (the region asked)
   tandem dlq list|retry|purge [--shard N [--task ID]] [--limit 100] [--address 127.0.0.1:7233]
                                                          the region's replication DLQ`;
 
@@ -142,6 +145,8 @@ async function main(argv: string[]): Promise<void> {
       return status(args);
     case 'dlq':
       return dlq(args);
+    case 'failover':
+      return failover(args, withConnection);
     default:
       throw new UsageError(args.positional[0] ? `unknown command ${args.positional[0]}` : 'no command');
   }

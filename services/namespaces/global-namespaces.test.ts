@@ -2,6 +2,8 @@
 // free loopback port, serving the admin services) and namespace replicator reading the other.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { Connection } from '@temporalio/client';
 import { freePort } from '../common/free-port.js';
@@ -214,6 +216,21 @@ describe('global namespaces across two regions', () => {
       client.close();
     }
     await until(a, 'forced', (d) => d.replicationConfig?.activeClusterName === 'b' && Number(d.failoverVersion) === 2);
+  });
+
+  test('tandem failover: graceful through either region, forced in the region asked', async () => {
+    await register(a, 'cli');
+    await until(b, 'cli', () => true);
+    const tandem = async (...argv: string[]) => {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'cli/tandem.ts', 'failover', 'cli', ...argv]);
+      return JSON.parse(stdout) as Record<string, unknown>;
+    };
+    const graceful = await tandem('--to', 'b', '--address', b.frontend.address);
+    assert.deepEqual([graceful.fromRegion, graceful.toRegion, graceful.fromVersion, graceful.toVersion, graceful.mode], ['a', 'b', '1', '2', 'graceful']);
+    await until(b, 'cli', (d) => d.replicationConfig?.activeClusterName === 'b');
+    const forced = await tandem('--to', 'a', '--force', '--address', a.frontend.address);
+    assert.deepEqual([forced.fromRegion, forced.toRegion, forced.toVersion, forced.mode], ['b', 'a', '11', 'forced']);
+    await until(b, 'cli', (d) => d.replicationConfig?.activeClusterName === 'a' && Number(d.failoverVersion) === 11);
   });
 
   test('a stale record (lower version) is never applied', async () => {
