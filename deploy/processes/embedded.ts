@@ -25,6 +25,8 @@ export interface EmbeddedConfig {
   store: StoreConfig;
   host: string;
   port: number;
+  /** More ports the region's frontend also serves (the dev cluster's 127.0.0.1:7233 for region a). */
+  extraPorts: number[];
   /** 0 disables the metrics endpoint. */
   metricsPort: number;
   numShards: number;
@@ -44,6 +46,7 @@ export const embeddedDefaults: EmbeddedConfig = {
   store: { kind: 'sqlite', path: path.resolve('.tandem/dev.db') },
   host: '127.0.0.1',
   port: 7233,
+  extraPorts: [],
   metricsPort: 9090,
   numShards: 16,
   region: { name: 'a', initialFailoverVersion: 1n, failoverVersionIncrement: 10n },
@@ -98,12 +101,15 @@ export class EmbeddedCluster implements Service {
       const ownership = new ShardOwnership({ membership, controller: history.controller, numShards: c.numShards, logger: this.log });
       const matching = new MatchingEngine({ store: store.taskQueues, starter: history.engine, logger: this.log, registry });
       history.engine.setMatching(matching);
-      const frontend = new FrontendService(
-        { host: c.host, port: c.port, region: c.region.name, historyShardCount: c.numShards },
-        { persistence: store, namespaces, history: history.engine, matching, logger: this.log, registry, extraServices: replication?.extraServices },
-      );
+      const frontendAt = (port: number) =>
+        new FrontendService(
+          { host: c.host, port, region: c.region.name, historyShardCount: c.numShards },
+          { persistence: store, namespaces, history: history.engine, matching, logger: this.log, registry, extraServices: replication?.extraServices },
+        );
+      const frontend = frontendAt(c.port);
+      const extraFrontends = c.extraPorts.map(frontendAt);
       // Replication stops first: its streams end before the frontend drains the calls they ride on.
-      const services: Service[] = [namespaces, membership, history, ownership, matching, frontend, ...(replication ? [replication] : [])];
+      const services: Service[] = [namespaces, membership, history, ownership, matching, frontend, ...extraFrontends, ...(replication ? [replication] : [])];
       if (c.metricsPort > 0) services.push(new MetricsServer(registry, c.host, c.metricsPort, this.log.child({ service: 'metrics' }), 'warn'));
       this.group = new ServiceGroup(services);
       await this.group.start();
