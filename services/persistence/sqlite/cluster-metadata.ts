@@ -38,43 +38,69 @@ interface AuditRow {
 }
 
 export class SqliteClusterMetadataStore implements ClusterMetadataStore {
-  private readonly upsertCluster: Database.Statement;
-  private readonly deleteCluster: Database.Statement;
-  private readonly selectClusters: Database.Statement;
-  private readonly insertEntry: Database.Statement;
-  private readonly selectEntries: Database.Statement;
-  private readonly selectPosition: Database.Statement;
-  private readonly upsertPosition: Database.Statement;
-  private readonly insertAudit: Database.Statement;
-  private readonly selectAudit: Database.Statement;
-  private readonly selectAuditOf: Database.Statement;
+  // Prepared on first use: a file opened at an older schema version (migration tests) has no
+  // tables for them yet, and nothing else of the store needs them.
+  private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(db: Database.Database) {
-    this.upsertCluster = db.prepare(
-      `INSERT OR REPLACE INTO remote_clusters (name, cluster_id, frontend_address, initial_failover_version,
+  constructor(private readonly db: Database.Database) {}
+
+  private prepare(key: string, sql: string, pluck = false): Database.Statement {
+    let stmt = this.statements.get(key);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      if (pluck) stmt.pluck();
+      this.statements.set(key, stmt);
+    }
+    return stmt;
+  }
+
+  private get upsertCluster(): Database.Statement {
+    return this.prepare('upsertCluster', `INSERT OR REPLACE INTO remote_clusters (name, cluster_id, frontend_address, initial_failover_version,
        failover_version_increment, history_shard_count, enabled, updated_at_ms)
        VALUES (@name, @clusterId, @frontendAddress, @initialFailoverVersion, @failoverVersionIncrement,
-       @historyShardCount, @enabled, @updatedAtMs)`,
-    );
-    this.deleteCluster = db.prepare('DELETE FROM remote_clusters WHERE name = ?');
-    this.selectClusters = db.prepare('SELECT * FROM remote_clusters ORDER BY name');
-    // One statement: SQLite serializes writers, so max(seq) + 1 cannot be taken twice.
-    this.insertEntry = db.prepare(
-      `INSERT INTO namespace_replication (seq, namespace_id, failover_version, config_version, created_at_ms)
+       @historyShardCount, @enabled, @updatedAtMs)`);
+  }
+
+  private get deleteCluster(): Database.Statement {
+    return this.prepare('deleteCluster', 'DELETE FROM remote_clusters WHERE name = ?');
+  }
+
+  private get selectClusters(): Database.Statement {
+    return this.prepare('selectClusters', 'SELECT * FROM remote_clusters ORDER BY name');
+  }
+
+  // One statement: SQLite serializes writers, so max(seq) + 1 cannot be taken twice.
+  private get insertEntry(): Database.Statement {
+    return this.prepare('insertEntry', `INSERT INTO namespace_replication (seq, namespace_id, failover_version, config_version, created_at_ms)
        SELECT coalesce(max(seq), 0) + 1, @namespaceId, @failoverVersion, @configVersion, @createdAtMs FROM namespace_replication
-       RETURNING seq`,
-    ).pluck();
-    this.selectEntries = db.prepare('SELECT * FROM namespace_replication WHERE seq > ? ORDER BY seq LIMIT ?');
-    this.selectPosition = db.prepare('SELECT seq FROM replication_positions WHERE remote_region = ?').pluck();
-    this.upsertPosition = db.prepare('INSERT OR REPLACE INTO replication_positions (remote_region, seq) VALUES (?, ?)');
-    this.insertAudit = db.prepare(
-      `INSERT INTO failover_audit (namespace, namespace_id, from_region, to_region, from_version, to_version, mode, outcome,
+       RETURNING seq`, true);
+  }
+
+  private get selectEntries(): Database.Statement {
+    return this.prepare('selectEntries', 'SELECT * FROM namespace_replication WHERE seq > ? ORDER BY seq LIMIT ?');
+  }
+
+  private get selectPosition(): Database.Statement {
+    return this.prepare('selectPosition', 'SELECT seq FROM replication_positions WHERE remote_region = ?', true);
+  }
+
+  private get upsertPosition(): Database.Statement {
+    return this.prepare('upsertPosition', 'INSERT OR REPLACE INTO replication_positions (remote_region, seq) VALUES (?, ?)');
+  }
+
+  private get insertAudit(): Database.Statement {
+    return this.prepare('insertAudit', `INSERT INTO failover_audit (namespace, namespace_id, from_region, to_region, from_version, to_version, mode, outcome,
        identity, message, started_at_ms, finished_at_ms)
        VALUES (@namespace, @namespaceId, @fromRegion, @toRegion, @fromVersion, @toVersion, @mode, @outcome, @identity,
-       @message, @startedAtMs, @finishedAtMs)`,
-    );
-    this.selectAudit = db.prepare('SELECT * FROM failover_audit ORDER BY started_at_ms DESC, rowid DESC LIMIT ?');
-    this.selectAuditOf = db.prepare('SELECT * FROM failover_audit WHERE namespace = ? ORDER BY started_at_ms DESC, rowid DESC LIMIT ?');
+       @message, @startedAtMs, @finishedAtMs)`);
+  }
+
+  private get selectAudit(): Database.Statement {
+    return this.prepare('selectAudit', 'SELECT * FROM failover_audit ORDER BY started_at_ms DESC, rowid DESC LIMIT ?');
+  }
+
+  private get selectAuditOf(): Database.Statement {
+    return this.prepare('selectAuditOf', 'SELECT * FROM failover_audit WHERE namespace = ? ORDER BY started_at_ms DESC, rowid DESC LIMIT ?');
   }
 
   async upsertRemoteCluster(c: RemoteClusterRecord): Promise<void> {
