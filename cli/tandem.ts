@@ -1,18 +1,15 @@
 // tandem: run the embedded cluster and manage namespaces.
-import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { EmbeddedCluster, embeddedDefaults, type EmbeddedConfig, type StoreConfig } from '../deploy/processes/embedded.js';
 import { durationFromMs, msFromDuration } from '../services/common/proto-time.js';
-import { durationFlagMs, flag, intFlag, parseArgs, UsageError, type ParsedArgs } from './args.js';
+import { durationFlagMs, flag, parseArgs, UsageError, type ParsedArgs } from './args.js';
 import { up } from './up.js';
 import { status } from './status.js';
 import { dlq } from './dlq.js';
 import { failover } from './failover.js';
+import { dev, devUsage } from './dev.js';
 
 const usage = `usage:
-  tandem dev [--host 127.0.0.1] [--port 7233] [--metrics-port 9090] [--shards 16]
-             [--db .tandem/dev.db | --cassandra host:port [--keyspace tandem] [--datacenter datacenter1]]
-             [--namespace default] [--log-level info]
+  ${devUsage}
   tandem namespace create <name> [--retention 72h] [--description text] [--owner-email e] [--address 127.0.0.1:7233]
   tandem namespace describe <name> [--address 127.0.0.1:7233]
   tandem namespace list [--address 127.0.0.1:7233]
@@ -22,49 +19,6 @@ const usage = `usage:
                                                         graceful (UpdateNamespace, either region) or forced (the region asked)
   tandem dlq list|retry|purge [--shard N [--task ID]] [--limit 100] [--address 127.0.0.1:7233]
                                                          the region's replication DLQ`;
-
-function devConfig(args: ParsedArgs): EmbeddedConfig {
-  const cassandra = args.flags.get('cassandra');
-  const store: StoreConfig =
-    typeof cassandra === 'string'
-      ? {
-          kind: 'cassandra',
-          contactPoints: cassandra.split(','),
-          localDataCenter: flag(args, 'datacenter', 'datacenter1'),
-          keyspace: flag(args, 'keyspace', 'tandem'),
-        }
-      : { kind: 'sqlite', path: path.resolve(flag(args, 'db', '.tandem/dev.db')) };
-  return {
-    ...embeddedDefaults,
-    store,
-    host: flag(args, 'host', embeddedDefaults.host),
-    port: intFlag(args, 'port', embeddedDefaults.port),
-    metricsPort: intFlag(args, 'metrics-port', embeddedDefaults.metricsPort),
-    numShards: intFlag(args, 'shards', embeddedDefaults.numShards),
-    defaultNamespace: flag(args, 'namespace', embeddedDefaults.defaultNamespace),
-    logLevel: flag(args, 'log-level', embeddedDefaults.logLevel),
-  };
-}
-
-async function dev(args: ParsedArgs): Promise<void> {
-  const cluster = new EmbeddedCluster(devConfig(args));
-  await cluster.start();
-  let stopping = false;
-  const stop = (sig: string) => {
-    if (stopping) return;
-    stopping = true;
-    cluster.log.info({ signal: sig }, 'stopping');
-    cluster.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        cluster.log.error({ err }, 'stop failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-}
 
 async function withConnection<T>(args: ParsedArgs, fn: (c: Connection) => Promise<T>): Promise<T> {
   const connection = await Connection.connect({ address: flag(args, 'address', '127.0.0.1:7233') });

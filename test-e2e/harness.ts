@@ -92,7 +92,7 @@ export class TandemProcess {
   }
 
   async start(): Promise<void> {
-    const args = [path.join(root, 'bin', 'tandem.mjs'), 'dev', '--port', String(this.port), '--metrics-port', '0', '--log-level', 'warn', ...this.store.args, ...this.extraArgs];
+    const args = [path.join(root, 'bin', 'tandem.mjs'), 'dev', '--regions', '1', '--port', String(this.port), '--metrics-port', '0', '--log-level', 'warn', ...this.store.args, ...this.extraArgs];
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const keep = (b: Buffer) => {

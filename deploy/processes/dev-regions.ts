@@ -1,10 +1,14 @@
 // `make dev`: regions a and b in one process, each an embedded cluster on its own store (two SQLite
 // files, or two keyspaces), replicating to each other; `default` is a global namespace active in
-// a. Region a's frontend also listens on the dev port (127.0.0.1:7233), so a client that knows one
-// address reaches the active region; calls that land on b are forwarded to a.
+// a. The dev port (127.0.0.1:7233) is the global endpoint: a router that sends each call to the
+// region where its namespace is active, with routes that follow every failover (the in-memory
+// route registry and the route follower), so a client that knows one address never needs another.
 import path from 'node:path';
 import { createLogger, type Logger } from '../../services/common/logger.js';
 import type { Service } from '../../services/common/lifecycle.js';
+import { RouteFollower } from '../../services/controller/route-follower.js';
+import { RouterService } from '../../services/router/server.js';
+import { InMemoryRouteRegistry } from '../../services/routes/in-memory.js';
 import type { RegionConfig } from '../../services/namespaces/failover.js';
 import { EmbeddedCluster, embeddedDefaults, type EmbeddedConfig, type StoreConfig } from './embedded.js';
 
@@ -19,8 +23,10 @@ export interface DevRegionConfig {
 
 export interface DevRegionsConfig {
   host: string;
-  /** Also served by the first region's frontend. */
+  /** The global endpoint's port. */
   devPort: number;
+  /** How long the router may cache a route. */
+  routeTtlMs: number;
   regions: DevRegionConfig[];
   failoverVersionIncrement: bigint;
   numShards: number;
@@ -43,6 +49,7 @@ export function devRegionsDefaults(store: DevStore = { kind: 'sqlite', dir: '.ta
   return {
     host: embeddedDefaults.host,
     devPort: 7233,
+    routeTtlMs: 5000,
     regions: [
       { name: 'a', initialFailoverVersion: 1n, port: 7301, metricsPort: 9090, store: devRegionStore(store, 'a') },
       { name: 'b', initialFailoverVersion: 2n, port: 7302, metricsPort: 9091, store: devRegionStore(store, 'b') },
@@ -57,6 +64,9 @@ export function devRegionsDefaults(store: DevStore = { kind: 'sqlite', dir: '.ta
 export class DevRegions implements Service {
   readonly log: Logger;
   readonly clusters: EmbeddedCluster[];
+  readonly routes = new InMemoryRouteRegistry();
+  private follower?: RouteFollower;
+  private router?: RouterService;
 
   constructor(readonly config: DevRegionsConfig, logger?: Logger) {
     if (config.regions.length < 2) throw new Error('dev regions: at least two regions');
@@ -73,7 +83,6 @@ export class DevRegions implements Service {
         store: r.store,
         host: config.host,
         port: r.port,
-        extraPorts: i === 0 ? [config.devPort] : [],
         metricsPort: r.metricsPort,
         numShards: config.numShards,
         region: regions[i]!,
@@ -91,11 +100,27 @@ export class DevRegions implements Service {
     return this.clusters[0]!;
   }
 
+  /** The global endpoint's address. */
+  get address(): string {
+    return this.router?.address ?? `${this.config.host}:${this.config.devPort}`;
+  }
+
   async start(): Promise<void> {
     try {
       for (const c of this.clusters) await c.start();
       await this.registerDefaultNamespace();
-      this.log.info({ regions: this.clusters.map((c) => `${c.config.region.name}@${c.address}`), devPort: this.config.devPort }, 'tandem regions are serving');
+      const endpoints = Object.fromEntries(this.clusters.map((c) => [c.config.region.name, c.address]));
+      await this.routes.start();
+      this.follower = new RouteFollower(
+        this.clusters.map((c) => c.namespaces!),
+        this.routes,
+        { endpoints, defaultNamespace: this.config.defaultNamespace, ttlMs: this.config.routeTtlMs },
+        this.log.child({ service: 'routes' }),
+      );
+      await this.follower.start();
+      this.router = new RouterService({ host: this.config.host, port: this.config.devPort }, { routes: this.routes, registry: this.home.registry!, logger: this.log });
+      await this.router.start();
+      this.log.info({ regions: this.clusters.map((c) => `${c.config.region.name}@${c.address}`), globalEndpoint: this.address }, 'tandem regions are serving');
     } catch (err) {
       await this.stop();
       throw err;
@@ -103,6 +128,9 @@ export class DevRegions implements Service {
   }
 
   async stop(): Promise<void> {
+    await this.router?.stop();
+    await this.follower?.stop();
+    await this.routes.stop();
     for (const c of [...this.clusters].reverse()) await c.stop();
   }
 

@@ -14,6 +14,8 @@ import { ShardOwnership } from '../../services/history/shard-ownership.js';
 import { InMemoryCluster, InMemoryMembership } from '../../services/membership/in-memory.js';
 import { MatchingEngine } from '../../services/matching/engine.js';
 import { FrontendService } from '../../services/frontend/server.js';
+import { replicationWaiter } from '../../services/history/replication-progress.js';
+import { globalNamespaceServices } from '../../services/namespaces/region-services.js';
 import { Replication } from '../../replication/replication.js';
 import type { ReplicationConfig } from '../../replication/config.js';
 
@@ -25,8 +27,6 @@ export interface EmbeddedConfig {
   store: StoreConfig;
   host: string;
   port: number;
-  /** More ports the region's frontend also serves (the dev cluster's 127.0.0.1:7233 for region a). */
-  extraPorts: number[];
   /** 0 disables the metrics endpoint. */
   metricsPort: number;
   numShards: number;
@@ -46,7 +46,6 @@ export const embeddedDefaults: EmbeddedConfig = {
   store: { kind: 'sqlite', path: path.resolve('.tandem/dev.db') },
   host: '127.0.0.1',
   port: 7233,
-  extraPorts: [],
   metricsPort: 9090,
   numShards: 16,
   region: { name: 'a', initialFailoverVersion: 1n, failoverVersionIncrement: 10n },
@@ -87,7 +86,7 @@ export class EmbeddedCluster implements Service {
     const store = await openStore(c.store, this.log);
     this.store = store;
     try {
-      const namespaces = new NamespaceRegistry(store.namespaces, { region: c.region, regions: c.regions }, this.log.child({ service: 'namespaces' }));
+      const namespaces = new NamespaceRegistry(store.namespaces, { region: c.region, regions: c.regions }, this.log.child({ service: 'namespaces' }), store.clusterMetadata);
       const replication = c.regions.some((r) => r.name !== c.region.name)
         ? new Replication(c.replication, { store, namespaces, numShards: c.numShards, logger: this.log, registry })
         : undefined;
@@ -101,15 +100,20 @@ export class EmbeddedCluster implements Service {
       const ownership = new ShardOwnership({ membership, controller: history.controller, numShards: c.numShards, logger: this.log });
       const matching = new MatchingEngine({ store: store.taskQueues, starter: history.engine, logger: this.log, registry });
       history.engine.setMatching(matching);
-      const frontendAt = (port: number) =>
-        new FrontendService(
-          { host: c.host, port, region: c.region.name, historyShardCount: c.numShards },
-          { persistence: store, namespaces, history: history.engine, matching, logger: this.log, registry, extraServices: replication?.extraServices },
-        );
-      const frontend = frontendAt(c.port);
-      const extraFrontends = c.extraPorts.map(frontendAt);
+      const global = globalNamespaceServices({
+        registry: namespaces,
+        store,
+        log: this.log,
+        waitForReplication: replicationWaiter(store, c.numShards, namespaces),
+        publish: (namespaceId) => history.engine.refreshNamespace(namespaceId),
+      });
+      const extraServices = [...global.adminServices, ...(replication?.extraServices ?? [])];
+      const frontend = new FrontendService(
+        { host: c.host, port: c.port, region: c.region.name, historyShardCount: c.numShards },
+        { persistence: store, namespaces, history: history.engine, matching, logger: this.log, registry, failover: global.coordinator, extraServices },
+      );
       // Replication stops first: its streams end before the frontend drains the calls they ride on.
-      const services: Service[] = [namespaces, membership, history, ownership, matching, frontend, ...extraFrontends, ...(replication ? [replication] : [])];
+      const services: Service[] = [namespaces, membership, history, ownership, matching, frontend, global.replicator, ...(replication ? [replication] : [])];
       if (c.metricsPort > 0) services.push(new MetricsServer(registry, c.host, c.metricsPort, this.log.child({ service: 'metrics' }), 'warn'));
       this.group = new ServiceGroup(services);
       await this.group.start();

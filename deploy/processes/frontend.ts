@@ -4,7 +4,7 @@ import { RemoteHistory } from '../../services/history/grpc-client.js';
 import { RemoteMatching } from '../../services/matching/grpc-client.js';
 import { FrontendService } from '../../services/frontend/server.js';
 import { isTandemError } from '../../services/common/errors.js';
-import { replicationNotAwaited } from '../../services/namespaces/failover-coordinator.js';
+import { replicationWaiter } from '../../services/history/replication-progress.js';
 import { globalNamespaceServices } from '../../services/namespaces/region-services.js';
 import { runProcess } from './region-config.js';
 
@@ -21,8 +21,7 @@ await runProcess('frontend', async (ctx) => {
     registry: namespaces,
     store,
     log: ctx.log,
-    // The seam for replication acks: until replication/ provides the wait, a graceful failover does not wait.
-    waitForReplication: replicationNotAwaited,
+    waitForReplication: replicationWaiter(store, ctx.numShards, namespaces),
     publish: (namespaceId) => history.refreshNamespace(namespaceId),
   });
   const frontend = new FrontendService(
