@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ensureTestCassandra, dropTestKeyspace, type TestCassandra } from '../deploy/cassandra/test-instance.js';
+import { devRegionStore } from '../deploy/processes/dev-regions.js';
 import { openStore, type StoreConfig } from '../deploy/processes/embedded.js';
 import { freePort } from '../services/common/free-port.js';
 import { createLogger } from '../services/common/logger.js';
@@ -27,7 +28,8 @@ export class StoreFixture {
   private constructor(
     readonly kind: StoreKind,
     readonly args: string[],
-    private readonly config: StoreConfig,
+    /** One store per region the server runs. */
+    private readonly configs: StoreConfig[],
     private readonly cleanup: () => Promise<void>,
     /** host:port of the Cassandra holding the keyspace (Cassandra fixtures only). */
     readonly contactPoint?: string,
@@ -36,12 +38,18 @@ export class StoreFixture {
   static async create(kind: StoreKind): Promise<StoreFixture> {
     if (kind === 'sqlite') {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-e2e-'));
+      const cleanup = async () => fs.rmSync(dir, { recursive: true, force: true });
+      if (regionsUnderTest() === 2) {
+        const configs = ['a', 'b'].map((r) => devRegionStore({ kind: 'sqlite', dir }, r));
+        return new StoreFixture(kind, ['--db-dir', dir], configs, cleanup);
+      }
       const db = path.join(dir, 'tandem.db');
-      return new StoreFixture(kind, ['--db', db], { kind: 'sqlite', path: db }, async () => fs.rmSync(dir, { recursive: true, force: true }));
+      return new StoreFixture(kind, ['--db', db], [{ kind: 'sqlite', path: db }], cleanup);
     }
+    if (regionsUnderTest() === 2) throw new Error('TANDEM_E2E_REGIONS=2 runs on SQLite only');
     const c: TestCassandra = await ensureTestCassandra();
     const config: StoreConfig = { kind: 'cassandra', contactPoints: [c.contactPoint], localDataCenter: 'datacenter1', keyspace: c.keyspace };
-    return new StoreFixture(kind, ['--cassandra', c.contactPoint, '--keyspace', c.keyspace], config, () => dropTestKeyspace(c), c.contactPoint);
+    return new StoreFixture(kind, ['--cassandra', c.contactPoint, '--keyspace', c.keyspace], [config], () => dropTestKeyspace(c), c.contactPoint);
   }
 
   /**
@@ -49,12 +57,18 @@ export class StoreFixture {
    * state differs from the stored one (DESIGN invariant 4a); the server may keep running.
    */
   async replayMismatches(numShards = 16): Promise<{ runsChecked: number; mismatches: string[] }> {
-    const store = await openStore(this.config, createLogger({ level: 'warn' }));
-    try {
-      return await checkReplay(store, numShards);
-    } finally {
-      await store.close();
+    const total = { runsChecked: 0, mismatches: [] as string[] };
+    for (const config of this.configs) {
+      const store = await openStore(config, createLogger({ level: 'warn' }));
+      try {
+        const report = await checkReplay(store, numShards);
+        total.runsChecked += report.runsChecked;
+        total.mismatches.push(...report.mismatches);
+      } finally {
+        await store.close();
+      }
     }
+    return total;
   }
 
   dispose(): Promise<void> {
@@ -76,7 +90,9 @@ export class TandemProcess {
   }
 
   static async start(store: StoreFixture, extraArgs: string[] = []): Promise<TandemProcess> {
-    const p = new TandemProcess(store, await freePort(), extraArgs);
+    // Two regions: the address is the global endpoint; the regions' own ports stay fixed across restarts.
+    const regionArgs = regionsUnderTest() === 2 ? ['--regions', '2', '--ports', `${await freePort()},${await freePort()}`, '--metrics-ports', '0,0'] : ['--regions', '1', '--metrics-port', '0'];
+    const p = new TandemProcess(store, await freePort(), [...regionArgs, ...extraArgs]);
     await p.start();
     return p;
   }
@@ -92,7 +108,7 @@ export class TandemProcess {
   }
 
   async start(): Promise<void> {
-    const args = [path.join(root, 'bin', 'tandem.mjs'), 'dev', '--regions', '1', '--port', String(this.port), '--metrics-port', '0', '--log-level', 'warn', ...this.store.args, ...this.extraArgs];
+    const args = [path.join(root, 'bin', 'tandem.mjs'), 'dev', '--port', String(this.port), '--log-level', 'warn', ...this.store.args, ...this.extraArgs];
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const keep = (b: Buffer) => {
@@ -147,6 +163,14 @@ export function testReplay(store: () => StoreFixture): void {
     assert.ok(report.runsChecked > 0, 'the suite stored runs');
     assert.deepEqual(report.mismatches, []);
   });
+}
+
+/**
+ * How many regions `tandem dev` runs for the suites: 1, or 2 with TANDEM_E2E_REGIONS=2 (SQLite
+ * only; every call then goes through the global endpoint to the active region, as `make dev` serves).
+ */
+export function regionsUnderTest(): 1 | 2 {
+  return process.env.TANDEM_E2E_REGIONS === '2' ? 2 : 1;
 }
 
 /** The stores every end-to-end suite runs on; TANDEM_E2E_STORES=sqlite narrows it. */
