@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 NODE_TEST := node --import tsx --test --test-reporter=spec
 TEST_FILES = $(shell find services replication deploy cli bench test-e2e -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+# Suites also run against make dev's two regions, every call through the global endpoint.
+REGIONS_E2E := test-e2e/worker.test.ts test-e2e/foundation.test.ts test-e2e/bad-input.test.ts
 CASSANDRA := npx tsx deploy/cassandra/cli.ts
 REDIS := npx tsx deploy/redis/cli.ts
 
@@ -32,7 +34,8 @@ test: install typecheck cassandra-fetch redis-install
 	@set -euo pipefail; \
 	trap '$(CASSANDRA) stop --name test >/dev/null 2>&1 || true; $(REDIS) stop --name test >/dev/null 2>&1 || true' EXIT; \
 	$(CASSANDRA) start --name test --port 19042 --storage-port 17000 --heap-mb 640; \
-	TANDEM_TEST_CASSANDRA=127.0.0.1:19042 $(NODE_TEST) $(TEST_FILES)
+	TANDEM_TEST_CASSANDRA=127.0.0.1:19042 $(NODE_TEST) $(TEST_FILES); \
+	TANDEM_E2E_STORES=sqlite TANDEM_E2E_REGIONS=2 $(NODE_TEST) $(REGIONS_E2E)
 
 # Fast tests only (no Cassandra, no end-to-end).
 test-unit: install
