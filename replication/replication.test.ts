@@ -14,7 +14,7 @@ import { enums } from '../services/common/temporal.js';
 import { checkReplay } from '../services/history/replay-check.js';
 import type { NamespaceRecord } from '../services/persistence/types.js';
 import { ReplicationAdminServiceClient, type DlqSelector, type ListDlqResponse, type PurgeDlqResponse, type RetryDlqResponse } from '../proto/gen/tandem/replication/v1/replication.js';
-import { converge, historyDifferences, insertNamespace, metricValue, NUM_SHARDS, startTwoRegions, type TwoRegions } from '../test-e2e/two-regions.js';
+import { converge, historyDifferences, metricValue, setNamespaceState, NUM_SHARDS, startTwoRegions, type TwoRegions } from '../test-e2e/two-regions.js';
 
 const CT = enums.CommandType;
 const TANDEM = fileURLToPath(new URL('../bin/tandem.mjs', import.meta.url));
@@ -130,7 +130,7 @@ describe('replication between two regions', () => {
     const retry = (selector?: DlqSelector) => new Promise<RetryDlqResponse>((res, rej) => admin.retryDlq({ selector }, answer(res, rej)));
     const purge = () => new Promise<PurgeDlqResponse>((res, rej) => admin.purgeDlq({}, answer(res, rej)));
     try {
-      // The poisoned namespace is missing in b: every apply of its tasks fails there.
+      // The poisoned namespace is gone in b: every apply of its tasks fails there.
       const poisoned = await r.globalNamespace(undefined, { inB: false });
       await workload(poisoned, 2, 'poison');
       await workload(ns, 4, 'healthy');
@@ -149,7 +149,7 @@ describe('replication between two regions', () => {
       // Still poisoned: retry fails and keeps the entries.
       assert.deepEqual(await retry({ shardId: entries[0]!.shardId, dlqTaskId: entries[0]!.dlqTaskId }), { applied: 0, failed: 1 });
       // Fixed: retry applies them and they leave the DLQ; b holds the runs.
-      await insertNamespace(r.b, poisoned);
+      await setNamespaceState(r.b, poisoned.id, 'registered');
       assert.deepEqual(await retry(), { applied: 8, failed: 0 });
       assert.deepEqual((await list()).entries, []);
       await converge(r.a, r.b, 5_000);
