@@ -1,21 +1,18 @@
 // Load generator: drives a tandem server through the official Temporal SDK and reports throughput,
 // latency and the CPU each party spent per workflow. `npx tsx bench/load.ts --help` for usage;
 // bench/README.md explains the numbers.
-import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { StoreKind } from '../test-e2e/harness.js';
-import * as activities from './activities.js';
 import { alignTable, oneOf, parseFlags, positiveNumber, runIfMain, storesFlag, UsageError, writeResultFile } from './cli.js';
-import { measureCpu, msPer, otherCores, processProbe, type CpuProbe, type CpuWindow } from './cpu.js';
+import { msPer, otherCores, processProbe, type CpuProbe, type CpuWindow } from './cpu.js';
 import { CASSANDRA_PARTY, DevServer, SERVER_PARTY } from './dev-server.js';
+import { drive, type Measurement } from './drive.js';
+import { summarize, type LatencySummary } from './percentiles.js';
+import { startWorker } from './worker.js';
 import type { oneActivity } from './workflows.js';
-
-const benchDir = path.dirname(fileURLToPath(import.meta.url));
 
 export type Mode = 'start' | 'complete';
 
@@ -37,13 +34,6 @@ export interface LoadOptions {
 }
 
 export const loadDefaults = { mode: 'start', workflows: 500, concurrency: 20, maxSeconds: 120, namespace: 'default' } as const;
-
-export interface LatencySummary {
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
 
 export interface LoadResult {
   store: StoreKind;
@@ -78,61 +68,6 @@ export interface LoadResult {
   machine: { cpus: number; cpuModel: string; memoryGb: number; loadAverage1m: number; node: string };
 }
 
-interface Measurement {
-  latencies: number[];
-  errors: string[];
-  unfinished: number;
-  /** The loop's wall time and the CPU each party of the probe spent in it. */
-  cpu: CpuWindow;
-}
-
-/**
- * Runs `op` for indexes 0..n-1, at most `concurrency` at a time, until all are done or the
- * deadline passes; at the deadline `signal` aborts the calls still in flight. `probe` is read right
- * before the first call and right after the last one ends: connecting and worker start-up and
- * shutdown are outside the measured window.
- */
-async function drive(n: number, concurrency: number, maxSeconds: number, probe: CpuProbe, op: (i: number, signal: AbortSignal) => Promise<void>): Promise<Measurement> {
-  const abort = new AbortController();
-  // Every call in flight listens on the one signal; that is many listeners by design.
-  setMaxListeners(0, abort.signal);
-  const timer = setTimeout(() => abort.abort(new Error(`time cap of ${maxSeconds}s reached`)), maxSeconds * 1000);
-  const latencies: number[] = [];
-  const errors: string[] = [];
-  let next = 0;
-  const runner = async () => {
-    while (next < n && !abort.signal.aborted) {
-      const i = next++;
-      const t0 = performance.now();
-      try {
-        await op(i, abort.signal);
-        latencies.push(performance.now() - t0);
-      } catch (err) {
-        // A call cut by the cap is unfinished, not an error of the server.
-        if (!abort.signal.aborted) errors.push(err instanceof Error ? err.message : String(err));
-      }
-    }
-  };
-  try {
-    const { cpu } = await measureCpu(probe, () => Promise.all(Array.from({ length: Math.min(concurrency, n) }, runner)));
-    return { latencies, errors, unfinished: n - latencies.length - errors.length, cpu };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Nearest-rank percentile of an ascending list. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
-}
-
-function summarize(latencies: number[]): LatencySummary {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const round = (x: number) => Math.round(x * 10) / 10;
-  return { p50: round(percentile(sorted, 0.5)), p90: round(percentile(sorted, 0.9)), p99: round(percentile(sorted, 0.99)), max: round(sorted.at(-1) ?? NaN) };
-}
-
 export function machine(): LoadResult['machine'] {
   const cpus = os.cpus();
   return {
@@ -159,21 +94,12 @@ async function startWorkflows(address: string, probe: CpuProbe, opts: LoadOption
   }
 }
 
-// Bundling the workflow code takes seconds of CPU; one bundle serves every run of the process.
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-
-/** How long a worker may take to drain after the measured loop; its shutdown is not measured. */
-const WORKER_SHUTDOWN_MS = 30_000;
-
 async function completeWorkflows(address: string, probe: CpuProbe, opts: LoadOptions, runTag: string): Promise<Measurement> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: path.join(benchDir, 'workflows.ts'), logger: Runtime.instance().logger });
-  const workerConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
   try {
     const client = new Client({ connection, namespace: opts.namespace });
     const taskQueue = runTag;
-    const worker = await Worker.create({ connection: workerConnection, namespace: opts.namespace, taskQueue, workflowBundle: await bundle, activities });
-    const running = worker.run();
+    const worker = await startWorker(address, opts.namespace, taskQueue);
     try {
       return await drive(opts.workflows, opts.concurrency, opts.maxSeconds, probe, async (i, signal) => {
         const result = await connection.withAbortSignal(signal, () =>
@@ -182,27 +108,10 @@ async function completeWorkflows(address: string, probe: CpuProbe, opts: LoadOpt
         if (result !== i) throw new Error(`workflow ${i} returned ${String(result)}`);
       });
     } finally {
-      worker.shutdown();
-      await boundedWait(running, WORKER_SHUTDOWN_MS, 'worker shutdown');
+      await worker.stop();
     }
   } finally {
     await connection.close();
-    await workerConnection.close();
-  }
-}
-
-async function boundedWait(p: Promise<unknown>, ms: number, what: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      console.error(`bench: ${what} still pending after ${ms} ms; moving on`);
-      resolve();
-    }, ms);
-  });
-  try {
-    await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
