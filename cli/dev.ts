@@ -1,70 +1,69 @@
 // tandem dev: the whole cluster in this process. Two regions by default (what `make dev` runs: a
 // and b, replicating, the global endpoint on --port); `--regions 1` runs one region whose frontend
-// is --port itself (tests and benchmarks that want one region).
+// is --port itself (tests and benchmarks that want one region). The options of the other mode are
+// accepted and unused, so one command line can serve both.
 import path from 'node:path';
+import { Option, type Command } from 'commander';
 import type { Service } from '../services/common/lifecycle.js';
 import type { Logger } from '../services/common/logger.js';
 import { EmbeddedCluster, embeddedDefaults, type StoreConfig } from '../deploy/processes/embedded.js';
 import { DevRegions, devRegionsDefaults, type DevStore } from '../deploy/processes/dev-regions.js';
-import { flag, intFlag, UsageError, type ParsedArgs } from './args.js';
+import { examples } from './help.js';
+import { logLevelOption, port, portList, positive } from './options.js';
 
-export const devUsage = `tandem dev [--regions 2|1] [--host 127.0.0.1] [--port 7233] [--shards 16] [--namespace default] [--log-level info]
-             two regions: [--ports 7301,7302] [--metrics-ports 9090,9091]
-                          [--db-dir .tandem | --cassandra host:port [--keyspace tandem] [--datacenter datacenter1]]
-             one region:  [--metrics-port 9090] [--db .tandem/dev.db | --cassandra host:port [--keyspace tandem] ...]`;
-
-function cassandraOf(args: ParsedArgs): { contactPoints: string[]; localDataCenter: string; keyspace: string } | undefined {
-  const cassandra = args.flags.get('cassandra');
-  if (typeof cassandra !== 'string') return undefined;
-  return { contactPoints: cassandra.split(','), localDataCenter: flag(args, 'datacenter', 'datacenter1'), keyspace: flag(args, 'keyspace', 'tandem') };
+interface DevOptions {
+  regions: '1' | '2';
+  host: string;
+  port: number;
+  shards: number;
+  namespace: string;
+  logLevel: string;
+  ports: number[];
+  metricsPorts: number[];
+  dbDir: string;
+  metricsPort: number;
+  db: string;
+  cassandra?: string[];
+  keyspace: string;
+  datacenter: string;
 }
 
-function portList(args: ParsedArgs, name: string, fallback: number[]): number[] {
-  const v = args.flags.get(name);
-  if (v === undefined) return fallback;
-  const ports = String(v).split(',').map(Number);
-  if (ports.length !== fallback.length || ports.some((p) => !Number.isInteger(p) || p < 0 || p > 65535)) {
-    throw new UsageError(`--${name} must be ${fallback.length} ports separated by commas, got ${String(v)}`);
-  }
-  return ports;
+function cassandraOf(o: DevOptions): { contactPoints: string[]; localDataCenter: string; keyspace: string } | undefined {
+  return o.cassandra && { contactPoints: o.cassandra, localDataCenter: o.datacenter, keyspace: o.keyspace };
 }
 
-function oneRegion(args: ParsedArgs): EmbeddedCluster {
-  const cassandra = cassandraOf(args);
-  const store: StoreConfig = cassandra ? { kind: 'cassandra', ...cassandra } : { kind: 'sqlite', path: path.resolve(flag(args, 'db', '.tandem/dev.db')) };
+function oneRegion(o: DevOptions): EmbeddedCluster {
+  const cassandra = cassandraOf(o);
+  const store: StoreConfig = cassandra ? { kind: 'cassandra', ...cassandra } : { kind: 'sqlite', path: path.resolve(o.db) };
   return new EmbeddedCluster({
     ...embeddedDefaults,
     store,
-    host: flag(args, 'host', embeddedDefaults.host),
-    port: intFlag(args, 'port', embeddedDefaults.port),
-    metricsPort: intFlag(args, 'metrics-port', embeddedDefaults.metricsPort),
-    numShards: intFlag(args, 'shards', embeddedDefaults.numShards),
-    defaultNamespace: flag(args, 'namespace', embeddedDefaults.defaultNamespace),
-    logLevel: flag(args, 'log-level', embeddedDefaults.logLevel),
+    host: o.host,
+    port: o.port,
+    metricsPort: o.metricsPort,
+    numShards: o.shards,
+    defaultNamespace: o.namespace,
+    logLevel: o.logLevel,
   });
 }
 
-function twoRegions(args: ParsedArgs): DevRegions {
-  const cassandra = cassandraOf(args);
-  const store: DevStore = cassandra ? { kind: 'cassandra', ...cassandra } : { kind: 'sqlite', dir: flag(args, 'db-dir', '.tandem') };
+function twoRegions(o: DevOptions): DevRegions {
+  const cassandra = cassandraOf(o);
+  const store: DevStore = cassandra ? { kind: 'cassandra', ...cassandra } : { kind: 'sqlite', dir: o.dbDir };
   const defaults = devRegionsDefaults(store);
-  const ports = portList(args, 'ports', defaults.regions.map((r) => r.port));
-  const metricsPorts = portList(args, 'metrics-ports', defaults.regions.map((r) => r.metricsPort));
   return new DevRegions({
     ...defaults,
-    host: flag(args, 'host', defaults.host),
-    devPort: intFlag(args, 'port', defaults.devPort),
-    regions: defaults.regions.map((r, i) => ({ ...r, port: ports[i]!, metricsPort: metricsPorts[i]! })),
-    numShards: intFlag(args, 'shards', defaults.numShards),
-    defaultNamespace: flag(args, 'namespace', defaults.defaultNamespace),
-    logLevel: flag(args, 'log-level', defaults.logLevel),
+    host: o.host,
+    devPort: o.port,
+    regions: defaults.regions.map((r, i) => ({ ...r, port: o.ports[i]!, metricsPort: o.metricsPorts[i]! })),
+    numShards: o.shards,
+    defaultNamespace: o.namespace,
+    logLevel: o.logLevel,
   });
 }
 
-export async function dev(args: ParsedArgs): Promise<void> {
-  const regions = intFlag(args, 'regions', 2);
-  if (regions !== 1 && regions !== 2) throw new UsageError(`--regions must be 1 or 2, got ${regions}`);
-  const cluster: Service & { log: Logger } = regions === 1 ? oneRegion(args) : twoRegions(args);
+async function dev(o: DevOptions): Promise<void> {
+  const cluster: Service & { log: Logger } = o.regions === '1' ? oneRegion(o) : twoRegions(o);
   await cluster.start();
   let stopping = false;
   const stop = (sig: string) => {
@@ -81,4 +80,36 @@ export async function dev(args: ParsedArgs): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+export function devCommand(program: Command): void {
+  const two = devRegionsDefaults().regions;
+  const command = program
+    .command('dev')
+    .description('run the whole cluster in this process until Ctrl-C: regions a and b replicating behind the global endpoint (what make dev runs), or one region')
+    .addOption(new Option('--regions <n>', '2: regions a and b behind the global endpoint on --port; 1: one region, its frontend on --port').choices(['2', '1']).default('2'))
+    .option('--host <host>', 'the address every port binds to', embeddedDefaults.host)
+    .addOption(new Option('--port <port>', 'the port clients use: the global endpoint (two regions) or the frontend (one region)').default(embeddedDefaults.port).argParser(port))
+    .addOption(new Option('--shards <n>', 'history shards per region').default(embeddedDefaults.numShards).argParser(positive))
+    .option('--namespace <name>', 'the namespace created at start (global, active in a, with two regions)', embeddedDefaults.defaultNamespace)
+    .addOption(logLevelOption())
+    .addOption(new Option('--cassandra <host:port,...>', 'keep state in Cassandra at these contact points instead of SQLite').argParser((v) => v.split(',')).conflicts(['db', 'dbDir']))
+    .option('--keyspace <name>', 'with --cassandra: the keyspace (two regions: <name>_a and <name>_b)', 'tandem')
+    .option('--datacenter <name>', "with --cassandra: the driver's local data center", 'datacenter1');
+  command.optionsGroup('Two regions (the default):');
+  command
+    .addOption(new Option('--ports <a,b>', "regions a and b's own frontend ports").default(two.map((r) => r.port), two.map((r) => r.port).join(',')).argParser(portList(2)))
+    .addOption(new Option('--metrics-ports <a,b>', "regions a and b's /metrics ports (0: any free port)").default(two.map((r) => r.metricsPort), two.map((r) => r.metricsPort).join(',')).argParser(portList(2)))
+    .option('--db-dir <dir>', 'SQLite files of both regions in this directory', '.tandem');
+  command.optionsGroup('One region (--regions 1):');
+  command
+    .addOption(new Option('--metrics-port <port>', 'the /metrics port (0: any free port)').default(embeddedDefaults.metricsPort).argParser(port))
+    .option('--db <file>', 'the SQLite file', '.tandem/dev.db');
+  command.action(dev);
+  examples(command, [
+    'tandem dev  # what make dev runs: a on :7301, b on :7302, the global endpoint on :7233',
+    'tandem dev --port 7233 --ports 7301,7302 --db-dir .tandem --shards 16',
+    'tandem dev --cassandra 127.0.0.1:9042 --keyspace tandem  # keyspaces tandem_a and tandem_b',
+    'tandem dev --regions 1 --port 7233 --db .tandem/dev.db  # one region, its frontend on --port',
+  ]);
 }

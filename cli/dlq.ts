@@ -2,23 +2,27 @@
 // The replication DLQ of the region whose frontend --address names (tandem.replication.v1
 // ReplicationAdminService, served on the frontend's port).
 import * as grpc from '@grpc/grpc-js';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ReplicationAdminServiceClient, type DlqEntry, type DlqSelector } from '../proto/gen/tandem/replication/v1/replication.js';
-import { flag, intFlag, UsageError, type ParsedArgs } from './args.js';
+import { examples } from './help.js';
+import { addressOption, count, usageError } from './options.js';
+import { atAddress, unary } from './rpc.js';
 
 type Admin = InstanceType<typeof ReplicationAdminServiceClient>;
 
-function selectorOf(args: ParsedArgs): DlqSelector {
-  const shard = args.flags.get('shard');
-  const task = args.flags.get('task');
-  if (task !== undefined && shard === undefined) throw new UsageError('--task needs --shard (DLQ task ids are per shard)');
-  return {
-    shardId: shard === undefined ? undefined : intFlag(args, 'shard', 0),
-    dlqTaskId: typeof task === 'string' ? BigInt(task) : undefined,
-  };
+const LIST_LIMIT = 100;
+
+interface DlqOptions {
+  shard?: number;
+  task?: bigint;
+  /** list only. */
+  limit?: number;
+  address: string;
 }
 
-function unary<Res>(call: (cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
-  return new Promise((resolve, reject) => call((err, res) => (err ? reject(err) : resolve(res))));
+function taskId(value: string): bigint {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a DLQ task id (a non-negative integer).');
+  return BigInt(value);
 }
 
 function printEntry(e: DlqEntry): void {
@@ -40,31 +44,42 @@ function printEntry(e: DlqEntry): void {
   );
 }
 
-export async function dlq(args: ParsedArgs): Promise<void> {
-  const sub = args.positional[1];
-  const selector = selectorOf(args);
-  const admin: Admin = new ReplicationAdminServiceClient(flag(args, 'address', '127.0.0.1:7233'), grpc.credentials.createInsecure());
-  try {
-    switch (sub) {
-      case 'list': {
-        const res = await unary<{ entries: DlqEntry[] }>((cb) => admin.listDlq({ selector, limit: intFlag(args, 'limit', 100) }, cb));
-        for (const e of res.entries) printEntry(e);
-        return;
+/** A dlq sub-verb: the selector options, then `run` against the region's admin service. */
+function dlqVerb(dlq: Command, name: string, description: string, run: (admin: Admin, selector: DlqSelector, o: DlqOptions) => Promise<void>): Command {
+  return dlq
+    .command(name)
+    .description(description)
+    .addOption(new Option('--shard <n>', 'only this shard').argParser(count))
+    .addOption(new Option('--task <id>', 'only this DLQ task of --shard (task ids are per shard)').argParser(taskId))
+    .addOption(addressOption('a frontend of the region whose DLQ to work on'))
+    .action(async (o: DlqOptions, command: Command) => {
+      if (o.task !== undefined && o.shard === undefined) usageError(command, '--task needs --shard (DLQ task ids are per shard)');
+      const admin: Admin = new ReplicationAdminServiceClient(o.address, grpc.credentials.createInsecure());
+      try {
+        await atAddress(o.address, () => run(admin, { shardId: o.shard, dlqTaskId: o.task }, o));
+      } finally {
+        admin.close();
       }
-      case 'retry': {
-        const res = await unary<{ applied: number; failed: number }>((cb) => admin.retryDlq({ selector }, cb));
-        console.log(JSON.stringify(res));
-        return;
-      }
-      case 'purge': {
-        const res = await unary<{ purged: number }>((cb) => admin.purgeDlq({ selector }, cb));
-        console.log(JSON.stringify(res));
-        return;
-      }
-      default:
-        throw new UsageError(`unknown dlq command ${sub ?? ''}`);
-    }
-  } finally {
-    admin.close();
-  }
+    });
+}
+
+export function dlqCommand(program: Command): void {
+  const dlq = program.command('dlq').description("a region's replication DLQ: the replication tasks that failed to apply, parked per shard");
+  examples(dlq, ['tandem dlq list --address 127.0.0.1:7302', 'tandem dlq retry --shard 3 --address 127.0.0.1:7302', 'tandem dlq purge --shard 3 --task 17 --address 127.0.0.1:7302']);
+
+  const list = dlqVerb(dlq, 'list', 'print the parked tasks, one JSON line each', async (admin, selector, o) => {
+    const res = await unary<{ entries: DlqEntry[] }>((cb) => admin.listDlq({ selector, limit: o.limit ?? LIST_LIMIT }, cb));
+    for (const e of res.entries) printEntry(e);
+  }).addOption(new Option('--limit <n>', 'at most this many tasks').default(LIST_LIMIT).argParser(count));
+  examples(list, ['tandem dlq list --address 127.0.0.1:7302', 'tandem dlq list --shard 3 --limit 10']);
+
+  const retry = dlqVerb(dlq, 'retry', 'apply the parked tasks again; print how many applied and failed', async (admin, selector) => {
+    console.log(JSON.stringify(await unary<{ applied: number; failed: number }>((cb) => admin.retryDlq({ selector }, cb))));
+  });
+  examples(retry, ['tandem dlq retry --address 127.0.0.1:7302', 'tandem dlq retry --shard 3 --task 17']);
+
+  const purge = dlqVerb(dlq, 'purge', 'drop the parked tasks; print how many', async (admin, selector) => {
+    console.log(JSON.stringify(await unary<{ purged: number }>((cb) => admin.purgeDlq({ selector }, cb))));
+  });
+  examples(purge, ['tandem dlq purge --shard 3 --address 127.0.0.1:7302', 'tandem dlq purge --shard 3 --task 17']);
 }

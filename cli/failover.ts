@@ -5,31 +5,33 @@
 // switches at once. Prints one JSON line: from, to, versions, mode, how long it took.
 import os from 'node:os';
 import * as grpc from '@grpc/grpc-js';
-import type { Connection } from '@temporalio/client';
+import type { Command } from 'commander';
 import { FailoverServiceClient, type FailoverNamespaceResponse } from '../proto/gen/tandem/admin/v1/failover.js';
-import { flag, UsageError, type ParsedArgs } from './args.js';
+import { examples } from './help.js';
+import { addressOption } from './options.js';
+import { atAddress, unary, withConnection } from './rpc.js';
 
-type WithConnection = <T>(args: ParsedArgs, fn: (c: Connection) => Promise<T>) => Promise<T>;
-
-function forced(address: string, namespace: string, to: string): Promise<FailoverNamespaceResponse> {
-  const client = new FailoverServiceClient(address, grpc.credentials.createInsecure());
-  const identity = `${os.userInfo().username}@${os.hostname()} (tandem failover --force)`;
-  return new Promise<FailoverNamespaceResponse>((resolve, reject) =>
-    client.failoverNamespace({ namespace, targetRegion: to, force: true, timeoutMs: 0n, identity }, (err, res) => (err ? reject(err) : resolve(res))),
-  ).finally(() => client.close());
+interface FailoverOptions {
+  to: string;
+  force: boolean;
+  address: string;
 }
 
-export async function failover(args: ParsedArgs, withConnection: WithConnection): Promise<void> {
-  const namespace = args.positional[1];
-  const to = flag(args, 'to', '');
-  if (!namespace) throw new UsageError('failover needs a namespace');
-  if (!to) throw new UsageError('failover needs --to <region>');
-  if (args.flags.get('force') === true) {
-    const r = await forced(flag(args, 'address', '127.0.0.1:7233'), namespace, to);
+async function forced(address: string, namespace: string, to: string): Promise<void> {
+  const client = new FailoverServiceClient(address, grpc.credentials.createInsecure());
+  const identity = `${os.userInfo().username}@${os.hostname()} (tandem failover --force)`;
+  try {
+    const r = await atAddress(address, () =>
+      unary<FailoverNamespaceResponse>((cb) => client.failoverNamespace({ namespace, targetRegion: to, force: true, timeoutMs: 0n, identity }, cb)),
+    );
     console.log(JSON.stringify({ ...r, fromVersion: r.fromVersion.toString(), toVersion: r.toVersion.toString(), durationMs: Number(r.durationMs) }));
-    return;
+  } finally {
+    client.close();
   }
-  await withConnection(args, async (c) => {
+}
+
+function graceful(address: string, namespace: string, to: string): Promise<void> {
+  return withConnection(address, async (c) => {
     const before = await c.workflowService.describeNamespace({ namespace });
     const started = Date.now();
     const after = await c.workflowService.updateNamespace({ namespace, replicationConfig: { activeClusterName: to } });
@@ -45,4 +47,20 @@ export async function failover(args: ParsedArgs, withConnection: WithConnection)
       }),
     );
   });
+}
+
+export function failoverCommand(program: Command): void {
+  const failover = program
+    .command('failover')
+    .description("make <region> a global namespace's active region and print the switch as one JSON line")
+    .argument('<namespace>', 'the global namespace')
+    .requiredOption('--to <region>', 'the region to make active')
+    .option('--force', 'an outage: switch at once in the region --address names, without waiting for the active one (default: graceful)', false)
+    .addOption(addressOption('a frontend of either region (with --force: of the region taking over)'))
+    .action((namespace: string, o: FailoverOptions) => (o.force ? forced(o.address, namespace, o.to) : graceful(o.address, namespace, o.to)));
+  examples(failover, [
+    'tandem failover default --to b  # graceful: handover, wait for replication, switch',
+    'tandem failover default --to a  # and back',
+    'tandem failover default --to b --force --address 127.0.0.1:7302  # an outage: b takes over at once',
+  ]);
 }

@@ -1,16 +1,20 @@
-// tandem status --topology FILE [--region a] [--json]
+// tandem status --topology FILE [--region a] [--json]  (exit code 3: a region is unhealthy)
 // Every region's stores and processes (up when their /metrics answers), what each history node
 // says it owns (tandem_history_shards_owned), and who the store says owns each shard (the shard
 // row's owner: the last node that bumped its range_id, i.e. the only one whose writes land).
+import type { Command } from 'commander';
 import { cqlAnswers } from '../deploy/cassandra/launcher.js';
 import { scrape } from '../deploy/processes/node-process.js';
 import { parsePrometheusText, sumSamples } from '../deploy/processes/prom-text.js';
 import { redisAnswers } from '../deploy/redis/launcher.js';
-import { loadTopology, regionNodes, type RegionSpec, type Service } from '../deploy/topology.js';
+import { regionNodes, type RegionSpec, type Service } from '../deploy/topology.js';
 import { CassandraPersistence } from '../services/persistence/cassandra/index.js';
 import { createClient } from '../services/persistence/cassandra/db.js';
-import { type ParsedArgs } from './args.js';
-import { topologyFlag } from './up.js';
+import { examples } from './help.js';
+import { topologyOf, withTopologyOptions, type TopologyOptions } from './topology.js';
+
+/** `tandem status`'s exit code when a region it looked at is unhealthy (the report is still printed). */
+export const UNHEALTHY = 3;
 
 export interface NodeStatus {
   id: string;
@@ -113,15 +117,21 @@ function render(s: RegionStatus): string {
   return lines.join('\n');
 }
 
-export async function status(args: ParsedArgs): Promise<void> {
-  const topology = loadTopology(topologyFlag(args));
-  const only = args.flags.get('region');
-  const regions = topology.regions.filter((r) => typeof only !== 'string' || only.split(',').includes(r.name));
+async function status(o: TopologyOptions & { json: boolean }, command: Command): Promise<void> {
+  const { topology, regions } = topologyOf(o, command);
   const all = await Promise.all(regions.map((r) => regionStatus(r, topology.cluster.numShards)));
-  if (args.flags.get('json') === true) {
+  if (o.json) {
     console.log(JSON.stringify(all.map((s) => ({ ...s, shardOwners: s.shardOwners && Object.fromEntries(s.shardOwners) })), null, 2));
   } else {
     console.log(all.map(render).join('\n\n'));
   }
-  if (all.some((s) => !s.healthy)) process.exitCode = 3;
+  if (all.some((s) => !s.healthy)) process.exitCode = UNHEALTHY;
+}
+
+export function statusCommand(program: Command): void {
+  const command = program
+    .command('status')
+    .description(`every region's stores and processes, the shards each history node owns, and health (exit code ${UNHEALTHY} when a region is unhealthy)`);
+  withTopologyOptions(command, 'look only at these regions').option('--json', 'print the report as JSON', false).action(status);
+  examples(command, ['tandem status --topology deploy/local/one-region.json', 'tandem status --topology deploy/local/two-regions.json --region b --json']);
 }

@@ -1,29 +1,20 @@
 // tandem up --topology deploy/local/one-region.json [--region a] [--log-level info]
 // Runs a topology on this machine (see deploy/processes/local-cluster.ts) until Ctrl-C/SIGTERM,
 // with every node's output prefixed by its id.
-import path from 'node:path';
+import type { Command } from 'commander';
 import { LocalCluster } from '../deploy/processes/local-cluster.js';
-import { loadTopology } from '../deploy/topology.js';
-import { flag, UsageError, type ParsedArgs } from './args.js';
+import { examples } from './help.js';
+import { logLevelOption } from './options.js';
+import { topologyOf, withTopologyOptions, type TopologyOptions } from './topology.js';
 
-export function topologyFlag(args: ParsedArgs): string {
-  const file = args.flags.get('topology');
-  if (typeof file !== 'string') throw new UsageError('--topology FILE is required (e.g. deploy/local/one-region.json)');
-  return path.resolve(file);
-}
-
-export async function up(args: ParsedArgs): Promise<void> {
-  const topologyFile = topologyFlag(args);
-  const topology = loadTopology(topologyFile);
-  const region = args.flags.get('region');
-  const regions = typeof region === 'string' ? region.split(',') : undefined;
-  for (const r of regions ?? []) if (!topology.regions.some((x) => x.name === r)) throw new UsageError(`no region ${r} in ${topologyFile}`);
+async function up(o: TopologyOptions & { logLevel: string }, command: Command): Promise<void> {
+  const { topology } = topologyOf(o, command);
   const width = Math.max(...topology.regions.flatMap((r) => [r.frontend, ...r.matching, ...r.history]).map((n) => n.id.length));
   const cluster = new LocalCluster({
-    topologyFile,
+    topologyFile: o.topology,
     topology,
-    regions,
-    logLevel: flag(args, 'log-level', 'info'),
+    regions: o.region,
+    logLevel: o.logLevel,
     log: (msg) => process.stderr.write(`${'[up]'.padEnd(width + 2)} ${msg}\n`),
     onLine: (id, line) => process.stdout.write(`${`[${id}]`.padEnd(width + 2)} ${line}\n`),
   });
@@ -48,4 +39,15 @@ export async function up(args: ParsedArgs): Promise<void> {
   process.stderr.write(`[up] serving (${fronts}); Ctrl-C stops everything\n`);
   await stopped;
   process.stderr.write('[up] stopped\n');
+}
+
+export function upCommand(program: Command): void {
+  const command = program
+    .command('up')
+    .description('run every service of every region of a topology as its own process (and its Cassandra and Redis) until Ctrl-C');
+  withTopologyOptions(command, 'run only these regions').addOption(logLevelOption()).action(up);
+  examples(command, [
+    'tandem up --topology deploy/local/one-region.json  # Cassandra, Redis, 3 history, matching, frontend on :7301',
+    'tandem up --topology deploy/local/two-regions.json --region a',
+  ]);
 }

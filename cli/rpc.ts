@@ -1,0 +1,63 @@
+// How the tandem verbs call a frontend: a failed call becomes an RpcFailure naming the address and
+// the gRPC status (code and details), which the command prints before exiting 1.
+import * as grpc from '@grpc/grpc-js';
+import { Connection, isGrpcServiceError } from '@temporalio/client';
+
+/** How long `withConnection` waits for the frontend's first answer. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export class RpcFailure extends Error {
+  override name = 'RpcFailure';
+  constructor(
+    readonly address: string,
+    readonly code: grpc.status,
+    readonly details: string,
+  ) {
+    const hint = code === grpc.status.UNAVAILABLE ? ' (is a tandem frontend listening there?)' : '';
+    // grpc-js ends a connection failure with an empty "Resolution note: ".
+    super(`call to ${address} failed: ${grpc.status[code] ?? code} (${code}): ${details.replace(/\s*Resolution note:\s*$/, '')}${hint}`);
+  }
+}
+
+function serviceErrorOf(err: unknown): grpc.ServiceError | undefined {
+  if (isGrpcServiceError(err)) return err;
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  return isGrpcServiceError(cause) ? cause : undefined;
+}
+
+/** Runs `fn`, turning a gRPC error into an RpcFailure for `address`. */
+export async function atAddress<T>(address: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const s = serviceErrorOf(err);
+    throw s ? new RpcFailure(address, s.code, s.details) : err;
+  }
+}
+
+/**
+ * The official client connected to `address`. A first call without retries fails at once when
+ * nothing listens there (the client's own connect would wait out its timeout, then say only
+ * that it missed the deadline); the connection `fn` gets keeps the client's retries.
+ */
+export function withConnection<T>(address: string, fn: (c: Connection) => Promise<T>): Promise<T> {
+  return atAddress(address, async () => {
+    const probe = Connection.lazy({ address, interceptors: [] });
+    try {
+      await probe.withDeadline(Date.now() + CONNECT_TIMEOUT_MS, () => probe.workflowService.getSystemInfo({}));
+    } finally {
+      await probe.close();
+    }
+    const connection = await Connection.connect({ address, connectTimeout: CONNECT_TIMEOUT_MS });
+    try {
+      return await fn(connection);
+    } finally {
+      await connection.close();
+    }
+  });
+}
+
+/** A grpc-js unary call as a promise. */
+export function unary<Res>(call: (cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
+  return new Promise((resolve, reject) => call((err, res) => (err ? reject(err) : resolve(res))));
+}
