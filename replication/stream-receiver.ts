@@ -7,6 +7,7 @@ import { isTandemError } from '../services/common/errors.js';
 import { sleep } from '../services/common/lifecycle.js';
 import type { Logger } from '../services/common/logger.js';
 import type { HistoryEngine } from '../services/history/engine.js';
+import { resendFromOf } from '../services/history/replication-gap.js';
 import type { Shard } from '../services/history/shard.js';
 import type { ExecutionKey } from '../services/persistence/types.js';
 import type { ReplicationTask, StreamShardResponse } from '../proto/gen/tandem/replication/v1/replication.js';
@@ -151,7 +152,7 @@ export class StreamReceiver {
           await dlq.add(this.shard, this.source, t, err, attempt);
           return;
         }
-        if (isTandemError(err, 'FAILED_PRECONDITION')) await this.fillGap(t).catch((e: unknown) => this.log.info({ err: e }, 'replication resend failed'));
+        if (isTandemError(err, 'FAILED_PRECONDITION')) await this.fillGap(t, resendFromOf(err)).catch((e: unknown) => this.log.info({ err: e }, 'replication resend failed'));
         else await sleep(config.applyBackoffMs * 2 ** (attempt - 1), this.abort.signal);
       }
     }
@@ -161,10 +162,13 @@ export class StreamReceiver {
     await this.deps.engine.tx.applyReplicated(keyOf(t), decodeEvents(t), decodeSnapshot(t));
   }
 
-  /** Asks the sender for the events between the run's next event id here and the task's end, and applies them. */
-  private async fillGap(t: ReplicationTask): Promise<void> {
+  /**
+   * Asks the sender for the events between where the gap starts (the run's next event id here, or
+   * where the task's branch leaves the local ones) and the task's end, and applies them.
+   */
+  private async fillGap(t: ReplicationTask, gapStart?: number): Promise<void> {
     const key = keyOf(t);
-    const from = await this.nextEventId(key);
+    const from = gapStart ?? (await this.nextEventId(key));
     await this.apply(await this.resend(key, from, Math.max(Number(t.nextEventId), from)));
   }
 

@@ -26,19 +26,18 @@ export async function readTask(engine: HistoryEngine, r: TaskRange): Promise<Rep
     if (isTandemError(err, 'WORKFLOW_NOT_FOUND')) return null;
     throw err;
   }
-  // Never past the committed next event id: rows beyond it may be orphans of a failed write.
-  const next = Math.min(r.nextEventId, run.info.nextEventId);
-  const events = next > r.firstEventId ? await engine.tx.readAllEvents(run, r.firstEventId, next) : [];
+  const { events, nextEventId, versionHistory } = await engine.tx.eventsForReplication(run, r.firstEventId, r.nextEventId, r.version);
   return {
     taskId: r.taskId,
     namespaceId: r.key.namespaceId,
     workflowId: r.key.workflowId,
     runId: r.key.runId,
     firstEventId: BigInt(r.firstEventId),
-    nextEventId: BigInt(next),
+    nextEventId: BigInt(nextEventId),
     version: r.version,
     events: events.map((e) => Buffer.from(historyv1.HistoryEvent.encode(e).finish())),
-    nonEventJson: JSON.stringify(takeNonEventState(run.data)),
+    // The branch's version history rides with the state: where it meets the receiver's branches.
+    nonEventJson: JSON.stringify({ ...takeNonEventState(run.data), versionHistory }),
     createdTimeMs: BigInt(r.createdTimeMs),
   };
 }

@@ -6,6 +6,7 @@ import { msFromDuration, msFromTimestamp, optionalDurationMs, toBigInt, toNumber
 import type { ExecutionKey } from '../persistence/types.js';
 import { decodeB64, encodeB64 } from './payload-codec.js';
 import { retryPolicyFromProto } from './retry-policy.js';
+import { addItem } from './version-history.js';
 import {
   emptyState,
   newActivityProgress,
@@ -37,15 +38,13 @@ export function foldHistory(key: ExecutionKey, branchId: string, events: History
 }
 
 export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
-const info = data.info;
+  const info = data.info;
   const id = toNumber(e.eventId);
   const version = toBigInt(e.version);
   const at = msFromTimestamp(e.eventTime);
   info.nextEventId = id + 1;
   info.lastWriteVersion = version.toString();
-  const vh = info.versionHistory;
-  if (vh.length > 0 && vh[vh.length - 1]!.version === version.toString()) vh[vh.length - 1]!.eventId = id;
-  else vh.push({ eventId: id, version: version.toString() });
+  addItem(info.versionHistory, id, version.toString());
   info.historySizeBytes += storedSize(e);
 
   switch (e.eventType) {

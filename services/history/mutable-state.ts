@@ -96,6 +96,11 @@ export class MutableState {
   /** State changed without events (activity started, heartbeat): still needs a write. */
   dirty = false;
   /**
+   * A run that does not hold its workflow id here (a replicated duplicate run that lost, or is
+   * yet to be resolved): its writes leave the current pointer alone. Stored as the record's state.
+   */
+  zombie = false;
+  /**
    * A workflow task that exists only in memory (it carries Workflow Updates): its events are
    * written only if the worker's answer changes the workflow, or another event arrives first.
    */

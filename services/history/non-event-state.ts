@@ -4,13 +4,19 @@
 // times out an activity whose worker died with the old region, and dispatches a retried
 // workflow task).
 import type { MutableState } from './mutable-state.js';
-import type { ActivityProgress, MutableStateData, NonEventState } from './state.js';
+import type { ActivityProgress, MutableStateData, NonEventState, VersionHistoryItem } from './state.js';
 import { activityScheduleTimers, activityStartedTimers, workflowTaskScheduledTasks, workflowTaskStartedTasks } from './task-generator.js';
 import { timerTask, type NewTask } from './tasks.js';
 
 export interface NonEventSnapshot {
   progress: NonEventState;
   activities: { scheduledEventId: number; progress: ActivityProgress }[];
+  /**
+   * The sender's version history of the branch the events beside it were read from, up to them:
+   * where that branch meets the receiver's (replicated-plan.ts). Events, not state, but shipped
+   * here as Temporal ships it with every task.
+   */
+  versionHistory?: VersionHistoryItem[];
 }
 
 export function takeNonEventState(data: MutableStateData): NonEventSnapshot {

@@ -64,6 +64,8 @@ async function replayDifferences(store: Persistence, shardId: number, rec: Execu
     from += rows.length;
   }
   const rebuilt = foldHistory(rec.key, stored.info.branchId, events);
+  // Where the branch is stored and the run's other branches are tree metadata, not the fold.
   rebuilt.info.branchAncestors = stored.info.branchAncestors;
+  rebuilt.info.nonCurrentBranches = stored.info.nonCurrentBranches;
   return differences(eventPart(stored.data), eventPart(rebuilt));
 }

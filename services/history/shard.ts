@@ -30,6 +30,8 @@ export interface ShardListener {
 /** What one transaction writes: its events, its tasks, and the run it started, if any. */
 export interface ShardWrite {
   events: HistoryEvent[];
+  /** Where the events go when not on the run's current branch (a fork that lost, DESIGN invariant 5). */
+  branch?: HistoryBranch;
   tasks: NewTask[];
   newRun?: { ms: MutableState; events: HistoryEvent[]; tasks: NewTask[] };
 }
@@ -184,6 +186,7 @@ export class Shard {
     const rec = await this.store.executions.getWorkflowExecution(this.shardId, key);
     if (!rec) return null;
     const ms = MutableState.fromBlob(rec.data, rec.dbRecordVersion, currentVersion);
+    ms.zombie = rec.state === 'zombie';
     this.remember(ms);
     return ms;
   }
@@ -215,10 +218,11 @@ export class Shard {
    * record version and next event id. On any failure the cached state is dropped: the next call
    * reloads.
    */
-  async updateExecution(ms: MutableState, w: ShardWrite, mode: 'updateCurrent' | 'bypassCurrent' = 'updateCurrent'): Promise<void> {
+  async updateExecution(ms: MutableState, w: ShardWrite): Promise<void> {
+    const mode = ms.zombie ? 'bypassCurrent' : 'updateCurrent';
     try {
       await this.write(async () => {
-        const { history, tasks } = await this.materialize(ms, w.events, w.tasks);
+        const { history, tasks } = await this.materialize(ms, w.events, w.tasks, w.branch);
         let newRunRecord: ExecutionRecord | undefined;
         let newRunHistory: HistoryAppend | undefined;
         if (w.newRun) {
@@ -279,7 +283,7 @@ export class Shard {
   }
 
   /** Gives events and tasks their task ids (inside the write lock, so ids follow commit order). */
-  private async materialize(ms: MutableState, newEvents: HistoryEvent[], newTasks: NewTask[]): Promise<{ history: HistoryAppend; tasks: HistoryTask[] }> {
+  private async materialize(ms: MutableState, newEvents: HistoryEvent[], newTasks: NewTask[], branch = ms.branch): Promise<{ history: HistoryAppend; tasks: HistoryTask[] }> {
     const key = ms.key;
     const events: HistoryEventRow[] = [];
     if (newEvents.length > 0) {
@@ -296,7 +300,7 @@ export class Shard {
     }
     const tasks: HistoryTask[] = [];
     for (const t of newTasks) tasks.push(await this.toHistoryTask(key, t));
-    return { history: { branch: ms.branch, events }, tasks };
+    return { history: { branch, events }, tasks };
   }
 
   private async toHistoryTask(key: ExecutionKey, t: NewTask): Promise<HistoryTask> {
@@ -336,7 +340,7 @@ export function toRecord(ms: MutableState): ExecutionRecord {
     key: ms.key,
     branchId: info.branchId,
     dbRecordVersion: ms.dbRecordVersion,
-    state: info.state,
+    state: ms.zombie ? 'zombie' : info.state,
     status: info.status,
     nextEventId: info.nextEventId,
     startVersion: BigInt(info.startVersion),

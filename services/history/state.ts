@@ -112,6 +112,21 @@ export interface ParentInfo {
   initiatedEventId: number;
 }
 
+/** The last event id a branch wrote at a failover version (DESIGN invariant 5). */
+export interface VersionHistoryItem {
+  eventId: number;
+  /** Decimal: 64-bit. */
+  version: string;
+}
+
+/** One branch of a run: where its events are stored and its version history. */
+export interface BranchVersionHistory {
+  branchId: string;
+  /** As HistoryBranch.ancestors: the ranges it shares with the branches it forked from. */
+  ancestors: { branchId: string; endEventId: number }[];
+  items: VersionHistoryItem[];
+}
+
 export interface ExecutionInfo {
   namespaceId: string;
   workflowId: string;
@@ -139,7 +154,12 @@ export interface ExecutionInfo {
   /** Ranges the branch shares with the branches it forked from (see HistoryBranch). */
   branchAncestors: { branchId: string; endEventId: number }[];
   /** Version history of the current branch: the last event id written at each version. */
-  versionHistory: { eventId: number; version: string }[];
+  versionHistory: VersionHistoryItem[];
+  /**
+   * The run's other branches (version-history.ts): forks that lost to the current one, kept
+   * readable and so that events already seen on them are known. Absent in older records.
+   */
+  nonCurrentBranches?: BranchVersionHistory[];
   /** The workflow task whose scheduled event is written (a transient retry is in NonEventState). */
   workflowTask: WorkflowTaskInfo | null;
   cancelRequested: boolean;

@@ -5,6 +5,7 @@ import { enums, historyv1, commonv1 } from '../common/temporal.js';
 import { toLong, optionalDurationMs } from '../common/proto-time.js';
 import type { HistoryTask, VisibilityRecord } from '../persistence/types.js';
 import type { NamespaceRef } from './api.js';
+import { reapplyLosingBranch, resolveDuplicateRun } from './conflict-tasks.js';
 import type { HistoryEngine } from './engine.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeB64 } from './payload-codec.js';
@@ -97,6 +98,10 @@ export class TaskExecutor {
         });
       case 'deleteExecution':
         return this.deleteExecution(task);
+      case 'reapplyEvents':
+        return reapplyLosingBranch(e, task, a);
+      case 'resolveDuplicateRun':
+        return resolveDuplicateRun(e, task, a);
       default:
         throw new Error(`unknown task type ${task.type}`);
     }

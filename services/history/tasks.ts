@@ -10,7 +10,11 @@ export type TransferTaskType =
   | 'visibility'
   | 'startChild'
   | 'signalExternal'
-  | 'cancelExternal';
+  | 'cancelExternal'
+  /** Reapply the user input of events [firstEventId, nextEventId) of branchId, a fork that lost. */
+  | 'reapplyEvents'
+  /** Two running runs of one workflow id: close the one of the lower version (otherRunId: the other). */
+  | 'resolveDuplicateRun';
 
 export type TimerTaskType =
   | 'userTimer'
@@ -50,6 +54,8 @@ export interface TaskAttrs {
   version?: string;
   kind?: 1 | 2;
   scheduleToStartMs?: number;
+  branchId?: string;
+  otherRunId?: string;
 }
 
 export function transferTask(type: TransferTaskType, nowMs: number, attrs: TaskAttrs = {}): NewTask {

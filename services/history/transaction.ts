@@ -2,20 +2,26 @@
 // call, a worker, a timer, a timeout, retention or the replication applier, loads the run under
 // its shard's workflow lock, checks the write policy, applies events, derives the tasks once from
 // the resulting state, and writes one fenced, version-conditioned batch.
+import { randomUUID } from 'node:crypto';
 import { apiError, isTandemError } from '../common/errors.js';
 import { ConditionFailedError } from '../persistence/errors.js';
 import type { Persistence } from '../persistence/store.js';
-import type { CreateMode, ExecutionKey } from '../persistence/types.js';
+import type { CreateMode, ExecutionKey, HistoryBranch } from '../persistence/types.js';
 import type { NamespaceRecord } from '../persistence/types.js';
 import type { NamespaceRegistry } from '../namespaces/registry.js';
 import { assertActive, namespaceNotActive } from '../namespaces/active.js';
+import { foldHistory } from './event-fold.js';
+import { isUserInput } from './events-reapplier.js';
 import { MutableState } from './mutable-state.js';
 import { applyNonEventState, type NonEventSnapshot } from './non-event-state.js';
 import type { Shard, ShardWrite } from './shard.js';
 import type { ShardController } from './shard-controller.js';
-import type { HistoryEvent } from './state.js';
+import { ReplicationGap } from './replication-gap.js';
+import { planReplicated } from './replicated-plan.js';
+import type { BranchVersionHistory, HistoryEvent, VersionHistoryItem } from './state.js';
 import { generateTasks } from './task-generator.js';
-import { replicationTask, type NewTask } from './tasks.js';
+import { replicationTask, transferTask, type NewTask } from './tasks.js';
+import { allBranches, forkAt, itemsOf, lastEventId, lastVersion, truncate, versionAt } from './version-history.js';
 
 /**
  * 'active': a local change; the namespace must be active here and not in handover, and the run
@@ -129,34 +135,136 @@ export class Transactions {
   }
 
   /**
-   * Applies another region's events to a run, creating it from its first events when absent, then
-   * the non-event state shipped with them: events already here are dropped, a gap is refused so
-   * the sender resends from the run's next event id.
+   * Applies another region's events to a run (DESIGN invariants 5, 6), creating it from its first
+   * events when absent, then the non-event state shipped with them. The events are placed by
+   * version history (replicated-plan.ts): known ones are dropped, ones that extend the current
+   * branch are folded in, others go to a fork; a gap is refused so the sender resends.
+   * `snapshot.versionHistory` is the sender's branch the events were read from.
    */
   async applyReplicated(key: ExecutionKey, events: HistoryEvent[], snapshot?: NonEventSnapshot): Promise<MutableState> {
     const shard = this.shardFor(key.namespaceId, key.workflowId);
     const ns = await this.namespaces.requireById(key.namespaceId);
     return shard.workflowLocks.run(lockKey(key.namespaceId, key.workflowId), async () => {
       const existing = await shard.loadExecution(key, ns.failoverVersion);
-      const ms = existing ?? MutableState.empty(key, ns.failoverVersion, key.runId);
-      const fresh = events.filter((e) => Number(e.eventId) >= ms.info.nextEventId);
-      if (fresh.length === 0 && (!snapshot || !existing)) return ms;
-      if (fresh.length > 0 && Number(fresh[0]!.eventId) !== ms.info.nextEventId) {
-        throw apiError('FAILED_PRECONDITION', `replication gap on ${key.workflowId}/${key.runId}: next event is ${ms.info.nextEventId}, got ${String(fresh[0]!.eventId)}`);
-      }
-      for (const e of fresh) ms.applyReplicated(e);
-      const now = this.clock();
-      if (snapshot) for (const t of applyNonEventState(ms, snapshot, now)) ms.addTask(t);
-      const write = this.close(ms, ns, now, false);
       try {
-        if (existing) await shard.updateExecution(ms, write);
-        else await shard.createExecution(ms, write, await this.replicatedCreateMode(shard, key));
+        if (!existing) return await this.createReplicated(shard, ns, key, events, snapshot);
+        const plan = events.length > 0 ? planReplicated(existing.info, events, snapshot?.versionHistory) : { kind: 'append' as const, events, branch: undefined };
+        switch (plan.kind) {
+          case 'gap':
+            throw new ReplicationGap(key, plan.resendFrom, Number(events[0]!.eventId));
+          case 'duplicate':
+            // The sender's state still applies when its events are all here already, unless it
+            // was sent with older events than the run has now (a task shipped again).
+            if (snapshot && plan.branch.current && (!snapshot.versionHistory || lastEventId(snapshot.versionHistory) === existing.info.nextEventId - 1)) {
+              await this.appendCurrent(shard, ns, existing, [], snapshot);
+            }
+            return existing;
+          case 'append':
+            if (!plan.branch || plan.branch.current) return await this.appendCurrent(shard, ns, existing, plan.events, snapshot);
+            return await this.writeOtherBranch(shard, ns, existing, branchOf(key, plan.branch), truncateTo(plan.branch, Infinity), plan.events, snapshot);
+          case 'fork': {
+            const fork = forkAt(branchOf(key, plan.from), plan.lca + 1, randomUUID());
+            return await this.writeOtherBranch(shard, ns, existing, fork, truncateTo(plan.from, plan.lca), plan.events, snapshot);
+          }
+        }
       } catch (err) {
         shard.invalidate(key);
         throw err;
       }
-      return ms;
     });
+  }
+
+  /**
+   * The events of a replication task, [first, next), and the version history of the branch they
+   * are on: the branch where event next - 1 has the task's version, so a task whose branch lost
+   * here still ships its own events (the other region reapplies their user input); else the
+   * current branch (resends, state-only tasks).
+   */
+  async eventsForReplication(ms: MutableState, first: number, next: number, version: string): Promise<{ events: HistoryEvent[]; nextEventId: number; versionHistory: VersionHistoryItem[] }> {
+    const branches = allBranches(ms.info);
+    const b = branches.find((x) => versionAt(x.items, next - 1) === version) ?? branches[0]!;
+    // Never past the branch's committed end: rows beyond it may be orphans of a failed write.
+    const end = Math.min(next, lastEventId(b.items) + 1);
+    const events = end > first ? await this.shardFor(ms.info.namespaceId, ms.info.workflowId).readAllEvents(branchOf(ms.key, b), first, end) : [];
+    return { events, nextEventId: end, versionHistory: truncate(b.items, end - 1) };
+  }
+
+  /** Events of any branch of the run (a fork that lost, to reapply what it holds). */
+  async readBranchEvents(ms: MutableState, branchId: string, first: number, next: number): Promise<HistoryEvent[]> {
+    const b = allBranches(ms.info).find((x) => x.branchId === branchId);
+    if (!b) return [];
+    return this.shardFor(ms.info.namespaceId, ms.info.workflowId).readAllEvents(branchOf(ms.key, b), first, Math.min(next, lastEventId(b.items) + 1));
+  }
+
+  /** A replicated run's first write. A running run of the same workflow id here makes it a zombie, resolved by a task. */
+  private async createReplicated(shard: Shard, ns: NamespaceRecord, key: ExecutionKey, events: HistoryEvent[], snapshot?: NonEventSnapshot): Promise<MutableState> {
+    const ms = MutableState.empty(key, ns.failoverVersion, key.runId);
+    if (events.length === 0) return ms;
+    if (Number(events[0]!.eventId) !== 1) throw new ReplicationGap(key, 1, Number(events[0]!.eventId));
+    for (const e of events) ms.applyReplicated(e);
+    const now = this.clock();
+    if (snapshot) for (const t of applyNonEventState(ms, snapshot, now)) ms.addTask(t);
+    const mode = await this.replicatedCreateMode(shard, key);
+    const write = this.close(ms, ns, now, false);
+    if (mode.kind === 'zombie') {
+      ms.zombie = true;
+      const current = await this.store.executions.getCurrentExecution(shard.shardId, key.namespaceId, key.workflowId);
+      if (current && ms.isRunning) write.tasks.push(transferTask('resolveDuplicateRun', now, { otherRunId: current.runId }));
+    }
+    await shard.createExecution(ms, write, mode);
+    return ms;
+  }
+
+  /** Events that continue the current branch, and the sender's non-event state. */
+  private async appendCurrent(shard: Shard, ns: NamespaceRecord, ms: MutableState, events: HistoryEvent[], snapshot?: NonEventSnapshot): Promise<MutableState> {
+    for (const e of events) ms.applyReplicated(e);
+    const now = this.clock();
+    if (snapshot) for (const t of applyNonEventState(ms, snapshot, now)) ms.addTask(t);
+    if (events.length === 0 && !snapshot) return ms;
+    await shard.updateExecution(ms, this.close(ms, ns, now, false));
+    return ms;
+  }
+
+  /**
+   * Events for a branch other than the current one: a new fork, or a fork seen before. The branch
+   * whose last version is higher wins (DESIGN invariant 5). If it is the incoming one, the run's
+   * state is rebuilt from it and moves there, with its tasks derived again; the old current branch
+   * stays readable, and its own user input reaches the winner through the other region, which
+   * receives it as a losing branch. Otherwise the events are stored on their branch and a task
+   * reapplies their user input to the current one where the namespace is active.
+   */
+  private async writeOtherBranch(
+    shard: Shard,
+    ns: NamespaceRecord,
+    ms: MutableState,
+    branch: HistoryBranch,
+    base: VersionHistoryItem[],
+    events: HistoryEvent[],
+    snapshot?: NonEventSnapshot,
+  ): Promise<MutableState> {
+    const items = itemsOf(events, base);
+    const now = this.clock();
+    const others = allBranches(ms.info).filter((b) => b.branchId !== branch.branchId);
+    if (lastVersion(items) > lastVersion(ms.info.versionHistory)) {
+      const shared = await shard.readAllEvents(branch, 1, Number(events[0]!.eventId));
+      const rebuilt = new MutableState(foldHistory(ms.key, branch.branchId, shared), ms.dbRecordVersion, ms.currentVersion);
+      rebuilt.info.branchAncestors = branch.ancestors;
+      rebuilt.info.nonCurrentBranches = others.map(({ current: _current, ...b }) => b);
+      rebuilt.storedNextEventId = ms.storedNextEventId;
+      rebuilt.zombie = ms.zombie;
+      for (const e of events) rebuilt.applyReplicated(e);
+      if (snapshot) for (const t of applyNonEventState(rebuilt, snapshot, now)) rebuilt.addTask(t);
+      shard.log.info({ workflowId: ms.info.workflowId, runId: ms.info.runId, from: ms.info.branchId, to: branch.branchId, version: lastVersion(items).toString() }, 'replicated branch wins; run rebuilt from it');
+      shard.invalidate(ms.key);
+      await shard.updateExecution(rebuilt, this.close(rebuilt, ns, now, false, [...shared, ...rebuilt.pendingTransaction.events]));
+      return rebuilt;
+    }
+    ms.info.nonCurrentBranches = [...others.filter((b) => !b.current).map(({ current: _current, ...b }) => b), { branchId: branch.branchId, ancestors: branch.ancestors, items }];
+    const first = Number(events[0]!.eventId);
+    const tasks = events.some(isUserInput) ? [transferTask('reapplyEvents', now, { branchId: branch.branchId, firstEventId: first, nextEventId: first + events.length })] : [];
+    shard.log.info({ workflowId: ms.info.workflowId, runId: ms.info.runId, branch: branch.branchId, version: lastVersion(items).toString() }, 'replicated branch loses; kept as a fork');
+    await shard.updateExecution(ms, { events, tasks, branch });
+    return ms;
   }
 
   /** Removes a closed run (retention, DeleteWorkflowExecution): its record, history and visibility. */
@@ -199,13 +307,14 @@ export class Transactions {
 
   /**
    * Ends the transaction: its events, the tasks derived once from the resulting state, and for a
-   * replicated namespace the replication task that ships them (DESIGN invariant 6).
+   * replicated namespace the replication task that ships them (DESIGN invariant 6). taskEvents:
+   * the events to derive tasks from when not the transaction's (a state rebuilt from a branch).
    */
-  private close(ms: MutableState, ns: NamespaceRecord, now: number, replicate: boolean): ShardWrite {
+  private close(ms: MutableState, ns: NamespaceRecord, now: number, replicate: boolean, taskEvents?: HistoryEvent[]): ShardWrite {
     const tx = ms.takeTransaction();
     const ctx = { nowMs: now, retentionMs: ns.retentionMs };
     const tasksOf = (run: MutableState, events: HistoryEvent[], explicit: NewTask[], changed: boolean): NewTask[] => {
-      const tasks = clampTimers([...generateTasks(run, events, ctx), ...explicit], now);
+      const tasks = clampTimers([...generateTasks(run, run === ms && taskEvents ? taskEvents : events, ctx), ...explicit], now);
       if (replicate && changed) {
         const first = events.length > 0 ? Number(events[0]!.eventId) : run.info.nextEventId;
         tasks.push(replicationTask(first, run.info.nextEventId, run.currentVersion, now));
@@ -245,6 +354,14 @@ export class Transactions {
 /** A global namespace with a standby: every local write of it is shipped. */
 function replicates(ns: NamespaceRecord): boolean {
   return ns.isGlobal && ns.regions.length > 1;
+}
+
+function branchOf(key: ExecutionKey, b: BranchVersionHistory): HistoryBranch {
+  return { treeId: key.runId, branchId: b.branchId, ancestors: b.ancestors };
+}
+
+function truncateTo(b: BranchVersionHistory, eventId: number): VersionHistoryItem[] {
+  return truncate(b.items, Math.min(eventId, lastEventId(b.items)));
 }
 
 function lockKey(namespaceId: string, workflowId: string): string {
