@@ -1,6 +1,7 @@
 // The caller side of an internal service: one grpc-js client per member address, each call
 // routed to a member, retried while an owner moves or is unreachable, and a long poll's
-// AbortSignal turned into a half-close.
+// AbortSignal turned into a half-close. Bidirectional streams are opened, not retried: their
+// callers reconnect by themselves.
 import * as grpc from '@grpc/grpc-js';
 import { TandemError, apiError, type ErrorCode } from '../common/errors.js';
 import { sleep, type Service } from '../common/lifecycle.js';
@@ -171,6 +172,21 @@ export class RemoteService<S extends Definition> implements Service {
     } catch (err) {
       throw classify(err, `${this.role} ${methodName(this.definition[key]!.path)} on ${address}`).error;
     }
+  }
+
+  /**
+   * Opens a bidirectional stream on the member `route` picks, or returns undefined when none fits.
+   * Not retried: the caller owns the stream and decides what a failure means.
+   */
+  openStream<K extends keyof S & string>(
+    key: K,
+    route: Route,
+  ): { member: Member; call: grpc.ClientDuplexStream<RequestOf<S[K]>, ResponseOf<S[K]>> } | undefined {
+    const member = route(this.members());
+    if (!member) return undefined;
+    const def = this.definition[key]!;
+    const call = this.client(member.address).makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, new grpc.Metadata(), {});
+    return { member, call: call as grpc.ClientDuplexStream<RequestOf<S[K]>, ResponseOf<S[K]>> };
   }
 
   private callOnce<K extends keyof S & string>(
