@@ -3,7 +3,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../services/common/logger.js';
 import type { ExtraService } from '../services/frontend/server.js';
-import { toServiceStatus } from '../services/rpc/error-trailers.js';
+import type { RequestOf, ResponseOf } from '../services/rpc/definition.js';
+import { unaryHandler } from '../services/rpc/unary-handler.js';
 import {
   ReplicationAdminServiceService,
   ReplicationServiceService,
@@ -21,6 +22,9 @@ export interface DlqAdmin {
   purgeDlq(selector: DlqSelector | undefined): Promise<PurgeDlqResponse>;
 }
 
+/** What ListDlq answers at most when the request names no limit. */
+const DEFAULT_DLQ_LIST_LIMIT = 100;
+
 export function replicationStreamService(serve: (call: SenderCall) => void): ExtraService {
   return {
     definition: ReplicationServiceService as unknown as grpc.ServiceDefinition,
@@ -28,21 +32,25 @@ export function replicationStreamService(serve: (call: SenderCall) => void): Ext
   };
 }
 
+type AdminDef = typeof ReplicationAdminServiceService;
+
+/** The DLQ verbs as request handlers: served by a history node for its shards, or by a frontend. */
+export function dlqAdminHandlers(admin: DlqAdmin): { [K in keyof AdminDef]: (request: RequestOf<AdminDef[K]>) => Promise<ResponseOf<AdminDef[K]>> } {
+  return {
+    listDlq: (req) => admin.listDlq(req.selector, req.limit > 0 ? req.limit : DEFAULT_DLQ_LIST_LIMIT),
+    retryDlq: (req) => admin.retryDlq(req.selector),
+    purgeDlq: (req) => admin.purgeDlq(req.selector),
+  };
+}
+
 export function replicationAdminService(admin: DlqAdmin, log: Logger): ExtraService {
-  const unary =
-    <Req, Res>(method: string, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
-    (call, callback) => {
-      fn(call.request).then(
-        (res) => callback(null, res),
-        (err: unknown) => callback(toServiceStatus(err, method, log), null),
-      );
-    };
+  const h = dlqAdminHandlers(admin);
   return {
     definition: ReplicationAdminServiceService as unknown as grpc.ServiceDefinition,
     implementation: {
-      listDlq: unary('ListDlq', (req: { selector?: DlqSelector; limit: number }) => admin.listDlq(req.selector, req.limit > 0 ? req.limit : 100)),
-      retryDlq: unary('RetryDlq', (req: { selector?: DlqSelector }) => admin.retryDlq(req.selector)),
-      purgeDlq: unary('PurgeDlq', (req: { selector?: DlqSelector }) => admin.purgeDlq(req.selector)),
+      listDlq: unaryHandler('ListDlq', h.listDlq, log),
+      retryDlq: unaryHandler('RetryDlq', h.retryDlq, log),
+      purgeDlq: unaryHandler('PurgeDlq', h.purgeDlq, log),
     },
   };
 }

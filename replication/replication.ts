@@ -20,6 +20,7 @@ import { replicationMetrics } from './metrics.js';
 import { SenderHub } from './sender-hub.js';
 import { StreamClients } from './stream-clients.js';
 import { StreamReceiver, type ReceiverDeps } from './stream-receiver.js';
+import type { SenderCall } from './stream-sender.js';
 
 export interface ReplicationDeps {
   store: Persistence;
@@ -60,7 +61,12 @@ export class Replication implements Service, HistoryShardListener, DlqAdmin {
 
   /** Served on the frontend's port: the stream other regions open, and the DLQ admin API. */
   get extraServices(): ExtraService[] {
-    return [replicationStreamService((call) => this.requireSenders().serve(call)), replicationAdminService(this, this.log)];
+    return [replicationStreamService((call) => this.serve(call)), replicationAdminService(this, this.log)];
+  }
+
+  /** One StreamShard call of another region's receiver (on the frontend's port, or a node's own). */
+  serve(call: SenderCall): void {
+    this.requireSenders().serve(call);
   }
 
   async start(): Promise<void> {
