@@ -1,17 +1,22 @@
 // The frontend of a region: Temporal's WorkflowService for SDK clients and workers, with history
 // and matching reached over internal gRPC. Registers the default namespace when it is missing.
+// With other regions in the topology it is also the region's replication endpoint: their
+// receivers' streams are piped to the history node owning the shard, and the DLQ verbs fan out.
 import { RemoteHistory } from '../../services/history/grpc-client.js';
 import { RemoteMatching } from '../../services/matching/grpc-client.js';
 import { FrontendService } from '../../services/frontend/server.js';
 import { isTandemError } from '../../services/common/errors.js';
 import { replicationWaiter } from '../../services/history/replication-progress.js';
 import { globalNamespaceServices } from '../../services/namespaces/region-services.js';
+import { DlqFanout } from '../../replication/dlq-fanout.js';
+import { replicationAdminService } from '../../replication/grpc-services.js';
+import { StreamShardProxy } from '../../replication/stream-proxy.js';
 import { runProcess } from './region-config.js';
 
 const DEFAULT_NAMESPACE = 'default';
 
 await runProcess('frontend', async (ctx) => {
-  const { node, bindHost, region } = ctx.config;
+  const { node, bindHost, region, topology } = ctx.config;
   const store = await ctx.openStore();
   const namespaces = ctx.namespaces(store);
   const membership = ctx.membership('frontend');
@@ -24,6 +29,10 @@ await runProcess('frontend', async (ctx) => {
     waitForReplication: replicationWaiter(store, ctx.numShards, namespaces),
     publish: (namespaceId) => history.refreshNamespace(namespaceId),
   });
+  const replicated = topology.regions.length > 1;
+  const streams = replicated ? new StreamShardProxy({ membership, numShards: ctx.numShards, logger: ctx.log }) : undefined;
+  const dlq = replicated ? new DlqFanout(membership, ctx.log) : undefined;
+  const replicationServices = streams && dlq ? [streams.extraService, replicationAdminService(dlq, ctx.log)] : [];
   const frontend = new FrontendService(
     { host: bindHost, port: node.port, region: region.name, historyShardCount: ctx.numShards },
     {
@@ -34,7 +43,7 @@ await runProcess('frontend', async (ctx) => {
       logger: ctx.log,
       registry: ctx.registry,
       failover: global.coordinator,
-      extraServices: global.adminServices,
+      extraServices: [...global.adminServices, ...replicationServices],
     },
   );
   const afterStart = async () => {
@@ -45,5 +54,7 @@ await runProcess('frontend', async (ctx) => {
     });
     ctx.log.info({ namespace: DEFAULT_NAMESPACE }, 'registered the default namespace');
   };
-  return { services: [namespaces, membership, history, matching, frontend, global.replicator], afterStart };
+  // The proxied streams end first: the frontend's drain would otherwise wait for them.
+  const services = [namespaces, membership, history, matching, ...(dlq ? [dlq] : []), frontend, global.replicator, ...(streams ? [streams] : [])];
+  return { services, afterStart };
 });
