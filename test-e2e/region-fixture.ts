@@ -1,5 +1,6 @@
-// A one-region topology of separate processes on the test Cassandra and test Redis, with free
-// ports: what the region tests and bench/region.ts start through `tandem up`'s launcher.
+// Topologies of separate processes on the test Cassandra and test Redis, with free ports: one
+// region (the region tests, bench/region.ts) or several replicating to each other (a keyspace and
+// a membership prefix each), started through `tandem up`'s launcher.
 import { randomUUID } from 'node:crypto';
 import type { TestCassandra } from '../deploy/cassandra/test-instance.js';
 import { parseTopology, type Topology } from '../deploy/topology.js';
@@ -50,26 +51,44 @@ export interface RegionTopologyOptions {
 }
 
 /** Frontend, one matching node and `historyNodes` history nodes on 127.0.0.1, external stores. */
-export async function regionTopology(o: RegionTopologyOptions): Promise<Topology> {
+export function regionTopology(o: RegionTopologyOptions): Promise<Topology> {
+  return regionsTopology({ ...o, regions: [{ name: o.region, historyNodes: o.historyNodes, cassandra: o.cassandra }] });
+}
+
+export interface RegionsTopologyOptions {
+  /**
+   * Each region's name (also its membership key prefix in the shared Redis, so unique per test
+   * run), history node count and keyspace; initial failover versions 1, 2, ... in this order.
+   */
+  regions: { name: string; historyNodes: number; cassandra: TestCassandra }[];
+  numShards: number;
+  redis: string;
+  membership?: { ttlMs: number; heartbeatMs: number; pollMs: number };
+}
+
+/** Regions as regionTopology makes one, each on its own keyspace, replicating to each other. */
+export async function regionsTopology(o: RegionsTopologyOptions): Promise<Topology> {
   const port = distinctPorts();
   const node = async (id: string) => ({ id, host: '127.0.0.1', port: await port(), metricsPort: await port() });
-  const [cHost, cPort] = o.cassandra.contactPoint.split(':');
   const [rHost, rPort] = o.redis.split(':');
-  const history = [];
-  for (let i = 1; i <= o.historyNodes; i++) history.push(await node(`${o.region}-history-${i}`));
+  const regions = [];
+  for (const [i, r] of o.regions.entries()) {
+    const [cHost, cPort] = r.cassandra.contactPoint.split(':');
+    const history = [];
+    for (let n = 1; n <= r.historyNodes; n++) history.push(await node(`${r.name}-history-${n}`));
+    regions.push({
+      name: r.name,
+      initialFailoverVersion: i + 1,
+      cassandra: { managed: false, contactPoints: [r.cassandra.contactPoint], listen: cHost, cqlPort: Number(cPort), keyspace: r.cassandra.keyspace },
+      redis: { managed: false, host: rHost, port: Number(rPort) },
+      frontend: await node(`${r.name}-frontend`),
+      matching: [await node(`${r.name}-matching-1`)],
+      history,
+    });
+  }
   return parseTopology({
     cluster: { numShards: o.numShards, failoverVersionIncrement: 10, ...(o.membership ? { membership: o.membership } : {}) },
-    regions: [
-      {
-        name: o.region,
-        initialFailoverVersion: 1,
-        cassandra: { managed: false, contactPoints: [o.cassandra.contactPoint], listen: cHost, cqlPort: Number(cPort), keyspace: o.cassandra.keyspace },
-        redis: { managed: false, host: rHost, port: Number(rPort) },
-        frontend: await node(`${o.region}-frontend`),
-        matching: [await node(`${o.region}-matching-1`)],
-        history,
-      },
-    ],
+    regions,
     global: { redis: { managed: false, port: await port() }, endpoint: { port: await port() } },
   });
 }
