@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { durationFromMs, toLong } from '../common/proto-time.js';
 import { enums } from '../common/temporal.js';
+import { silentLogger } from '../common/logger.js';
+import { NamespaceFailoverCoordinator } from '../namespaces/failover-coordinator.js';
 import { nextFailoverVersion } from '../namespaces/failover.js';
 import type { NamespaceRecord } from '../persistence/types.js';
 import type { NamespaceRef } from './api.js';
@@ -181,5 +183,25 @@ describe('conflict resolution by version history', () => {
     }
     assert.equal(signalsNamed((await history(b, workflowId, runB!)).events, 'to-run-a').length, 1, 'its signal reapplied once');
     for (const r of [a, b]) assert.deepEqual((await checkReplay(r.store, SHARDS.length)).mismatches, []);
+  });
+
+  test('a forced failover reports the replication lag it loses, in its report and audit entry', async () => {
+    await globalNamespace();
+    const asked: string[] = [];
+    const coordinator = new NamespaceFailoverCoordinator({
+      registry: b.namespaces,
+      audit: b.store.clusterMetadata,
+      log: silentLogger(),
+      measureLag: async (namespaceId, from) => {
+        asked.push(`${namespaceId}/${from}`);
+        return { tasks: 7, seconds: 2.5 };
+      },
+    });
+    const report = await coordinator.failover(ns.name, 'b', { graceful: false, identity: 'test' });
+    assert.deepEqual(report.lag, { tasks: 7, seconds: 2.5 });
+    assert.deepEqual(asked, [`${ns.id}/a`], 'measured from the region that was active');
+    const [entry] = await b.store.clusterMetadata.listFailoverAudit(ns.name, 1);
+    assert.equal(entry!.mode, 'forced');
+    assert.match(entry!.message, /replication lag at the switch: 7 tasks, 2\.500 s not applied from a/);
   });
 });

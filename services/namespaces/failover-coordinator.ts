@@ -26,7 +26,23 @@ export interface FailoverReport extends Pick<FailoverAuditEntry, 'namespace' | '
   durationMs: number;
   /** false: the namespace was active in the target already; nothing was written. */
   changed: boolean;
+  /** Forced only: the loss window, when it could be measured (DESIGN invariant 10). */
+  lag?: ReplicationLag;
 }
+
+/**
+ * What this region had not applied from the old active region when a forced failover promoted it:
+ * replication tasks, and seconds of writes (the age of the oldest task not applied, or of the last
+ * one applied when none is known to be waiting). Writes in that window may be lost or come back
+ * later as a branch that loses (conflict resolution reapplies their user input).
+ */
+export interface ReplicationLag {
+  tasks: number;
+  seconds: number;
+}
+
+/** Measures the lag of namespaceId from fromRegion as this region's receivers know it (replication/ provides it). */
+export type MeasureReplicationLag = (namespaceId: string, fromRegion: string) => Promise<ReplicationLag>;
 
 export interface FailoverCoordinator {
   failover(name: string, toRegion: string, options: FailoverOptions): Promise<FailoverReport>;
@@ -51,6 +67,8 @@ export interface FailoverCoordinatorDeps {
    * process main passes HistoryApi.refreshNamespace); the registry of this process sees it at once.
    */
   publish?: (namespaceId: string) => Promise<void>;
+  /** Forced failovers report the lag they lose when this is given. */
+  measureLag?: MeasureReplicationLag;
   config?: Partial<FailoverConfig>;
 }
 
@@ -95,9 +113,11 @@ export class NamespaceFailoverCoordinator implements FailoverCoordinator {
         finishedAtMs: Date.now(),
       });
     if (options.graceful) await this.handover(name, current, toRegion, options, audit);
+    // Measured before the switch: what the standby had then is what it starts from.
+    const lag = options.graceful ? undefined : await this.lagAtSwitch(current);
     const switched = await this.switchTo(name, toRegion);
-    await audit(switched, 'completed', '');
-    const report: FailoverReport = { ...base, toVersion: switched.failoverVersion, durationMs: Date.now() - startedAtMs, changed: true };
+    await audit(switched, 'completed', lag ? `replication lag at the switch: ${lag.tasks} tasks, ${lag.seconds.toFixed(3)} s not applied from ${current.activeRegion}` : '');
+    const report: FailoverReport = { ...base, toVersion: switched.failoverVersion, durationMs: Date.now() - startedAtMs, changed: true, ...(lag && { lag }) };
     this.deps.log.info({ ...report, identity: options.identity }, 'namespace failed over');
     return report;
   }
@@ -132,6 +152,19 @@ export class NamespaceFailoverCoordinator implements FailoverCoordinator {
       await audit(restored, 'aborted', message);
       this.deps.log.warn({ namespace: name, from: this.local, to: toRegion, reason }, 'graceful failover aborted');
       throw apiError('DEADLINE_EXCEEDED', message);
+    }
+  }
+
+  /** The forced failover's loss window; a measure that fails is logged, never blocks the switch. */
+  private async lagAtSwitch(current: NamespaceRecord): Promise<ReplicationLag | undefined> {
+    if (!this.deps.measureLag || current.activeRegion === this.local) return undefined;
+    try {
+      const lag = await this.deps.measureLag(current.id, current.activeRegion);
+      this.deps.log.warn({ namespace: current.name, from: current.activeRegion, lagTasks: lag.tasks, lagSeconds: lag.seconds }, 'forced failover: replication lag at the switch');
+      return lag;
+    } catch (err) {
+      this.deps.log.warn({ err, namespace: current.name }, 'forced failover: replication lag could not be measured');
+      return undefined;
     }
   }
 

@@ -6,7 +6,7 @@ import type { Logger } from '../common/logger.js';
 import type { Persistence } from '../persistence/store.js';
 import { failoverService, namespaceReplicationService, type AdminService } from './admin-service.js';
 import { namespaceReplicationDefaults, type FailoverConfig, type NamespaceReplicationConfig } from './config.js';
-import { NamespaceFailoverCoordinator, type WaitForReplication } from './failover-coordinator.js';
+import { NamespaceFailoverCoordinator, type MeasureReplicationLag, type WaitForReplication } from './failover-coordinator.js';
 import type { NamespaceRegistry } from './registry.js';
 import { NamespaceReplicationSource } from './replication-source.js';
 import { NamespaceReplicator } from './replicator.js';
@@ -19,6 +19,8 @@ export interface GlobalNamespaceServicesDeps {
   waitForReplication: WaitForReplication;
   /** Tells the region's history nodes of a namespace change at once (HistoryApi.refreshNamespace). */
   publish?: (namespaceId: string) => Promise<void>;
+  /** A forced failover's loss window, as this region's replication receivers know it. */
+  measureLag?: MeasureReplicationLag;
   replication?: Partial<NamespaceReplicationConfig>;
   failover?: Partial<FailoverConfig>;
 }
@@ -31,6 +33,7 @@ export function globalNamespaceServices(deps: GlobalNamespaceServicesDeps) {
     log: log.child({ component: 'failover' }),
     waitForReplication: deps.waitForReplication,
     publish,
+    measureLag: deps.measureLag,
     config: deps.failover,
   });
   const replicator = new NamespaceReplicator({
