@@ -93,6 +93,9 @@ export class Transactions {
           if (policy === 'active') {
             this.admitActive(ns, ms);
             this.beforeActive(ms, now);
+            // What the hook did (e.g. failing a workflow task of the old region) stands on its own:
+            // it must not be lost when fn then refuses the call (that task's late completion).
+            if (ms.pendingTransaction.events.length > 0) await this.commit(shard, ms, ns, now);
           }
           const result = await fn(ms, now);
           await this.commit(shard, ms, ns, now);

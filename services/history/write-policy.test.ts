@@ -135,6 +135,23 @@ describe('history writes only where the namespace is active', () => {
     );
   });
 
+  test('a workflow task started before a failover: its late completion is refused and a new task is dispatched at once', async () => {
+    const ns = await globalNamespace();
+    const wf = await start(ns);
+    const stale = await poll(ns);
+    // Away and back: the task was started under a version this region has since handed over.
+    await failoverTo(ns, regionB);
+    await failoverTo(ns, regionA);
+    await refused('TASK_NOT_FOUND', 'the old region worker completion', () =>
+      engine().respondWorkflowTaskCompleted(ns, { namespace: ns.name, taskToken: stale.taskToken, commands: [], identity: 'test' }),
+    );
+    const failed = (await eventTypes(ns, wf)).filter((t) => t === ET.EVENT_TYPE_WORKFLOW_TASK_FAILED);
+    assert.equal(failed.length, 1, 'the stale task is failed (FAILOVER_CLOSE_COMMAND), not left to time out');
+    const next = await poll(ns);
+    assert.equal(next.workflowExecution?.workflowId, wf, 'the next workflow task is handed out without waiting for a timeout');
+    assert.equal(next.attempt, 2);
+  });
+
   test('a timer, an activity timeout and a workflow task timeout are refused while passive', async () => {
     const ns = await globalNamespace();
     const wf = await start(ns);
