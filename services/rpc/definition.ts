@@ -4,6 +4,19 @@ import type * as grpc from '@grpc/grpc-js';
 /** History pages and poll responses carry whole payloads: the frontend already bounds them. */
 export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 
+/** Channels between the processes of a cluster (inside a region, and the replication links). */
+export const internalChannelOptions: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+  // A node or region that comes back on its address is reachable again within a second or two,
+  // not after grpc's default reconnect backoff of up to two minutes.
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 2_000,
+  // A link that goes silent is noticed by keepalive.
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+};
+
 export type Definition = Record<string, { path: string; requestStream: boolean; responseStream: boolean }> & grpc.ServiceDefinition;
 export type RequestOf<M> = M extends { requestSerialize: (value: infer Req) => Buffer } ? Req : never;
 export type ResponseOf<M> = M extends { responseDeserialize: (bytes: Buffer) => infer Res } ? Res : never;

@@ -7,7 +7,7 @@ import { TandemError, apiError, type ErrorCode } from '../common/errors.js';
 import { sleep, type Service } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import type { Member, Membership, Role } from '../membership/membership.js';
-import { MAX_MESSAGE_BYTES, methodName, type Definition, type RequestOf, type ResponseOf } from './definition.js';
+import { internalChannelOptions, methodName, type Definition, type RequestOf, type ResponseOf } from './definition.js';
 import { tandemErrorFrom } from './error-trailers.js';
 
 export interface RemoteCallOptions {
@@ -67,17 +67,6 @@ function classify(err: unknown, what: string): { error: unknown; retryable: bool
 function isServiceError(err: unknown): err is grpc.ServiceError {
   return err instanceof Error && typeof (err as grpc.ServiceError).code === 'number' && 'metadata' in err;
 }
-
-const channelOptions: grpc.ChannelOptions = {
-  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-  // A node that restarts on its address is reachable again within a second or two, not after
-  // grpc's default reconnect backoff of up to two minutes.
-  'grpc.initial_reconnect_backoff_ms': 100,
-  'grpc.max_reconnect_backoff_ms': 2_000,
-  'grpc.keepalive_time_ms': 30_000,
-  'grpc.keepalive_timeout_ms': 10_000,
-};
 
 /**
  * A client whose address left the membership is closed this long after, so calls still running
@@ -236,7 +225,7 @@ export class RemoteService<S extends Definition> implements Service {
     if (this.stopped.signal.aborted) throw apiError('UNAVAILABLE', `the ${this.role} client is stopped`);
     let client = this.clients.get(address);
     if (!client) {
-      client = new grpc.Client(address, grpc.credentials.createInsecure(), channelOptions);
+      client = new grpc.Client(address, grpc.credentials.createInsecure(), internalChannelOptions);
       this.clients.set(address, client);
     }
     return client;
