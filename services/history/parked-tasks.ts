@@ -30,6 +30,12 @@ export class ParkedTasks {
     return r;
   }
 
+  /** Whether key lies in the namespace's parked range: its task is the re-read's to run. */
+  covers(namespaceId: string, key: TaskKey): boolean {
+    const r = this.ranges.get(namespaceId);
+    return r !== undefined && compareKeys(key, r.low) >= 0 && compareKeys(key, r.high) <= 0;
+  }
+
   namespaces(): string[] {
     return [...this.ranges.keys()];
   }

@@ -115,11 +115,15 @@ export abstract class QueueProcessor {
     return parked ? minKey(low, parked) : low;
   }
 
-  /** Registers a task as read; false when it is already outstanding (read twice). */
+  /**
+   * Registers a task as read; false when it is already outstanding (read twice), or lies in its
+   * namespace's parked range (a timer offered by its write and then read again by a window read):
+   * that range is read again, and its tasks run, when the namespace changes.
+   */
   protected track(task: HistoryTask): boolean {
     const key = this.keyOf(task);
     const id = keyId(key);
-    if (this.outstanding.has(id)) return false;
+    if (this.outstanding.has(id) || this.parked.covers(task.namespaceId, key)) return false;
     this.outstanding.set(id, key);
     return true;
   }
