@@ -56,10 +56,6 @@ export class Transactions {
     return this.namespaces.localRegion;
   }
 
-  now(): number {
-    return this.clock();
-  }
-
   shardFor(namespaceId: string, workflowId: string): Shard {
     return this.shards.shardFor(namespaceId, workflowId);
   }
