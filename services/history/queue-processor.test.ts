@@ -218,4 +218,22 @@ describe('shard queues', () => {
     await second.queues.stop();
     assert.deepEqual(await storedTasks(store), [], 'the new owner deleted the leftovers below its ack levels');
   });
+
+  test('an idle shard does not rewrite its shard row: the trailing timer level is persisted only after a timer ran', async () => {
+    const store = await openStore();
+    const owner = await Owner.start(store);
+    await sleep(20);
+    await owner.queues.flush();
+    const first = (await store.shards.getShard(SHARD))!;
+    await sleep(20);
+    await owner.queues.flush();
+    await owner.queues.flush();
+    assert.equal((await store.shards.getShard(SHARD))!.updatedAtMs, first.updatedAtMs, 'no fenced write while nothing ran');
+    const [timer] = await owner.commit([{ namespaceId: ACTIVE, category: 'timer', visibilityTimeMs: Date.now() - 10 }]);
+    await waitFor('the timer to run', () => owner.runner.ran(timer!));
+    await sleep(5); // past the timer ack margin
+    await owner.queues.flush();
+    assert.deepEqual(await storedTasks(store), [], 'once a timer ran, its level moves and the row goes');
+    await owner.queues.stop();
+  });
 });

@@ -46,6 +46,8 @@ export abstract class QueueProcessor {
   private readonly stopping = new AbortController();
   /** Read and not done: running, waiting for a retry, or (timers) armed. */
   private readonly outstanding = new Map<string, TaskKey>();
+  /** Tasks done so far: a level that moved with no task done below it has nothing to delete. */
+  doneCount = 0;
   private readonly parked = new ParkedTasks();
   /** Parked ranges being read again; each one's low moves up as the read hands its tasks over. */
   private readonly rereads = new Set<KeyRange>();
@@ -161,6 +163,7 @@ export abstract class QueueProcessor {
   /** Called when a task is done, before the ack level may pass it. */
   protected finished(key: TaskKey): void {
     this.outstanding.delete(keyId(key));
+    this.doneCount++;
   }
 
   /** The slow safety net for a change notification that never came: each parked namespace is probed. */

@@ -35,6 +35,11 @@ export class ShardQueues {
   readonly transfer: TransferQueueProcessor;
   readonly timer: TimerQueueProcessor;
   private acked: AckLevels;
+  /**
+   * The timer queue's doneCount when its level was last persisted; none at first, so a new owner
+   * persists once and deletes what a previous owner left below the stored level.
+   */
+  private timerDoneAtPersist = -1;
   private flushTimer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
 
@@ -84,11 +89,16 @@ export class ShardQueues {
       timer: maxKey(this.acked.timer, predecessor(this.timer.doneBelow())),
     };
     const transferMoved = compareKeys(next.transfer, this.acked.transfer) > 0;
-    const timerMoved = compareKeys(next.timer, this.acked.timer) > 0;
+    // The timer level trails the clock and so moves on every flush; an idle shard persists it only
+    // once a timer ran (no row below it otherwise), not one fenced write per shard per second.
+    const timerDone = this.timer.doneCount;
+    const timerMoved = compareKeys(next.timer, this.acked.timer) > 0 && timerDone !== this.timerDoneAtPersist;
+    if (!timerMoved) next.timer = this.acked.timer;
     if (!transferMoved && !timerMoved) return;
     try {
       await shard.updateAckLevels(formatAckLevels(next));
       this.acked = next;
+      if (timerMoved) this.timerDoneAtPersist = timerDone;
       // Only after the levels are stored: a crash in between leaves done rows, never a gap.
       if (transferMoved) await store.executions.rangeDeleteHistoryTasks(shard.shardId, 'transfer', successor(next.transfer).taskId);
       if (timerMoved) await store.executions.rangeDeleteTimerTasks(shard.shardId, successor(next.timer));
