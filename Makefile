@@ -6,8 +6,9 @@ TEST_FILES = $(shell find services replication deploy cli bench test-e2e -name '
 REGIONS_E2E := test-e2e/worker.test.ts test-e2e/foundation.test.ts test-e2e/bad-input.test.ts
 CASSANDRA := npx tsx deploy/cassandra/cli.ts
 REDIS := npx tsx deploy/redis/cli.ts
+CHROMIUM := npx tsx deploy/chromium/cli.ts
 
-.PHONY: install dev test typecheck cassandra-fetch redis-install test-unit proto clean
+.PHONY: install dev test typecheck cassandra-fetch redis-install chromium-install test-unit proto clean
 
 install: node_modules/.tandem-installed
 
@@ -28,9 +29,13 @@ cassandra-fetch: install
 redis-install: install
 	$(REDIS) install
 
+# chromium from Debian (apt-get) when it is not on the machine; the ops page's browser test drives it.
+chromium-install: install
+	$(CHROMIUM) install
+
 # The whole suite: type check, then every test file. Cassandra- and Redis-backed tests share one
 # test instance of each, stopped at the end whatever happens.
-test: install typecheck cassandra-fetch redis-install
+test: install typecheck cassandra-fetch redis-install chromium-install
 	@set -euo pipefail; \
 	trap '$(CASSANDRA) stop --name test >/dev/null 2>&1 || true; $(REDIS) stop --name test >/dev/null 2>&1 || true' EXIT; \
 	$(CASSANDRA) start --name test --port 19042 --storage-port 17000 --heap-mb 640; \
