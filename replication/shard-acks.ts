@@ -7,11 +7,23 @@ import type { Shard } from '../services/history/shard.js';
 import type { Persistence } from '../services/persistence/store.js';
 import { replicationAckKey } from '../services/history/replication-progress.js';
 
+/** Told of each ack that moves forward (sync replication answers the writes waiting on it: sync-acks.ts). */
+export type AckListener = (region: string, taskId: bigint) => void;
+
+/** The acks of each shard this process sends from, by shard (a released shard's entry goes with it). */
+const byShard = new WeakMap<Shard, ShardAcks>();
+
 export class ShardAcks {
   private readonly acked = new Map<string, bigint>();
   private persisted = new Map<string, bigint>();
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  private readonly listeners = new Set<AckListener>();
+
+  /** The acks of a shard this process owns and sends from; undefined before its sender side started. */
+  static of(shard: Shard): ShardAcks | undefined {
+    return byShard.get(shard);
+  }
 
   constructor(
     readonly shard: Shard,
@@ -26,6 +38,7 @@ export class ShardAcks {
       if (stored !== undefined) this.acked.set(r, BigInt(stored));
     }
     this.persisted = new Map(this.acked);
+    byShard.set(shard, this);
   }
 
   start(): void {
@@ -46,7 +59,15 @@ export class ShardAcks {
 
   /** Acks only move forward: a receiver restarting from an older one changes nothing. */
   advance(region: string, taskId: bigint): void {
-    if (taskId > this.get(region)) this.acked.set(region, taskId);
+    if (taskId <= this.get(region)) return;
+    this.acked.set(region, taskId);
+    for (const l of this.listeners) l(region, taskId);
+  }
+
+  /** Calls listener after each ack that moves forward; returns the unsubscribe. */
+  onAdvance(listener: AckListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   flush(): Promise<void> {
