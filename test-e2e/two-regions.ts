@@ -1,9 +1,9 @@
 // Two regions in one process on SQLite (the embedded main, each with its frontend serving the
 // replication stream), and a TCP proxy on b's link to a that a test can cut and heal.
-import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { ReplicationConfig } from '../replication/config.js';
 import { freePort } from '../services/common/free-port.js';
+import { TcpProxy } from '../deploy/chaos/tcp-proxy.js';
 import { EmbeddedCluster, embeddedDefaults } from '../deploy/processes/embedded.js';
 import { silentLogger } from '../services/common/logger.js';
 import { historyv1 } from '../services/common/temporal.js';
@@ -11,48 +11,6 @@ import type { RegionConfig } from '../services/namespaces/failover.js';
 import type { ExecutionKey, NamespaceRecord } from '../services/persistence/types.js';
 
 export const NUM_SHARDS = 4;
-
-/** Forwards 127.0.0.1:port to a target; cut() drops every connection and refuses new ones until heal(). */
-export class TcpProxy {
-  private server?: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-
-  private constructor(readonly port: number, private readonly target: number) {}
-
-  static async start(target: number): Promise<TcpProxy> {
-    const p = new TcpProxy(await freePort(), target);
-    await p.heal();
-    return p;
-  }
-
-  get address(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  heal(): Promise<void> {
-    if (this.server) return Promise.resolve();
-    const server = net.createServer((client) => {
-      const upstream = net.connect(this.target, '127.0.0.1');
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    this.server = server;
-    return new Promise((resolve) => server.listen(this.port, '127.0.0.1', () => resolve()));
-  }
-
-  async cut(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    if (server) await new Promise((resolve) => server.close(resolve));
-  }
-}
 
 export interface TwoRegions {
   a: EmbeddedCluster;
