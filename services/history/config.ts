@@ -26,6 +26,11 @@ export interface HistoryConfig {
   timerAckMarginMs: number;
   /** Default sticky schedule-to-start timeout when the worker does not send one. */
   defaultStickyScheduleToStartMs: number;
+  /**
+   * How long a client write of a sync-replicated namespace waits for its standby regions' acks
+   * before it is answered UNAVAILABLE (committed here, not yet replicated; sync-replication.ts).
+   */
+  syncReplicationTimeoutMs: number;
 }
 
 export const historyDefaults: HistoryConfig = {
@@ -39,6 +44,7 @@ export const historyDefaults: HistoryConfig = {
   parkedRecheckIntervalMs: 30_000,
   timerAckMarginMs: 5_000,
   defaultStickyScheduleToStartMs: 5_000,
+  syncReplicationTimeoutMs: 5_000,
 };
 
 export function compileHistoryConfig(user: Partial<HistoryConfig> = {}): HistoryConfig {
@@ -54,6 +60,7 @@ export function compileHistoryConfig(user: Partial<HistoryConfig> = {}): History
     'ackPersistIntervalMs',
     'parkedRecheckIntervalMs',
     'timerAckMarginMs',
+    'syncReplicationTimeoutMs',
   ] as const;
   for (const k of positive) {
     if (!(c[k] > 0)) throw new Error(`history.${k} must be positive, got ${c[k]}`);

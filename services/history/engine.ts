@@ -2,6 +2,7 @@
 // commands, activities, updates) over the one write path (transaction.ts) and serves the client
 // calls and reads itself.
 import type { Logger } from '../common/logger.js';
+import type { Registry } from '../common/metrics.js';
 import { apiError, apiErrorWithDetails, isTandemError, TandemError } from '../common/errors.js';
 import { enums, commonv1, workflowservice as ws } from '../common/temporal.js';
 import { toLong } from '../common/proto-time.js';
@@ -20,6 +21,7 @@ import { HistoryNotifier } from './notifier.js';
 import { RunStarter, startParamsFromRequest, type StartParams } from './run-starter.js';
 import { newRunId, type Shard } from './shard.js';
 import type { ShardController } from './shard-controller.js';
+import { SyncReplication, withoutStandbyWait, type ReplicationAckWaiter } from './sync-replication.js';
 import { Transactions } from './transaction.js';
 import { UpdateHandler } from './update-handler.js';
 import { WorkflowTaskHandler } from './workflow-task-handler.js';
@@ -41,6 +43,7 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
   readonly updates: UpdateHandler;
   readonly reads: WorkflowReads;
   private matchingApi?: MatchingApi;
+  private readonly sync: SyncReplication;
 
   constructor(
     readonly config: HistoryConfig,
@@ -48,8 +51,10 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
     readonly namespaces: NamespaceRegistry,
     readonly shards: ShardController,
     readonly log: Logger,
+    registry: Registry,
   ) {
-    this.tx = new Transactions(shards, store, namespaces);
+    this.sync = new SyncReplication(namespaces.localRegion, config.syncReplicationTimeoutMs, registry);
+    this.tx = new Transactions(shards, store, namespaces, this.sync);
     this.starter = new RunStarter(this.tx, this.scheduler);
     this.updates = new UpdateHandler(this);
     this.workflowTasks = new WorkflowTaskHandler(this, this.scheduler, new CommandHandler(this, this.starter, this.updates), this.updates);
@@ -61,6 +66,14 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
   /** Matching and history need each other; the process main wires matching in after both exist. */
   setMatching(matching: MatchingApi): void {
     this.matchingApi = matching;
+  }
+
+  /**
+   * Replication's acks, for sync namespaces (sync-replication.ts): the process main passes them in
+   * when it composes replication, which history does not import.
+   */
+  useReplicationAcks(waiter: ReplicationAckWaiter): void {
+    this.sync.use(waiter);
   }
 
   get matching(): MatchingApi {
@@ -117,7 +130,11 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
       let mode: CreateMode = { kind: 'brandNew' };
       if (current) {
         const decided = await this.decideOnCurrent(ns, params, current, reusePolicy, conflictPolicy);
-        if ('response' in decided) return decided.response;
+        if ('response' in decided) {
+          // An existing run (a retried start): answered like its own start, once replicated.
+          await this.tx.awaitStandbys(ns.id, params.workflowId);
+          return decided.response;
+        }
         mode = decided.mode;
       }
       const runId = newRunId();
@@ -341,8 +358,10 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
 
   // ---- worker protocol (delegated) -----------------------------------------------------------
 
+  // A poll's started write is answered on commit even for a sync namespace: the worker's
+  // completion, which waits for the standbys, covers it.
   recordWorkflowTaskStarted(task: AddTaskRequest, poll: ws.IPollWorkflowTaskQueueRequest): Promise<ws.IPollWorkflowTaskQueueResponse> {
-    return this.workflowTasks.recordStarted(task, poll);
+    return withoutStandbyWait(() => this.workflowTasks.recordStarted(task, poll));
   }
 
   respondWorkflowTaskCompleted(ns: NamespaceRef, req: ws.IRespondWorkflowTaskCompletedRequest): Promise<ws.IRespondWorkflowTaskCompletedResponse> {
@@ -354,7 +373,7 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
   }
 
   recordActivityTaskStarted(task: AddTaskRequest, poll: ws.IPollActivityTaskQueueRequest): Promise<ws.IPollActivityTaskQueueResponse> {
-    return this.activities.recordStarted(task, poll);
+    return withoutStandbyWait(() => this.activities.recordStarted(task, poll));
   }
 
   recordActivityTaskHeartbeat(

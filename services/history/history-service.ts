@@ -54,7 +54,7 @@ export class HistoryService implements Service, ShardListener, ShardLifecycleLis
     this.log = log.child({ service: 'history', node: this.config.hostId });
     this.shardListeners = options.shardListeners ?? [];
     this.controller = new ShardController(this.config, store, this, this.log, registry);
-    this.engine = new HistoryEngine(this.config, store, namespaces, this.controller, this.log);
+    this.engine = new HistoryEngine(this.config, store, namespaces, this.controller, this.log, registry);
     this.executor = new TaskExecutor(this.engine);
   }
 

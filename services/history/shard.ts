@@ -49,6 +49,7 @@ export class Shard {
   /** The last write failed without an answer from the store (see write). */
   private outcomeUnknown = false;
   private readonly lostCallbacks: (() => void)[] = [];
+  private lastReplicationTask = 0n;
 
   private constructor(
     private info: ShardInfo,
@@ -93,6 +94,14 @@ export class Shard {
 
   get ackLevels(): Record<string, string> {
     return this.info.ackLevels;
+  }
+
+  /**
+   * The highest replication task id this owner committed (0: none yet). Task ids follow commit
+   * order, so a standby whose ack reaches it has every write this owner answered so far.
+   */
+  get lastReplicationTaskId(): bigint {
+    return this.lastReplicationTask;
   }
 
   onLost(cb: () => void): void {
@@ -278,6 +287,7 @@ export class Shard {
   private committed(ms: MutableState, tasks: HistoryTask[]): void {
     ms.storedNextEventId = ms.info.nextEventId;
     this.remember(ms);
+    for (const t of tasks) if (t.category === 'replication' && t.taskId > this.lastReplicationTask) this.lastReplicationTask = t.taskId;
     if (tasks.length > 0) this.listener.onTasksCreated(this, tasks);
     this.listener.onEventsAppended(ms.key, ms.info.nextEventId);
   }

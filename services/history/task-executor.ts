@@ -10,6 +10,7 @@ import type { HistoryEngine } from './engine.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeB64 } from './payload-codec.js';
 import type { StartParams } from './run-starter.js';
+import { withoutStandbyWait } from './sync-replication.js';
 import type { ExternalRequestInfo } from './state.js';
 import { workflowTaskScheduledTasks } from './task-generator.js';
 import type { TaskAttrs } from './tasks.js';
@@ -23,9 +24,14 @@ export class TaskExecutor {
   /**
    * Runs one task. A task of a namespace that is not active here (passive, or in handover) throws
    * NamespaceNotActive / handover: the queue keeps it, and it runs once the namespace is promoted.
-   * Visibility is the exception: a standby region keeps its own visibility current.
+   * Visibility is the exception: a standby region keeps its own visibility current. No client
+   * waits on a task's writes: they are answered on commit, even for a sync namespace.
    */
-  async execute(task: HistoryTask): Promise<void> {
+  execute(task: HistoryTask): Promise<void> {
+    return withoutStandbyWait(() => this.run(task));
+  }
+
+  private async run(task: HistoryTask): Promise<void> {
     const attrs = JSON.parse(task.data) as TaskAttrs;
     if (task.type !== 'visibility') await this.engine.tx.activeNamespace(task.namespaceId);
     try {

@@ -16,6 +16,7 @@ import { MutableState } from './mutable-state.js';
 import { applyNonEventState, type NonEventSnapshot } from './non-event-state.js';
 import type { Shard, ShardWrite } from './shard.js';
 import type { ShardController } from './shard-controller.js';
+import type { SyncReplication } from './sync-replication.js';
 import { ReplicationGap } from './replication-gap.js';
 import { planReplicated } from './replicated-plan.js';
 import type { BranchVersionHistory, HistoryEvent, VersionHistoryItem } from './state.js';
@@ -44,6 +45,7 @@ export class Transactions {
     private readonly shards: ShardController,
     private readonly store: Persistence,
     readonly namespaces: NamespaceRegistry,
+    private readonly sync: SyncReplication,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -68,8 +70,18 @@ export class Transactions {
   }
 
   /**
+   * Returns once a sync namespace's standby regions acknowledged everything the workflow's shard
+   * committed so far (sync-replication.ts). Every active write calls it after its lock is released;
+   * a caller answering with a run it did not write now (a deduplicated start) calls it too.
+   */
+  async awaitStandbys(namespaceId: string, workflowId: string): Promise<void> {
+    await this.sync.waitForStandbys(this.shardFor(namespaceId, workflowId), await this.namespaces.requireById(namespaceId));
+  }
+
+  /**
    * Runs fn on the run's state under the workflow's lock and writes what it produced. An empty
    * runId means the current run. A lost race on the record version retries from a fresh load.
+   * An active write of a sync namespace returns once replicated (awaitStandbys).
    */
   async update<T>(
     namespaceId: string,
@@ -80,7 +92,7 @@ export class Transactions {
   ): Promise<T> {
     const policy = opts.policy ?? 'active';
     const shard = this.shardFor(namespaceId, workflowId);
-    return shard.workflowLocks.run(lockKey(namespaceId, workflowId), async () => {
+    const result = await shard.workflowLocks.run(lockKey(namespaceId, workflowId), async () => {
       for (let attempt = 1; ; attempt++) {
         const ns = await this.namespaces.requireById(namespaceId);
         const ms = await this.load(shard, namespaceId, workflowId, runId, ns.failoverVersion);
@@ -109,6 +121,9 @@ export class Transactions {
         }
       }
     });
+    // Outside the lock: the standby's round trip must not hold up the workflow's next write.
+    if (policy === 'active') await this.awaitStandbys(namespaceId, workflowId);
+    return result;
   }
 
   /** Reads a run without writing anything (any region: the standby keeps full state). */
@@ -120,17 +135,20 @@ export class Transactions {
 
   /**
    * Creates a run: build(version, now) returns its state with the start events added. Active
-   * policy only; replicated runs are created by applyReplicated.
+   * policy only; replicated runs are created by applyReplicated. Returns once replicated for a
+   * sync namespace (awaitStandbys).
    */
   async create(namespaceId: string, workflowId: string, mode: CreateMode, build: (version: bigint, nowMs: number) => MutableState): Promise<MutableState> {
     const shard = this.shardFor(namespaceId, workflowId);
     const ns = await this.activeNamespace(namespaceId);
-    return shard.workflowLocks.run(lockKey(namespaceId, workflowId), async () => {
+    const ms = await shard.workflowLocks.run(lockKey(namespaceId, workflowId), async () => {
       const now = this.clock();
       const ms = build(ns.failoverVersion, now);
       await shard.createExecution(ms, this.close(ms, ns, now, replicates(ns)), mode);
       return ms;
     });
+    await this.sync.waitForStandbys(shard, ns);
+    return ms;
   }
 
   /**

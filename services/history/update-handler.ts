@@ -187,8 +187,23 @@ export class UpdateHandler {
     return { outcome: res.outcome, stage: res.stage, updateRef: res.updateRef };
   }
 
-  /** Resolves when the update reaches `wanted`, or with the stage it reached when `signal` aborts. */
+  /**
+   * Resolves when the update reaches `wanted`, or with the stage it reached when `signal` aborts;
+   * for a sync namespace only once what the caller is told (acceptance, outcome) is replicated.
+   */
   private async wait(
+    ns: NamespaceRef,
+    key: ExecutionKey,
+    updateId: string,
+    wanted: number,
+    signal: AbortSignal,
+  ): Promise<ws.IUpdateWorkflowExecutionResponse> {
+    const res = await this.reachStage(ns, key, updateId, wanted, signal);
+    await this.ctx.tx.awaitStandbys(key.namespaceId, key.workflowId);
+    return res;
+  }
+
+  private async reachStage(
     ns: NamespaceRef,
     key: ExecutionKey,
     updateId: string,

@@ -12,6 +12,7 @@ import type { HistoryContext } from './context.js';
 import { encodeHistoryPageToken } from './history-page-token.js';
 import type { MutableState, SpeculativeWorkflowTask } from './mutable-state.js';
 import type { WorkflowTaskInfo } from './state.js';
+import { withoutStandbyWait } from './sync-replication.js';
 import { decodeWorkflowTaskToken, encodeWorkflowTaskToken, type WorkflowTaskToken } from './task-token.js';
 import { workflowTaskStartedTasks } from './task-generator.js';
 import type { MessageEffects, UpdateHandler } from './update-handler.js';
@@ -91,13 +92,13 @@ export class WorkflowTaskHandler {
    */
   private armSpeculativeTimeout(key: ExecutionKey, spec: SpeculativeWorkflowTask): void {
     const timer = setTimeout(() => {
-      this.ctx.tx
-        .update(key.namespaceId, key.workflowId, key.runId, (ms) => {
+      withoutStandbyWait(() =>
+        this.ctx.tx.update(key.namespaceId, key.workflowId, key.runId, (ms) => {
           if (ms.speculative !== spec || !ms.isRunning) return;
           ms.materializeUnpersistedTask();
           this.scheduler.timedOut(ms, 'startToClose', Date.now());
-        })
-        .catch((err: unknown) => this.ctx.log.debug({ err }, 'speculative workflow task timeout not applied'));
+        }),
+      ).catch((err: unknown) => this.ctx.log.debug({ err }, 'speculative workflow task timeout not applied'));
     }, spec.startToCloseMs);
     timer.unref();
   }

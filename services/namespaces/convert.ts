@@ -3,7 +3,8 @@
 import Long from 'long';
 import type { namespacev1, workflowservice as ws } from '../common/temporal.js';
 import { enums } from '../common/temporal.js';
-import type { NamespaceRecord, NamespaceState } from '../persistence/types.js';
+import { apiError } from '../common/errors.js';
+import type { NamespaceRecord, NamespaceState, ReplicationMode } from '../persistence/types.js';
 
 /** The part of a namespace's config that only the Temporal API knows about. */
 export interface NamespaceExtraConfig {
@@ -34,6 +35,31 @@ export function namespaceStateFromProto(state: number | null | undefined): Names
       return 'deleted';
     default:
       return undefined;
+  }
+}
+
+/**
+ * The key of Temporal's namespace `data` map that carries the replication mode: standard tools set
+ * it (RegisterNamespace / UpdateNamespace `data`), Describe shows it, and it is stored and
+ * replicated with the record as it is.
+ */
+export const REPLICATION_MODE_KEY = 'tandem.replication';
+const REPLICATION_MODES: readonly ReplicationMode[] = ['async', 'sync'];
+
+/** The namespace's replication mode; a record without the key (or a local one) is async. */
+export function replicationModeOf(rec: Pick<NamespaceRecord, 'data' | 'isGlobal'>): ReplicationMode {
+  return rec.isGlobal && rec.data[REPLICATION_MODE_KEY] === 'sync' ? 'sync' : 'async';
+}
+
+/** INVALID_ARGUMENT for a mode Tandem does not know, or sync on a namespace that has no standby. */
+export function checkReplicationMode(rec: Pick<NamespaceRecord, 'name' | 'data' | 'isGlobal' | 'regions'>): void {
+  const mode = rec.data[REPLICATION_MODE_KEY];
+  if (mode === undefined) return;
+  if (!REPLICATION_MODES.some((m) => m === mode)) {
+    throw apiError('INVALID_ARGUMENT', `Namespace ${rec.name}: data ${REPLICATION_MODE_KEY} must be one of ${REPLICATION_MODES.join(', ')}, got ${JSON.stringify(mode)}.`);
+  }
+  if (mode === 'sync' && !(rec.isGlobal && rec.regions.length > 1)) {
+    throw apiError('INVALID_ARGUMENT', `Namespace ${rec.name}: ${REPLICATION_MODE_KEY}=sync needs a global namespace with more than one cluster.`);
   }
 }
 

@@ -16,7 +16,7 @@ import { ConditionFailedError, NamespaceAlreadyExistsError } from '../persistenc
 import type { ClusterMetadataStore } from '../persistence/cluster-store.js';
 import type { NamespaceStore } from '../persistence/store.js';
 import type { NamespaceRecord } from '../persistence/types.js';
-import type { NamespaceExtraConfig } from './convert.js';
+import { checkReplicationMode, REPLICATION_MODE_KEY, type NamespaceExtraConfig } from './convert.js';
 import { ClusterMetadata } from './cluster-metadata.js';
 import { findRegion, validateRegionConfig, type RegionConfig } from './failover.js';
 import { compareReplicationVersions, configVersionOf, replicationVersion, withConfigVersion } from './replication-version.js';
@@ -245,6 +245,7 @@ export class NamespaceRegistry implements Service {
       notificationVersion: 1n,
       config: JSON.stringify(input.extra ?? {}),
     }, 1n);
+    checkReplicationMode(rec);
     try {
       // A taken name would leave an entry that never gets a record: refuse it before the entry.
       if (await this.store.getNamespaceByName(name)) throw new NamespaceAlreadyExistsError(name);
@@ -277,6 +278,8 @@ export class NamespaceRegistry implements Service {
         { ...change(current), id: current.id, name: current.name, notificationVersion: current.notificationVersion + 1n },
         configVersionOf(current) + 1n,
       );
+      // Checked only when it changes: a failover or a rename never fails on what was already stored.
+      if (next.data[REPLICATION_MODE_KEY] !== current.data[REPLICATION_MODE_KEY]) checkReplicationMode(next);
       try {
         await this.queueReplication(next);
         await this.store.updateNamespace(next, current.notificationVersion);

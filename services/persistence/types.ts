@@ -190,12 +190,22 @@ export interface TimerRangeRequest {
 
 export type NamespaceState = 'registered' | 'deprecated' | 'deleted';
 
+/**
+ * How a global namespace's writes are answered: 'async' once committed in the active region,
+ * 'sync' once every standby region also applied them (a forced failover then loses nothing).
+ */
+export type ReplicationMode = 'async' | 'sync';
+
 export interface NamespaceRecord {
   id: string;
   name: string;
   state: NamespaceState;
   description: string;
   ownerEmail: string;
+  /**
+   * Temporal's namespace data map, stored and replicated as a whole. Tandem reads one key of it:
+   * `tandem.replication` = `async` (default) | `sync` (services/namespaces/convert.ts replicationModeOf).
+   */
   data: Record<string, string>;
   retentionMs: number;
   isGlobal: boolean;
