@@ -1,4 +1,6 @@
 // tandem namespace create|describe|list: a running frontend's namespaces, through the official client.
+// The replication mode rides in Temporal's namespace data map (key tandem.replication), so any
+// Temporal tool sets and shows it too.
 import { Option, type Command } from 'commander';
 import { durationFromMs, msFromDuration } from '../services/common/proto-time.js';
 import { examples } from './help.js';
@@ -19,6 +21,8 @@ function printNamespace(ns: { namespaceInfo?: any; config?: any; replicationConf
         activeRegion: ns.replicationConfig?.activeClusterName,
         regions: (ns.replicationConfig?.clusters ?? []).map((c: { clusterName: string }) => c.clusterName),
         isGlobal: ns.isGlobalNamespace ?? false,
+        replication: info.data?.[REPLICATION_KEY] ?? 'async',
+        data: info.data ?? {},
       },
       null,
       2,
@@ -26,10 +30,14 @@ function printNamespace(ns: { namespaceInfo?: any; config?: any; replicationConf
   );
 }
 
+const REPLICATION_KEY = 'tandem.replication';
+
 interface CreateOptions {
   retention: number;
   description: string;
   ownerEmail: string;
+  regions?: string[];
+  replication?: 'async' | 'sync';
   address: string;
 }
 
@@ -44,6 +52,8 @@ export function namespaceCommand(program: Command): void {
     .addOption(new Option('--retention <duration>', 'how long closed workflows are kept (30s, 15m, 72h, 3d)').default(72 * 3_600_000, '72h').argParser(durationMs))
     .option('--description <text>', 'what the namespace is for', '')
     .option('--owner-email <email>', 'who owns it', '')
+    .addOption(new Option('--regions <list>', 'a global namespace replicated to these regions (comma-separated), active in the first').argParser((v) => v.split(',').map((r) => r.trim()).filter(Boolean)))
+    .addOption(new Option('--replication <mode>', 'sync: a write is acknowledged only once every standby region applied it (global namespaces; default async)').choices(['async', 'sync']))
     .addOption(addressOption())
     .action((name: string, o: CreateOptions) =>
       withConnection(o.address, async (c) => {
@@ -52,15 +62,21 @@ export function namespaceCommand(program: Command): void {
           description: o.description,
           ownerEmail: o.ownerEmail,
           workflowExecutionRetentionPeriod: durationFromMs(o.retention),
+          ...(o.regions ? { isGlobalNamespace: true, clusters: o.regions.map((clusterName) => ({ clusterName })), activeClusterName: o.regions[0] } : {}),
+          ...(o.replication ? { data: { [REPLICATION_KEY]: o.replication } } : {}),
         });
         printNamespace(await c.workflowService.describeNamespace({ namespace: name }));
       }),
     );
-  examples(create, ['tandem namespace create orders --retention 72h', 'tandem namespace create payments --retention 3d --owner-email ops@example.com']);
+  examples(create, [
+    'tandem namespace create orders --retention 72h',
+    'tandem namespace create payments --retention 3d --owner-email ops@example.com',
+    'tandem namespace create ledger --regions a,b --replication sync  # a forced failover loses nothing acknowledged',
+  ]);
 
   const describe = namespace
     .command('describe')
-    .description('print a namespace as JSON: state, retention, active region, regions')
+    .description('print a namespace as JSON: state, retention, active region, regions, replication mode, data')
     .argument('<name>', 'the namespace')
     .addOption(addressOption())
     .action((name: string, o: { address: string }) =>

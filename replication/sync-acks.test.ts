@@ -6,10 +6,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { Connection } from '@temporalio/client';
 import { FailoverServiceClient, type FailoverNamespaceResponse } from '../proto/gen/tandem/admin/v1/failover.js';
-import { durationFromMs } from '../services/common/proto-time.js';
 import { enums } from '../services/common/temporal.js';
 import type { EmbeddedCluster } from '../deploy/processes/embedded.js';
 import { silentLogger } from '../services/common/logger.js';
@@ -21,6 +23,8 @@ import { ShardAcks } from './shard-acks.js';
 import { SyncAcks } from './sync-acks.js';
 
 const ET = enums.EventType;
+const TANDEM = fileURLToPath(new URL('../bin/tandem.mjs', import.meta.url));
+const run = promisify(execFile);
 /** The history config's default bound (EmbeddedCluster passes no history config). */
 const BOUND_MS = 5_000;
 
@@ -70,15 +74,11 @@ describe('sync replication between two regions', () => {
     // No retry interceptor: the test sees each UNAVAILABLE itself.
     [clientA, clientB] = await Promise.all([r.a, r.b].map((c) => Connection.connect({ address: c.address, interceptors: [] })));
     const name = `sync-${randomUUID().slice(0, 8)}`;
-    await clientA.workflowService.registerNamespace({
-      namespace: name,
-      isGlobalNamespace: true,
-      clusters: [{ clusterName: 'a' }, { clusterName: 'b' }],
-      activeClusterName: 'a',
-      data: { 'tandem.replication': 'sync' },
-      workflowExecutionRetentionPeriod: durationFromMs(86_400_000),
-    });
-    ns = (await r.a.namespaces!.requireByName(name))!;
+    // Registered as an SRE does: RegisterNamespace with data tandem.replication=sync.
+    const { stdout } = await run(process.execPath, [TANDEM, 'namespace', 'create', name, '--regions', 'a,b', '--replication', 'sync', '--address', r.a.address]);
+    const printed = JSON.parse(stdout) as { activeRegion: string; regions: string[]; isGlobal: boolean; replication: string };
+    assert.deepEqual([printed.activeRegion, printed.regions, printed.isGlobal, printed.replication], ['a', ['a', 'b'], true, 'sync']);
+    ns = await r.a.namespaces!.requireByName(name);
     for (let i = 0; !(await r.b.store!.namespaces.getNamespaceById(ns.id)); i++) {
       if (i > 100) throw new Error(`namespace ${name} did not reach b`);
       await new Promise((res) => setTimeout(res, 100));
@@ -114,7 +114,7 @@ describe('sync replication between two regions', () => {
 
   const signals = (types: number[] | null) => (types ?? []).filter((t) => t === ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED).length;
 
-  test('Describe shows the mode in the namespace data map, in both regions', async () => {
+  test('Describe shows the mode in the namespace data map, in both regions (tandem namespace create --replication sync set it)', async () => {
     for (const c of [clientA, clientB]) {
       const d = await c.workflowService.describeNamespace({ namespace: ns.name });
       assert.equal(d.namespaceInfo?.data?.['tandem.replication'], 'sync');
