@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findNode, findRegion, loadTopology, parseTopology, regionNodes, TopologyError } from './topology.js';
+import { findLink, findNode, findRegion, frontendAddressFor, loadTopology, parseTopology, regionNodes, TopologyError } from './topology.js';
 import { processConfig, regionConfigs } from './processes/region-config.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -31,6 +31,28 @@ test('the local topologies load: one region of three history nodes, and two regi
       ['b', 2n, 10n],
     ],
   );
+});
+
+test('the global control plane: the endpoint with its metrics port, the DNS face, and a link per direction between the two regions', () => {
+  const one = loadTopology(local('one-region.json'));
+  assert.deepEqual(one.global.endpoint, { host: '127.0.0.1', port: 7233, metricsPort: 9233 });
+  assert.equal(one.global.dns, undefined);
+  assert.deepEqual(one.global.links, []);
+  assert.equal(regionConfigs(one, 'a')[0]!.frontendAddress, '127.0.0.1:7301');
+
+  const two = loadTopology(local('two-regions.json'));
+  assert.deepEqual(two.global.dns, { host: '127.0.0.1', port: 8053, domain: 'routes.tandem' });
+  assert.deepEqual(findLink(two, 'b', 'a'), { id: 'link-b-a', from: 'b', to: 'a', host: '127.0.0.1', port: 7401, controlPort: 9401 });
+  assert.equal(findLink(two, 'a', 'a'), undefined);
+  // Each region reaches the other's frontend through the link, its own directly.
+  const [a, b] = [findRegion(two, 'a'), findRegion(two, 'b')];
+  assert.equal(frontendAddressFor(two, 'b', a), '127.0.0.1:7401');
+  assert.equal(frontendAddressFor(two, 'a', b), '127.0.0.1:7402');
+  assert.equal(frontendAddressFor(two, 'a', a), '127.0.0.1:7301');
+  assert.deepEqual(regionConfigs(two, 'b').map((r) => r.frontendAddress), ['127.0.0.1:7401', '127.0.0.1:7302']);
+  // Without a link the direction is direct.
+  const oneWay = parseTopology({ ...JSON.parse(fs.readFileSync(local('two-regions.json'), 'utf8')), global: { links: [{ from: 'b', to: 'a', port: 7401, controlPort: 9401 }] } });
+  assert.equal(frontendAddressFor(oneWay, 'a', findRegion(oneWay, 'b')), '127.0.0.1:7302');
 });
 
 test('the Kubernetes topology loads: an external Cassandra and Redis, pods advertised by DNS name', () => {
@@ -71,5 +93,12 @@ test('bad topologies fail with the path of the offending field', () => {
   bad((t) => (t.regions[0].matching = []), /regions\[0\]\.matching needs at least one node/);
   bad((t) => (t.cluster.membership = { ttlMs: 1000, heartbeatMs: 800 }), /heartbeatMs must be at most half of ttlMs/);
   bad((t) => (t.regions = {}), /^regions must be an array/);
+  bad((t) => (t.global.links[0].to = 'z'), /^global\.links\[0\]\.to "z" is not a region \(regions: a, b\)/);
+  bad((t) => (t.global.links[1].to = 'b'), /^global\.links\[1\] links region b to itself/);
+  bad((t) => t.global.links.push({ from: 'a', to: 'b', port: 7403, controlPort: 9403 }), /the link from a to b clashes with the link from a to b/);
+  bad((t) => (t.global.links[0].port = 7301), /a-frontend port \(127\.0\.0\.1:7301\) clashes with link-a-b port/);
+  bad((t) => delete t.global.links[0].controlPort, /^global\.links\[0\]\.controlPort must be an integer/);
+  bad((t) => (t.global.endpoint.metricsPort = 9301), /a-frontend metricsPort \(127\.0\.0\.1:9301\) clashes with global\.endpoint metricsPort/);
+  bad((t) => (t.global.dns = { domain: 'Bad_Domain' }), /^global\.dns\.domain "Bad_Domain" is not a DNS name/);
   assert.throws(() => loadTopology(path.join(here, 'nope.json')), /cannot read topology/);
 });

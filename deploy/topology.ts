@@ -52,11 +52,51 @@ export interface MembershipSpec {
   pollMs: number;
 }
 
+/** The global endpoint: the router process (services/router) on the global Redis's routes. */
+export interface EndpointSpec {
+  host: string;
+  port: number;
+  /** /metrics and /healthz of the router process. */
+  metricsPort: number;
+}
+
+/** The routes' DNS face (services/routes/dns-server.ts), served by the router process when configured. */
+export interface DnsSpec {
+  host: string;
+  /** UDP. */
+  port: number;
+  domain: string;
+}
+
+/**
+ * A TCP proxy the `from` region's processes reach the `to` region's frontend through (replication
+ * streams, forwarding, namespace replication): what `tandem chaos partition` cuts.
+ */
+export interface LinkSpec {
+  /** `link-<from>-<to>`. */
+  id: string;
+  from: string;
+  to: string;
+  host: string;
+  port: number;
+  /** HTTP on loopback: /healthz, /metrics, POST /cut, POST /heal. */
+  controlPort: number;
+}
+
+export interface GlobalSpec {
+  /** The route registry's Redis (and the controller's lease). */
+  redis: RedisSpec;
+  endpoint: EndpointSpec;
+  /** Absent: no DNS face. */
+  dns?: DnsSpec;
+  /** One per direction at most; a direction without one is direct. */
+  links: LinkSpec[];
+}
+
 export interface Topology {
   cluster: { numShards: number; failoverVersionIncrement: number; membership: MembershipSpec };
   regions: RegionSpec[];
-  /** Reserved for the global endpoint (router) and the failover controller. */
-  global: { redis: RedisSpec; endpoint: { host: string; port: number } };
+  global: GlobalSpec;
 }
 
 export type Service = 'frontend' | 'history' | 'matching';
@@ -174,6 +214,36 @@ function region(r: Reader, increment: number): RegionSpec {
   return spec;
 }
 
+function link(r: Reader, regions: RegionSpec[]): LinkSpec {
+  const known = regions.map((x) => x.name);
+  const end = (key: string) => {
+    const name = r.string(key);
+    if (!known.includes(name)) throw new TopologyError(`${r.path}.${key} ${JSON.stringify(name)} is not a region (regions: ${known.join(', ')})`);
+    return name;
+  };
+  const from = end('from');
+  const to = end('to');
+  if (from === to) throw new TopologyError(`${r.path} links region ${from} to itself`);
+  return { id: `link-${from}-${to}`, from, to, host: r.string('host', '127.0.0.1'), port: r.port('port'), controlPort: r.port('controlPort') };
+}
+
+function globalSpec(g: Reader, regions: RegionSpec[]): GlobalSpec {
+  const endpoint = g.object('endpoint', { port: 7233 });
+  const host = endpoint.string('host', '127.0.0.1');
+  const spec: GlobalSpec = {
+    redis: redis(g.object('redis', { port: 6390 })),
+    endpoint: { host, port: endpoint.port('port'), metricsPort: endpoint.port('metricsPort', 9233) },
+    links: g.has('links') ? g.array('links').map((l) => link(l, regions)) : [],
+  };
+  if (g.has('dns')) {
+    const d = g.object('dns');
+    const domain = d.string('domain', 'routes.tandem');
+    if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(domain)) throw new TopologyError(`${d.path}.domain ${JSON.stringify(domain)} is not a DNS name`);
+    spec.dns = { host: d.string('host', host), port: d.port('port', 8053), domain };
+  }
+  return spec;
+}
+
 function redis(r: Reader): RedisSpec {
   return { managed: r.bool('managed', true), host: r.string('host', '127.0.0.1'), port: r.port('port') };
 }
@@ -192,17 +262,13 @@ export function parseTopology(doc: unknown): Topology {
   if (membership.heartbeatMs * 2 > membership.ttlMs) {
     throw new TopologyError(`cluster.membership.heartbeatMs must be at most half of ttlMs (a member would expire between two heartbeats)`);
   }
-  const global = root.object('global', {});
-  const endpoint = global.object('endpoint', { port: 7233 });
+  const regions = root.array('regions').map((r) => region(r, increment));
+  if (regions.length === 0) throw new TopologyError('regions needs at least one region');
   const topo: Topology = {
     cluster: { numShards: cluster.int('numShards', 1, 16384), failoverVersionIncrement: increment, membership },
-    regions: root.array('regions').map((r) => region(r, increment)),
-    global: {
-      redis: redis(global.object('redis', { port: 6390 })),
-      endpoint: { host: endpoint.string('host', '127.0.0.1'), port: endpoint.port('port') },
-    },
+    regions,
+    global: globalSpec(root.object('global', {}), regions),
   };
-  if (topo.regions.length === 0) throw new TopologyError('regions needs at least one region');
   checkUnique(topo);
   return topo;
 }
@@ -218,6 +284,13 @@ function checkUnique(t: Topology): void {
   const addr = (host: string, port: number, what: string) => claim(`addr ${host === '0.0.0.0' ? '*' : host}:${port}`, `${what} (${host}:${port})`);
   addr(t.global.redis.host, t.global.redis.port, 'global.redis');
   addr(t.global.endpoint.host, t.global.endpoint.port, 'global.endpoint');
+  addr(t.global.endpoint.host, t.global.endpoint.metricsPort, 'global.endpoint metricsPort');
+  // DNS is UDP: it clashes with no TCP port.
+  for (const l of t.global.links) {
+    claim(`link ${l.id}`, `the link from ${l.from} to ${l.to}`);
+    addr(l.host, l.port, `${l.id} port`);
+    addr(l.host, l.controlPort, `${l.id} controlPort`);
+  }
   for (const r of t.regions) {
     claim(`region ${r.name}`, `region ${r.name}`);
     claim(`version ${r.initialFailoverVersion}`, `region ${r.name}'s initialFailoverVersion ${r.initialFailoverVersion}`);
@@ -278,6 +351,17 @@ export function regionNodes(r: RegionSpec): { service: Service; node: NodeSpec }
     ...r.matching.map((node) => ({ service: 'matching' as const, node })),
     { service: 'frontend' as const, node: r.frontend },
   ];
+}
+
+/** The link of one direction, if the topology puts one there. */
+export function findLink(t: Topology, from: string, to: string): LinkSpec | undefined {
+  return t.global.links.find((l) => l.from === from && l.to === to);
+}
+
+/** Where the processes of region `from` reach region `to`'s frontend: through the link, if any. */
+export function frontendAddressFor(t: Topology, from: string, to: RegionSpec): string {
+  const l = from === to.name ? undefined : findLink(t, from, to.name);
+  return l ? `${l.host}:${l.port}` : `${to.frontend.host}:${to.frontend.port}`;
 }
 
 export function redisUrl(r: RedisSpec): string {

@@ -12,7 +12,7 @@ import { RedisMembership } from '../../services/membership/redis.js';
 import { openCassandraPersistence } from '../../services/persistence/cassandra/index.js';
 import { withPersistenceMetrics } from '../../services/persistence/metrics-decorator.js';
 import type { Persistence } from '../../services/persistence/store.js';
-import { findNode, findRegion, loadTopology, redisUrl, TopologyError, type NodeSpec, type RegionSpec, type Service as ServiceName, type Topology } from '../topology.js';
+import { findNode, findRegion, frontendAddressFor, loadTopology, redisUrl, TopologyError, type NodeSpec, type RegionSpec, type Service as ServiceName, type Topology } from '../topology.js';
 
 export interface ProcessConfig {
   topologyFile: string;
@@ -72,14 +72,18 @@ export function processConfig(service: ServiceName, argv: string[], env: NodeJS.
   };
 }
 
-/** The failover-version view of every region of the cluster, for the namespace registry. */
-export function regionConfigs(t: Topology): RegionConfig[] {
+/**
+ * The failover-version view of every region of the cluster, for the namespace registry, as the
+ * processes of region `from` see it: another region's frontend through the topology's link
+ * between them, when there is one (chaos cuts it).
+ */
+export function regionConfigs(t: Topology, from?: string): RegionConfig[] {
   const increment = BigInt(t.cluster.failoverVersionIncrement);
   return t.regions.map((r) => ({
     name: r.name,
     initialFailoverVersion: BigInt(r.initialFailoverVersion),
     failoverVersionIncrement: increment,
-    frontendAddress: `${r.frontend.host}:${r.frontend.port}`,
+    frontendAddress: from ? frontendAddressFor(t, from, r) : `${r.frontend.host}:${r.frontend.port}`,
   }));
 }
 
@@ -110,7 +114,7 @@ export class ProcessContext {
   }
 
   namespaces(store: Persistence): NamespaceRegistry {
-    const regions = regionConfigs(this.config.topology);
+    const regions = regionConfigs(this.config.topology, this.config.region.name);
     const region = regions.find((r) => r.name === this.config.region.name)!;
     return new NamespaceRegistry(store.namespaces, { region, regions }, this.log.child({ component: 'namespaces' }), store.clusterMetadata);
   }
@@ -154,7 +158,24 @@ export async function runProcess(
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(2);
   }
-  const log = ctx.log;
+  const { node, topologyFile } = ctx.config;
+  await runLoop(ctx.log, async () => {
+    const built = await build(ctx);
+    return { services: [...built.services, ctx.metricsServer()], afterStart: built.afterStart };
+  }, () => ctx.closeStore(), { port: node.port, metricsPort: node.metricsPort, topology: topologyFile });
+}
+
+/**
+ * The run loop of every process main (region and global): starts the built services in order,
+ * stops them in reverse on SIGTERM/SIGINT (then `afterStop`), and exits: 0 after a signal, 1
+ * after a failed start or a stop that failed or took longer than STOP_DEADLINE_MS.
+ */
+export async function runLoop(
+  log: Logger,
+  build: () => Promise<{ services: Service[]; afterStart?: () => Promise<void> }>,
+  afterStop: () => Promise<void>,
+  ready: Record<string, unknown>,
+): Promise<void> {
   let group: ServiceGroup | undefined;
   let stopping = false;
   const stop = (reason: string, code: number) => {
@@ -166,7 +187,7 @@ export async function runProcess(
       process.exit(code || 1);
     }, STOP_DEADLINE_MS).unref();
     (group?.stop() ?? Promise.resolve())
-      .then(() => ctx.closeStore())
+      .then(afterStop)
       .then(
         () => {
           log.info('stopped');
@@ -181,11 +202,11 @@ export async function runProcess(
   process.on('SIGTERM', () => stop('SIGTERM', 0));
   process.on('SIGINT', () => stop('SIGINT', 0));
   try {
-    const built = await build(ctx);
-    group = new ServiceGroup([...built.services, ctx.metricsServer()]);
+    const built = await build();
+    group = new ServiceGroup(built.services);
     await group.start();
     await built.afterStart?.();
-    log.info({ port: ctx.config.node.port, metricsPort: ctx.config.node.metricsPort, topology: ctx.config.topologyFile }, 'process ready');
+    log.info(ready, 'process ready');
   } catch (err) {
     log.fatal({ err }, 'start failed');
     stop('start failed', 1);
