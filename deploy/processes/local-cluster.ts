@@ -1,32 +1,65 @@
 // The local launcher behind `tandem up`: per region its Cassandra and Redis (when the topology
-// says they are managed), the schema, then every node as its own OS process. Stops in reverse:
-// frontends, matching, history, then Redis and Cassandra.
+// says they are managed), the schema, the links that carry its calls to the other regions, then
+// every node as its own OS process; with `global`, the global control plane after the regions:
+// its Redis, the router (global endpoint) and the failover controller, or the seeded routes while
+// there is no controller (global-routes.ts). Stops in reverse. Every spawn is written to the run state
+// (deploy/chaos/run-state.ts) so `tandem chaos` in another shell finds the pids.
+import { existsSync } from 'node:fs';
 import { openCassandraPersistence } from '../../services/persistence/cassandra/index.js';
+import { LauncherControlServer } from '../chaos/launcher-control.js';
+import { RunState } from '../chaos/run-state.js';
 import { startCassandra, stopCassandra } from '../cassandra/launcher.js';
 import { startRedis, stopRedis } from '../redis/launcher.js';
-import { regionNodes, type RegionSpec, type Topology } from '../topology.js';
-import { NodeProcess } from './node-process.js';
+import { regionNodes, type NodeSpec, type RedisSpec, type RegionSpec, type Topology } from '../topology.js';
+import { NodeProcess, processMain, type NodeProcessOptions, type ProcessKind } from './node-process.js';
+import { seedRoutes, withGlobalRoutes } from './global-routes.js';
 
 export interface LocalClusterOptions {
   topologyFile: string;
   topology: Topology;
   /** Regions to run; default all. */
   regions?: string[];
+  /** Also the global control plane (global Redis, router, controller or seeded routes). Default false. */
+  global?: boolean;
+  /** Serve the launcher's control endpoint (`tandem chaos revive-region` reaches it). Default false. */
+  control?: boolean;
   /** Progress messages of the launcher itself. */
   log?: (msg: string) => void;
-  /** Each line a node writes, with its node id. */
+  /** Each line a process writes, with its id. */
   onLine?: (nodeId: string, line: string) => void;
   logLevel?: string;
 }
 
+/** Instance names of the stores the launcher manages, found again by `tandem chaos`. */
+export const storeName = {
+  cassandra: (region: string) => `${region}-cassandra`,
+  redis: (region: string) => `${region}-redis`,
+  globalRedis: 'global-redis',
+};
+
+export const ROUTER_ID = 'global-router';
+
+// ---- The failover controller's spot. Another engineer writes deploy/processes/controller.ts
+// (services/controller); once that main exists it is launched here, one process per replica id,
+// after the router, and it owns the routes. Until then the launcher seeds them (global-routes.ts).
+const CONTROLLER_REPLICAS = ['controller-1'];
+const controllerArgs = (topologyFile: string, replica: string) => [topologyFile, replica];
+
 export class LocalCluster {
+  /** The regions' nodes (history, matching, frontend). */
   readonly nodes: NodeProcess[] = [];
+  /** The links, the router and the controller replicas. */
+  readonly globals: NodeProcess[] = [];
+  readonly runState: RunState;
   /** Store instances this launcher started (not those it found running), stopped last. */
   private readonly started: { kind: 'cassandra' | 'redis'; name: string }[] = [];
   private readonly log: (msg: string) => void;
+  private control?: LauncherControlServer;
+  private stopping = false;
 
   constructor(readonly options: LocalClusterOptions) {
     this.log = options.log ?? (() => {});
+    this.runState = new RunState(options.topologyFile);
   }
 
   get regions(): RegionSpec[] {
@@ -35,49 +68,106 @@ export class LocalCluster {
   }
 
   node(id: string): NodeProcess {
-    const n = this.nodes.find((x) => x.id === id);
+    const n = [...this.nodes, ...this.globals].find((x) => x.id === id);
     if (!n) throw new Error(`no node ${id} in this cluster`);
     return n;
   }
 
   /** Starts everything; on a failure stops what started and rethrows. */
   async start(): Promise<void> {
+    const t = this.options.topology;
     try {
-      await Promise.all(this.regions.map((r) => this.startStores(r)));
+      const globalRedis = this.options.global && t.global.redis.managed ? [this.startRedis(storeName.globalRedis, t.global.redis)] : [];
+      await settleAll<unknown>([...this.regions.map((r) => this.startStores(r)), ...globalRedis]);
       for (const r of this.regions) await this.applySchema(r);
-      for (const r of this.regions) await this.startNodes(r);
+      // Links first: the regions' replication streams and forwarding go through them from the start.
+      const links = t.global.links.filter((l) => this.regions.some((r) => r.name === l.from));
+      for (const l of links) this.globals.push(this.process('link', 'global', { id: l.id, host: '127.0.0.1', port: l.port, metricsPort: l.controlPort }));
+      await Promise.all(this.globals.map((p) => p.start()));
+      if (links.length > 0) this.log(`links ready (${links.map((l) => `${l.id} on ${l.host}:${l.port}`).join(', ')})`);
+      for (const r of this.regions) {
+        for (const { service, node } of regionNodes(r)) this.nodes.push(this.process(service, r.name, node));
+        await this.startRegionNodes(r);
+      }
+      if (this.options.global) await this.startGlobal();
+      if (this.options.control) {
+        this.control = new LauncherControlServer(this.runState, this.options.topologyFile, this.regions.map((r) => r.name), { reviveRegion: (name) => this.reviveRegion(name) });
+        await this.control.start();
+      }
     } catch (err) {
       await this.stop();
       throw err;
     }
   }
 
-  private async startStores(r: RegionSpec): Promise<void> {
-    const tasks: Promise<void>[] = [];
-    if (r.redis.managed) {
-      const name = `${r.name}-redis`;
-      tasks.push(
-        startRedis({ name, host: r.redis.host, port: r.redis.port, log: this.log }).then((h) => {
-          if (!h.reused) this.started.push({ kind: 'redis', name });
-          this.log(`${name} ${h.reused ? 'already running' : 'started'} on ${h.address}`);
-        }),
-      );
+  private process(service: ProcessKind, region: string, node: NodeSpec, extra: Partial<NodeProcessOptions> = {}): NodeProcess {
+    return new NodeProcess({
+      topologyFile: this.options.topologyFile,
+      region: region === 'global' ? undefined : region,
+      service,
+      node,
+      logLevel: this.options.logLevel,
+      onLine: this.options.onLine && ((line) => this.options.onLine!(node.id, line)),
+      onSpawn: (pid) => this.runState.writeProcess({ id: node.id, kind: service, region, pid, startedAtMs: Date.now() }),
+      onExit: (code, signal) => {
+        if (!this.stopping) this.log(`${node.id} exited (code ${code}, signal ${signal}); not restarting it`);
+      },
+      ...extra,
+    });
+  }
+
+  /** The global Redis is up; the router, then the controller or the seeded routes. */
+  private async startGlobal(): Promise<void> {
+    const t = this.options.topology;
+    const e = t.global.endpoint;
+    const router = this.process('router', 'global', { id: ROUTER_ID, host: e.host, port: e.port, metricsPort: e.metricsPort });
+    this.globals.push(router);
+    await router.start();
+    this.log(`global endpoint ready on ${e.host}:${e.port}${t.global.dns ? ` (DNS ${t.global.dns.domain} on udp ${t.global.dns.host}:${t.global.dns.port})` : ''}`);
+    if (existsSync(processMain('controller'))) {
+      for (const replica of CONTROLLER_REPLICAS) {
+        const p = this.process('controller', 'global', { id: replica, host: '127.0.0.1', port: 0, metricsPort: 0 }, { args: controllerArgs(this.options.topologyFile, replica), waitHealthy: false });
+        this.globals.push(p);
+        await p.start();
+      }
+      this.log(`failover controller started (${CONTROLLER_REPLICAS.join(', ')}); it manages the routes`);
+      return;
     }
+    const written = await withGlobalRoutes(t, (routes) => seedRoutes(t, routes));
+    this.log(`routes seeded: ${written.map((r) => `${r.namespace} -> ${r.region}`).join(', ') || 'none new'} (no failover controller yet)`);
+  }
+
+  private startRedis(name: string, spec: RedisSpec): Promise<string> {
+    return startRedis({ name, host: spec.host, port: spec.port, log: this.log }).then((h) => {
+      if (!h.reused) this.recordStarted('redis', name);
+      const line = `${name} ${h.reused ? 'already running' : 'started'} on ${h.address}`;
+      this.log(line);
+      return line;
+    });
+  }
+
+  private recordStarted(kind: 'cassandra' | 'redis', name: string): void {
+    if (!this.started.some((s) => s.name === name && s.kind === kind)) this.started.push({ kind, name });
+  }
+
+  /** The region's managed stores; resolves with a line per store saying what was done. */
+  private async startStores(r: RegionSpec): Promise<string[]> {
+    const tasks: Promise<string>[] = [];
+    if (r.redis.managed) tasks.push(this.startRedis(storeName.redis(r.name), r.redis));
     if (r.cassandra.managed) {
-      const name = `${r.name}-cassandra`;
+      const name = storeName.cassandra(r.name);
       const c = r.cassandra;
       this.log(`${name}: starting (first start fetches Cassandra and takes a minute or two)`);
       tasks.push(
         startCassandra({ name, listenAddress: c.listen, cqlPort: c.cqlPort, storagePort: c.storagePort, heapMb: c.heapMb, log: this.log }).then((h) => {
-          if (!h.reused) this.started.push({ kind: 'cassandra', name });
-          this.log(`${name} ${h.reused ? 'already running' : 'started'} on ${h.contactPoint}`);
+          if (!h.reused) this.recordStarted('cassandra', name);
+          const line = `${name} ${h.reused ? 'already running' : 'started'} on ${h.contactPoint}`;
+          this.log(line);
+          return line;
         }),
       );
     }
-    // allSettled: a store that did start must be recorded so stop() can take it down.
-    const results = await Promise.allSettled(tasks);
-    const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-    if (failed) throw failed.reason;
+    return (await settleAll(tasks)).flat();
   }
 
   /** Once, before the nodes start: five processes creating the same tables at once race. */
@@ -87,38 +177,44 @@ export class LocalCluster {
     await store.close();
   }
 
-  private async startNodes(r: RegionSpec): Promise<void> {
-    const byService = new Map<string, NodeProcess[]>();
-    for (const { service, node } of regionNodes(r)) {
-      const p = new NodeProcess({
-        topologyFile: this.options.topologyFile,
-        region: r.name,
-        service,
-        node,
-        logLevel: this.options.logLevel,
-        onLine: this.options.onLine && ((line) => this.options.onLine!(node.id, line)),
-        onExit: (code, signal) => {
-          if (!this.stopping) this.log(`${node.id} exited (code ${code}, signal ${signal}); not restarting it`);
-        },
-      });
-      this.nodes.push(p);
-      byService.set(service, [...(byService.get(service) ?? []), p]);
-    }
-    // History first, then matching, then the frontend (it answers clients once the others are up).
+  /** History first, then matching, then the frontend (it answers clients once the others are up); only those not running. Returns what started. */
+  private async startRegionNodes(r: RegionSpec): Promise<string[]> {
+    const lines: string[] = [];
     for (const service of ['history', 'matching', 'frontend']) {
       if (this.stopping) throw new Error('stopped while starting');
-      await Promise.all((byService.get(service) ?? []).map((p) => p.start()));
-      this.log(`${r.name}: ${service} ready (${(byService.get(service) ?? []).map((p) => p.id).join(', ')})`);
+      const group = this.nodes.filter((p) => p.options.region === r.name && p.options.service === service && !p.running);
+      await Promise.all(group.map((p) => p.start()));
+      if (group.length === 0) continue;
+      const line = `${r.name}: ${service} ready (${group.map((p) => `${p.id} pid ${p.pid}`).join(', ')})`;
+      this.log(line);
+      lines.push(line);
     }
+    return lines;
   }
 
-  private stopping = false;
+  /** Starts again what of the region is down: its managed stores (same ports, same data), then its nodes. */
+  async reviveRegion(name: string): Promise<string[]> {
+    const r = this.regions.find((x) => x.name === name);
+    if (!r) throw new Error(`this launcher runs no region ${JSON.stringify(name)} (it runs ${this.regions.map((x) => x.name).join(', ')})`);
+    const stores = await this.startStores(r);
+    // A store that was down came back empty-handed for membership: the nodes re-register on start.
+    return [...stores, ...(await this.startRegionNodes(r))];
+  }
 
-  /** Frontends, matching, history (each group in parallel), then the stores this launcher started. */
+  /** Controller, router, frontends, matching, history, links (each group in parallel), then the stores this launcher started. */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const service of ['frontend', 'matching', 'history']) {
-      await Promise.all(this.nodes.filter((p) => p.options.service === service).map((p) => p.stop()));
+    await this.control?.stop();
+    const all = [...this.globals, ...this.nodes];
+    for (const kind of ['controller', 'router', 'frontend', 'matching', 'history', 'link'] as const) {
+      await Promise.all(
+        all
+          .filter((p) => p.options.service === kind)
+          .map(async (p) => {
+            await p.stop();
+            this.runState.removeProcess(p.id);
+          }),
+      );
     }
     for (const s of this.started.filter((x) => x.kind === 'redis')) await stopRedis(s.name);
     for (const s of this.started.filter((x) => x.kind === 'cassandra')) {
@@ -127,4 +223,12 @@ export class LocalCluster {
     }
     this.started.length = 0;
   }
+}
+
+/** allSettled, then the first failure: a store that did start must be recorded so stop() can take it down. */
+async function settleAll<T>(tasks: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(tasks);
+  const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((x) => (x as PromiseFulfilledResult<T>).value);
 }

@@ -1,5 +1,6 @@
-// One region process (frontend, history or matching) as its own OS process: what `tandem up`
-// and the end-to-end tests run. Never restarts anything by itself; the caller decides.
+// One process of a topology (a region's frontend, history or matching node; the global router; a
+// link between regions; the failover controller) as its own OS process: what `tandem up` and the
+// end-to-end tests run. Never restarts anything by itself; the caller decides.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,11 +9,35 @@ import type { NodeSpec, Service } from '../topology.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** What a process runs: its main is deploy/processes/<kind>.ts (`link` runs link-proxy.ts). */
+export type ProcessKind = Service | 'router' | 'link' | 'controller';
+
+const MAIN: Record<ProcessKind, string> = {
+  frontend: 'frontend.ts',
+  history: 'history.ts',
+  matching: 'matching.ts',
+  router: 'router.ts',
+  link: 'link-proxy.ts',
+  controller: 'controller.ts',
+};
+
+export function processMain(kind: ProcessKind): string {
+  return path.join(root, 'deploy', 'processes', MAIN[kind]);
+}
+
 export interface NodeProcessOptions {
   topologyFile: string;
-  region: string;
-  service: Service;
+  /** The region a region process belongs to; global processes have none. */
+  region?: string;
+  service: ProcessKind;
+  /** Its id, and where its /healthz answers once it is ready. */
   node: NodeSpec;
+  /** The arguments after the main, when they are not `--topology F [--region R] --node ID --log-level L`. */
+  args?: string[];
+  /** false: ready once spawned (a main that serves no /healthz). */
+  waitHealthy?: boolean;
+  /** Called with the pid each time the process is spawned. */
+  onSpawn?: (pid: number) => void;
   /** Each line the process writes (stdout and stderr), without its newline. */
   onLine?: (line: string) => void;
   logLevel?: string;
@@ -55,21 +80,10 @@ export class NodeProcess {
   async start(timeoutMs = 60_000): Promise<void> {
     if (this.running) throw new Error(`${this.id} is already running`);
     const o = this.options;
-    const args = [
-      '--import',
-      'tsx',
-      path.join(root, 'deploy', 'processes', `${o.service}.ts`),
-      '--topology',
-      o.topologyFile,
-      '--region',
-      o.region,
-      '--node',
-      o.node.id,
-      '--log-level',
-      o.logLevel ?? 'info',
-    ];
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = o.args ?? ['--topology', o.topologyFile, ...(o.region ? ['--region', o.region] : []), '--node', o.node.id, '--log-level', o.logLevel ?? 'info'];
+    const child = spawn(process.execPath, ['--import', 'tsx', processMain(o.service), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    if (child.pid !== undefined) o.onSpawn?.(child.pid);
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
         resolve();
@@ -85,6 +99,7 @@ export class NodeProcess {
       });
       stream.on('end', () => partial && this.line(partial));
     }
+    if (o.waitHealthy === false) return;
     const deadline = Date.now() + timeoutMs;
     const healthz = this.metricsUrl.replace(/\/metrics$/, '/healthz');
     for (;;) {
