@@ -2,10 +2,12 @@
 // suggestions and errors thrown (exitOverride) so that tandem.ts alone decides the exit code.
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { chaosCommand } from './chaos.js';
 import { devCommand } from './dev.js';
 import { dlqCommand } from './dlq.js';
 import { failoverCommand } from './failover.js';
 import { namespaceCommand } from './namespace.js';
+import { routesCommand } from './routes.js';
 import { statusCommand, UNHEALTHY } from './status.js';
 import { upCommand } from './up.js';
 
@@ -36,5 +38,7 @@ export function tandemProgram(): Command {
   statusCommand(program);
   failoverCommand(program);
   dlqCommand(program);
+  routesCommand(program);
+  chaosCommand(program);
   return program;
 }
