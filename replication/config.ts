@@ -11,6 +11,12 @@ export interface ReplicationConfig {
   ackPersistIntervalMs: number;
   /** A sender's slow poll of its queue, beside the notification of each new task. */
   pollIntervalMs: number;
+  /**
+   * How often an idle sender tells its receiver it has nothing more (an empty batch); the
+   * receiving side's lag measure counts one of these after the source's last word, so every
+   * region should use the same value.
+   */
+  heartbeatIntervalMs: number;
   /** Apply attempts of one task before it goes to the replication DLQ. */
   maxApplyAttempts: number;
   /** First backoff between apply attempts; doubled per attempt. */
@@ -28,6 +34,7 @@ export const replicationDefaults: Readonly<ReplicationConfig> = Object.freeze({
   ackIntervalMs: 250,
   ackPersistIntervalMs: 1000,
   pollIntervalMs: 5000,
+  heartbeatIntervalMs: 1000,
   maxApplyAttempts: 5,
   applyBackoffMs: 50,
   resendTimeoutMs: 5000,

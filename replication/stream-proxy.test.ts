@@ -30,7 +30,7 @@ describe('replication stream proxy', () => {
     const node = new InternalGrpcServer(
       'tandem.replication.v1.ReplicationService',
       ReplicationServiceService,
-      { streamShard: (call) => call.on('data', () => call.write({ tasks: [], highTaskId: BigInt(n) })) },
+      { streamShard: (call) => call.on('data', () => call.write({ tasks: [], highTaskId: BigInt(n), sentTimeMs: 0n, endOfQueue: false })) },
       { host: '127.0.0.1', port: 0, drainTimeoutMs: 1000 },
       log,
       createRegistry(),

@@ -2,7 +2,8 @@
 // frontend, applies each batch in order through the replicated write policy, acknowledges its low
 // watermark every ackIntervalMs, asks for a resend when an apply finds a gap, and after
 // maxApplyAttempts puts a task in the DLQ and moves on. Reconnects by itself with backoff; keeps
-// no state of its own (the sender resumes from the ack it persisted).
+// no state of its own (the sender resumes from the ack it persisted); what it saw of the source is
+// in `lag` (receiver-lag.ts).
 import { isTandemError } from '../services/common/errors.js';
 import { sleep } from '../services/common/lifecycle.js';
 import type { Logger } from '../services/common/logger.js';
@@ -14,6 +15,7 @@ import type { ReplicationTask, StreamShardResponse } from '../proto/gen/tandem/r
 import type { ReplicationConfig } from './config.js';
 import type { ReplicationDlq } from './dlq.js';
 import { labels, type ReplicationMetrics } from './metrics.js';
+import { ReceiverLag } from './receiver-lag.js';
 import type { ReceiverCall, StreamClients } from './stream-clients.js';
 import { decodeEvents, decodeSnapshot, keyOf } from './wire.js';
 
@@ -39,6 +41,7 @@ export class StreamReceiver {
   private ackedSent = 0n;
   private readonly resends = new Map<string, (t: ReplicationTask) => void>();
   private readonly labels;
+  readonly lag = new ReceiverLag();
 
   constructor(
     private readonly deps: ReceiverDeps,
@@ -96,12 +99,16 @@ export class StreamReceiver {
     const acker = setInterval(() => this.ack(call, true), this.deps.config.ackIntervalMs);
     call.on('data', (batch: StreamShardResponse) => {
       progressed = true;
-      if (batch.highTaskId === 0n) {
+      const receivedAtMs = Date.now();
+      // An answer to a resend: high_task_id 0 with tasks (a heartbeat at read level 0 has none).
+      if (batch.highTaskId === 0n && batch.tasks.length > 0) {
+        this.lag.heard({ tasks: [] }, receivedAtMs);
         for (const t of batch.tasks) this.resends.get(resendKey(keyOf(t), Number(t.firstEventId)))?.(t);
         return;
       }
+      this.lag.heard(batch, receivedAtMs);
       this.chain = this.chain
-        .then(() => this.applyBatch(batch, call))
+        .then(() => this.applyBatch(batch, receivedAtMs, call))
         .catch((err: unknown) => {
           if (!(err instanceof Stopped)) this.log.warn({ err }, 'replication receiver failed a batch; reconnecting');
           call.cancel();
@@ -113,6 +120,7 @@ export class StreamReceiver {
         if (ended) return;
         ended = true;
         clearInterval(acker);
+        this.lag.disconnected();
         if (err && !this.abort.signal.aborted) this.log.debug({ err: err.message }, 'replication stream ended');
         if (this.call === call) this.call = undefined;
         resolve(progressed);
@@ -123,9 +131,20 @@ export class StreamReceiver {
     });
   }
 
-  private async applyBatch(batch: StreamShardResponse, call: ReceiverCall): Promise<void> {
-    for (const t of batch.tasks) await this.applyWithRetries(t);
+  private async applyBatch(batch: StreamShardResponse, receivedAtMs: number, call: ReceiverCall): Promise<void> {
+    let done = 0;
+    try {
+      for (const t of batch.tasks) {
+        await this.applyWithRetries(t);
+        this.lag.settled([t]);
+        done++;
+      }
+    } finally {
+      // What a failed batch had left is shipped again after the reconnect, and counted then.
+      this.lag.settled(batch.tasks.slice(done));
+    }
     if (batch.highTaskId > this.applied) this.applied = batch.highTaskId;
+    if (batch.endOfQueue) this.lag.caughtUp(batch, receivedAtMs);
     // Keep the sender's window open under load instead of waiting for the timer.
     this.ack(call, false);
   }

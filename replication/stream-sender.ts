@@ -1,7 +1,8 @@
 // The sending end of one receiver's stream for one shard: ships the shard's replication tasks in
 // task-id order from the receiver's ack, at most windowTasks unacknowledged, each with its events
 // read now; answers resend requests; hands acks to the shard's ShardAcks. Tasks of namespaces that
-// do not replicate to the receiver are skipped (covered by the batch's high_task_id).
+// do not replicate to the receiver are skipped (covered by the batch's high_task_id). An idle sender
+// sends an empty batch at its read level every heartbeatIntervalMs (receiver-lag.ts).
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../services/common/logger.js';
@@ -34,6 +35,8 @@ export class StreamSender {
   private inFlight: { taskId: bigint; createdMs: number }[] = [];
   private wakeUp?: () => void;
   private closed = false;
+  /** When the last batch or heartbeat went out: heartbeats only fill silences. */
+  private lastSentMs = 0;
   private readonly labels;
   readonly done: Promise<void>;
 
@@ -76,10 +79,16 @@ export class StreamSender {
     while (!this.closed) {
       if (this.acks.shard.isLost) return this.close({ code: grpc.status.UNAVAILABLE, details: `shard ${shardId} moved` });
       const room = Math.min(config.batchTasks, config.windowTasks - this.inFlight.length);
+      const readAtMs = Date.now();
       const tasks = room > 0 ? await store.executions.getHistoryTasks({ shardId, category: 'replication', afterTaskId: this.readLevel, maxTaskId: MAX_TASK_ID, limit: room }) : [];
       if (tasks.length === 0) {
+        // Only a read that ran (the window had room) tells that nothing is beyond the read level.
+        if (room > 0 && Date.now() - this.lastSentMs >= config.heartbeatIntervalMs) {
+          await this.sendQueued({ tasks: [], highTaskId: this.readLevel, endOfQueue: true }, readAtMs);
+        }
         this.updateLag();
-        await this.wait();
+        const untilHeartbeat = room > 0 ? Math.max(1, this.lastSentMs + config.heartbeatIntervalMs - Date.now()) : Infinity;
+        await this.wait(Math.min(config.pollIntervalMs, untilHeartbeat));
         continue;
       }
       const out: ReplicationTask[] = [];
@@ -89,7 +98,7 @@ export class StreamSender {
         this.inFlight.push({ taskId: t.taskId, createdMs: t.visibilityTimeMs });
       }
       this.readLevel = tasks.at(-1)!.taskId;
-      await this.send({ tasks: out, highTaskId: this.readLevel });
+      await this.sendQueued({ tasks: out, highTaskId: this.readLevel, endOfQueue: tasks.length < room }, readAtMs);
       this.updateLag();
     }
   }
@@ -135,10 +144,16 @@ export class StreamSender {
         taskId: 0n, namespaceId: r.namespaceId, workflowId: r.workflowId, runId: r.runId, firstEventId: r.fromEventId,
         nextEventId: r.fromEventId, version: '0', events: [], nonEventJson: '', createdTimeMs: 0n,
       };
-      await this.send({ tasks: [answer], highTaskId: 0n });
+      await this.send({ tasks: [answer], highTaskId: 0n, endOfQueue: false, sentTimeMs: BigInt(Date.now()) });
     } catch (err) {
       this.log.warn({ err, workflowId: r.workflowId }, 'replication resend failed');
     }
+  }
+
+  /** A batch of the queue or a heartbeat (not a resend answer), stamped with the time of its read. */
+  private sendQueued(msg: Omit<StreamShardResponse, 'sentTimeMs'>, readAtMs: number): Promise<void> {
+    this.lastSentMs = Date.now();
+    return this.send({ ...msg, sentTimeMs: BigInt(readAtMs) });
   }
 
   private async send(msg: StreamShardResponse): Promise<void> {
@@ -147,9 +162,9 @@ export class StreamSender {
     if (!this.call.write(msg)) await Promise.race([once(this.call, 'drain'), once(this.call, 'close')]);
   }
 
-  private wait(): Promise<void> {
+  private wait(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, this.deps.config.pollIntervalMs);
+      const t = setTimeout(done, ms);
       const self = this;
       function done() {
         clearTimeout(t);

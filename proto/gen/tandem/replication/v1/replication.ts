@@ -55,9 +55,21 @@ export interface StreamShardResponse {
   tasks: ReplicationTask[];
   /**
    * Every task of the shard up to this id is in this batch or an earlier one, or does not
-   * concern the receiver (its namespace does not replicate there).
+   * concern the receiver (its namespace does not replicate there). 0 with tasks: an answer to a
+   * resend. No tasks: a heartbeat of an idle sender, high_task_id its read level (0 when it
+   * never had anything for the receiver).
    */
   highTaskId: bigint;
+  /**
+   * The sender's clock (ms since the epoch) when it read the queue for this message, just before
+   * sending it; for a resend answer, when it sent it.
+   */
+  sentTimeMs: bigint;
+  /**
+   * The read behind this message reached the end of the shard's queue: at sent_time_ms the
+   * source had no task beyond high_task_id for the receiver. Always true of a heartbeat.
+   */
+  endOfQueue: boolean;
 }
 
 export interface ReplicationTask {
@@ -124,6 +136,27 @@ export interface PurgeDlqRequest {
 
 export interface PurgeDlqResponse {
   purged: number;
+}
+
+export interface MeasureLagRequest {
+  namespaceId: string;
+  sourceRegion: string;
+}
+
+export interface MeasureLagResponse {
+  /** Replication tasks of the namespace received from the source and not applied yet. */
+  tasks: bigint;
+  /** The worst shard's window in which the source may have written what this region never got. */
+  seconds: number;
+  /** Shards answered for (the ones with a receiver from the source on the nodes asked). */
+  shards: number;
+  /**
+   * Shards whose window is unknown: their receiver never heard the source caught up, or no node
+   * answered for them. `seconds` does not cover them.
+   */
+  shardsUnknown: number;
+  /** Shards whose stream from the source was down at the measure. */
+  shardsDisconnected: number;
 }
 
 function createBaseStreamShardRequest(): StreamShardRequest {
@@ -446,7 +479,7 @@ export const StreamResend: MessageFns<StreamResend> = {
 };
 
 function createBaseStreamShardResponse(): StreamShardResponse {
-  return { tasks: [], highTaskId: 0n };
+  return { tasks: [], highTaskId: 0n, sentTimeMs: 0n, endOfQueue: false };
 }
 
 export const StreamShardResponse: MessageFns<StreamShardResponse> = {
@@ -459,6 +492,15 @@ export const StreamShardResponse: MessageFns<StreamShardResponse> = {
         throw new globalThis.Error("value provided for field message.highTaskId of type int64 too large");
       }
       writer.uint32(16).int64(message.highTaskId);
+    }
+    if (message.sentTimeMs !== 0n) {
+      if (BigInt.asIntN(64, message.sentTimeMs) !== message.sentTimeMs) {
+        throw new globalThis.Error("value provided for field message.sentTimeMs of type int64 too large");
+      }
+      writer.uint32(24).int64(message.sentTimeMs);
+    }
+    if (message.endOfQueue !== false) {
+      writer.uint32(32).bool(message.endOfQueue);
     }
     return writer;
   },
@@ -492,6 +534,22 @@ export const StreamShardResponse: MessageFns<StreamShardResponse> = {
             message.highTaskId = reader.int64() as bigint;
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sentTimeMs = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.endOfQueue = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -513,6 +571,10 @@ export const StreamShardResponse: MessageFns<StreamShardResponse> = {
     message.highTaskId = (object.highTaskId !== undefined && object.highTaskId !== null)
       ? BigInt(object.highTaskId)
       : 0n;
+    message.sentTimeMs = (object.sentTimeMs !== undefined && object.sentTimeMs !== null)
+      ? BigInt(object.sentTimeMs)
+      : 0n;
+    message.endOfQueue = object.endOfQueue ?? false;
     return message;
   },
 };
@@ -1377,6 +1439,179 @@ export const PurgeDlqResponse: MessageFns<PurgeDlqResponse> = {
   },
 };
 
+function createBaseMeasureLagRequest(): MeasureLagRequest {
+  return { namespaceId: "", sourceRegion: "" };
+}
+
+export const MeasureLagRequest: MessageFns<MeasureLagRequest> = {
+  encode(message: MeasureLagRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.namespaceId !== "") {
+      writer.uint32(10).string(message.namespaceId);
+    }
+    if (message.sourceRegion !== "") {
+      writer.uint32(18).string(message.sourceRegion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MeasureLagRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMeasureLagRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.namespaceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sourceRegion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<MeasureLagRequest>): MeasureLagRequest {
+    return MeasureLagRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MeasureLagRequest>): MeasureLagRequest {
+    const message = createBaseMeasureLagRequest();
+    message.namespaceId = object.namespaceId ?? "";
+    message.sourceRegion = object.sourceRegion ?? "";
+    return message;
+  },
+};
+
+function createBaseMeasureLagResponse(): MeasureLagResponse {
+  return { tasks: 0n, seconds: 0, shards: 0, shardsUnknown: 0, shardsDisconnected: 0 };
+}
+
+export const MeasureLagResponse: MessageFns<MeasureLagResponse> = {
+  encode(message: MeasureLagResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tasks !== 0n) {
+      if (BigInt.asIntN(64, message.tasks) !== message.tasks) {
+        throw new globalThis.Error("value provided for field message.tasks of type int64 too large");
+      }
+      writer.uint32(8).int64(message.tasks);
+    }
+    if (message.seconds !== 0) {
+      writer.uint32(17).double(message.seconds);
+    }
+    if (message.shards !== 0) {
+      writer.uint32(24).int32(message.shards);
+    }
+    if (message.shardsUnknown !== 0) {
+      writer.uint32(32).int32(message.shardsUnknown);
+    }
+    if (message.shardsDisconnected !== 0) {
+      writer.uint32(40).int32(message.shardsDisconnected);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MeasureLagResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMeasureLagResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tasks = reader.int64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.seconds = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.shards = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.shardsUnknown = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.shardsDisconnected = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<MeasureLagResponse>): MeasureLagResponse {
+    return MeasureLagResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MeasureLagResponse>): MeasureLagResponse {
+    const message = createBaseMeasureLagResponse();
+    message.tasks = (object.tasks !== undefined && object.tasks !== null) ? BigInt(object.tasks) : 0n;
+    message.seconds = object.seconds ?? 0;
+    message.shards = object.shards ?? 0;
+    message.shardsUnknown = object.shardsUnknown ?? 0;
+    message.shardsDisconnected = object.shardsDisconnected ?? 0;
+    return message;
+  },
+};
+
 export type ReplicationServiceService = typeof ReplicationServiceService;
 export const ReplicationServiceService = {
   /**
@@ -1458,6 +1693,20 @@ export const ReplicationAdminServiceService = {
     responseSerialize: (value: PurgeDlqResponse): Buffer => Buffer.from(PurgeDlqResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PurgeDlqResponse => PurgeDlqResponse.decode(value),
   },
+  /**
+   * What a forced failover from source_region would lose of the namespace, as this region's
+   * receivers know it (replication/receiver-lag.ts): a history node answers for its own shards,
+   * a frontend for the region.
+   */
+  measureLag: {
+    path: "/tandem.replication.v1.ReplicationAdminService/MeasureLag" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MeasureLagRequest): Buffer => Buffer.from(MeasureLagRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MeasureLagRequest => MeasureLagRequest.decode(value),
+    responseSerialize: (value: MeasureLagResponse): Buffer => Buffer.from(MeasureLagResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MeasureLagResponse => MeasureLagResponse.decode(value),
+  },
 } as const;
 
 export interface ReplicationAdminServiceServer extends UntypedServiceImplementation {
@@ -1465,6 +1714,12 @@ export interface ReplicationAdminServiceServer extends UntypedServiceImplementat
   /** Asks the senders again for the runs of the chosen entries; an entry that applies leaves the DLQ. */
   retryDlq: handleUnaryCall<RetryDlqRequest, RetryDlqResponse>;
   purgeDlq: handleUnaryCall<PurgeDlqRequest, PurgeDlqResponse>;
+  /**
+   * What a forced failover from source_region would lose of the namespace, as this region's
+   * receivers know it (replication/receiver-lag.ts): a history node answers for its own shards,
+   * a frontend for the region.
+   */
+  measureLag: handleUnaryCall<MeasureLagRequest, MeasureLagResponse>;
 }
 
 export interface ReplicationAdminServiceClient extends Client {
@@ -1513,6 +1768,26 @@ export interface ReplicationAdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PurgeDlqResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * What a forced failover from source_region would lose of the namespace, as this region's
+   * receivers know it (replication/receiver-lag.ts): a history node answers for its own shards,
+   * a frontend for the region.
+   */
+  measureLag(
+    request: MeasureLagRequest,
+    callback: (error: ServiceError | null, response: MeasureLagResponse) => void,
+  ): ClientUnaryCall;
+  measureLag(
+    request: MeasureLagRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MeasureLagResponse) => void,
+  ): ClientUnaryCall;
+  measureLag(
+    request: MeasureLagRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MeasureLagResponse) => void,
   ): ClientUnaryCall;
 }
 
