@@ -47,6 +47,9 @@ export interface FailoverAuditEntry {
   message: string;
   startedAtMs: number;
   finishedAtMs: number;
+  /** A forced failover's replication lag at the switch, when it was measured (tasks, seconds). */
+  lagTasks?: number;
+  lagSeconds?: number;
 }
 
 export interface ClusterMetadataStore {

@@ -7,7 +7,7 @@ import { Db, SERIAL, big, num, type Row } from './db.js';
 const PARTITION = 0;
 /** Appenders racing for one seq retry; more than this many losses in a row is not a race. */
 const APPEND_ATTEMPTS = 20;
-const AUDIT_FIELDS = 'namespace, namespace_id, from_region, to_region, from_version, to_version, mode, outcome, identity, message, started_at, finished_at';
+const AUDIT_FIELDS = 'namespace, namespace_id, from_region, to_region, from_version, to_version, mode, outcome, identity, message, started_at, finished_at, lag_tasks, lag_seconds';
 
 export class CassandraClusterMetadataStore implements ClusterMetadataStore {
   constructor(private readonly db: Db) {}
@@ -78,7 +78,7 @@ export class CassandraClusterMetadataStore implements ClusterMetadataStore {
   }
 
   async appendFailoverAudit(e: FailoverAuditEntry): Promise<void> {
-    await this.db.execute(`INSERT INTO ${this.db.t('failover_audit')} (partition, id, ${AUDIT_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+    await this.db.execute(`INSERT INTO ${this.db.t('failover_audit')} (partition, id, ${AUDIT_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
       PARTITION,
       cassandra.types.TimeUuid.now(),
       e.namespace,
@@ -93,6 +93,8 @@ export class CassandraClusterMetadataStore implements ClusterMetadataStore {
       e.message,
       BigInt(e.startedAtMs),
       BigInt(e.finishedAtMs),
+      e.lagTasks === undefined ? null : BigInt(e.lagTasks),
+      e.lagSeconds ?? null,
     ]);
   }
 
@@ -122,5 +124,7 @@ function toAudit(r: Row): FailoverAuditEntry {
     message: (r.get('message') as string | null) ?? '',
     startedAtMs: num(r.get('started_at')),
     finishedAtMs: num(r.get('finished_at')),
+    ...(r.get('lag_tasks') !== null && { lagTasks: num(r.get('lag_tasks')) }),
+    ...(r.get('lag_seconds') !== null && { lagSeconds: r.get('lag_seconds') as number }),
   };
 }

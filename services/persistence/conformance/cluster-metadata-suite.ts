@@ -93,10 +93,12 @@ export function describeClusterMetadata(store: () => Persistence): void {
       });
       const first = entry(1_700_000_000_000);
       const second = entry(1_700_000_001_000, { fromRegion: 'b', toRegion: 'a', mode: 'forced', outcome: 'aborted', message: 'timed out' });
+      const forced = entry(1_700_000_000_500, { mode: 'forced', lagTasks: 3, lagSeconds: 1.25 });
       await p.clusterMetadata.appendFailoverAudit(first);
       await p.clusterMetadata.appendFailoverAudit(second);
+      await p.clusterMetadata.appendFailoverAudit(forced);
       await p.clusterMetadata.appendFailoverAudit(entry(1_700_000_002_000, { namespace: `other-${randomUUID()}` }));
-      assert.deepEqual(await p.clusterMetadata.listFailoverAudit(namespace, 10), [second, first]);
+      assert.deepEqual(await p.clusterMetadata.listFailoverAudit(namespace, 10), [second, forced, first]);
       assert.deepEqual(await p.clusterMetadata.listFailoverAudit(namespace, 1), [second]);
       assert.ok((await p.clusterMetadata.listFailoverAudit(undefined, 2)).length === 2);
     });

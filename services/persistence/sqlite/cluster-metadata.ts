@@ -35,6 +35,8 @@ interface AuditRow {
   message: string;
   started_at_ms: bigint;
   finished_at_ms: bigint;
+  lag_tasks: bigint | null;
+  lag_seconds: number | null;
 }
 
 export class SqliteClusterMetadataStore implements ClusterMetadataStore {
@@ -90,9 +92,9 @@ export class SqliteClusterMetadataStore implements ClusterMetadataStore {
 
   private get insertAudit(): Database.Statement {
     return this.prepare('insertAudit', `INSERT INTO failover_audit (namespace, namespace_id, from_region, to_region, from_version, to_version, mode, outcome,
-       identity, message, started_at_ms, finished_at_ms)
+       identity, message, started_at_ms, finished_at_ms, lag_tasks, lag_seconds)
        VALUES (@namespace, @namespaceId, @fromRegion, @toRegion, @fromVersion, @toVersion, @mode, @outcome, @identity,
-       @message, @startedAtMs, @finishedAtMs)`);
+       @message, @startedAtMs, @finishedAtMs, @lagTasks, @lagSeconds)`);
   }
 
   private get selectAudit(): Database.Statement {
@@ -147,7 +149,7 @@ export class SqliteClusterMetadataStore implements ClusterMetadataStore {
   }
 
   async appendFailoverAudit(entry: FailoverAuditEntry): Promise<void> {
-    this.insertAudit.run(entry);
+    this.insertAudit.run({ ...entry, lagTasks: entry.lagTasks ?? null, lagSeconds: entry.lagSeconds ?? null });
   }
 
   async listFailoverAudit(namespace: string | undefined, limit: number): Promise<FailoverAuditEntry[]> {
@@ -165,6 +167,8 @@ export class SqliteClusterMetadataStore implements ClusterMetadataStore {
       message: r.message,
       startedAtMs: num(r.started_at_ms),
       finishedAtMs: num(r.finished_at_ms),
+      ...(r.lag_tasks !== null && { lagTasks: num(r.lag_tasks) }),
+      ...(r.lag_seconds !== null && { lagSeconds: r.lag_seconds }),
     }));
   }
 }

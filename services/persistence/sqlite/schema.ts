@@ -243,6 +243,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX failover_audit_by_namespace ON failover_audit (namespace, started_at_ms DESC);
     `,
   },
+  {
+    version: 5,
+    name: 'failover audit lag',
+    // A forced failover's measured replication lag; NULL when none was measured.
+    sql: `
+      ALTER TABLE failover_audit ADD COLUMN lag_tasks INTEGER;
+      ALTER TABLE failover_audit ADD COLUMN lag_seconds REAL;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
