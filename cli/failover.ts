@@ -2,7 +2,9 @@
 // Graceful (a drill): Temporal's own UpdateNamespace with the new active cluster, so it may be sent
 // to either region (the frontend forwards it to the active one, which drains and switches). Forced
 // (an outage, the active region gone): tandem.admin.v1 FailoverService on the region asked, which
-// switches at once. Prints one JSON line: from, to, versions, mode, how long it took.
+// switches at once. Prints one JSON line: from, to, versions, mode, how long it took, and for a
+// forced one the replication lag it lost as the region taking over measured it (lagTasks,
+// lagSeconds; lagShardsUnknown shards not covered).
 import os from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
@@ -24,7 +26,8 @@ async function forced(address: string, namespace: string, to: string): Promise<v
     const r = await atAddress(address, () =>
       unary<FailoverNamespaceResponse>((cb) => client.failoverNamespace({ namespace, targetRegion: to, force: true, timeoutMs: 0n, identity }, cb)),
     );
-    console.log(JSON.stringify({ ...r, fromVersion: r.fromVersion.toString(), toVersion: r.toVersion.toString(), durationMs: Number(r.durationMs) }));
+    const lag = r.lagTasks === undefined ? {} : { lagTasks: Number(r.lagTasks), lagSeconds: r.lagSeconds, lagShardsUnknown: r.lagShardsUnknown };
+    console.log(JSON.stringify({ ...r, fromVersion: r.fromVersion.toString(), toVersion: r.toVersion.toString(), durationMs: Number(r.durationMs), ...lag }));
   } finally {
     client.close();
   }

@@ -81,6 +81,8 @@ test('every metric the dashboard and the alert rules use is exported by the code
     'tandem_matching_backlog_tasks',
     'tandem_matching_tasks_added_total',
     'tandem_matching_schedule_to_start_seconds',
+    'tandem_failover_handover_wait_seconds',
+    'tandem_failovers_total',
   ]) {
     assert.ok(used.has(m), `the dashboard shows ${m}`);
   }

@@ -53,6 +53,7 @@ export function failoverService(coordinator: FailoverCoordinator, log: Logger): 
       toVersion: r.toVersion,
       mode: r.mode,
       durationMs: BigInt(r.durationMs),
+      ...(r.lag && { lagTasks: BigInt(r.lag.tasks), lagSeconds: r.lag.seconds, lagShardsUnknown: r.lag.shardsUnknown ?? 0 }),
     };
   };
   return {

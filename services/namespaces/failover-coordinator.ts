@@ -3,9 +3,11 @@
 // until replication covers what was written, then switch: activeRegion = target, the version
 // bumped into the target's residue, NORMAL. Each step is a write of the record, so it is queued
 // and replicated like any other. A wait that runs out aborts back to NORMAL in the same region.
-// Forced (outage), wherever it is asked: switch at once. Every outcome is logged and audited.
+// Forced (outage), wherever it is asked: switch at once, reporting the replication lag it loses.
+// Every outcome is logged, audited and counted.
 import { apiError, isTandemError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { counter, histogram, type Registry } from '../common/metrics.js';
 import type { ClusterMetadataStore, FailoverAuditEntry } from '../persistence/cluster-store.js';
 import type { NamespaceRecord } from '../persistence/types.js';
 import { namespaceNotActive } from './active.js';
@@ -32,13 +34,16 @@ export interface FailoverReport extends Pick<FailoverAuditEntry, 'namespace' | '
 
 /**
  * What this region had not applied from the old active region when a forced failover promoted it:
- * replication tasks, and seconds of writes (the age of the oldest task not applied, or of the last
- * one applied when none is known to be waiting). Writes in that window may be lost or come back
- * later as a branch that loses (conflict resolution reapplies their user input).
+ * replication tasks received and not applied, and the seconds in which the old region may have
+ * written what this one never got (replication/receiver-lag.ts defines the window). Writes in that
+ * window may be lost or come back later as a branch that loses (conflict resolution reapplies
+ * their user input).
  */
 export interface ReplicationLag {
   tasks: number;
   seconds: number;
+  /** Shards whose window could not be measured; `seconds` covers the others only. */
+  shardsUnknown?: number;
 }
 
 /** Measures the lag of namespaceId from fromRegion as this region's receivers know it (replication/ provides it). */
@@ -69,18 +74,29 @@ export interface FailoverCoordinatorDeps {
   publish?: (namespaceId: string) => Promise<void>;
   /** Forced failovers report the lag they lose when this is given. */
   measureLag?: MeasureReplicationLag;
+  /** The process's registry for tandem_failover* (none: not counted, e.g. a frontend without replication in tests). */
+  metrics?: Registry;
   config?: Partial<FailoverConfig>;
+}
+
+function failoverMetrics(registry: Registry) {
+  return {
+    handoverWait: histogram(registry, 'tandem_failover_handover_wait_seconds', 'How long graceful failovers waited for replication in HANDOVER', ['outcome']),
+    failovers: counter(registry, 'tandem_failovers_total', 'Namespace failovers started here, by mode and outcome', ['mode', 'outcome']),
+  };
 }
 
 export class NamespaceFailoverCoordinator implements FailoverCoordinator {
   private readonly config: FailoverConfig;
   private readonly waitForReplication: WaitForReplication;
   private readonly publish: (namespaceId: string) => Promise<void>;
+  private readonly metrics?: ReturnType<typeof failoverMetrics>;
 
   constructor(private readonly deps: FailoverCoordinatorDeps) {
     this.config = withPositiveDefaults('failover', failoverDefaults, deps.config);
     this.waitForReplication = deps.waitForReplication ?? replicationNotAwaited;
     this.publish = deps.publish ?? (async () => {});
+    this.metrics = deps.metrics && failoverMetrics(deps.metrics);
   }
 
   private get local(): string {
@@ -102,8 +118,8 @@ export class NamespaceFailoverCoordinator implements FailoverCoordinator {
     if (current.activeRegion === toRegion && current.failoverState === 'normal') {
       return { ...base, toVersion: current.failoverVersion, durationMs: 0, changed: false };
     }
-    const audit = (rec: NamespaceRecord, outcome: FailoverAuditEntry['outcome'], message: string) =>
-      this.deps.audit.appendFailoverAudit({
+    const audit = async (rec: NamespaceRecord, outcome: FailoverAuditEntry['outcome'], message: string, lag?: ReplicationLag) => {
+      await this.deps.audit.appendFailoverAudit({
         ...base,
         toVersion: rec.failoverVersion,
         outcome,
@@ -111,12 +127,15 @@ export class NamespaceFailoverCoordinator implements FailoverCoordinator {
         message,
         startedAtMs,
         finishedAtMs: Date.now(),
+        ...(lag && { lagTasks: lag.tasks, lagSeconds: lag.seconds }),
       });
+      this.metrics?.failovers.inc({ mode, outcome });
+    };
     if (options.graceful) await this.handover(name, current, toRegion, options, audit);
     // Measured before the switch: what the standby had then is what it starts from.
     const lag = options.graceful ? undefined : await this.lagAtSwitch(current);
     const switched = await this.switchTo(name, toRegion);
-    await audit(switched, 'completed', lag ? `replication lag at the switch: ${lag.tasks} tasks, ${lag.seconds.toFixed(3)} s not applied from ${current.activeRegion}` : '');
+    await audit(switched, 'completed', lag ? lagMessage(lag, current.activeRegion) : '', lag);
     const report: FailoverReport = { ...base, toVersion: switched.failoverVersion, durationMs: Date.now() - startedAtMs, changed: true, ...(lag && { lag }) };
     this.deps.log.info({ ...report, identity: options.identity }, 'namespace failed over');
     return report;
@@ -141,10 +160,14 @@ export class NamespaceFailoverCoordinator implements FailoverCoordinator {
     });
     this.deps.log.info({ namespace: name, from: this.local, to: toRegion, timeoutMs }, 'namespace in handover; waiting for replication');
     const deadlineMs = Date.now() + timeoutMs;
+    const waitStartedMs = Date.now();
+    const waited = (outcome: 'completed' | 'aborted') => this.metrics?.handoverWait.observe({ outcome }, (Date.now() - waitStartedMs) / 1000);
     try {
       await this.publish(draining.id);
       await withDeadline(this.waitForReplication(draining.id, deadlineMs), deadlineMs);
+      waited('completed');
     } catch (err) {
+      waited('aborted');
       const reason = isTandemError(err) || err instanceof Error ? err.message : String(err);
       const restored = await this.deps.registry.update(name, (rec) => ({ ...rec, failoverState: rec.activeRegion === this.local ? 'normal' : rec.failoverState }));
       await this.publish(restored.id).catch((e: unknown) => this.deps.log.warn({ err: e, namespace: name }, 'could not publish the aborted handover'));
@@ -160,7 +183,7 @@ export class NamespaceFailoverCoordinator implements FailoverCoordinator {
     if (!this.deps.measureLag || current.activeRegion === this.local) return undefined;
     try {
       const lag = await this.deps.measureLag(current.id, current.activeRegion);
-      this.deps.log.warn({ namespace: current.name, from: current.activeRegion, lagTasks: lag.tasks, lagSeconds: lag.seconds }, 'forced failover: replication lag at the switch');
+      this.deps.log.warn({ namespace: current.name, from: current.activeRegion, lagTasks: lag.tasks, lagSeconds: lag.seconds, lagShardsUnknown: lag.shardsUnknown }, 'forced failover: replication lag at the switch');
       return lag;
     } catch (err) {
       this.deps.log.warn({ err, namespace: current.name }, 'forced failover: replication lag could not be measured');
@@ -179,6 +202,11 @@ export class NamespaceFailoverCoordinator implements FailoverCoordinator {
     await this.publish(switched.id).catch((err: unknown) => this.deps.log.warn({ err, namespace: name }, 'could not publish the switch at once; writers see it on their next refresh'));
     return switched;
   }
+}
+
+function lagMessage(lag: ReplicationLag, from: string): string {
+  const unknown = lag.shardsUnknown ? ` (${lag.shardsUnknown} shards not measured)` : '';
+  return `replication lag at the switch: ${lag.tasks} tasks, ${lag.seconds.toFixed(3)} s not applied from ${from}${unknown}`;
 }
 
 /** The wait, or a rejection at the deadline, whichever comes first. */

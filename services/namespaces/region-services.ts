@@ -3,6 +3,7 @@
 // tandem.admin.v1.FailoverService), the replicator reading the other regions' namespace queues,
 // and the admin services other regions and operators call on the frontend's port.
 import type { Logger } from '../common/logger.js';
+import type { Registry } from '../common/metrics.js';
 import type { Persistence } from '../persistence/store.js';
 import { failoverService, namespaceReplicationService, type AdminService } from './admin-service.js';
 import { namespaceReplicationDefaults, type FailoverConfig, type NamespaceReplicationConfig } from './config.js';
@@ -15,6 +16,8 @@ export interface GlobalNamespaceServicesDeps {
   registry: NamespaceRegistry;
   store: Persistence;
   log: Logger;
+  /** The process's registry (tandem_failover*). */
+  metrics?: Registry;
   /** The graceful failover's wait for replication acks (replication/ provides it). */
   waitForReplication: WaitForReplication;
   /** Tells the region's history nodes of a namespace change at once (HistoryApi.refreshNamespace). */
@@ -34,6 +37,7 @@ export function globalNamespaceServices(deps: GlobalNamespaceServicesDeps) {
     waitForReplication: deps.waitForReplication,
     publish,
     measureLag: deps.measureLag,
+    metrics: deps.metrics,
     config: deps.failover,
   });
   const replicator = new NamespaceReplicator({

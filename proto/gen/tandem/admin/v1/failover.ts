@@ -43,6 +43,13 @@ export interface FailoverNamespaceResponse {
   /** graceful | forced */
   mode: string;
   durationMs: bigint;
+  /** Forced only, when measured: the replication lag the switch lost (DESIGN invariant 10). */
+  lagTasks?: bigint | undefined;
+  lagSeconds?:
+    | number
+    | undefined;
+  /** Shards whose lag could not be measured; lag_seconds covers the others only. */
+  lagShardsUnknown?: number | undefined;
 }
 
 function createBaseFailoverNamespaceRequest(): FailoverNamespaceRequest {
@@ -152,7 +159,18 @@ export const FailoverNamespaceRequest: MessageFns<FailoverNamespaceRequest> = {
 };
 
 function createBaseFailoverNamespaceResponse(): FailoverNamespaceResponse {
-  return { namespace: "", fromRegion: "", toRegion: "", fromVersion: 0n, toVersion: 0n, mode: "", durationMs: 0n };
+  return {
+    namespace: "",
+    fromRegion: "",
+    toRegion: "",
+    fromVersion: 0n,
+    toVersion: 0n,
+    mode: "",
+    durationMs: 0n,
+    lagTasks: undefined,
+    lagSeconds: undefined,
+    lagShardsUnknown: undefined,
+  };
 }
 
 export const FailoverNamespaceResponse: MessageFns<FailoverNamespaceResponse> = {
@@ -186,6 +204,18 @@ export const FailoverNamespaceResponse: MessageFns<FailoverNamespaceResponse> = 
         throw new globalThis.Error("value provided for field message.durationMs of type int64 too large");
       }
       writer.uint32(56).int64(message.durationMs);
+    }
+    if (message.lagTasks !== undefined) {
+      if (BigInt.asIntN(64, message.lagTasks) !== message.lagTasks) {
+        throw new globalThis.Error("value provided for field message.lagTasks of type int64 too large");
+      }
+      writer.uint32(64).int64(message.lagTasks);
+    }
+    if (message.lagSeconds !== undefined) {
+      writer.uint32(73).double(message.lagSeconds);
+    }
+    if (message.lagShardsUnknown !== undefined) {
+      writer.uint32(80).int32(message.lagShardsUnknown);
     }
     return writer;
   },
@@ -259,6 +289,30 @@ export const FailoverNamespaceResponse: MessageFns<FailoverNamespaceResponse> = 
             message.durationMs = reader.int64() as bigint;
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.lagTasks = reader.int64() as bigint;
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.lagSeconds = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.lagShardsUnknown = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -287,6 +341,11 @@ export const FailoverNamespaceResponse: MessageFns<FailoverNamespaceResponse> = 
     message.durationMs = (object.durationMs !== undefined && object.durationMs !== null)
       ? BigInt(object.durationMs)
       : 0n;
+    message.lagTasks = (object.lagTasks !== undefined && object.lagTasks !== null)
+      ? BigInt(object.lagTasks)
+      : undefined;
+    message.lagSeconds = object.lagSeconds ?? undefined;
+    message.lagShardsUnknown = object.lagShardsUnknown ?? undefined;
     return message;
   },
 };
