@@ -3,10 +3,20 @@
 // a. The dev port (127.0.0.1:7233) is the global endpoint: a router that sends each call to the
 // region where its namespace is active, with routes that follow every failover (the in-memory
 // route registry and the route follower), so a client that knows one address never needs another.
+// One failover controller replica runs here too, with in-memory lease and report stores and two
+// in-process observers (two nominal failure domains, so its quorum of 2 is met when both see a
+// region down): a region stopped for downAfterMs has its namespaces failed over to the other.
 import path from 'node:path';
 import { createLogger, type Logger } from '../../services/common/logger.js';
 import type { Service } from '../../services/common/lifecycle.js';
+import { controllerDefaults, observerConfig, type ControllerConfig, type ObserverConfig } from '../../services/controller/config.js';
+import { FailoverController } from '../../services/controller/controller.js';
+import { InMemoryControllerStore } from '../../services/controller/controller-store.js';
+import { InMemoryLeaseStore } from '../../services/controller/leader-lease.js';
+import { Observer } from '../../services/controller/observer.js';
+import { LAG_SECONDS, LAG_TASKS, lagFromSamples, type LagSample } from '../../services/controller/replication-lag.js';
 import { RouteFollower } from '../../services/controller/route-follower.js';
+import { createRegistry, type Registry } from '../../services/common/metrics.js';
 import { RouterService } from '../../services/router/server.js';
 import { InMemoryRouteRegistry } from '../../services/routes/in-memory.js';
 import type { RegionConfig } from '../../services/namespaces/failover.js';
@@ -33,7 +43,14 @@ export interface DevRegionsConfig {
   /** Registered at start as a global namespace of every region, active in the first. */
   defaultNamespace: string;
   logLevel: string;
+  /** The failover controller's settings beyond its id and regions (tests shorten its clocks). */
+  controller: Partial<Omit<ControllerConfig, 'id' | 'regions'>>;
+  /** Its observers' settings beyond their ids and domains. */
+  observers: Partial<Omit<ObserverConfig, 'id' | 'domain'>>;
 }
+
+/** The nominal failure domains of make dev's in-process observers: one per vote of the quorum. */
+const DEV_DOMAINS = ['dev-1', 'dev-2'];
 
 /** Where each region keeps its data: `<dir>/<region>.db`, or keyspace `<keyspace>_<region>`. */
 export type DevStore = { kind: 'sqlite'; dir: string } | { kind: 'cassandra'; contactPoints: string[]; localDataCenter: string; keyspace: string };
@@ -58,7 +75,16 @@ export function devRegionsDefaults(store: DevStore = { kind: 'sqlite', dir: '.ta
     numShards: embeddedDefaults.numShards,
     defaultNamespace: embeddedDefaults.defaultNamespace,
     logLevel: embeddedDefaults.logLevel,
+    controller: {},
+    observers: {},
   };
+}
+
+/** A region's replication lag gauges from its registry (the sending side's). */
+async function registryLag(registry: Registry | undefined, source: string) {
+  const samples = async (name: string): Promise<LagSample[]> => ((await registry?.getSingleMetric(name)?.get())?.values ?? []) as LagSample[];
+  if (!registry) return undefined;
+  return lagFromSamples(await samples(LAG_SECONDS), await samples(LAG_TASKS), source);
 }
 
 export class DevRegions implements Service {
@@ -67,6 +93,12 @@ export class DevRegions implements Service {
   readonly routes = new InMemoryRouteRegistry();
   private follower?: RouteFollower;
   private router?: RouterService;
+  /** The controller's own metrics (the regions' registries are theirs). */
+  readonly controllerRegistry = createRegistry({ service: 'controller' });
+  readonly controllerStore = new InMemoryControllerStore();
+  private readonly leases = new InMemoryLeaseStore();
+  controller?: FailoverController;
+  private observers: Observer[] = [];
 
   constructor(readonly config: DevRegionsConfig, logger?: Logger) {
     if (config.regions.length < 2) throw new Error('dev regions: at least two regions');
@@ -120,6 +152,7 @@ export class DevRegions implements Service {
       await this.follower.start();
       this.router = new RouterService({ host: this.config.host, port: this.config.devPort }, { routes: this.routes, registry: this.home.registry!, logger: this.log });
       await this.router.start();
+      await this.startController();
       this.log.info({ regions: this.clusters.map((c) => `${c.config.region.name}@${c.address}`), globalEndpoint: this.address }, 'tandem regions are serving');
     } catch (err) {
       await this.stop();
@@ -128,10 +161,36 @@ export class DevRegions implements Service {
   }
 
   async stop(): Promise<void> {
+    for (const o of this.observers.splice(0)) await o.stop();
+    await this.controller?.stop();
+    this.controller = undefined;
     await this.router?.stop();
     await this.follower?.stop();
     await this.routes.stop();
     for (const c of [...this.clusters].reverse()) await c.stop();
+  }
+
+  private async startController(): Promise<void> {
+    const regions = this.clusters.map((c) => ({ name: c.config.region.name, endpoint: c.address }));
+    const logger = this.log.child({ service: 'controller' });
+    // The route follower re-points routes on every change at once; the controller only after its own failovers.
+    const controller = new FailoverController(
+      { ...controllerDefaults, defaultNamespace: this.config.defaultNamespace, routeTtlMs: this.config.routeTtlMs, reconcileRoutes: false, ...this.config.controller, id: 'dev', regions },
+      { leases: this.leases, store: this.controllerStore, routes: this.routes, logger, registry: this.controllerRegistry },
+    );
+    const lag = (source: string) => registryLag(this.clusters.find((c) => c.config.region.name === source)?.registry, source);
+    this.observers = DEV_DOMAINS.map(
+      (domain) =>
+        new Observer(observerConfig({ ...this.config.observers, id: `observer-${domain}`, domain }), regions, {
+          store: this.controllerStore,
+          logger,
+          metrics: controller.metrics,
+          lag,
+        }),
+    );
+    for (const o of this.observers) await o.start();
+    await controller.start();
+    this.controller = controller;
   }
 
   private async registerDefaultNamespace(): Promise<void> {

@@ -20,6 +20,7 @@ function leaseSuite(name: string, open: () => Promise<LeaseStore>): void {
       const lease = `controller-${randomUUID()}`;
       const first = await store.acquire(lease, 'r1', 10_000);
       assert.ok(first, 'a free lease is taken');
+      assert.deepEqual(await store.current(lease), first);
       assert.equal(await store.acquire(lease, 'r2', 10_000), null, 'a held lease is not');
       assert.equal(await store.renew(lease, 'r2', 10_000), false);
       assert.equal(await store.renew(lease, 'r1', 10_000), true);
@@ -27,6 +28,7 @@ function leaseSuite(name: string, open: () => Promise<LeaseStore>): void {
       await store.release(lease, 'r2');
       assert.equal(await store.acquire(lease, 'r2', 10_000), null, 'a release by another holder does nothing');
       await store.release(lease, 'r1');
+      assert.equal(await store.current(lease), null, 'released: nobody holds it');
       const second = await store.acquire(lease, 'r2', 10_000);
       assert.ok(second && second.term > first.term, 'a new acquisition has a higher term');
     });

@@ -17,6 +17,8 @@ export interface LeaseStore {
   renew(name: string, holder: string, ttlMs: number): Promise<boolean>;
   /** Gives the lease up if we hold it, so a successor need not wait for the expiry. */
   release(name: string, holder: string): Promise<void>;
+  /** Who holds the lease now (for the operations page); null when nobody does. */
+  current(name: string): Promise<Lease | null>;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,11 @@ export class InMemoryLeaseStore implements LeaseStore {
 
   async release(name: string, holder: string): Promise<void> {
     if (this.leases.get(name)?.holder === holder) this.leases.delete(name);
+  }
+
+  async current(name: string): Promise<Lease | null> {
+    const l = this.leases.get(name);
+    return l && l.expiresAtMs > this.clock() ? { holder: l.holder, term: l.term } : null;
   }
 
   async close(): Promise<void> {}

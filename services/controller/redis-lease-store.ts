@@ -58,6 +58,13 @@ export class RedisLeaseStore implements LeaseStore {
     await this.redis.eval(RELEASE, 1, this.key(name), holder);
   }
 
+  async current(name: string): Promise<Lease | null> {
+    const v = await this.redis.get(this.key(name));
+    if (!v) return null;
+    const sep = v.indexOf(':');
+    return { holder: v.slice(sep + 1), term: Number(v.slice(0, sep)) };
+  }
+
   async close(): Promise<void> {
     this.redis.disconnect();
   }

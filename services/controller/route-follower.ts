@@ -9,7 +9,7 @@ import type { Service } from '../common/lifecycle.js';
 import type { NamespaceRegistry } from '../namespaces/registry.js';
 import { compareReplicationVersions, replicationVersion, type ReplicationVersion } from '../namespaces/replication-version.js';
 import type { NamespaceRecord } from '../persistence/types.js';
-import { DEFAULT_ROUTE, RouteError, type RouteRegistry } from '../routes/route.js';
+import { DEFAULT_ROUTE, RouteError, type RouteRecord, type RouteRegistry } from '../routes/route.js';
 
 export interface RouteFollowerConfig {
   /** host:port of each region's frontend, by region name. */
@@ -65,18 +65,26 @@ export class RouteFollower implements Service {
     const switching = rec.failoverState === 'handover';
     const names = rec.name === this.config.defaultNamespace ? [rec.name, DEFAULT_ROUTE] : [rec.name];
     for (const namespace of names) {
-      for (;;) {
-        const current = await this.routes.get(namespace);
-        if (current && current.region === rec.activeRegion && current.endpoint === endpoint && Boolean(current.switching) === switching) break;
-        try {
-          await this.routes.put({ namespace, region: rec.activeRegion, endpoint, epoch: (current?.epoch ?? 0) + 1, ttlMs: this.config.ttlMs, switching });
-          this.log.info({ namespace, region: rec.activeRegion, switching }, 'route re-pointed');
-          break;
-        } catch (err) {
-          // Another writer moved the epoch meanwhile: decide again from what it wrote.
-          if (!(err instanceof RouteError && err.code === 'STALE_EPOCH')) throw err;
-        }
+      if (await pointRoute(this.routes, { namespace, region: rec.activeRegion, endpoint, ttlMs: this.config.ttlMs, switching })) {
+        this.log.info({ namespace, region: rec.activeRegion, switching }, 'route re-pointed');
       }
+    }
+  }
+}
+
+/**
+ * Points one route at a region with the next epoch unless it says so already; true when it wrote.
+ * Epochs only grow: a writer that lost the race decides again from what the winner wrote.
+ */
+export async function pointRoute(routes: RouteRegistry, want: Omit<RouteRecord, 'epoch'> & { switching: boolean }): Promise<boolean> {
+  for (;;) {
+    const current = await routes.get(want.namespace);
+    if (current && current.region === want.region && current.endpoint === want.endpoint && Boolean(current.switching) === want.switching) return false;
+    try {
+      await routes.put({ ...want, epoch: (current?.epoch ?? 0) + 1 });
+      return true;
+    } catch (err) {
+      if (!(err instanceof RouteError && err.code === 'STALE_EPOCH')) throw err;
     }
   }
 }

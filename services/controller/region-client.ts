@@ -1,0 +1,98 @@
+// One region's frontend as the controller, its observers and the drill call it: Temporal's
+// WorkflowService and health, tandem.admin.v1 FailoverService and FailoverAuditService. No
+// retries (a probe must see a failure as it is) and a deadline on every call.
+import * as grpc from '@grpc/grpc-js';
+import { Connection } from '@temporalio/client';
+import { toNumber } from '../common/proto-time.js';
+import { fromDescribeNamespaceResponse } from '../namespaces/convert.js';
+import type { NamespaceRecord } from '../persistence/types.js';
+import { FailoverServiceClient, type FailoverNamespaceRequest, type FailoverNamespaceResponse } from '../../proto/gen/tandem/admin/v1/failover.js';
+import { FailoverAuditServiceClient, type FailoverAuditEntry } from '../../proto/gen/tandem/admin/v1/failover_audit.js';
+
+const SERVING = 1;
+
+export class RegionClient {
+  readonly connection: Connection;
+  private readonly failovers: FailoverServiceClient;
+  private readonly audits: FailoverAuditServiceClient;
+
+  constructor(
+    readonly region: string,
+    readonly endpoint: string,
+  ) {
+    this.connection = Connection.lazy({ address: endpoint, interceptors: [] });
+    this.failovers = new FailoverServiceClient(endpoint, grpc.credentials.createInsecure());
+    this.audits = new FailoverAuditServiceClient(endpoint, grpc.credentials.createInsecure());
+  }
+
+  /** Runs fn's WorkflowService calls with a deadline timeoutMs from now. */
+  within<T>(timeoutMs: number, fn: (svc: Connection['workflowService']) => Promise<T>): Promise<T> {
+    return this.connection.withDeadline(Date.now() + timeoutMs, () => fn(this.connection.workflowService));
+  }
+
+  /** grpc.health.v1 of the whole server: SERVING or not (an unreachable region throws). */
+  async serving(timeoutMs: number): Promise<boolean> {
+    const r = await this.connection.withDeadline(Date.now() + timeoutMs, () => this.connection.healthService.check({ service: '' }));
+    return r.status === SERVING;
+  }
+
+  /** Every namespace the region holds (global and local). */
+  async namespaces(timeoutMs: number): Promise<NamespaceRecord[]> {
+    const out: NamespaceRecord[] = [];
+    let nextPageToken: Uint8Array = Buffer.alloc(0);
+    do {
+      const page = await this.within(timeoutMs, (svc) => svc.listNamespaces({ pageSize: 1000, nextPageToken }));
+      for (const ns of page.namespaces) out.push(fromDescribeNamespaceResponse(ns, 0n));
+      nextPageToken = page.nextPageToken;
+    } while (nextPageToken.length > 0);
+    return out;
+  }
+
+  failover(req: FailoverNamespaceRequest, timeoutMs: number): Promise<FailoverNamespaceResponse> {
+    return new Promise((resolve, reject) =>
+      this.failovers.failoverNamespace(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  }
+
+  audit(limit: number, timeoutMs: number, namespace = ''): Promise<FailoverAuditEntry[]> {
+    return new Promise((resolve, reject) =>
+      this.audits.listFailoverAudit({ namespace, limit }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res.entries))),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.failovers.close();
+    this.audits.close();
+    await this.connection.close();
+  }
+}
+
+/** A gRPC error's one-line description ("UNAVAILABLE: connect ECONNREFUSED"), or the error's message. */
+export function describeError(err: unknown): string {
+  const e = err as Partial<grpc.ServiceError> & { cause?: Partial<grpc.ServiceError> };
+  const s = e?.code !== undefined ? e : e?.cause?.code !== undefined ? e.cause : undefined;
+  if (s) return `${grpc.status[s.code!] ?? s.code}: ${(s.details ?? '').replace(/\s*Resolution note:\s*$/, '')}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+// How the coordinator words a forced failover's measured loss window in the audit message.
+const LAG_MESSAGE = /replication lag at the switch: (\d+) tasks, ([\d.]+) s/;
+
+/** An audit entry as the page and `tandem failover log` show it (bigints as numbers and strings). */
+export function auditView(e: FailoverAuditEntry) {
+  const lag = LAG_MESSAGE.exec(e.message);
+  return {
+    namespace: e.namespace,
+    fromRegion: e.fromRegion,
+    toRegion: e.toRegion,
+    fromVersion: e.fromVersion.toString(),
+    toVersion: e.toVersion.toString(),
+    mode: e.mode as 'graceful' | 'forced',
+    outcome: e.outcome as 'completed' | 'aborted',
+    identity: e.identity,
+    message: e.message,
+    startedAtMs: toNumber(e.startedAtMs),
+    finishedAtMs: toNumber(e.finishedAtMs),
+    ...(lag && { lagTasks: Number(lag[1]), lagSeconds: Number(lag[2]) }),
+  };
+}
