@@ -11,12 +11,14 @@ import type { HistoryShardListener } from '../services/history/history-service.j
 import type { Shard } from '../services/history/shard.js';
 import type { NamespaceRegistry } from '../services/namespaces/registry.js';
 import type { Persistence } from '../services/persistence/store.js';
+import { apiError } from '../services/common/errors.js';
 import type { HistoryTask } from '../services/persistence/types.js';
-import type { DlqEntry, DlqSelector, ListDlqResponse, PurgeDlqResponse, RetryDlqResponse } from '../proto/gen/tandem/replication/v1/replication.js';
+import type { DlqEntry, DlqSelector, ListDlqResponse, MeasureLagResponse, PurgeDlqResponse, RetryDlqResponse } from '../proto/gen/tandem/replication/v1/replication.js';
 import { replicationConfig, type ReplicationConfig } from './config.js';
 import { ReplicationDlq } from './dlq.js';
-import { replicationAdminService, replicationStreamService, type DlqAdmin } from './grpc-services.js';
+import { replicationAdminService, replicationStreamService, type DlqAdmin, type LagAdmin } from './grpc-services.js';
 import { replicationMetrics } from './metrics.js';
+import { combineLag } from './receiver-lag.js';
 import { SenderHub } from './sender-hub.js';
 import { StreamClients } from './stream-clients.js';
 import { StreamReceiver, type ReceiverDeps } from './stream-receiver.js';
@@ -31,7 +33,7 @@ export interface ReplicationDeps {
   registry: Registry;
 }
 
-export class Replication implements Service, HistoryShardListener, DlqAdmin {
+export class Replication implements Service, HistoryShardListener, DlqAdmin, LagAdmin {
   readonly config: ReplicationConfig;
   private readonly log: Logger;
   private readonly metrics;
@@ -59,9 +61,9 @@ export class Replication implements Service, HistoryShardListener, DlqAdmin {
     this.senders = new SenderHub({ engine, store, namespaces, config: this.config, metrics: this.metrics }, this.remoteRegions().map((r) => r.name));
   }
 
-  /** Served on the frontend's port: the stream other regions open, and the DLQ admin API. */
+  /** Served on the frontend's port of an embedded region (this node owns every shard): the stream other regions open, and the admin API. */
   get extraServices(): ExtraService[] {
-    return [replicationStreamService((call) => this.serve(call)), replicationAdminService(this, this.log)];
+    return [replicationStreamService((call) => this.serve(call)), replicationAdminService(this, { measureLag: (ns, source) => this.measureRegionLag(ns, source) }, this.log)];
   }
 
   /** One StreamShard call of another region's receiver (on the frontend's port, or a node's own). */
@@ -125,6 +127,21 @@ export class Replication implements Service, HistoryShardListener, DlqAdmin {
     const entries = await this.dlq.list(selector, 100_000);
     for (const e of entries) await this.dlq.remove(e);
     return { purged: entries.length };
+  }
+
+  /** The lag of namespaceId from sourceRegion over the shards this node owns (receiver-lag.ts). */
+  async measureLag(namespaceId: string, sourceRegion: string): Promise<MeasureLagResponse> {
+    if (!this.remoteRegions().some((r) => r.name === sourceRegion)) {
+      throw apiError('INVALID_ARGUMENT', `source_region ${sourceRegion} is not a region this one replicates from.`);
+    }
+    const now = Date.now();
+    const parts = [...this.receivers.values()].flat().filter((r) => r.source === sourceRegion).map((r) => r.lag.measure(namespaceId, now, this.config.heartbeatIntervalMs));
+    return combineLag(parts);
+  }
+
+  /** The same, when this node is the region's only one: a shard it does not own right now is unknown. */
+  async measureRegionLag(namespaceId: string, sourceRegion: string): Promise<MeasureLagResponse> {
+    return combineLag([await this.measureLag(namespaceId, sourceRegion)], this.deps.numShards);
   }
 
   private stopReceivers(shardId: number): void {

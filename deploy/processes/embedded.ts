@@ -18,6 +18,7 @@ import { replicationWaiter } from '../../services/history/replication-progress.j
 import { globalNamespaceServices } from '../../services/namespaces/region-services.js';
 import { Replication } from '../../replication/replication.js';
 import type { ReplicationConfig } from '../../replication/config.js';
+import { failoverLagOf } from '../../replication/receiver-lag.js';
 
 export type StoreConfig =
   | { kind: 'sqlite'; path: string }
@@ -104,8 +105,10 @@ export class EmbeddedCluster implements Service {
         registry: namespaces,
         store,
         log: this.log,
+        metrics: registry,
         waitForReplication: replicationWaiter(store, c.numShards, namespaces),
         publish: (namespaceId) => history.engine.refreshNamespace(namespaceId),
+        measureLag: replication && failoverLagOf((ns, source) => replication.measureRegionLag(ns, source)),
       });
       const extraServices = [...global.adminServices, ...(replication?.extraServices ?? [])];
       const frontend = new FrontendService(

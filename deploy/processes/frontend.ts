@@ -1,15 +1,17 @@
 // The frontend of a region: Temporal's WorkflowService for SDK clients and workers, with history
 // and matching reached over internal gRPC. Registers the default namespace when it is missing.
 // With other regions in the topology it is also the region's replication endpoint: their
-// receivers' streams are piped to the history node owning the shard, and the DLQ verbs fan out.
+// receivers' streams are piped to the history node owning the shard, and the admin verbs (DLQ,
+// lag) fan out; a forced failover measures its loss window through that fan-out.
 import { RemoteHistory } from '../../services/history/grpc-client.js';
 import { RemoteMatching } from '../../services/matching/grpc-client.js';
 import { FrontendService } from '../../services/frontend/server.js';
 import { isTandemError } from '../../services/common/errors.js';
 import { replicationWaiter } from '../../services/history/replication-progress.js';
 import { globalNamespaceServices } from '../../services/namespaces/region-services.js';
-import { DlqFanout } from '../../replication/dlq-fanout.js';
+import { AdminFanout } from '../../replication/admin-fanout.js';
 import { replicationAdminService } from '../../replication/grpc-services.js';
+import { failoverLagOf } from '../../replication/receiver-lag.js';
 import { StreamShardProxy } from '../../replication/stream-proxy.js';
 import { runProcess } from './region-config.js';
 
@@ -22,17 +24,19 @@ await runProcess('frontend', async (ctx) => {
   const membership = ctx.membership('frontend');
   const history = new RemoteHistory({ membership, numShards: ctx.numShards, logger: ctx.log });
   const matching = new RemoteMatching({ membership, logger: ctx.log });
+  const replicated = topology.regions.length > 1;
+  const streams = replicated ? new StreamShardProxy({ membership, numShards: ctx.numShards, logger: ctx.log }) : undefined;
+  const admin = replicated ? new AdminFanout(membership, ctx.numShards, ctx.log) : undefined;
+  const replicationServices = streams && admin ? [streams.extraService, replicationAdminService(admin, admin, ctx.log)] : [];
   const global = globalNamespaceServices({
     registry: namespaces,
     store,
     log: ctx.log,
+    metrics: ctx.registry,
     waitForReplication: replicationWaiter(store, ctx.numShards, namespaces),
     publish: (namespaceId) => history.refreshNamespace(namespaceId),
+    measureLag: admin && failoverLagOf((ns, source) => admin.measureLag(ns, source)),
   });
-  const replicated = topology.regions.length > 1;
-  const streams = replicated ? new StreamShardProxy({ membership, numShards: ctx.numShards, logger: ctx.log }) : undefined;
-  const dlq = replicated ? new DlqFanout(membership, ctx.log) : undefined;
-  const replicationServices = streams && dlq ? [streams.extraService, replicationAdminService(dlq, ctx.log)] : [];
   const frontend = new FrontendService(
     { host: bindHost, port: node.port, region: region.name, historyShardCount: ctx.numShards },
     {
@@ -55,6 +59,6 @@ await runProcess('frontend', async (ctx) => {
     ctx.log.info({ namespace: DEFAULT_NAMESPACE }, 'registered the default namespace');
   };
   // The proxied streams end first: the frontend's drain would otherwise wait for them.
-  const services = [namespaces, membership, history, matching, ...(dlq ? [dlq] : []), frontend, global.replicator, ...(streams ? [streams] : [])];
+  const services = [namespaces, membership, history, matching, ...(admin ? [admin] : []), frontend, global.replicator, ...(streams ? [streams] : [])];
   return { services, afterStart };
 });
