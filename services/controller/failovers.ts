@@ -22,11 +22,8 @@ export interface FailoverStep {
   timeoutMs: number;
 }
 
-/** The lag fields of a FailoverNamespaceResponse, once the regions send them. */
 function lagOf(r: FailoverNamespaceResponse): FailoverResult['lag'] {
-  const fields = r as unknown as { lagTasks?: bigint | number; lagSeconds?: number };
-  if (fields.lagSeconds === undefined) return undefined;
-  return { tasks: Number(fields.lagTasks ?? 0), seconds: fields.lagSeconds };
+  return r.lagSeconds === undefined ? undefined : { tasks: Number(r.lagTasks ?? 0n), seconds: r.lagSeconds };
 }
 
 export async function runFailover(clients: ReadonlyMap<string, RegionClient>, step: FailoverStep, mode: 'graceful' | 'forced'): Promise<FailoverResult> {

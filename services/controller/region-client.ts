@@ -75,12 +75,8 @@ export function describeError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-// How the coordinator words a forced failover's measured loss window in the audit message.
-const LAG_MESSAGE = /replication lag at the switch: (\d+) tasks, ([\d.]+) s/;
-
 /** An audit entry as the page and `tandem failover log` show it (bigints as numbers and strings). */
 export function auditView(e: FailoverAuditEntry) {
-  const lag = LAG_MESSAGE.exec(e.message);
   return {
     namespace: e.namespace,
     fromRegion: e.fromRegion,
@@ -93,6 +89,6 @@ export function auditView(e: FailoverAuditEntry) {
     message: e.message,
     startedAtMs: toNumber(e.startedAtMs),
     finishedAtMs: toNumber(e.finishedAtMs),
-    ...(lag && { lagTasks: Number(lag[1]), lagSeconds: Number(lag[2]) }),
+    ...(e.lagSeconds !== undefined && { lagTasks: toNumber(e.lagTasks ?? 0n), lagSeconds: e.lagSeconds }),
   };
 }

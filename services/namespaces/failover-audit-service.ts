@@ -23,7 +23,12 @@ export function failoverAuditService(audit: Pick<ClusterMetadataStore, 'listFail
     const entries = await audit.listFailoverAudit(req.namespace || undefined, limit);
     return {
       region,
-      entries: entries.map((e) => ({ ...e, startedAtMs: BigInt(e.startedAtMs), finishedAtMs: BigInt(e.finishedAtMs) })),
+      entries: entries.map((e) => ({
+        ...e,
+        startedAtMs: BigInt(e.startedAtMs),
+        finishedAtMs: BigInt(e.finishedAtMs),
+        lagTasks: e.lagTasks === undefined ? undefined : BigInt(e.lagTasks),
+      })),
     };
   };
   return {

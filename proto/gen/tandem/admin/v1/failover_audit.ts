@@ -51,10 +51,13 @@ export interface FailoverAuditEntry {
   outcome: string;
   /** Who asked: an operator, `tandem drill`, the failover controller. */
   identity: string;
-  /** Why it was aborted, or the replication lag a forced failover lost; may be empty. */
+  /** Why it was aborted, or the operator's reason; may be empty. */
   message: string;
   startedAtMs: bigint;
   finishedAtMs: bigint;
+  /** Forced only, when measured: the replication lag the switch lost (its RPO). */
+  lagTasks?: bigint | undefined;
+  lagSeconds?: number | undefined;
 }
 
 function createBaseListFailoverAuditRequest(): ListFailoverAuditRequest {
@@ -205,6 +208,8 @@ function createBaseFailoverAuditEntry(): FailoverAuditEntry {
     message: "",
     startedAtMs: 0n,
     finishedAtMs: 0n,
+    lagTasks: undefined,
+    lagSeconds: undefined,
   };
 }
 
@@ -257,6 +262,15 @@ export const FailoverAuditEntry: MessageFns<FailoverAuditEntry> = {
         throw new globalThis.Error("value provided for field message.finishedAtMs of type int64 too large");
       }
       writer.uint32(96).int64(message.finishedAtMs);
+    }
+    if (message.lagTasks !== undefined) {
+      if (BigInt.asIntN(64, message.lagTasks) !== message.lagTasks) {
+        throw new globalThis.Error("value provided for field message.lagTasks of type int64 too large");
+      }
+      writer.uint32(104).int64(message.lagTasks);
+    }
+    if (message.lagSeconds !== undefined) {
+      writer.uint32(113).double(message.lagSeconds);
     }
     return writer;
   },
@@ -370,6 +384,22 @@ export const FailoverAuditEntry: MessageFns<FailoverAuditEntry> = {
             message.finishedAtMs = reader.int64() as bigint;
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.lagTasks = reader.int64() as bigint;
+            continue;
+          }
+          case 14: {
+            if (tag !== 113) {
+              break;
+            }
+
+            message.lagSeconds = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -405,6 +435,10 @@ export const FailoverAuditEntry: MessageFns<FailoverAuditEntry> = {
     message.finishedAtMs = (object.finishedAtMs !== undefined && object.finishedAtMs !== null)
       ? BigInt(object.finishedAtMs)
       : 0n;
+    message.lagTasks = (object.lagTasks !== undefined && object.lagTasks !== null)
+      ? BigInt(object.lagTasks)
+      : undefined;
+    message.lagSeconds = object.lagSeconds ?? undefined;
     return message;
   },
 };
