@@ -95,3 +95,8 @@ export interface OpsBackend {
   /** Graceful failover of every namespace active in `region` to another region; back again with andBack. */
   drill(region: string, andBack: boolean, identity: string): Promise<FailoverOutcome[]>;
 }
+
+/** Thrown by a backend for input it cannot act on (an unknown namespace or region): the page shows the message as the caller's mistake. */
+export class OpsBadRequest extends Error {
+  override name = 'OpsBadRequest';
+}
