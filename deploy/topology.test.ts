@@ -38,6 +38,7 @@ test('the global control plane: the endpoint with its metrics port, the DNS face
   assert.deepEqual(one.global.endpoint, { host: '127.0.0.1', port: 7233, metricsPort: 9233 });
   assert.equal(one.global.dns, undefined);
   assert.deepEqual(one.global.links, []);
+  assert.equal(one.global.keyPrefix, 'tandem');
   assert.equal(regionConfigs(one, 'a')[0]!.frontendAddress, '127.0.0.1:7301');
 
   const two = loadTopology(local('two-regions.json'));
@@ -99,6 +100,7 @@ test('bad topologies fail with the path of the offending field', () => {
   bad((t) => (t.global.links[0].port = 7301), /a-frontend port \(127\.0\.0\.1:7301\) clashes with link-a-b port/);
   bad((t) => delete t.global.links[0].controlPort, /^global\.links\[0\]\.controlPort must be an integer/);
   bad((t) => (t.global.endpoint.metricsPort = 9301), /a-frontend metricsPort \(127\.0\.0\.1:9301\) clashes with global\.endpoint metricsPort/);
+  bad((t) => (t.global.keyPrefix = 'a b'), /^global\.keyPrefix "a b" must be a plain name/);
   bad((t) => (t.global.dns = { domain: 'Bad_Domain' }), /^global\.dns\.domain "Bad_Domain" is not a DNS name/);
   assert.throws(() => loadTopology(path.join(here, 'nope.json')), /cannot read topology/);
 });

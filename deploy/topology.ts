@@ -86,6 +86,8 @@ export interface LinkSpec {
 export interface GlobalSpec {
   /** The route registry's Redis (and the controller's lease). */
   redis: RedisSpec;
+  /** First segment of the global control plane's keys in that Redis (clusters sharing one Redis differ here). */
+  keyPrefix: string;
   endpoint: EndpointSpec;
   /** Absent: no DNS face. */
   dns?: DnsSpec;
@@ -230,8 +232,11 @@ function link(r: Reader, regions: RegionSpec[]): LinkSpec {
 function globalSpec(g: Reader, regions: RegionSpec[]): GlobalSpec {
   const endpoint = g.object('endpoint', { port: 7233 });
   const host = endpoint.string('host', '127.0.0.1');
+  const keyPrefix = g.string('keyPrefix', 'tandem');
+  if (!/^[A-Za-z0-9_.-]+$/.test(keyPrefix)) throw new TopologyError(`${g.path}.keyPrefix ${JSON.stringify(keyPrefix)} must be a plain name`);
   const spec: GlobalSpec = {
     redis: redis(g.object('redis', { port: 6390 })),
+    keyPrefix,
     endpoint: { host, port: endpoint.port('port'), metricsPort: endpoint.port('metricsPort', 9233) },
     links: g.has('links') ? g.array('links').map((l) => link(l, regions)) : [],
   };

@@ -64,9 +64,14 @@ export interface RegionsTopologyOptions {
   numShards: number;
   redis: string;
   membership?: { ttlMs: number; heartbeatMs: number; pollMs: number };
+  /** A link (deploy/processes/link-proxy.ts) in each direction between every two regions. */
+  links?: boolean;
 }
 
-/** Regions as regionTopology makes one, each on its own keyspace, replicating to each other. */
+/**
+ * Regions as regionTopology makes one, each on its own keyspace, replicating to each other. The
+ * global control plane keeps its keys in the shared Redis under the first region's name.
+ */
 export async function regionsTopology(o: RegionsTopologyOptions): Promise<Topology> {
   const port = distinctPorts();
   const node = async (id: string) => ({ id, host: '127.0.0.1', port: await port(), metricsPort: await port() });
@@ -86,9 +91,18 @@ export async function regionsTopology(o: RegionsTopologyOptions): Promise<Topolo
       history,
     });
   }
+  const links = [];
+  for (const from of o.links ? o.regions : []) {
+    for (const to of o.regions) if (from !== to) links.push({ from: from.name, to: to.name, port: await port(), controlPort: await port() });
+  }
   return parseTopology({
     cluster: { numShards: o.numShards, failoverVersionIncrement: 10, ...(o.membership ? { membership: o.membership } : {}) },
     regions,
-    global: { redis: { managed: false, port: await port() }, endpoint: { port: await port() } },
+    global: {
+      redis: { managed: false, host: rHost, port: Number(rPort) },
+      keyPrefix: `tandem-${o.regions[0]!.name}`,
+      endpoint: { port: await port(), metricsPort: await port() },
+      links,
+    },
   });
 }

@@ -59,7 +59,7 @@ export async function seedRoutes(t: Topology, routes: RouteRegistry): Promise<Ro
 
 /** Runs fn with the topology's route registry, started; a Redis that does not answer makes its calls fail fast. */
 export async function withGlobalRoutes<T>(t: Topology, fn: (routes: RouteRegistry) => Promise<T>): Promise<T> {
-  const routes = new RedisRouteRegistry({ redisUrl: redisUrl(t.global.redis), connectWaitMs: 2000 }, silentLogger());
+  const routes = new RedisRouteRegistry({ redisUrl: redisUrl(t.global.redis), keyPrefix: t.global.keyPrefix, connectWaitMs: 2000 }, silentLogger());
   await routes.start();
   try {
     return await fn(routes);

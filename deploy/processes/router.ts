@@ -9,8 +9,8 @@ import { redisUrl } from '../topology.js';
 import { runGlobalProcess } from './global-process.js';
 
 await runGlobalProcess('router', async (ctx) => {
-  const { endpoint, dns, redis } = ctx.topology.global;
-  const routes = new RedisRouteRegistry({ redisUrl: redisUrl(redis) }, ctx.log);
+  const { endpoint, dns, redis, keyPrefix } = ctx.topology.global;
+  const routes = new RedisRouteRegistry({ redisUrl: redisUrl(redis), keyPrefix }, ctx.log);
   const router = new RouterService({ host: endpoint.host, port: endpoint.port }, { routes, registry: ctx.registry, logger: ctx.log });
   const dnsServer = dns ? [new RouteDnsServer({ host: dns.host, port: dns.port, domain: dns.domain }, { routes, logger: ctx.log })] : [];
   return { services: [routes, router, ...dnsServer], metrics: { host: endpoint.host, port: endpoint.metricsPort } };
