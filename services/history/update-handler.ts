@@ -171,7 +171,10 @@ export class UpdateHandler {
     });
     await this.dispatch(task);
     const wanted = req.waitPolicy?.lifecycleStage || Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
-    return this.wait(ns, { namespaceId: ns.id, workflowId, runId }, updateId, wanted, signal);
+    const res = await this.wait(ns, { namespaceId: ns.id, workflowId, runId }, updateId, wanted, signal);
+    // Sync namespace: what the caller is told (acceptance, outcome) must be replicated first.
+    await this.ctx.tx.awaitStandbys(ns.id, workflowId);
+    return res;
   }
 
   async poll(ns: NamespaceRef, req: ws.IPollWorkflowExecutionUpdateRequest, signal: AbortSignal): Promise<ws.IPollWorkflowExecutionUpdateResponse> {
@@ -184,26 +187,12 @@ export class UpdateHandler {
     }
     const wanted = req.waitPolicy?.lifecycleStage || Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED;
     const res = await this.wait(ns, ms.key, updateId, wanted, signal);
+    await this.ctx.tx.awaitStandbys(ns.id, ms.key.workflowId);
     return { outcome: res.outcome, stage: res.stage, updateRef: res.updateRef };
   }
 
-  /**
-   * Resolves when the update reaches `wanted`, or with the stage it reached when `signal` aborts;
-   * for a sync namespace only once what the caller is told (acceptance, outcome) is replicated.
-   */
+  /** Resolves when the update reaches `wanted`, or with the stage it reached when `signal` aborts. */
   private async wait(
-    ns: NamespaceRef,
-    key: ExecutionKey,
-    updateId: string,
-    wanted: number,
-    signal: AbortSignal,
-  ): Promise<ws.IUpdateWorkflowExecutionResponse> {
-    const res = await this.reachStage(ns, key, updateId, wanted, signal);
-    await this.ctx.tx.awaitStandbys(key.namespaceId, key.workflowId);
-    return res;
-  }
-
-  private async reachStage(
     ns: NamespaceRef,
     key: ExecutionKey,
     updateId: string,
