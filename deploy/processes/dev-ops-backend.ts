@@ -43,7 +43,6 @@ export const devOpsBackendDefaults: DevOpsBackendConfig = {
 
 const SERVING = 1;
 const SERVING_NAMES: Record<number, string> = { 0: 'UNKNOWN', 1: 'SERVING', 2: 'NOT_SERVING', 3: 'SERVICE_UNKNOWN' };
-const LAG_AT_SWITCH = /replication lag at the switch: (\d+) tasks, ([\d.]+) s/;
 
 interface Probe {
   cluster: EmbeddedCluster;
@@ -225,22 +224,19 @@ export class DevOpsBackend implements OpsBackend {
       .flat()
       .sort((a, b) => b.startedAtMs - a.startedAtMs)
       .slice(0, this.config.auditLimit)
-      .map((e) => {
-        // The coordinator writes a forced failover's measured lag into the message only.
-        const lag = e.mode === 'forced' ? LAG_AT_SWITCH.exec(e.message) : null;
-        return {
-          namespace: e.namespace,
-          fromRegion: e.fromRegion,
-          toRegion: e.toRegion,
-          mode: e.mode,
-          outcome: e.outcome,
-          identity: e.identity,
-          message: e.message,
-          startedAtMs: e.startedAtMs,
-          finishedAtMs: e.finishedAtMs,
-          ...(lag && { lagTasks: Number(lag[1]), lagSeconds: Number(lag[2]) }),
-        };
-      });
+      .map((e) => ({
+        namespace: e.namespace,
+        fromRegion: e.fromRegion,
+        toRegion: e.toRegion,
+        mode: e.mode,
+        outcome: e.outcome,
+        identity: e.identity,
+        message: e.message,
+        startedAtMs: e.startedAtMs,
+        finishedAtMs: e.finishedAtMs,
+        ...(e.lagTasks !== undefined && { lagTasks: e.lagTasks }),
+        ...(e.lagSeconds !== undefined && { lagSeconds: e.lagSeconds }),
+      }));
   }
 
   private callFailover(address: string, req: FailoverNamespaceRequest): Promise<FailoverNamespaceResponse> {
