@@ -9,7 +9,6 @@
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { SyncAcks } from '../replication/sync-acks.js';
 import { metricValue, startTwoRegions, type TwoRegions } from '../test-e2e/two-regions.js';
 import { alignTable, parseFlags, positiveNumber, runIfMain, writeResultFile } from './cli.js';
 import { BENCH_PARTY, msPer, otherCores, processProbe } from './cpu.js';
@@ -64,7 +63,6 @@ export async function runSyncReplication(opts: SyncReplicationOptions): Promise<
   const regions = await startTwoRegions();
   let connection: Connection | undefined;
   try {
-    for (const c of [regions.a, regions.b]) c.history!.engine.useReplicationAcks(new SyncAcks());
     const namespaces = { async: `${tag}-async`, sync: `${tag}-sync` };
     for (const mode of ['async', 'sync'] as const) await registerInBoth(regions, namespaces[mode], mode);
     connection = await Connection.connect({ address: regions.a.address });

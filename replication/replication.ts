@@ -19,6 +19,7 @@ import { ReplicationDlq } from './dlq.js';
 import { replicationAdminService, replicationStreamService, type DlqAdmin, type LagAdmin } from './grpc-services.js';
 import { replicationMetrics } from './metrics.js';
 import { combineLag } from './receiver-lag.js';
+import { SyncAcks } from './sync-acks.js';
 import { SenderHub } from './sender-hub.js';
 import { StreamClients } from './stream-clients.js';
 import { StreamReceiver, type ReceiverDeps } from './stream-receiver.js';
@@ -59,6 +60,8 @@ export class Replication implements Service, HistoryShardListener, DlqAdmin, Lag
     this.engine = engine;
     const { store, namespaces } = this.deps;
     this.senders = new SenderHub({ engine, store, namespaces, config: this.config, metrics: this.metrics }, this.remoteRegions().map((r) => r.name));
+    // Writes of sync namespaces are answered once the standbys' acks (which reach this node's senders) cover them.
+    engine.useReplicationAcks(new SyncAcks());
   }
 
   /** Served on the frontend's port of an embedded region (this node owns every shard): the stream other regions open, and the admin API. */

@@ -70,7 +70,6 @@ describe('sync replication between two regions', () => {
   before(async () => {
     r = await startTwoRegions({ reconnectMaxBackoffMs: 500 });
     // What each history process main does when it composes replication.
-    for (const c of [r.a, r.b]) c.history!.engine.useReplicationAcks(new SyncAcks());
     // No retry interceptor: the test sees each UNAVAILABLE itself.
     [clientA, clientB] = await Promise.all([r.a, r.b].map((c) => Connection.connect({ address: c.address, interceptors: [] })));
     const name = `sync-${randomUUID().slice(0, 8)}`;
