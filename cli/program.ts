@@ -5,7 +5,9 @@ import { Command } from 'commander';
 import { chaosCommand } from './chaos.js';
 import { devCommand } from './dev.js';
 import { dlqCommand } from './dlq.js';
+import { drillCommand } from './drill.js';
 import { failoverCommand } from './failover.js';
+import { failoverLogCommand } from './failover-log.js';
 import { namespaceCommand } from './namespace.js';
 import { routesCommand } from './routes.js';
 import { statusCommand, UNHEALTHY } from './status.js';
@@ -37,6 +39,8 @@ export function tandemProgram(): Command {
   upCommand(program);
   statusCommand(program);
   failoverCommand(program);
+  failoverLogCommand(program);
+  drillCommand(program);
   dlqCommand(program);
   routesCommand(program);
   chaosCommand(program);

@@ -40,7 +40,12 @@ const CANARY_TYPE = 'tandem-drill-canary';
 const CANARY_RUN_TIMEOUT_MS = 3_600_000;
 
 export async function drillRegion(clients: ReadonlyMap<string, RegionClient>, region: string, o: DrillOptions): Promise<DrillReport[]> {
-  if (!clients.has(region)) throw new Error(`no region ${region} (known: ${[...clients.keys()].join(', ')})`);
+  const drained = clients.get(region);
+  if (!drained) throw new Error(`no region ${region} (known: ${[...clients.keys()].join(', ')})`);
+  // A graceful failover drains the active region: without it there is nothing to drill.
+  await drained.namespaces(o.callTimeoutMs).catch((err: unknown) => {
+    throw new Error(`region ${region} (${drained.endpoint}) does not answer: ${describeError(err)}`);
+  });
   const namespaces = (await newestGlobalNamespaces([...clients.values()], o.callTimeoutMs)).filter((ns) => ns.activeRegion === region);
   return Promise.all(namespaces.map((ns) => drillNamespace(clients, ns, o)));
 }
