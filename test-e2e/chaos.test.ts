@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { Resolver } from 'node:dns/promises';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,13 +75,15 @@ describe('tandem up: router, links and tandem chaos', { timeout: 240_000 }, () =
       redis,
       membership: { ttlMs: 3000, heartbeatMs: 1000, pollMs: 300 },
       links: true,
+      dns: true,
     });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-chaos-'));
     topologyFile = path.join(dir, 'topology.json');
     fs.writeFileSync(topologyFile, JSON.stringify(topology, null, 2));
     const logFile = process.env.TANDEM_E2E_LOG ?? path.join(dir, 'processes.log');
     const write = (line: string) => fs.appendFileSync(logFile, `${line}\n`);
-    cluster = new LocalCluster({ topologyFile, topology, global: true, control: true, log: (m) => write(`[up] ${m}`), onLine: (id, l) => write(`[${id}] ${l}`) });
+    // No failover controller: these drills are about the processes, not about who fails over.
+    cluster = new LocalCluster({ topologyFile, topology, global: true, controller: false, control: true, log: (m) => write(`[up] ${m}`), onLine: (id, l) => write(`[${id}] ${l}`) });
     await cluster.start();
   });
 
@@ -100,6 +103,12 @@ describe('tandem up: router, links and tandem chaos', { timeout: 240_000 }, () =
     assert.deepEqual([byName.get('_default')?.region, byName.get('default')?.region, byName.get('default')?.endpoint], [a, a, frontendOf(a)]);
     const table = await tandem('routes', '--topology', topologyFile);
     assert.match(table.stdout, /^NAMESPACE +REGION +ENDPOINT +EPOCH +TTL +SWITCHING\n/);
+    // The router process serves the routes' DNS face too.
+    const dns = topology.global.dns!;
+    const resolver = new Resolver({ timeout: 2000, tries: 1 });
+    resolver.setServers([`${dns.host}:${dns.port}`]);
+    const txt = (await resolver.resolveTxt(`default.${dns.domain}`)).map((parts) => parts.join(''));
+    assert.ok(txt.includes(`region=${a}`), txt.join(' '));
 
     const e = topology.global.endpoint;
     const client = new Client({ connection: await connect(`127.0.0.1:${e.port}`), namespace: 'default' });

@@ -66,6 +66,8 @@ export interface RegionsTopologyOptions {
   membership?: { ttlMs: number; heartbeatMs: number; pollMs: number };
   /** A link (deploy/processes/link-proxy.ts) in each direction between every two regions. */
   links?: boolean;
+  /** The routes' DNS face in the router process. */
+  dns?: boolean;
 }
 
 /**
@@ -102,6 +104,7 @@ export async function regionsTopology(o: RegionsTopologyOptions): Promise<Topolo
       redis: { managed: false, host: rHost, port: Number(rPort) },
       keyPrefix: `tandem-${o.regions[0]!.name}`,
       endpoint: { port: await port(), metricsPort: await port() },
+      ...(o.dns ? { dns: { port: await port() } } : {}),
       links,
     },
   });

@@ -1,11 +1,12 @@
 // A topology's route registry (the global Redis), for `tandem up` and `tandem routes`, and the
-// routes `tandem up` writes while no failover controller manages them (DESIGN invariant 9):
+// first routes `tandem up` writes (DESIGN invariant 9; the failover controller re-points them):
 // one per namespace the regions hold, to the region where it is active (a global namespace's
 // activeRegion; a local one's own region, the first region in topology order when several hold
-// one of that name, like `default`), epoch = the namespace's failover version, so a later
-// failover's route always wins; plus `_default` to the first region for calls without a
-// namespace. Namespaces registered later have no route of their own: the router sends them by
-// `_default`, and that region's frontend forwards what is active elsewhere (invariant 8).
+// one of that name, like `default`), epoch = the namespace's failover version (a failover writes
+// above the stored epoch, so its route always wins); plus `_default` to the first region for
+// calls without a namespace. Namespaces registered later have no route of their own: the router
+// sends them by `_default`, and that region's frontend forwards what is active elsewhere
+// (invariant 8).
 import { silentLogger } from '../../services/common/logger.js';
 import { openCassandraPersistence } from '../../services/persistence/cassandra/index.js';
 import { RedisRouteRegistry } from '../../services/routes/redis.js';

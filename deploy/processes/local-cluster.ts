@@ -1,17 +1,16 @@
 // The local launcher behind `tandem up`: per region its Cassandra and Redis (when the topology
 // says they are managed), the schema, the links that carry its calls to the other regions, then
 // every node as its own OS process; with `global`, the global control plane after the regions:
-// its Redis, the router (global endpoint) and the failover controller, or the seeded routes while
-// there is no controller (global-routes.ts). Stops in reverse. Every spawn is written to the run state
+// its Redis, the router (global endpoint), the seeded routes (global-routes.ts) and the failover
+// controller. Stops in reverse. Every spawn is written to the run state
 // (deploy/chaos/run-state.ts) so `tandem chaos` in another shell finds the pids.
-import { existsSync } from 'node:fs';
 import { openCassandraPersistence } from '../../services/persistence/cassandra/index.js';
 import { LauncherControlServer } from '../chaos/launcher-control.js';
 import { RunState } from '../chaos/run-state.js';
 import { startCassandra, stopCassandra } from '../cassandra/launcher.js';
 import { startRedis, stopRedis } from '../redis/launcher.js';
 import { regionNodes, type NodeSpec, type RedisSpec, type RegionSpec, type Topology } from '../topology.js';
-import { NodeProcess, processMain, type NodeProcessOptions, type ProcessKind } from './node-process.js';
+import { NodeProcess, type NodeProcessOptions, type ProcessKind } from './node-process.js';
 import { seedRoutes, withGlobalRoutes } from './global-routes.js';
 
 export interface LocalClusterOptions {
@@ -19,8 +18,10 @@ export interface LocalClusterOptions {
   topology: Topology;
   /** Regions to run; default all. */
   regions?: string[];
-  /** Also the global control plane (global Redis, router, controller or seeded routes). Default false. */
+  /** Also the global control plane (global Redis, router, seeded routes, controller). Default false. */
   global?: boolean;
+  /** With `global`: the failover controller's replicas too. Default true. */
+  controller?: boolean;
   /** Serve the launcher's control endpoint (`tandem chaos revive-region` reaches it). Default false. */
   control?: boolean;
   /** Progress messages of the launcher itself. */
@@ -39,11 +40,23 @@ export const storeName = {
 
 export const ROUTER_ID = 'global-router';
 
-// ---- The failover controller's spot. Another engineer writes deploy/processes/controller.ts
-// (services/controller); once that main exists it is launched here, one process per replica id,
-// after the router, and it owns the routes. Until then the launcher seeds them (global-routes.ts).
-const CONTROLLER_REPLICAS = ['controller-1'];
-const controllerArgs = (topologyFile: string, replica: string) => [topologyFile, replica];
+// The failover controller (services/controller, deploy/processes/controller.ts), after the router
+// and the seeded routes: it re-points routes on failovers, it does not write the first ones. Two
+// replicas in two failure domains: the smallest quorum that can declare a region down.
+const CONTROLLER_REPLICAS = [
+  { id: 'controller-1', domain: 'zone-1' },
+  { id: 'controller-2', domain: 'zone-2' },
+];
+const controllerArgs = (topologyFile: string, replica: (typeof CONTROLLER_REPLICAS)[number], logLevel = 'info') => [
+  '--topology',
+  topologyFile,
+  '--node',
+  replica.id,
+  '--domain',
+  replica.domain,
+  '--log-level',
+  logLevel,
+];
 
 export class LocalCluster {
   /** The regions' nodes (history, matching, frontend). */
@@ -116,7 +129,7 @@ export class LocalCluster {
     });
   }
 
-  /** The global Redis is up; the router, then the controller or the seeded routes. */
+  /** The global Redis is up: the router, the seeded routes, then the controller. */
   private async startGlobal(): Promise<void> {
     const t = this.options.topology;
     const e = t.global.endpoint;
@@ -124,17 +137,16 @@ export class LocalCluster {
     this.globals.push(router);
     await router.start();
     this.log(`global endpoint ready on ${e.host}:${e.port}${t.global.dns ? ` (DNS ${t.global.dns.domain} on udp ${t.global.dns.host}:${t.global.dns.port})` : ''}`);
-    if (existsSync(processMain('controller'))) {
-      for (const replica of CONTROLLER_REPLICAS) {
-        const p = this.process('controller', 'global', { id: replica, host: '127.0.0.1', port: 0, metricsPort: 0 }, { args: controllerArgs(this.options.topologyFile, replica), waitHealthy: false });
-        this.globals.push(p);
-        await p.start();
-      }
-      this.log(`failover controller started (${CONTROLLER_REPLICAS.join(', ')}); it manages the routes`);
-      return;
-    }
     const written = await withGlobalRoutes(t, (routes) => seedRoutes(t, routes));
-    this.log(`routes seeded: ${written.map((r) => `${r.namespace} -> ${r.region}`).join(', ') || 'none new'} (no failover controller yet)`);
+    this.log(`routes seeded: ${written.map((r) => `${r.namespace} -> ${r.region}`).join(', ') || 'none new'}`);
+    if (this.options.controller === false) return;
+    for (const replica of CONTROLLER_REPLICAS) {
+      // It serves no /metrics without a port of its own in the topology: ready once spawned.
+      const p = this.process('controller', 'global', { id: replica.id, host: '127.0.0.1', port: 0, metricsPort: 0 }, { args: controllerArgs(this.options.topologyFile, replica, this.options.logLevel), waitHealthy: false });
+      this.globals.push(p);
+      await p.start();
+    }
+    this.log(`failover controller started (${CONTROLLER_REPLICAS.map((r) => `${r.id} in ${r.domain}`).join(', ')})`);
   }
 
   private startRedis(name: string, spec: RedisSpec): Promise<string> {

@@ -21,7 +21,7 @@ const MAIN: Record<ProcessKind, string> = {
   controller: 'controller.ts',
 };
 
-export function processMain(kind: ProcessKind): string {
+function processMain(kind: ProcessKind): string {
   return path.join(root, 'deploy', 'processes', MAIN[kind]);
 }
 
