@@ -7,6 +7,7 @@ import type { Registry } from '../common/metrics.js';
 import type { Persistence } from '../persistence/store.js';
 import { failoverService, namespaceReplicationService, type AdminService } from './admin-service.js';
 import { namespaceReplicationDefaults, type FailoverConfig, type NamespaceReplicationConfig } from './config.js';
+import { failoverAuditService } from './failover-audit-service.js';
 import { NamespaceFailoverCoordinator, type MeasureReplicationLag, type WaitForReplication } from './failover-coordinator.js';
 import type { NamespaceRegistry } from './registry.js';
 import { NamespaceReplicationSource } from './replication-source.js';
@@ -49,6 +50,10 @@ export function globalNamespaceServices(deps: GlobalNamespaceServicesDeps) {
   });
   const grace = deps.replication?.pendingWriteGraceMs ?? namespaceReplicationDefaults.pendingWriteGraceMs;
   const source = new NamespaceReplicationSource(store.namespaces, store.clusterMetadata, grace);
-  const adminServices: AdminService[] = [namespaceReplicationService(source, log), failoverService(coordinator, log)];
+  const adminServices: AdminService[] = [
+    namespaceReplicationService(source, log),
+    failoverService(coordinator, log),
+    failoverAuditService(store.clusterMetadata, registry.localRegion, log),
+  ];
   return { coordinator, replicator, adminServices };
 }
