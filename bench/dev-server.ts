@@ -64,7 +64,7 @@ export class DevServer {
       const metricsPorts = [await freePort(), ...(regionCount === 2 ? [await freePort()] : [])];
       const ports = regionCount === 2 ? [await freePort(), await freePort()] : [];
       // The harness's region flags come first; these (the last of each flag wins) name the ports.
-      const portArgs = regionCount === 2 ? ['--ports', ports.join(','), '--metrics-ports', metricsPorts.join(',')] : ['--metrics-port', String(metricsPorts[0])];
+      const portArgs = regionCount === 2 ? ['--ports', ports.join(','), '--metrics-ports', metricsPorts.join(','), '--ops-page-port', '0'] : ['--metrics-port', String(metricsPorts[0])];
       const shardArgs = o.numShards === undefined ? [] : ['--shards', String(o.numShards)];
       const server = await withRegionsUnderTest(regionCount, () => TandemProcess.start(fixture, [...portArgs, ...shardArgs]));
       const pid = server.pid!;

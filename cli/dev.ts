@@ -20,6 +20,7 @@ interface DevOptions {
   logLevel: string;
   ports: number[];
   metricsPorts: number[];
+  opsPagePort: number;
   dbDir: string;
   metricsPort: number;
   db: string;
@@ -56,6 +57,7 @@ function twoRegions(o: DevOptions): DevRegions {
     host: o.host,
     devPort: o.port,
     regions: defaults.regions.map((r, i) => ({ ...r, port: o.ports[i]!, metricsPort: o.metricsPorts[i]! })),
+    opsPagePort: o.opsPagePort,
     numShards: o.shards,
     defaultNamespace: o.namespace,
     logLevel: o.logLevel,
@@ -100,6 +102,7 @@ export function devCommand(program: Command): void {
   command
     .addOption(new Option('--ports <a,b>', "regions a and b's own frontend ports").default(two.map((r) => r.port), two.map((r) => r.port).join(',')).argParser(portList(2)))
     .addOption(new Option('--metrics-ports <a,b>', "regions a and b's /metrics ports (0: any free port)").default(two.map((r) => r.metricsPort), two.map((r) => r.metricsPort).join(',')).argParser(portList(2)))
+    .addOption(new Option('--ops-page-port <port>', 'the operations page for SREs (0: any free port)').default(devRegionsDefaults().opsPagePort).argParser(port))
     .option('--db-dir <dir>', 'SQLite files of both regions in this directory', '.tandem');
   command.optionsGroup('One region (--regions 1):');
   command

@@ -83,6 +83,19 @@ export interface LinkSpec {
   controlPort: number;
 }
 
+/**
+ * One replica of the failover controller (services/controller): its failure domain (the quorum is
+ * of domains, so two replicas in one domain count once), /metrics and /healthz, and the operations
+ * page it serves.
+ */
+export interface ControllerSpec {
+  id: string;
+  domain: string;
+  host: string;
+  metricsPort: number;
+  opsPagePort: number;
+}
+
 export interface GlobalSpec {
   /** The route registry's Redis (and the controller's lease). */
   redis: RedisSpec;
@@ -93,6 +106,8 @@ export interface GlobalSpec {
   dns?: DnsSpec;
   /** One per direction at most; a direction without one is direct. */
   links: LinkSpec[];
+  /** Default: two replicas in two domains, the smallest quorum that can declare a region down. */
+  controllers: ControllerSpec[];
 }
 
 export interface Topology {
@@ -239,6 +254,7 @@ function globalSpec(g: Reader, regions: RegionSpec[]): GlobalSpec {
     keyPrefix,
     endpoint: { host, port: endpoint.port('port'), metricsPort: endpoint.port('metricsPort', 9233) },
     links: g.has('links') ? g.array('links').map((l) => link(l, regions)) : [],
+    controllers: g.has('controllers') ? g.array('controllers').map((c) => controller(c, host)) : DEFAULT_CONTROLLERS.map((c) => ({ ...c, host })),
   };
   if (g.has('dns')) {
     const d = g.object('dns');
@@ -247,6 +263,15 @@ function globalSpec(g: Reader, regions: RegionSpec[]): GlobalSpec {
     spec.dns = { host: d.string('host', host), port: d.port('port', 8053), domain };
   }
   return spec;
+}
+
+const DEFAULT_CONTROLLERS = [
+  { id: 'controller-1', domain: 'zone-1', metricsPort: 9410, opsPagePort: 7280 },
+  { id: 'controller-2', domain: 'zone-2', metricsPort: 9411, opsPagePort: 7281 },
+];
+
+function controller(c: Reader, host: string): ControllerSpec {
+  return { id: c.string('id'), domain: c.string('domain'), host: c.string('host', host), metricsPort: c.port('metricsPort'), opsPagePort: c.port('opsPagePort') };
 }
 
 function redis(r: Reader): RedisSpec {
@@ -290,6 +315,11 @@ function checkUnique(t: Topology): void {
   addr(t.global.redis.host, t.global.redis.port, 'global.redis');
   addr(t.global.endpoint.host, t.global.endpoint.port, 'global.endpoint');
   addr(t.global.endpoint.host, t.global.endpoint.metricsPort, 'global.endpoint metricsPort');
+  for (const c of t.global.controllers) {
+    claim(`controller ${c.id}`, `controller ${c.id}`);
+    addr(c.host, c.metricsPort, `${c.id} metricsPort`);
+    addr(c.host, c.opsPagePort, `${c.id} opsPagePort`);
+  }
   // DNS is UDP: it clashes with no TCP port.
   for (const l of t.global.links) {
     claim(`link ${l.id}`, `the link from ${l.from} to ${l.to}`);

@@ -36,7 +36,7 @@ describe('a global namespace across two regions (make dev, SQLite)', () => {
     const defaults = devRegionsDefaults({ kind: 'sqlite', dir });
     const ports = [await freePort(), await freePort()];
     dev = new DevRegions(
-      { ...defaults, devPort: await freePort(), numShards: NUM_SHARDS, routeTtlMs: 1000, regions: defaults.regions.map((r, i) => ({ ...r, port: ports[i]!, metricsPort: 0 })) },
+      { ...defaults, opsPagePort: 0, devPort: await freePort(), numShards: NUM_SHARDS, routeTtlMs: 1000, regions: defaults.regions.map((r, i) => ({ ...r, port: ports[i]!, metricsPort: 0 })) },
       silentLogger(),
     );
     await dev.start();

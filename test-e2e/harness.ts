@@ -91,7 +91,7 @@ export class TandemProcess {
 
   static async start(store: StoreFixture, extraArgs: string[] = []): Promise<TandemProcess> {
     // Two regions: the address is the global endpoint; the regions' own ports stay fixed across restarts.
-    const regionArgs = regionsUnderTest() === 2 ? ['--regions', '2', '--ports', `${await freePort()},${await freePort()}`, '--metrics-ports', '0,0'] : ['--regions', '1', '--metrics-port', '0'];
+    const regionArgs = regionsUnderTest() === 2 ? ['--regions', '2', '--ports', `${await freePort()},${await freePort()}`, '--metrics-ports', '0,0', '--ops-page-port', '0'] : ['--regions', '1', '--metrics-port', '0'];
     const p = new TandemProcess(store, await freePort(), [...regionArgs, ...extraArgs]);
     await p.start();
     return p;

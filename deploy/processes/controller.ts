@@ -1,17 +1,19 @@
 // The failover controller (DESIGN "Failure domains", invariant 10), one replica per process:
 //   node --import tsx deploy/processes/controller.ts --topology FILE --node controller-1 \
-//        [--domain zone-1[,zone-2]] [--metrics-port 9401] [--bind 127.0.0.1] [--failback ns1,ns2] [--log-level info]
+//        [--domain zone-1[,zone-2]] [--metrics-port 9401] [--ops-page-port 7280] [--bind 127.0.0.1] [--failback ns1,ns2] [--log-level info]
 // (`controller.ts FILE controller-1` is the same with the defaults.) It reads the topology's
 // regions (their frontends) and `global.redis`, where the replicas share the leader lease, the
 // observers' reports and the routes. Each --domain is one observer run by this replica (default:
 // one, named after the replica); the quorum needs two domains, so run at least two replicas in
 // different domains (or, on one machine, one replica with two). /metrics and /healthz on
-// --metrics-port (0: none): tandem_controller_*.
+// --metrics-port (0: none): tandem_controller_*; the operations page (services/ops-page) on
+// --ops-page-port (0: none).
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../services/common/logger.js';
 import { createRegistry, MetricsServer } from '../../services/common/metrics.js';
 import type { Service } from '../../services/common/lifecycle.js';
 import { controllerDefaults, observerConfig } from '../../services/controller/config.js';
+import { OpsPageServer } from '../../services/ops-page/server.js';
 import { FailoverController } from '../../services/controller/controller.js';
 import { Observer } from '../../services/controller/observer.js';
 import { RedisControllerStore } from '../../services/controller/redis-controller-store.js';
@@ -23,7 +25,7 @@ import { scrape } from './node-process.js';
 import { parsePrometheusText } from './prom-text.js';
 import { runLoop } from './region-config.js';
 
-const USAGE = 'usage: controller.ts --topology FILE --node ID [--domain D1[,D2]] [--metrics-port 9401] [--bind HOST] [--failback NS1,NS2] [--log-level info]';
+const USAGE = 'usage: controller.ts --topology FILE --node ID [--domain D1[,D2]] [--metrics-port 9401] [--ops-page-port 7280] [--bind HOST] [--failback NS1,NS2] [--log-level info]';
 
 function commandLine(argv: string[]) {
   const { values, positionals } = parseArgs({
@@ -34,6 +36,7 @@ function commandLine(argv: string[]) {
       node: { type: 'string' },
       domain: { type: 'string' },
       'metrics-port': { type: 'string' },
+      'ops-page-port': { type: 'string' },
       bind: { type: 'string' },
       failback: { type: 'string' },
       'log-level': { type: 'string' },
@@ -42,15 +45,19 @@ function commandLine(argv: string[]) {
   const topologyFile = values.topology ?? positionals[0] ?? process.env.TANDEM_TOPOLOGY;
   const id = values.node ?? positionals[1] ?? process.env.TANDEM_NODE;
   if (!topologyFile || !id) throw new TopologyError(`--topology and --node are required\n${USAGE}`);
-  const metricsPort = Number(values['metrics-port'] ?? 0);
-  if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new TopologyError(`--metrics-port must be a port, got ${values['metrics-port']}\n${USAGE}`);
+  const port = (flag: 'metrics-port' | 'ops-page-port') => {
+    const n = Number(values[flag] ?? 0);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new TopologyError(`--${flag} must be a port, got ${values[flag]}\n${USAGE}`);
+    return n;
+  };
   const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
   return {
     topology: loadTopology(topologyFile),
     topologyFile,
     id,
     domains: values.domain ? list(values.domain) : [id],
-    metricsPort,
+    metricsPort: port('metrics-port'),
+    opsPagePort: port('ops-page-port'),
     bind: values.bind ?? '127.0.0.1',
     failback: list(values.failback),
     logLevel: values['log-level'] ?? process.env.TANDEM_LOG_LEVEL ?? 'info',
@@ -101,7 +108,8 @@ await runLoop(
     );
     const closeStores: Service = { start: async () => {}, stop: async () => void (await Promise.all([leases.close(), store.close()])) };
     const metrics = cli.metricsPort > 0 ? [new MetricsServer(registry, cli.bind, cli.metricsPort, log.child({ component: 'metrics' }))] : [];
-    return { services: [closeStores, routes, ...observers, controller, ...metrics] };
+    const opsPage = cli.opsPagePort > 0 ? [new OpsPageServer({ host: cli.bind, port: cli.opsPagePort }, { backend: controller, logger: log, registry })] : [];
+    return { services: [closeStores, routes, ...observers, controller, ...opsPage, ...metrics] };
   },
   async () => {},
   { node: id, topology: cli.topologyFile, domains: cli.domains },

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { createLogger, type Logger } from '../../services/common/logger.js';
 import type { Service } from '../../services/common/lifecycle.js';
 import { controllerDefaults, observerConfig, type ControllerConfig, type ObserverConfig } from '../../services/controller/config.js';
+import { OpsPageServer } from '../../services/ops-page/server.js';
+import { DevOpsBackend } from './dev-ops-backend.js';
 import { FailoverController } from '../../services/controller/controller.js';
 import { InMemoryControllerStore } from '../../services/controller/controller-store.js';
 import { InMemoryLeaseStore } from '../../services/controller/leader-lease.js';
@@ -47,6 +49,8 @@ export interface DevRegionsConfig {
   controller: Partial<Omit<ControllerConfig, 'id' | 'regions'>>;
   /** Its observers' settings beyond their ids and domains. */
   observers: Partial<Omit<ObserverConfig, 'id' | 'domain'>>;
+  /** The operations page (services/ops-page); 0 picks a free port. */
+  opsPagePort: number;
 }
 
 /** The nominal failure domains of make dev's in-process observers: one per vote of the quorum. */
@@ -77,6 +81,7 @@ export function devRegionsDefaults(store: DevStore = { kind: 'sqlite', dir: '.ta
     logLevel: embeddedDefaults.logLevel,
     controller: {},
     observers: {},
+    opsPagePort: 7280,
   };
 }
 
@@ -93,6 +98,7 @@ export class DevRegions implements Service {
   readonly routes = new InMemoryRouteRegistry();
   private follower?: RouteFollower;
   private router?: RouterService;
+  opsPage?: OpsPageServer;
   /** The controller's own metrics (the regions' registries are theirs). */
   readonly controllerRegistry = createRegistry({ service: 'controller' });
   readonly controllerStore = new InMemoryControllerStore();
@@ -153,7 +159,9 @@ export class DevRegions implements Service {
       this.router = new RouterService({ host: this.config.host, port: this.config.devPort }, { routes: this.routes, registry: this.home.registry!, logger: this.log });
       await this.router.start();
       await this.startController();
-      this.log.info({ regions: this.clusters.map((c) => `${c.config.region.name}@${c.address}`), globalEndpoint: this.address }, 'tandem regions are serving');
+      this.opsPage = new OpsPageServer({ host: this.config.host, port: this.config.opsPagePort }, { backend: new DevOpsBackend(this.clusters, this.routes), logger: this.log, registry: this.home.registry });
+      await this.opsPage.start();
+      this.log.info({ regions: this.clusters.map((c) => `${c.config.region.name}@${c.address}`), globalEndpoint: this.address, operationsPage: this.opsPage.url }, 'tandem regions are serving');
     } catch (err) {
       await this.stop();
       throw err;
@@ -161,6 +169,8 @@ export class DevRegions implements Service {
   }
 
   async stop(): Promise<void> {
+    await this.opsPage?.stop();
+    this.opsPage = undefined;
     for (const o of this.observers.splice(0)) await o.stop();
     await this.controller?.stop();
     this.controller = undefined;

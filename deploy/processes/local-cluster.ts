@@ -9,7 +9,7 @@ import { LauncherControlServer } from '../chaos/launcher-control.js';
 import { RunState } from '../chaos/run-state.js';
 import { startCassandra, stopCassandra } from '../cassandra/launcher.js';
 import { startRedis, stopRedis } from '../redis/launcher.js';
-import { regionNodes, type NodeSpec, type RedisSpec, type RegionSpec, type Topology } from '../topology.js';
+import { regionNodes, type ControllerSpec, type NodeSpec, type RedisSpec, type RegionSpec, type Topology } from '../topology.js';
 import { NodeProcess, type NodeProcessOptions, type ProcessKind } from './node-process.js';
 import { seedRoutes, withGlobalRoutes } from './global-routes.js';
 
@@ -40,22 +40,17 @@ export const storeName = {
 
 export const ROUTER_ID = 'global-router';
 
-// The failover controller (services/controller, deploy/processes/controller.ts), after the router
-// and the seeded routes: it re-points routes on failovers, it does not write the first ones. Two
-// replicas in two failure domains: the smallest quorum that can declare a region down.
-const CONTROLLER_REPLICAS = [
-  { id: 'controller-1', domain: 'zone-1' },
-  { id: 'controller-2', domain: 'zone-2' },
-];
-const controllerArgs = (topologyFile: string, replica: (typeof CONTROLLER_REPLICAS)[number], logLevel = 'info') => [
-  '--topology',
-  topologyFile,
-  '--node',
-  replica.id,
-  '--domain',
-  replica.domain,
-  '--log-level',
-  logLevel,
+// The failover controller's replicas (services/controller, deploy/processes/controller.ts, one per
+// `global.controllers` entry), after the router and the seeded routes: it re-points routes on
+// failovers, it does not write the first ones.
+const controllerArgs = (topologyFile: string, c: ControllerSpec, logLevel = 'info') => [
+  '--topology', topologyFile,
+  '--node', c.id,
+  '--domain', c.domain,
+  '--bind', c.host,
+  '--metrics-port', String(c.metricsPort),
+  '--ops-page-port', String(c.opsPagePort),
+  '--log-level', logLevel,
 ];
 
 export class LocalCluster {
@@ -140,13 +135,15 @@ export class LocalCluster {
     const written = await withGlobalRoutes(t, (routes) => seedRoutes(t, routes));
     this.log(`routes seeded: ${written.map((r) => `${r.namespace} -> ${r.region}`).join(', ') || 'none new'}`);
     if (this.options.controller === false) return;
-    for (const replica of CONTROLLER_REPLICAS) {
-      // It serves no /metrics without a port of its own in the topology: ready once spawned.
-      const p = this.process('controller', 'global', { id: replica.id, host: '127.0.0.1', port: 0, metricsPort: 0 }, { args: controllerArgs(this.options.topologyFile, replica, this.options.logLevel), waitHealthy: false });
-      this.globals.push(p);
-      await p.start();
-    }
-    this.log(`failover controller started (${CONTROLLER_REPLICAS.map((r) => `${r.id} in ${r.domain}`).join(', ')})`);
+    const replicas = t.global.controllers;
+    await Promise.all(
+      replicas.map((c) => {
+        const p = this.process('controller', 'global', { id: c.id, host: c.host, port: c.opsPagePort, metricsPort: c.metricsPort }, { args: controllerArgs(this.options.topologyFile, c, this.options.logLevel) });
+        this.globals.push(p);
+        return p.start();
+      }),
+    );
+    this.log(`failover controller started (${replicas.map((c) => `${c.id} in ${c.domain}, operations page http://${c.host}:${c.opsPagePort}/`).join('; ')})`);
   }
 
   private startRedis(name: string, spec: RedisSpec): Promise<string> {

@@ -37,6 +37,7 @@ describe('failover controller over two regions (make dev, SQLite)', { timeout: 1
     dev = new DevRegions(
       {
         ...defaults,
+        opsPagePort: 0,
         devPort: await freePort(),
         numShards: 4,
         routeTtlMs: 1000,

@@ -8,11 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ensureChromium } from '../../deploy/chromium/ensure.js';
-import { DevOpsBackend } from '../../deploy/processes/dev-ops-backend.js';
 import { DevRegions, devRegionsDefaults } from '../../deploy/processes/dev-regions.js';
 import { freePort } from '../common/free-port.js';
 import { silentLogger } from '../common/logger.js';
-import { OpsPageServer } from './server.js';
+import type { OpsPageServer } from './server.js';
 
 const WAIT_MS = 20_000;
 
@@ -37,6 +36,7 @@ describe('operations page in chromium over two regions', { timeout: 300_000 }, (
     regions = new DevRegions(
       {
         ...defaults,
+        opsPagePort: 0,
         devPort: await freePort(),
         numShards: 4,
         logLevel: 'silent',
@@ -45,8 +45,8 @@ describe('operations page in chromium over two regions', { timeout: 300_000 }, (
       silentLogger(),
     );
     await regions.start();
-    server = new OpsPageServer({ port: 0, sampleEveryMs: 250 }, { backend: new DevOpsBackend(regions.clusters, regions.routes), logger: silentLogger() });
-    await server.start();
+    // The page as make dev serves it.
+    server = regions.opsPage!;
     browser = await chromium.launch({ executablePath, args: ['--no-sandbox'], headless: true });
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     await page.goto(server.url);
@@ -54,7 +54,6 @@ describe('operations page in chromium over two regions', { timeout: 300_000 }, (
 
   after(async () => {
     await browser?.close();
-    await server?.stop();
     await regions?.stop();
   });
 
