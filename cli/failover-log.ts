@@ -1,4 +1,4 @@
-// tandem failover-log [--regions a=host:port,b=host:port | --topology FILE] [--namespace NS] [--limit N] [--json]
+// tandem failover log [--regions a=host:port,b=host:port | --topology FILE] [--namespace NS] [--limit N] [--json]
 // Every region's failover audit (tandem.admin.v1 FailoverAuditService, what each region's
 // coordinator wrote: operators, drills, the failover controller), merged newest first. A region
 // that does not answer is named on stderr; the others are still listed.
@@ -90,10 +90,11 @@ async function printLog(o: LogOptions): Promise<void> {
   }
 }
 
-export function failoverLogCommand(program: Command): void {
+/** `log` under `tandem failover`. */
+export function failoverLogCommand(failover: Command): void {
   const log = withRegionsOptions(
-    program
-      .command('failover-log')
+    failover
+      .command('log')
       .description("every region's failover audit (who failed what over, when, how, and the lag a forced one lost), newest first"),
   )
     .option('--namespace <name>', "only this namespace's failovers")
@@ -101,7 +102,7 @@ export function failoverLogCommand(program: Command): void {
     .option('--json', 'print JSON instead of a table', false)
     .action((o: LogOptions) => printLog(o));
   examples(log, [
-    'tandem failover-log  # make dev: regions a and b',
-    'tandem failover-log --topology deploy/local/two-regions.json --namespace default --json',
+    'tandem failover log  # make dev: regions a and b',
+    'tandem failover log --topology deploy/local/two-regions.json --namespace default --json',
   ]);
 }

@@ -9,12 +9,13 @@ import os from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { FailoverServiceClient, type FailoverNamespaceResponse } from '../proto/gen/tandem/admin/v1/failover.js';
+import { failoverLogCommand } from './failover-log.js';
 import { examples } from './help.js';
-import { addressOption } from './options.js';
+import { addressOption, usageError } from './options.js';
 import { atAddress, unary, withConnection } from './rpc.js';
 
 interface FailoverOptions {
-  to: string;
+  to?: string;
   force: boolean;
   address: string;
 }
@@ -57,10 +58,15 @@ export function failoverCommand(program: Command): void {
     .command('failover')
     .description("make <region> a global namespace's active region and print the switch as one JSON line")
     .argument('<namespace>', 'the global namespace')
-    .requiredOption('--to <region>', 'the region to make active')
+    // Not requiredOption: commander would ask `failover log` for it too.
+    .option('--to <region>', 'the region to make active')
     .option('--force', 'an outage: switch at once in the region --address names, without waiting for the active one (default: graceful)', false)
     .addOption(addressOption('a frontend of either region (with --force: of the region taking over)'))
-    .action((namespace: string, o: FailoverOptions) => (o.force ? forced(o.address, namespace, o.to) : graceful(o.address, namespace, o.to)));
+    .action((namespace: string, o: FailoverOptions) => {
+      if (!o.to) usageError(failover, "required option '--to <region>' not specified");
+      return o.force ? forced(o.address, namespace, o.to) : graceful(o.address, namespace, o.to);
+    });
+  failoverLogCommand(failover);
   examples(failover, [
     'tandem failover default --to b  # graceful: handover, wait for replication, switch',
     'tandem failover default --to a  # and back',

@@ -7,7 +7,6 @@ import { devCommand } from './dev.js';
 import { dlqCommand } from './dlq.js';
 import { drillCommand } from './drill.js';
 import { failoverCommand } from './failover.js';
-import { failoverLogCommand } from './failover-log.js';
 import { namespaceCommand } from './namespace.js';
 import { routesCommand } from './routes.js';
 import { statusCommand, UNHEALTHY } from './status.js';
@@ -39,7 +38,6 @@ export function tandemProgram(): Command {
   upCommand(program);
   statusCommand(program);
   failoverCommand(program);
-  failoverLogCommand(program);
   drillCommand(program);
   dlqCommand(program);
   routesCommand(program);
