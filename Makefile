@@ -38,7 +38,7 @@ chromium-install: install
 test: install typecheck cassandra-fetch redis-install chromium-install
 	@set -euo pipefail; \
 	trap '$(CASSANDRA) stop --name test >/dev/null 2>&1 || true; $(REDIS) stop --name test >/dev/null 2>&1 || true' EXIT; \
-	$(CASSANDRA) start --name test --port 19042 --storage-port 17000 --heap-mb 640; \
+	$(CASSANDRA) start --name test --port 19042 --storage-port 17000 --heap-mb 640 --unsafe-system; \
 	TANDEM_TEST_CASSANDRA=127.0.0.1:19042 $(NODE_TEST) $(TEST_FILES); \
 	TANDEM_E2E_STORES=sqlite TANDEM_E2E_REGIONS=2 $(NODE_TEST) $(REGIONS_E2E)
 

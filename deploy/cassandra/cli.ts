@@ -1,11 +1,11 @@
 // npx tsx deploy/cassandra/cli.ts start|stop|status|fetch --name NAME [--port N] [--storage-port N]
-//   [--listen 127.0.0.1] [--data-dir DIR] [--heap-mb 512]
+//   [--listen 127.0.0.1] [--data-dir DIR] [--heap-mb 512] [--unsafe-system: the shared test instance only]
 import { parseArgs } from 'node:util';
 import { CASSANDRA_VERSION, fetchCassandra } from './fetch.js';
 import { cassandraStatus, startCassandra, stopCassandra } from './launcher.js';
 import { runCli } from '../daemon.js';
 
-const USAGE = 'usage: cli.ts start|stop|status|fetch --name NAME [--port N] [--storage-port N] [--listen ADDR] [--data-dir DIR] [--heap-mb N]';
+const USAGE = 'usage: cli.ts start|stop|status|fetch --name NAME [--port N] [--storage-port N] [--listen ADDR] [--data-dir DIR] [--heap-mb N] [--unsafe-system]';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -17,6 +17,7 @@ async function main(): Promise<number> {
       listen: { type: 'string' },
       'data-dir': { type: 'string' },
       'heap-mb': { type: 'string' },
+      'unsafe-system': { type: 'boolean', default: false },
     },
   });
   const int = (v: string | undefined, what: string) => {
@@ -40,6 +41,7 @@ async function main(): Promise<number> {
         listenAddress: values.listen,
         dataDir: values['data-dir'],
         heapMb: int(values['heap-mb'], 'heap-mb'),
+        unsafeSystem: values['unsafe-system'],
         log,
       });
       console.log(JSON.stringify({ name, contactPoint: h.contactPoint, pid: h.pid, reused: h.reused, startMs: Date.now() - t0 }));

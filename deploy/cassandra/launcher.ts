@@ -18,6 +18,12 @@ export interface CassandraStartOptions {
   /** Where data, commit log and hints go; defaults to the instance's state folder. */
   dataDir?: string;
   heapMb?: number;
+  /**
+   * Skip fsyncing the system tables (`cassandra.unsafesystem`): faster schema changes, but a
+   * node killed soon after a schema change forgets the new tables and, replaying its commit
+   * log, skips their rows. Only for a throwaway instance nobody kills (the shared test one).
+   */
+  unsafeSystem?: boolean;
   /** How long to wait for CQL to answer. */
   startTimeoutMs?: number;
   log?: (msg: string) => void;
@@ -306,10 +312,9 @@ export async function startCassandra(opts: CassandraStartOptions): Promise<Cassa
       '-Dcassandra-foreground=yes',
       `-Dcassandra.logdir=${f.dir}`,
       `-Dcassandra.storagedir=${rec.dataDir}`,
-      // Start-up savers for a single node: no peers to wait for, no schema to pull, no fsync
-      // of the system tables (they are rebuilt by a restart anyway).
+      // Start-up savers for a single node: no peers to wait for, no schema to pull.
       '-Dcassandra.skip_wait_for_gossip_to_settle=0',
-      '-Dcassandra.unsafesystem=true',
+      ...(opts.unsafeSystem ? ['-Dcassandra.unsafesystem=true'] : []),
       '-Dcassandra.superuser_setup_delay_ms=0',
       `-Dcassandra.triggers_dir=${join(f.dir, 'triggers')}`,
       '-cp',

@@ -3,9 +3,10 @@
 // (`npx tsx deploy/cassandra/cli.ts stop --name test` stops it).
 import { randomBytes } from 'node:crypto';
 import cassandra from 'cassandra-driver';
-import { LOCAL_DATA_CENTER, startCassandra } from './launcher.js';
+import { cassandraStatus, LOCAL_DATA_CENTER, startCassandra, stopCassandra } from './launcher.js';
+import { freePort } from '../../services/common/free-port.js';
 
-export const TEST_INSTANCE = { name: 'test', listenAddress: '127.0.0.1', cqlPort: 19042, storagePort: 17000, heapMb: 640 } as const;
+export const TEST_INSTANCE = { name: 'test', listenAddress: '127.0.0.1', cqlPort: 19042, storagePort: 17000, heapMb: 640, unsafeSystem: true } as const;
 
 export interface TestCassandra {
   contactPoint: string;
@@ -24,6 +25,47 @@ export async function ensureTestCassandra(): Promise<TestCassandra> {
   const handle = await startCassandra({ ...TEST_INSTANCE });
   await dropStaleKeyspaces(handle.contactPoint);
   return { contactPoint: handle.contactPoint, keyspace };
+}
+
+/**
+ * A Cassandra instance of one test's own, for a test that kills it (a region's database in a
+ * chaos test), so the shared instance never goes down under other test files. Its ports are
+ * chosen once and kept, so revive() brings the same node back with its data.
+ */
+export class OwnTestCassandra implements TestCassandra {
+  readonly keyspace = `t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+
+  private constructor(
+    readonly name: string,
+    private readonly cqlPort: number,
+    private readonly storagePort: number,
+  ) {}
+
+  get contactPoint(): string {
+    return `127.0.0.1:${this.cqlPort}`;
+  }
+
+  static async start(name: string): Promise<OwnTestCassandra> {
+    const c = new OwnTestCassandra(name, await freePort(), await freePort());
+    await stopCassandra(name); // a leftover of a test run that died
+    await c.revive();
+    return c;
+  }
+
+  async revive(): Promise<void> {
+    await startCassandra({ name: this.name, listenAddress: '127.0.0.1', cqlPort: this.cqlPort, storagePort: this.storagePort, heapMb: 512 });
+  }
+
+  /** SIGKILL of the JVM: no shutdown hook runs, as when the process dies (its page cache survives). */
+  async kill(): Promise<void> {
+    const { pid } = await cassandraStatus(this.name);
+    if (pid !== null) process.kill(pid, 'SIGKILL');
+    while ((await cassandraStatus(this.name)).running) await new Promise((r) => setTimeout(r, 100));
+  }
+
+  async stop(): Promise<void> {
+    await stopCassandra(this.name);
+  }
 }
 
 /** Drops a test file's keyspace; its tables would otherwise cost the shared instance memory. */
