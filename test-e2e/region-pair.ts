@@ -1,7 +1,8 @@
 // Two regions of separate processes (`tandem up --topology` in small), one launcher per region so
 // a test can kill and revive either, with what the replication tests ask of them: a call answered
 // by one region's own store (never forwarded), a run's history as a region stores it, the
-// difference between two copies, a region's replication metrics and DLQ.
+// difference between two copies, a region's replication metrics and DLQ, and cutting the links
+// between them (`global.links`: each region's launcher runs the links from it).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import Long from 'long';
 import { Connection } from '@temporalio/client';
+import { heal, partition } from '../deploy/chaos/actions.js';
 import { LocalCluster } from '../deploy/processes/local-cluster.js';
 import type { NodeProcess } from '../deploy/processes/node-process.js';
 import { scrape } from '../deploy/processes/node-process.js';
@@ -33,26 +35,43 @@ export class RegionPair {
     readonly dir: string,
   ) {}
 
-  /** Writes the topology to a temporary folder and starts every region's processes side by side. */
-  static async start(topology: Topology, prefix: string): Promise<RegionPair> {
+  /**
+   * Writes the topology to a temporary folder and starts every region's processes side by side,
+   * one launcher per region; or, with `global`, all of it as `tandem up` does (the links, the
+   * router, the routes, the controller, the launcher's control for `tandem chaos revive-region`).
+   */
+  static async start(topology: Topology, prefix: string, o: { global?: boolean } = {}): Promise<RegionPair> {
     const pair = new RegionPair(topology, fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
-    const topologyFile = path.join(pair.dir, 'topology.json');
-    fs.writeFileSync(topologyFile, JSON.stringify(topology, null, 2));
+    pair.topologyFile = path.join(pair.dir, 'topology.json');
+    fs.writeFileSync(pair.topologyFile, JSON.stringify(topology, null, 2));
     const logFile = process.env.TANDEM_E2E_LOG ?? path.join(pair.dir, 'nodes.log');
     const write = (line: string) => fs.appendFileSync(logFile, `${line}\n`);
-    for (const r of topology.regions) {
-      pair.clusters.set(
-        r.name,
-        new LocalCluster({ topologyFile, topology, regions: [r.name], logLevel: process.env.TANDEM_E2E_LOG_LEVEL, log: (m) => write(`[up] ${m}`), onLine: (id, l) => write(`[${id}] ${l}`) }),
-      );
-    }
+    const launcher = (regions?: string[]) =>
+      new LocalCluster({
+        topologyFile: pair.topologyFile,
+        topology,
+        regions,
+        global: o.global,
+        control: o.global,
+        logLevel: process.env.TANDEM_E2E_LOG_LEVEL,
+        log: (m) => write(`[up] ${m}`),
+        onLine: (id, l) => write(`[${id}] ${l}`),
+      });
+    const all = o.global ? launcher() : undefined;
+    for (const r of topology.regions) pair.clusters.set(r.name, all ?? launcher([r.name]));
     try {
-      await Promise.all([...pair.clusters.values()].map((c) => c.start()));
+      await Promise.all(pair.launchers.map((c) => c.start()));
     } catch (err) {
       await pair.stop();
       throw err;
     }
     return pair;
+  }
+
+  topologyFile = '';
+
+  private get launchers(): LocalCluster[] {
+    return [...new Set(this.clusters.values())];
   }
 
   get names(): string[] {
@@ -71,11 +90,21 @@ export class RegionPair {
 
   /** Every process of the region, history nodes first (the order they start in). */
   nodesOf(name: string): NodeProcess[] {
-    return this.clusters.get(name)!.nodes;
+    return this.clusters.get(name)!.nodes.filter((n) => n.options.region === name);
   }
 
   historyNodeOf(name: string): NodeProcess {
     return this.clusters.get(name)!.node(this.region(name).history[0]!.id);
+  }
+
+  /** Cuts the links both ways between the regions: their replication streams and forwarding drop. */
+  async partition(): Promise<void> {
+    const [x, y] = this.names;
+    await partition(this.topology, x!, y!);
+  }
+
+  async heal(): Promise<void> {
+    await heal(this.topology);
   }
 
   /** One connection per region, opened on first use and again after the region came back. */
@@ -189,7 +218,8 @@ export class RegionPair {
 
   async stop(): Promise<void> {
     for (const name of [...this.connections.keys()]) await this.dropConnection(name);
-    await Promise.all([...this.clusters.values()].map((c) => c.stop()));
+    await Promise.all(this.launchers.map((c) => c.stop()));
+    for (const c of this.launchers) fs.rmSync(c.runState.dir, { recursive: true, force: true });
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,84 @@
+// A bounded load from the official TypeScript client, kept as the client saw it: every start and
+// signal the server acknowledged, and when. After an outage a test compares this ledger with what
+// a region holds: an acknowledged write that is missing is a loss; the times say whether the loss
+// lies inside the replication lag the failover measured.
+import assert from 'node:assert/strict';
+import type { Client } from '@temporalio/client';
+
+export interface LoadedRun {
+  workflowId: string;
+  runId: string;
+  startedAckMs: number;
+  /** Times at which an `add` signal of 1 was acknowledged. */
+  addAcksMs: number[];
+  /** `add` signals sent, acknowledged or not (a call cut short may still have been applied). */
+  addsSent: number;
+  /** `done` was acknowledged: the run should complete with the sum of its adds. */
+  doneAck: boolean;
+}
+
+export interface LoadOptions {
+  taskQueue: string;
+  prefix: string;
+  /** The load stops at whichever bound comes first. */
+  durationMs: number;
+  maxStarts: number;
+  /** Adds sent to open runs after each start. */
+  addsPerStart?: number;
+}
+
+/** A run's result (the sum of the adds it got) counts every acknowledged add once, and no add never sent. */
+export function assertSignalsCounted(run: LoadedRun, result: number, what = 'every acknowledged signal counted once'): void {
+  assert.ok(result >= run.addAcksMs.length && result <= run.addsSent, `${run.workflowId}: ${what}: result ${result}, ${run.addAcksMs.length} acknowledged of ${run.addsSent} sent`);
+}
+
+export class SdkLoad {
+  readonly runs = new Map<string, LoadedRun>();
+  private readonly stopping = new AbortController();
+  /** Calls refused or cut short (not acknowledged, so not counted). */
+  failures = 0;
+
+  constructor(private readonly client: Client) {}
+
+  /** Ends a load in progress: calls in flight are abandoned and count as not acknowledged. */
+  stop(): void {
+    this.stopping.abort();
+  }
+
+  open(): LoadedRun[] {
+    return [...this.runs.values()].filter((r) => !r.doneAck);
+  }
+
+  /** Starts waitForSignals runs and signals open ones until a bound is reached or stop() is called. */
+  async run(o: LoadOptions): Promise<void> {
+    const deadline = Date.now() + o.durationMs;
+    for (let i = 0; i < o.maxStarts && Date.now() < deadline && !this.stopping.signal.aborted; i++) {
+      const workflowId = `${o.prefix}-${i}`;
+      const started = await this.acknowledged(() => this.client.workflow.start('waitForSignals', { workflowId, taskQueue: o.taskQueue }));
+      if (started) this.runs.set(workflowId, { workflowId, runId: started.value.firstExecutionRunId, startedAckMs: Date.now(), addAcksMs: [], addsSent: 0, doneAck: false });
+      const open = this.open();
+      for (let k = 0; k < (o.addsPerStart ?? 2) && open.length > 0; k++) await this.add(open[(i * 7 + k) % open.length]!);
+    }
+  }
+
+  async add(run: LoadedRun): Promise<void> {
+    run.addsSent++;
+    if (await this.acknowledged(() => this.client.workflow.getHandle(run.workflowId, run.runId).signal('add', 1))) run.addAcksMs.push(Date.now());
+  }
+
+  async finish(run: LoadedRun): Promise<void> {
+    await this.client.workflow.getHandle(run.workflowId, run.runId).signal('done');
+    run.doneAck = true;
+  }
+
+  /** The call's answer when the server acknowledged it; undefined when it failed or the load stopped first. */
+  private async acknowledged<T>(call: () => Promise<T>): Promise<{ value: T } | undefined> {
+    if (this.stopping.signal.aborted) return undefined;
+    try {
+      return { value: await this.client.connection.withAbortSignal(this.stopping.signal, call) };
+    } catch {
+      this.failures++;
+      return undefined;
+    }
+  }
+}
