@@ -38,10 +38,22 @@ export async function runFailover(clients: ReadonlyMap<string, RegionClient>, st
       step.timeoutMs + CALL_SLACK_MS,
     );
     const lag = lagOf(r);
+    // The switch is written in the old region and replicated: the next step (a drill's way back,
+    // a failback) must find the target knowing it is active, or the target refuses it.
+    if (mode === 'graceful') await untilActive(clients.get(step.toRegion), step.namespace, started + step.timeoutMs + CALL_SLACK_MS);
     const versions = `version ${r.fromVersion} -> ${r.toVersion}`;
     return { ...base, fromRegion: r.fromRegion, durationMs: Date.now() - started, ok: true, message: lag ? `${versions}; replication lag at the switch ${lag.seconds.toFixed(3)} s, ${lag.tasks} tasks` : versions, ...(lag && { lag }) };
   } catch (err) {
     return { ...base, durationMs: Date.now() - started, ok: false, message: `${asked.region}: ${describeError(err)}` };
+  }
+}
+
+/** Polls the target region's own view until the namespace is active there or the deadline passes. */
+async function untilActive(target: RegionClient | undefined, namespace: string, deadlineMs: number): Promise<void> {
+  while (target && Date.now() < deadlineMs) {
+    const active = await target.activeRegionOf(namespace, Math.max(1, deadlineMs - Date.now())).catch(() => undefined);
+    if (active === target.region) return;
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -48,6 +48,12 @@ export class RegionClient {
     return out;
   }
 
+  /** The namespace's active region as this region's own store has it (DescribeNamespace is never forwarded). */
+  async activeRegionOf(namespace: string, timeoutMs: number): Promise<string | undefined> {
+    const d = await this.within(timeoutMs, (svc) => svc.describeNamespace({ namespace }));
+    return d.replicationConfig?.activeClusterName ?? undefined;
+  }
+
   failover(req: FailoverNamespaceRequest, timeoutMs: number): Promise<FailoverNamespaceResponse> {
     return new Promise((resolve, reject) =>
       this.failovers.failoverNamespace(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))),
