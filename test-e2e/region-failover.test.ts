@@ -21,12 +21,11 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, t
 import { ensureTestCassandra, dropTestKeyspace, OwnTestCassandra, type TestCassandra } from '../deploy/cassandra/test-instance.js';
 import { ensureTestRedis } from '../deploy/redis/test-instance.js';
 import { FailoverServiceClient, type FailoverNamespaceResponse } from '../proto/gen/tandem/admin/v1/failover.js';
-import { historyv1 } from '../services/common/temporal.js';
 import * as activities from './activities.js';
 import { eventually, workflowsPath } from './harness.js';
 import { regionsTopology } from './region-fixture.js';
 import { RegionPair, type RunRef } from './region-pair.js';
-import { assertSignalsCounted, SdkLoad, type LoadedRun } from './sdk-load.js';
+import { addsIn, assertSignalsCounted, SdkLoad, type LoadedRun } from './sdk-load.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -102,27 +101,13 @@ describe('failover between two regions on two Cassandra instances', { timeout: 9
     return Date.now() - started;
   }
 
-  /** Every run of the load completes once, with the sum of the adds the client saw acknowledged. */
-  async function finishAll(load: SdkLoad, client: Client): Promise<void> {
-    for (const run of load.open()) await load.finish(run);
-    for (const run of load.runs.values()) {
-      assertSignalsCounted(run, await client.workflow.getHandle(run.workflowId, run.runId).result());
-    }
-  }
-
-  /** The run closed exactly once in the region, and where it was closed (the version's residue names the region). */
-  async function closedOnce(name: string, run: RunRef): Promise<void> {
-    const events = await pair.historyIn(name, NAMESPACE, run);
-    const closes = events.filter((e) => historyv1.HistoryEvent.fromObject(e).workflowExecutionCompletedEventAttributes);
-    assert.equal(closes.length, 1, `${run.workflowId}: one completion event in ${name}`);
-  }
 
   test('under a load in a, b holds every run event for event, versions included', async () => {
     const load = new SdkLoad(await clientOf(a));
     await load.run({ taskQueue, prefix: 'steady', durationMs: 8_000, maxStarts: 30 });
     const took = await pair.converged(a, b, NAMESPACE, load.runs.values(), CONVERGE_MS);
     console.log(`b converged ${took} ms after the load of ${load.runs.size} runs stopped`);
-    await finishAll(load, await clientOf(a));
+    await load.finishAll();
     await pair.converged(a, b, NAMESPACE, load.runs.values(), CONVERGE_MS);
     assert.equal(await pair.metricOf(b, 'tandem_replication_tasks_failed_total'), 0, 'no apply failed in b');
   });
@@ -141,7 +126,7 @@ describe('failover between two regions on two Cassandra instances', { timeout: 9
     assert.ok((await pair.metricOf(b, 'tandem_replication_stream_reconnects_total')) > reconnectsBefore, "b's receivers reconnected");
     assert.equal(await pair.metricOf(b, 'tandem_replication_tasks_failed_total'), 0, 'no apply failed in b: no gap, no duplicate');
     assert.equal(await pair.dlqOf(b), 0, "b's replication DLQ is empty");
-    await finishAll(load, await clientOf(a));
+    await load.finishAll();
     await pair.converged(a, b, NAMESPACE, load.runs.values(), CONVERGE_MS);
   });
 
@@ -158,8 +143,8 @@ describe('failover between two regions on two Cassandra instances', { timeout: 9
       await startWorker(to);
       await stopWorker(from);
       await running;
-      await finishAll(load, await clientOf(to));
-      for (const run of load.runs.values()) await closedOnce(to, run);
+      await load.finishAll();
+      for (const run of load.runs.values()) await pair.assertCompletedOnce(to, NAMESPACE, run);
       await pair.converged(to, from, NAMESPACE, load.runs.values(), CONVERGE_MS);
     }
   });
@@ -192,7 +177,7 @@ describe('failover between two regions on two Cassandra instances', { timeout: 9
         lostStarts.push(run);
         continue;
       }
-      const signaled = events.filter((e) => historyv1.HistoryEvent.fromObject(e).workflowExecutionSignaledEventAttributes?.signalName === 'add').length;
+      const signaled = addsIn(events);
       for (const atMs of run.addAcksMs.slice(signaled)) lostAdds.push({ run, atMs });
     }
     console.log(
@@ -225,7 +210,7 @@ describe('failover between two regions on two Cassandra instances', { timeout: 9
     for (const { run } of lostAdds) {
       await eventually(`${run.workflowId}: the signals a alone had reach b`, async () => {
         const events = await pair.historyIn(b, NAMESPACE, run);
-        const adds = events.filter((e) => historyv1.HistoryEvent.fromObject(e).workflowExecutionSignaledEventAttributes?.signalName === 'add').length;
+        const adds = addsIn(events);
         return adds >= run.addAcksMs.length ? true : undefined;
       }, 60_000);
     }
@@ -245,7 +230,7 @@ describe('failover between two regions on two Cassandra instances', { timeout: 9
       const handle = clientB.workflow.getHandle(run.workflowId, run.runId);
       await handle.signal('done');
       assertSignalsCounted(run, await handle.result(), 'every signal acknowledged in a counted once in b');
-      await closedOnce(b, run);
+      await pair.assertCompletedOnce(b, NAMESPACE, run);
     }
     // The run started again in b got the signals of the run a alone had (reapplied when that one lost).
     for (const [workflowId, runId] of restarted) {

@@ -106,6 +106,10 @@ export async function regionsTopology(o: RegionsTopologyOptions): Promise<Topolo
       endpoint: { port: await port(), metricsPort: await port() },
       ...(o.dns ? { dns: { port: await port() } } : {}),
       links,
+      controllers: [
+        { id: 'controller-1', domain: 'zone-1', metricsPort: await port(), opsPagePort: await port() },
+        { id: 'controller-2', domain: 'zone-2', metricsPort: await port(), opsPagePort: await port() },
+      ],
     },
   });
 }

@@ -153,6 +153,13 @@ export class RegionPair {
     }
   }
 
+  /** The run completed exactly once in the region. */
+  async assertCompletedOnce(name: string, namespace: string, run: RunRef): Promise<void> {
+    const events = await this.historyIn(name, namespace, run);
+    const completions = events.filter((e) => historyv1.HistoryEvent.fromObject(e).workflowExecutionCompletedEventAttributes).length;
+    assert.equal(completions, 1, `${run.workflowId}: completed once in ${name}`);
+  }
+
   /**
    * Where one copy of a run differs from another (ids, versions, types, times, attributes), or
    * undefined. An event's taskId is left out: it names the region's own task that wrote it.

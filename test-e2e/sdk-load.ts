@@ -3,7 +3,9 @@
 // a region holds: an acknowledged write that is missing is a loss; the times say whether the loss
 // lies inside the replication lag the failover measured.
 import assert from 'node:assert/strict';
+import { setMaxListeners } from 'node:events';
 import type { Client } from '@temporalio/client';
+import { historyv1 } from '../services/common/temporal.js';
 
 export interface LoadedRun {
   workflowId: string;
@@ -27,6 +29,11 @@ export interface LoadOptions {
   addsPerStart?: number;
 }
 
+/** The `add` signals a run's history holds. */
+export function addsIn(events: historyv1.IHistoryEvent[]): number {
+  return events.filter((e) => historyv1.HistoryEvent.fromObject(e).workflowExecutionSignaledEventAttributes?.signalName === 'add').length;
+}
+
 /** A run's result (the sum of the adds it got) counts every acknowledged add once, and no add never sent. */
 export function assertSignalsCounted(run: LoadedRun, result: number, what = 'every acknowledged signal counted once'): void {
   assert.ok(result >= run.addAcksMs.length && result <= run.addsSent, `${run.workflowId}: ${what}: result ${result}, ${run.addAcksMs.length} acknowledged of ${run.addsSent} sent`);
@@ -38,7 +45,10 @@ export class SdkLoad {
   /** Calls refused or cut short (not acknowledged, so not counted). */
   failures = 0;
 
-  constructor(private readonly client: Client) {}
+  constructor(private readonly client: Client) {
+    // Every call in flight listens on it; a load has many over its life.
+    setMaxListeners(0, this.stopping.signal);
+  }
 
   /** Ends a load in progress: calls in flight are abandoned and count as not acknowledged. */
   stop(): void {
@@ -69,6 +79,15 @@ export class SdkLoad {
   async finish(run: LoadedRun): Promise<void> {
     await this.client.workflow.getHandle(run.workflowId, run.runId).signal('done');
     run.doneAck = true;
+  }
+
+  /**
+   * Sends `done` to every open run and checks each run's result counts its signals right: every
+   * run completes, none lost, no signal counted twice. Runs in parallel (hundreds after a drill).
+   */
+  async finishAll(): Promise<void> {
+    await Promise.all(this.open().map((run) => this.finish(run)));
+    await Promise.all([...this.runs.values()].map(async (run) => assertSignalsCounted(run, await this.client.workflow.getHandle(run.workflowId, run.runId).result())));
   }
 
   /** The call's answer when the server acknowledged it; undefined when it failed or the load stopped first. */
