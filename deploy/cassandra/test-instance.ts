@@ -3,7 +3,8 @@
 // (`npx tsx deploy/cassandra/cli.ts stop --name test` stops it).
 import { randomBytes } from 'node:crypto';
 import cassandra from 'cassandra-driver';
-import { cassandraStatus, LOCAL_DATA_CENTER, startCassandra, stopCassandra } from './launcher.js';
+import { rmSync } from 'node:fs';
+import { cassandraStatus, instanceDir, LOCAL_DATA_CENTER, startCassandra, stopCassandra } from './launcher.js';
 import { freePort } from '../../services/common/free-port.js';
 
 export const TEST_INSTANCE = { name: 'test', listenAddress: '127.0.0.1', cqlPort: 19042, storagePort: 17000, heapMb: 640, unsafeSystem: true } as const;
@@ -63,8 +64,10 @@ export class OwnTestCassandra implements TestCassandra {
     while ((await cassandraStatus(this.name)).running) await new Promise((r) => setTimeout(r, 100));
   }
 
+  /** Stops it and removes its data: its name is the test run's own, so nothing will reuse it. */
   async stop(): Promise<void> {
     await stopCassandra(this.name);
+    rmSync(instanceDir(this.name), { recursive: true, force: true });
   }
 }
 
