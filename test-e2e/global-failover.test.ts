@@ -6,7 +6,8 @@
 // - `tandem chaos kill-region a` (and a's Cassandra killed) under load: the controller promotes b
 //   and re-points the route; RTO (kill to the first start through the endpoint) and the
 //   acknowledged starts and signals b never got are printed, the loss within the lag the forced
-//   failover measured; every run b holds completes there, with the worker that never moved.
+//   failover measured, and none for a namespace with synchronous replication; every run b holds
+//   completes there, with the worker that never moved.
 // - `tandem chaos revive-region a`: a converges, and the controller fails the namespace back home
 //   (it says `tandem.failback=auto`) with nothing lost.
 // - Ten `tandem drill a --and-back` in a row under load: all graceful, none lost or duplicated.
@@ -33,6 +34,8 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 const TANDEM = fileURLToPath(new URL('../bin/tandem.mjs', import.meta.url));
 const NAMESPACE = `gf-${randomUUID().slice(0, 8)}`;
+/** Synchronous replication (`tandem.replication=sync`): a forced failover loses nothing of it. */
+const SYNC_NAMESPACE = `gfs-${randomUUID().slice(0, 8)}`;
 const DRILLS = 10;
 
 interface Run {
@@ -54,6 +57,13 @@ describe('a region dies under load and clients follow through the global endpoin
   let native: NativeConnection;
   let worker: Worker;
   let workerRun: Promise<void>;
+  let syncClient: Client;
+  let syncWorker: Worker;
+  let syncWorkerRun: Promise<void>;
+  /** The sync namespace's load during the outage, finished once a is back (its writes need a). */
+  let syncLoad: SdkLoad;
+  /** Runs b held after the outage and completed there: a must hold them too once it is back. */
+  let outageRuns: LoadedRun[] = [];
 
   const tandem = (...argv: string[]) =>
     new Promise<Run>((resolve) => {
@@ -81,25 +91,35 @@ describe('a region dies under load and clients follow through the global endpoin
     endpoint = `127.0.0.1:${topology.global.endpoint.port}`;
     connection = await Connection.connect({ address: endpoint });
     // Through the endpoint like everything else: a namespace without a route goes to the default one.
-    await connection.workflowService.registerNamespace({
-      namespace: NAMESPACE,
-      isGlobalNamespace: true,
-      clusters: [{ clusterName: a }, { clusterName: b }],
-      activeClusterName: a,
-      workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) },
-      data: { 'tandem.failback': 'auto' },
-    });
-    for (const name of [a, b]) await eventually(`${NAMESPACE} in ${name}`, () => pair.local(name, (c) => c.workflowService.describeNamespace({ namespace: NAMESPACE })), 30_000);
-    await eventually(`a route for ${NAMESPACE}`, async () => ((await routeOf(NAMESPACE))?.region === a ? true : undefined), 30_000);
+    for (const [namespace, replication] of [
+      [NAMESPACE, 'async'],
+      [SYNC_NAMESPACE, 'sync'],
+    ]) {
+      await connection.workflowService.registerNamespace({
+        namespace,
+        isGlobalNamespace: true,
+        clusters: [{ clusterName: a }, { clusterName: b }],
+        activeClusterName: a,
+        workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) },
+        data: { 'tandem.failback': 'auto', 'tandem.replication': replication! },
+      });
+      for (const name of [a, b]) await eventually(`${namespace} in ${name}`, () => pair.local(name, (c) => c.workflowService.describeNamespace({ namespace })), 30_000);
+      await eventually(`a route for ${namespace}`, async () => ((await routeOf(namespace!))?.region === a ? true : undefined), 30_000);
+    }
     client = new Client({ connection, namespace: NAMESPACE });
+    syncClient = new Client({ connection, namespace: SYNC_NAMESPACE });
     native = await NativeConnection.connect({ address: endpoint });
     worker = await Worker.create({ connection: native, namespace: NAMESPACE, taskQueue, workflowBundle: await bundle, activities });
     workerRun = worker.run();
+    syncWorker = await Worker.create({ connection: native, namespace: SYNC_NAMESPACE, taskQueue, workflowBundle: await bundle, activities });
+    syncWorkerRun = syncWorker.run();
   });
 
   after(async () => {
     worker?.shutdown();
+    syncWorker?.shutdown();
     await workerRun?.catch(() => {});
+    await syncWorkerRun?.catch(() => {});
     await native?.close().catch(() => {});
     await connection?.close();
     await pair?.stop();
@@ -113,8 +133,8 @@ describe('a region dies under load and clients follow through the global endpoin
     return (JSON.parse(r.stdout) as { namespace: string; region: string; epoch: number }[]).find((x) => x.namespace === namespace);
   }
 
-  async function activeIn(name: string): Promise<string | undefined> {
-    const d = await pair.local(name, (c) => c.workflowService.describeNamespace({ namespace: NAMESPACE }));
+  async function activeIn(name: string, namespace = NAMESPACE): Promise<string | undefined> {
+    const d = await pair.local(name, (c) => c.workflowService.describeNamespace({ namespace }));
     return d.replicationConfig?.activeClusterName ?? undefined;
   }
 
@@ -149,12 +169,17 @@ describe('a region dies under load and clients follow through the global endpoin
 
   test('tandem chaos kill-region a under load: the controller promotes b, clients follow, the loss lies within the measured lag', async () => {
     const load = new SdkLoad(client);
+    syncLoad = new SdkLoad(syncClient);
     const running = load.run({ taskQueue, prefix: 'outage', durationMs: 120_000, maxStarts: 80, addsPerStart: 1 });
+    const syncRunning = syncLoad.run({ taskQueue, prefix: 'outage-sync', durationMs: 60_000, maxStarts: 40, addsPerStart: 1 });
     await new Promise((r) => setTimeout(r, 6_000));
     const kill = await withTopology('chaos', 'kill-region', a);
     assert.equal(kill.code, 0, kill.stderr);
     await ownCassandra.kill();
     const killedAtMs = Date.now();
+    // A sync namespace's writes wait for the other region: with a gone, b cannot acknowledge them.
+    syncLoad.stop();
+    await syncRunning;
     console.log(kill.stdout.trim());
 
     // RTO: from the kill to the first start that succeeds through the endpoint.
@@ -201,8 +226,19 @@ describe('a region dies under load and clients follow through the global endpoin
         `acknowledged ${load.runs.size} starts, lost ${lostStarts.length} starts and ${lostSignals} signals`,
     );
 
+    // Synchronous replication: every start and signal acknowledged before the kill is in b.
+    await eventually(`${SYNC_NAMESPACE} active in ${b}`, async () => ((await activeIn(b, SYNC_NAMESPACE)) === b ? true : undefined), 60_000);
+    let syncLost = 0;
+    for (const run of syncLoad.runs.values()) {
+      const events = await pair.historyIn(b, SYNC_NAMESPACE, run);
+      if (events.length === 0 || addsIn(events) < run.addAcksMs.length) syncLost++;
+    }
+    console.log(`sync namespace: acknowledged ${syncLoad.runs.size} starts before the kill; runs missing or short of acknowledged signals in ${b}: ${syncLost}`);
+    assert.equal(syncLost, 0, 'a sync namespace loses nothing acknowledged');
+
     // Every run b holds completes in b, with the worker that never changed its address.
     const inB = [...load.runs.values()].filter((r) => !lostStarts.includes(r));
+    outageRuns = inB;
     for (const run of inB) {
       const handle = client.workflow.getHandle(run.workflowId, run.runId);
       await handle.signal('done');
@@ -218,7 +254,13 @@ describe('a region dies under load and clients follow through the global endpoin
     await ownCassandra.revive();
     const revived = await withTopology('chaos', 'revive-region', a);
     assert.equal(revived.code, 0, revived.stderr);
-    await eventually(`${NAMESPACE} back in ${a}`, async () => ((await activeIn(a)) === a && (await activeIn(b)) === a ? true : undefined), 180_000);
+    for (const namespace of [NAMESPACE, SYNC_NAMESPACE]) {
+      await eventually(`${namespace} back in ${a}`, async () => ((await activeIn(a, namespace)) === a && (await activeIn(b, namespace)) === a ? true : undefined), 180_000);
+    }
+    // a holds what b wrote while it was gone.
+    await pair.converged(b, a, NAMESPACE, outageRuns, 60_000);
+    // The sync namespace's runs go on at home: none lost, every acknowledged signal counted once.
+    await syncLoad.finishAll();
     await eventually('the route back at a', async () => ((await routeOf(NAMESPACE))?.region === a ? true : undefined), 30_000);
     const failback = (await auditOf(b)).find((e) => e.mode === 'graceful' && e.toRegion === a && e.outcome === 'completed');
     assert.ok(failback ?? (await auditOf(a)).find((e) => e.mode === 'graceful' && e.toRegion === a), 'a graceful failback audited');
@@ -239,10 +281,12 @@ describe('a region dies under load and clients follow through the global endpoin
         const r = await withTopology('drill', a, '--and-back', '--canaries', '2');
         assert.equal(r.code, 0, `drill ${i + 1}: ${r.stdout}${r.stderr}`);
         const report = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { namespace: string; steps: { mode: string; ok: boolean; durationMs: number }[]; canaries: { lost: number; duplicated: number } });
-        const mine = report.find((x) => x.namespace === NAMESPACE)!;
-        assert.ok(mine.steps.length === 2 && mine.steps.every((s) => s.ok && s.mode === 'graceful'), `drill ${i + 1}: ${JSON.stringify(mine)}`);
-        assert.deepEqual([mine.canaries.lost, mine.canaries.duplicated], [0, 0]);
-        durations.push(...mine.steps.map((s) => s.durationMs));
+        assert.deepEqual(report.map((x) => x.namespace).sort(), [NAMESPACE, SYNC_NAMESPACE].sort(), `drill ${i + 1} moved both namespaces`);
+        for (const ns of report) {
+          assert.ok(ns.steps.length === 2 && ns.steps.every((s) => s.ok && s.mode === 'graceful'), `drill ${i + 1}: ${JSON.stringify(ns)}`);
+          assert.deepEqual([ns.canaries.lost, ns.canaries.duplicated], [0, 0]);
+        }
+        durations.push(...report.find((x) => x.namespace === NAMESPACE)!.steps.map((s) => s.durationMs));
       }
     } finally {
       load.stop();
