@@ -150,6 +150,12 @@ describe('a region dies under load and clients follow through the global endpoin
   }
 
 
+  test('tandem status shows the replication lag between the regions and the routes', async () => {
+    const status = await withTopology('status');
+    assert.match(status.stdout, new RegExp(`replication to ${b}: lag [0-9.]+ s, \\d+ tasks`), status.stdout + status.stderr);
+    assert.match(status.stdout, new RegExp(`${NAMESPACE} -> ${a} \\(127\\.0\\.0\\.1:\\d+\\) epoch \\d+`), status.stdout);
+  });
+
   test('a partition between the two regions alone triggers no failover', async () => {
     const before = (await routeOf(NAMESPACE))!;
     const cut = await withTopology('chaos', 'partition', a, b);
