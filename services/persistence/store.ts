@@ -19,10 +19,10 @@ import type {
   TaskRangeRequest,
   TimerRangeRequest,
   UpdateExecutionRequest,
-  VisibilityFilter,
   VisibilityRecord,
 } from './types.js';
 import type { ClusterMetadataStore } from './cluster-store.js';
+import type { CountResult, FieldRef } from './visibility-query.js';
 
 export interface ShardStore {
   getShard(shardId: number): Promise<ShardInfo | null>;
@@ -96,9 +96,10 @@ export interface VisibilityStore {
   /** Insert or replace the record of (namespaceId, runId); idempotent. */
   upsertVisibility(rec: VisibilityRecord): Promise<void>;
   deleteVisibility(namespaceId: string, runId: string): Promise<void>;
-  /** Newest start time first; ties by run id. */
+  /** Records matching req.query, in its order (see VisibilityQuery.orderBy for the default). */
   listVisibility(req: ListVisibilityRequest): Promise<{ records: VisibilityRecord[]; nextPageToken?: string }>;
-  countVisibility(namespaceId: string, filter: VisibilityFilter): Promise<number>;
+  /** How many records match; with groupBy, also per distinct value of those fields. */
+  countVisibility(namespaceId: string, query: VisibilityQuery, groupBy?: FieldRef[]): Promise<CountResult>;
 }
 
 export interface TaskQueueStore {

@@ -1,6 +1,8 @@
 // Records the persistence layer stores. The store treats mutable state and events as opaque
 // bytes: only what a condition, a key or a listing needs is a column of its own.
 
+import type { TypedValue, VisibilityQuery } from './visibility-query.js';
+
 /** 64-bit ids (range ids, task ids, failover versions) are bigint everywhere above the driver. */
 export type Int64 = bigint;
 
@@ -231,23 +233,25 @@ export interface VisibilityRecord {
   startTimeMs: number;
   executionTimeMs: number;
   closeTimeMs: number | null;
+  /** closeTime - executionTime once closed, else null (ExecutionDuration). */
+  executionDurationMs: number | null;
   historyLength: number;
-  /** JSON of memo and search attributes, owned by history; opaque here. */
+  historySizeBytes: number;
+  stateTransitionCount: number;
+  parentWorkflowId: string | null;
+  parentRunId: string | null;
+  /** The run itself when it has no parent. */
+  rootWorkflowId: string;
+  rootRunId: string;
+  /** Typed values of the run's search attributes, custom and predefined (BuildIds, TemporalChangeVersion, ...), by name. */
+  searchAttributes: Record<string, TypedValue>;
+  /** JSON of memo and search attributes as payloads, owned by history, returned as is; opaque here. */
   data: string;
-}
-
-export interface VisibilityFilter {
-  workflowId?: string;
-  runId?: string;
-  workflowType?: string;
-  status?: number;
-  /** Only open (status RUNNING) or only closed runs. */
-  open?: boolean;
 }
 
 export interface ListVisibilityRequest {
   namespaceId: string;
-  filter: VisibilityFilter;
+  query: VisibilityQuery;
   pageSize: number;
   /** Opaque token from the previous page, or undefined for the first. */
   nextPageToken?: string;
