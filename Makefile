@@ -7,8 +7,9 @@ REGIONS_E2E := test-e2e/worker.test.ts test-e2e/foundation.test.ts test-e2e/bad-
 CASSANDRA := npx tsx deploy/cassandra/cli.ts
 REDIS := npx tsx deploy/redis/cli.ts
 CHROMIUM := npx tsx deploy/chromium/cli.ts
+OPENSEARCH := npx tsx deploy/opensearch/cli.ts
 
-.PHONY: install dev test typecheck cassandra-fetch redis-install chromium-install test-unit proto clean
+.PHONY: install dev test typecheck cassandra-fetch opensearch-fetch redis-install chromium-install test-unit proto clean
 
 install: node_modules/.tandem-installed
 
@@ -24,6 +25,10 @@ typecheck: install
 
 cassandra-fetch: install
 	$(CASSANDRA) fetch
+
+# OpenSearch 2.19 from Maven Central (the production visibility store); its tests need it.
+opensearch-fetch: install
+	$(OPENSEARCH) fetch
 
 # redis-server from Debian (apt-get) when it is not on the machine; membership tests need it.
 redis-install: install
