@@ -1,10 +1,11 @@
-// NamespaceRecord <-> temporal.api DescribeNamespaceResponse. Archival settings and search-attribute
-// aliases have no column of their own: they live in the record's `config` JSON.
+// NamespaceRecord <-> temporal.api DescribeNamespaceResponse. Archival settings, custom search
+// attributes and their aliases have no column of their own: they live in the record's `config` JSON.
 import Long from 'long';
 import type { namespacev1, workflowservice as ws } from '../common/temporal.js';
 import { enums } from '../common/temporal.js';
 import { apiError } from '../common/errors.js';
 import type { NamespaceRecord, NamespaceState, ReplicationMode } from '../persistence/types.js';
+import type { SearchAttributeType } from '../persistence/visibility-query.js';
 
 /** The part of a namespace's config that only the Temporal API knows about. */
 export interface NamespaceExtraConfig {
@@ -13,6 +14,8 @@ export interface NamespaceExtraConfig {
   visibilityArchivalState?: number;
   visibilityArchivalUri?: string;
   customSearchAttributeAliases?: Record<string, string>;
+  /** Custom search attributes by name (search-attributes.ts). */
+  customSearchAttributes?: Record<string, SearchAttributeType>;
 }
 
 const stateToProto: Record<NamespaceState, enums.NamespaceState> = {
