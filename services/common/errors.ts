@@ -51,6 +51,11 @@ const table = {
     message: () => 'workflow execution already completed',
   },
   TASK_NOT_FOUND: { status: status.NOT_FOUND, message: (what: string) => what },
+  SEARCH_ATTRIBUTE_NOT_FOUND: { status: status.NOT_FOUND, message: (name: string) => `Search attribute ${name} doesn't exist.` },
+  SEARCH_ATTRIBUTE_ALREADY_EXISTS: {
+    status: status.ALREADY_EXISTS,
+    message: (name: string, type: string) => `Search attribute ${name} already exists with type ${type}.`,
+  },
   CLUSTER_NOT_FOUND: { status: status.NOT_FOUND, message: (name: string) => `Cluster ${name} is not a known remote cluster.` },
   SHARD_MOVED: {
     status: status.UNAVAILABLE,

@@ -9,6 +9,7 @@ export const google = protoRoot.google;
 export type ws = typeof protoRoot.temporal.api.workflowservice.v1;
 export import api = protoRoot.temporal.api;
 export import workflowservice = protoRoot.temporal.api.workflowservice.v1;
+export import operatorservice = protoRoot.temporal.api.operatorservice.v1;
 export import historyv1 = protoRoot.temporal.api.history.v1;
 export import commonv1 = protoRoot.temporal.api.common.v1;
 export import enums = protoRoot.temporal.api.enums.v1;

@@ -1,12 +1,24 @@
-// Temporal's OperatorService, the cluster part: the regions this one knows (the topology's and
+// Temporal's OperatorService. The cluster part: the regions this one knows (the topology's and
 // those added at run time) and adding or removing a remote one. A remote cluster is described by
 // its own frontend (GetClusterInfo), so what is stored is what that region says of itself.
+// Search attributes: a namespace's custom ones are part of its record, so adding or removing one
+// is a namespace update, made in its active region and replicated with the record.
 import * as grpc from '@grpc/grpc-js';
 import { apiError } from '../common/errors.js';
 import { reflectionRoot, serviceDefinition } from '../common/grpc-codec.js';
-import type { workflowservice as ws } from '../common/temporal.js';
+import type { operatorservice as ops, workflowservice as ws } from '../common/temporal.js';
 import { toBigInt } from '../namespaces/convert.js';
-import type { FrontendContext, Handlers } from './context.js';
+import {
+  checkCustomSearchAttributeName,
+  customSearchAttributes,
+  predefinedSearchAttributes,
+  systemSearchAttributes,
+  typeFromEnum,
+  typeToEnum,
+  withCustomSearchAttributes,
+} from '../namespaces/search-attributes.js';
+import type { SearchAttributeType } from '../persistence/visibility-query.js';
+import type { CallContext, FrontendContext, Handlers } from './context.js';
 import { requireString } from './validation.js';
 
 export const OPERATOR_SERVICE = 'temporal.api.operatorservice.v1.OperatorService';
@@ -24,6 +36,78 @@ function remoteClusterInfo(address: string): Promise<ws.GetClusterInfoResponse> 
       else resolve(res as ws.GetClusterInfoResponse);
     });
   }).finally(() => client.close());
+}
+
+/** Attribute types as IndexedValueType numbers, as the API answers them. */
+function typeEnums(types: Readonly<Record<string, SearchAttributeType>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(types).map(([name, type]) => [name, typeToEnum(type)]));
+}
+
+/** The requested additions, typed; INVALID_ARGUMENT for a reserved or malformed name or an unknown type. */
+function requestedAdditions(req: ops.IAddSearchAttributesRequest): Record<string, SearchAttributeType> {
+  const entries = Object.entries(req.searchAttributes ?? {});
+  if (entries.length === 0) throw apiError('REQUIRED', 'SearchAttributes');
+  return Object.fromEntries(
+    entries.map(([name, value]) => {
+      checkCustomSearchAttributeName(name);
+      const type = typeFromEnum(value);
+      if (!type) throw apiError('INVALID_ARGUMENT', `Unknown search attribute type: ${value}.`);
+      return [name, type];
+    }),
+  );
+}
+
+function searchAttributeHandlers(ctx: FrontendContext): Handlers {
+  return {
+    ListSearchAttributes: (req: ops.ListSearchAttributesRequest, call: CallContext) =>
+      ctx.serve(req, call, 'read', async (ns) => {
+        const rec = await ctx.namespaces.requireById(ns.id);
+        return {
+          customAttributes: typeEnums(customSearchAttributes(rec)),
+          systemAttributes: typeEnums({ ...systemSearchAttributes, ...predefinedSearchAttributes }),
+          // Values are stored typed beside the record, with no per-attribute column to report.
+          storageSchema: {},
+        };
+      }),
+
+    // Adding what exists with the same type is a no-op, so a create can be retried; another type is ALREADY_EXISTS.
+    AddSearchAttributes: (req: ops.AddSearchAttributesRequest, call: CallContext) => {
+      const wanted = requestedAdditions(req);
+      return ctx.serve(req, call, 'write', async (ns) => {
+        const current = customSearchAttributes(await ctx.namespaces.requireById(ns.id));
+        for (const [name, type] of Object.entries(wanted)) {
+          if (current[name] && current[name] !== type) {
+            throw apiError('SEARCH_ATTRIBUTE_ALREADY_EXISTS', name, current[name]);
+          }
+        }
+        if (Object.entries(wanted).every(([name]) => current[name])) return {};
+        await ctx.namespaces.update(ns.name, (rec) => ({ ...rec, config: withCustomSearchAttributes(rec.config, (custom) => ({ ...custom, ...wanted })) }));
+        ctx.deps.logger.info({ namespace: ns.name, added: wanted }, 'search attributes added');
+        return {};
+      });
+    },
+
+    RemoveSearchAttributes: (req: ops.RemoveSearchAttributesRequest, call: CallContext) => {
+      const names = req.searchAttributes ?? [];
+      if (names.length === 0) throw apiError('REQUIRED', 'SearchAttributes');
+      return ctx.serve(req, call, 'write', async (ns) => {
+        const current = customSearchAttributes(await ctx.namespaces.requireById(ns.id));
+        for (const name of names) {
+          if (current[name]) continue;
+          if (name in systemSearchAttributes || name in predefinedSearchAttributes) {
+            throw apiError('INVALID_ARGUMENT', `Unable to remove non-custom search attributes: ${name}.`);
+          }
+          throw apiError('SEARCH_ATTRIBUTE_NOT_FOUND', name);
+        }
+        await ctx.namespaces.update(ns.name, (rec) => ({
+          ...rec,
+          config: withCustomSearchAttributes(rec.config, (custom) => Object.fromEntries(Object.entries(custom).filter(([name]) => !names.includes(name)))),
+        }));
+        ctx.deps.logger.info({ namespace: ns.name, removed: names }, 'search attributes removed');
+        return {};
+      });
+    },
+  };
 }
 
 export function operatorHandlers(ctx: FrontendContext): Handlers {
@@ -74,5 +158,7 @@ export function operatorHandlers(ctx: FrontendContext): Handlers {
       ctx.deps.logger.info({ cluster: name }, 'remote cluster removed');
       return {};
     },
+
+    ...searchAttributeHandlers(ctx),
   };
 }
