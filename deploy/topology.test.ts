@@ -62,6 +62,7 @@ test('the Kubernetes topology loads: an external Cassandra and Redis, pods adver
   assert.equal(a.cassandra.managed, false);
   assert.equal(a.redis.managed, false);
   assert.deepEqual(a.history.map((n) => n.id), ['a-history-0', 'a-history-1', 'a-history-2']);
+  assert.deepEqual(a.visibility, { store: 'opensearch', url: 'http://a-opensearch.tandem.svc.cluster.local:9200', index: 'tandem_visibility_a', shards: 3, replicas: 1 });
 });
 
 test('a process finds its node, and refuses a node of another service', () => {
@@ -102,5 +103,8 @@ test('bad topologies fail with the path of the offending field', () => {
   bad((t) => (t.global.endpoint.metricsPort = 9301), /a-frontend metricsPort \(127\.0\.0\.1:9301\) clashes with global\.endpoint metricsPort/);
   bad((t) => (t.global.keyPrefix = 'a b'), /^global\.keyPrefix "a b" must be a plain name/);
   bad((t) => (t.global.dns = { domain: 'Bad_Domain' }), /^global\.dns\.domain "Bad_Domain" is not a DNS name/);
+  bad((t) => (t.regions[0].visibility = { store: 'elastic', url: 'http://h:9200' }), /^regions\[0\]\.visibility\.store must be "opensearch"/);
+  bad((t) => (t.regions[0].visibility = { store: 'opensearch', url: 'h:9200' }), /^regions\[0\]\.visibility: .*not http/);
+  bad((t) => (t.regions[0].visibility = { store: 'opensearch', url: 'http://h:9200', index: 'Bad' }), /^regions\[0\]\.visibility: .*index "Bad"/);
   assert.throws(() => loadTopology(path.join(here, 'nope.json')), /cannot read topology/);
 });

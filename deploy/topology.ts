@@ -3,6 +3,7 @@
 // parseTopology() validates it completely and names the offending path in its errors, so a typo
 // fails at start instead of as a process that never joins.
 import { readFileSync } from 'node:fs';
+import { resolveOpenSearchConfig } from '../services/persistence/opensearch/visibility.js';
 
 export interface NodeSpec {
   /** Stable node id, unique in the cluster, e.g. `a-history-1`: membership id and shard owner. */
@@ -28,6 +29,19 @@ export interface CassandraSpec {
   keyspace: string;
 }
 
+/** A region's visibility records in OpenSearch instead of its Cassandra keyspace. */
+export interface OpenSearchVisibilitySpec {
+  store: 'opensearch';
+  /** The REST endpoint, http(s)://host:port. */
+  url: string;
+  /** Default `tandem_visibility_<region>`. */
+  index: string;
+  /** Primary shards of the index (fixed once it exists): one per node of the cluster spreads the load. */
+  shards: number;
+  /** Copies of each shard: 0 on a single node, 1 on the Kubernetes cluster. */
+  replicas: number;
+}
+
 export interface RedisSpec {
   /** false: an external Redis; `tandem up` does not start it. */
   managed: boolean;
@@ -39,6 +53,8 @@ export interface RegionSpec {
   name: string;
   initialFailoverVersion: number;
   cassandra: CassandraSpec;
+  /** Absent: visibility in the Cassandra keyspace with the rest. */
+  visibility?: OpenSearchVisibilitySpec;
   redis: RedisSpec;
   frontend: NodeSpec;
   matching: NodeSpec[];
@@ -221,6 +237,7 @@ function region(r: Reader, increment: number): RegionSpec {
     name,
     initialFailoverVersion: r.int('initialFailoverVersion', 0, increment - 1),
     cassandra,
+    ...(r.has('visibility') ? { visibility: visibility(r.object('visibility'), name) } : {}),
     redis: redis(r.object('redis')),
     frontend: node(r.object('frontend'), `${name}-frontend`),
     matching: r.array('matching').map((n) => node(n)),
@@ -228,6 +245,24 @@ function region(r: Reader, increment: number): RegionSpec {
   };
   if (spec.matching.length === 0) throw new TopologyError(`${r.path}.matching needs at least one node`);
   if (spec.history.length === 0) throw new TopologyError(`${r.path}.history needs at least one node`);
+  return spec;
+}
+
+function visibility(v: Reader, regionName: string): OpenSearchVisibilitySpec {
+  const store = v.string('store');
+  if (store !== 'opensearch') throw new TopologyError(`${v.path}.store must be "opensearch" (absent: visibility in Cassandra), got ${JSON.stringify(store)}`);
+  const spec: OpenSearchVisibilitySpec = {
+    store,
+    url: v.string('url'),
+    index: v.string('index', `tandem_visibility_${regionName.replace(/-/g, '_')}`),
+    shards: v.int('shards', 1, 1024, 1),
+    replicas: v.int('replicas', 0, 10, 0),
+  };
+  try {
+    resolveOpenSearchConfig(spec);
+  } catch (err) {
+    throw new TopologyError(`${v.path}: ${(err as Error).message}`);
+  }
   return spec;
 }
 

@@ -11,6 +11,7 @@ import type { Member, Role } from '../../services/membership/membership.js';
 import { RedisMembership } from '../../services/membership/redis.js';
 import { openCassandraPersistence } from '../../services/persistence/cassandra/index.js';
 import { withPersistenceMetrics } from '../../services/persistence/metrics-decorator.js';
+import { withOpenSearchVisibility } from '../../services/persistence/opensearch/visibility.js';
 import type { Persistence } from '../../services/persistence/store.js';
 import { findNode, findRegion, frontendAddressFor, loadTopology, redisUrl, TopologyError, type NodeSpec, type RegionSpec, type Service as ServiceName, type Topology } from '../topology.js';
 
@@ -105,10 +106,14 @@ export class ProcessContext {
     return this.config.topology.cluster.numShards;
   }
 
-  /** The region's Cassandra keyspace (schema applied when missing), every call timed. */
+  /**
+   * The region's Cassandra keyspace (schema applied when missing), with visibility in OpenSearch
+   * when the region says so (index created when missing), every call timed.
+   */
   async openStore(): Promise<Persistence> {
-    const cs = this.config.region.cassandra;
-    const inner = await openCassandraPersistence({ contactPoints: cs.contactPoints, localDataCenter: cs.dataCenter, keyspace: cs.keyspace });
+    const { cassandra: cs, visibility } = this.config.region;
+    const cassandra = await openCassandraPersistence({ contactPoints: cs.contactPoints, localDataCenter: cs.dataCenter, keyspace: cs.keyspace });
+    const inner = visibility ? await withOpenSearchVisibility(cassandra, visibility) : cassandra;
     this.store = withPersistenceMetrics(inner, this.registry);
     return this.store;
   }

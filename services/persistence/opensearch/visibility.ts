@@ -4,7 +4,7 @@
 // the rules of ../visibility-eval.ts (the oracle every store is compared with).
 import { apiError } from '../../common/errors.js';
 import { StoreUnavailableError } from '../errors.js';
-import type { VisibilityStore } from '../store.js';
+import type { Persistence, VisibilityStore } from '../store.js';
 import type { ListVisibilityRequest, VisibilityRecord } from '../types.js';
 import { executionStatusNames, sortGroups, sortKeys, textTokens, type SortKey } from '../visibility-eval.js';
 import type { Condition, CountResult, FieldRef, ScalarValue, SearchAttributeType, VisibilityQuery } from '../visibility-query.js';
@@ -357,4 +357,26 @@ export class OpenSearchVisibilityStore implements VisibilityStore {
     }
     return { status: res.status, body: parsed };
   }
+}
+
+/**
+ * `p` with its visibility in OpenSearch (the index created when missing): a region keeps its
+ * executions in Cassandra and lists them from OpenSearch.
+ */
+export async function withOpenSearchVisibility(p: Persistence, config: OpenSearchVisibilityConfig): Promise<Persistence> {
+  const visibility = new OpenSearchVisibilityStore(config);
+  await visibility.start();
+  return {
+    kind: p.kind,
+    shards: p.shards,
+    executions: p.executions,
+    namespaces: p.namespaces,
+    visibility,
+    taskQueues: p.taskQueues,
+    clusterMetadata: p.clusterMetadata,
+    close: async () => {
+      await visibility.stop();
+      await p.close();
+    },
+  };
 }
