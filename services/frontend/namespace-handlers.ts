@@ -43,6 +43,7 @@ export function systemHandlers(ctx: FrontendContext): Handlers {
         activityFailureIncludeHeartbeat: true,
         encodedFailureAttributes: true,
         upsertMemo: true,
+        countGroupByExecutionStatus: true,
         // Eager start and SDK metadata need history support first (see DESIGN SDK notes).
         eagerWorkflowStart: false,
         sdkMetadata: false,

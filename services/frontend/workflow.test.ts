@@ -9,6 +9,7 @@ import { apiErrorWithDetails } from '../common/errors.js';
 import { google, temporal } from '../common/temporal.js';
 import type { NamespaceRef } from '../history/api.js';
 import { encodeQueryTaskToken } from '../history/task-token.js';
+import { visibility } from '../persistence/conformance/fixtures.js';
 import { StoreUnavailableError } from '../persistence/errors.js';
 import { grpcError, startFrontend, type Fixture } from './test-helpers.js';
 
@@ -203,10 +204,14 @@ describe('long polls and worker calls', () => {
 
 describe('visibility', () => {
   test('list and count with a query; unsupported queries are INVALID_ARGUMENT', async () => {
-    const base = { namespaceId: nsId, taskQueue: 'q', executionTimeMs: 0, historyLength: 3, data: '' };
-    await f.persistence.visibility.upsertVisibility({ ...base, workflowId: 'v1', runId: 'r1', workflowType: 'T', status: 1, startTimeMs: 1000, closeTimeMs: null });
-    await f.persistence.visibility.upsertVisibility({
+    const base = { taskQueue: 'q', executionTimeMs: 0, historyLength: 3, data: '' };
+    await f.persistence.visibility.upsertVisibility(visibility(nsId, { ...base, workflowId: 'v1', runId: 'r1', workflowType: 'T', status: 1, startTimeMs: 1000 }));
+    await f.persistence.visibility.upsertVisibility(visibility(nsId, {
       ...base,
+      parentWorkflowId: 'v3',
+      parentRunId: 'r3',
+      rootWorkflowId: 'v3',
+      rootRunId: 'r3',
       workflowId: 'v2',
       runId: 'r2',
       workflowType: 'T',
@@ -216,12 +221,15 @@ describe('visibility', () => {
       data: JSON.stringify({
         memo: { fields: { k: { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"v"').toString('base64') } } },
       }),
-    });
-    await f.persistence.visibility.upsertVisibility({ ...base, workflowId: 'v3', runId: 'r3', workflowType: 'U', status: 1, startTimeMs: 3000, closeTimeMs: null });
+    }));
+    await f.persistence.visibility.upsertVisibility(visibility(nsId, { ...base, workflowId: 'v3', runId: 'r3', workflowType: 'U', status: 1, startTimeMs: 3000 }));
 
+    // Open runs first, then closed ones.
     const res = await f.service.listWorkflowExecutions({ namespace: 'default', query: "WorkflowType = 'T'" });
-    assert.deepEqual(res.executions!.map((e) => e.execution?.workflowId), ['v2', 'v1']);
-    const v2 = res.executions![0]!;
+    assert.deepEqual(res.executions!.map((e) => e.execution?.workflowId), ['v1', 'v2']);
+    const v2 = res.executions![1]!;
+    assert.deepEqual([v2.parentExecution?.workflowId, v2.parentExecution?.runId], ['v3', 'r3']);
+    assert.deepEqual([v2.rootExecution?.workflowId, v2.rootExecution?.runId], ['v3', 'r3']);
     assert.equal(v2.status, 2);
     assert.equal(Number(v2.closeTime?.seconds), 3);
     assert.equal(Number(v2.historyLength), 3);
@@ -230,6 +238,12 @@ describe('visibility', () => {
 
     const count = await f.service.countWorkflowExecutions({ namespace: 'default', query: "ExecutionStatus = 'Running'" });
     assert.equal(Number(count.count), 2);
+    const grouped = await f.service.countWorkflowExecutions({ namespace: 'default', query: 'GROUP BY ExecutionStatus' });
+    assert.equal(Number(grouped.count), 3);
+    assert.deepEqual(
+      grouped.groups!.map((g) => [g.groupValues!.map((v) => [Buffer.from(v.metadata!.encoding!).toString(), Buffer.from(v.data!).toString()]), Number(g.count)]),
+      [[[['json/plain', '"Running"']], 2], [[['json/plain', '"Completed"']], 1]],
+    );
 
     const paged: string[] = [];
     let token: Uint8Array | undefined;
@@ -238,14 +252,17 @@ describe('visibility', () => {
       paged.push(...page.executions!.map((e) => e.execution!.workflowId!));
       token = page.nextPageToken?.length ? page.nextPageToken : undefined;
     } while (token);
-    assert.deepEqual(paged, ['v3', 'v2', 'v1']);
+    assert.deepEqual(paged, ['v3', 'v1', 'v2']);
 
     const open = await f.service.listOpenWorkflowExecutions({ namespace: 'default', typeFilter: { name: 'T' } });
     assert.deepEqual(open.executions!.map((e) => e.execution?.workflowId), ['v1']);
 
-    const err = await grpcError(f.service.listWorkflowExecutions({ namespace: 'default', query: "WorkflowId = 'a' OR WorkflowId = 'b'" }));
+    const either = await f.service.listWorkflowExecutions({ namespace: 'default', query: "WorkflowId = 'v1' OR RootWorkflowId = 'v3'" });
+    assert.deepEqual(either.executions!.map((e) => e.execution?.workflowId), ['v3', 'v1', 'v2']);
+
+    const err = await grpcError(f.service.listWorkflowExecutions({ namespace: 'default', query: "WorkflowId = 'a' OR Nope = 'b'" }));
     assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
-    assert.match(err.details, /unsupported "OR"/);
+    assert.match(err.details, /invalid query: unknown search attribute "Nope" at position 20/);
   });
 
   test('client.workflow.list goes through ListWorkflowExecutions', async () => {

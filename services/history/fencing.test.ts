@@ -115,7 +115,7 @@ function runBackend(name: string, open: () => Promise<Persistence>): void {
           assert.notEqual(t.workflowId, wf2, 'no task for the fenced start');
           if (t.taskId < bFloor) assert.ok(knownBefore.has(t.taskId), `task ${t.taskId} (${t.type}) was written before the fence`);
         }
-        const visibility = await b.store.visibility.listVisibility({ namespaceId: ns.id, filter: { workflowId: wf2 }, pageSize: 10 });
+        const visibility = await b.store.visibility.listVisibility({ namespaceId: ns.id, query: { where: { op: '=', field: { name: 'WorkflowId', type: 'Keyword', builtin: true }, value: wf2 } }, pageSize: 10 });
         assert.deepEqual(visibility.records, [], 'no visibility record for the fenced start');
 
         // The new owner reads what the first wrote and continues it.

@@ -7,6 +7,7 @@
 //   when no element does.
 // - Text: = is a phrase match on lower-cased alphanumeric tokens; != its negation.
 // - Order: missing values last whatever the direction; run id ascending breaks ties last.
+import { apiError } from '../common/errors.js';
 import type { VisibilityRecord } from './types.js';
 import type { Condition, CountResult, FieldRef, OrderBy, ScalarValue, VisibilityColumn, VisibilityQuery } from './visibility-query.js';
 
@@ -152,6 +153,44 @@ export function compareRecords(keys: SortKey[], a: VisibilityRecord, b: Visibili
     if (d !== 0) return d;
   }
   return 0;
+}
+
+/** Where a page ended: the sort values of its last record (a keyset, valid for any order). */
+export type CursorValue = ScalarValue | null;
+
+export function cursorOf(keys: SortKey[], rec: VisibilityRecord): CursorValue[] {
+  return keys.map((k) => {
+    const v = fieldValue(rec, k.field);
+    return Array.isArray(v) ? JSON.stringify(v) : v;
+  });
+}
+
+/** Whether `rec` lists strictly after the cursor. */
+export function isAfterCursor(keys: SortKey[], cursor: CursorValue[], rec: VisibilityRecord): boolean {
+  for (let i = 0; i < keys.length; i++) {
+    const d = compareKeyValues(keys[i]!, fieldValue(rec, keys[i]!.field), cursor[i]!);
+    if (d !== 0) return d > 0;
+  }
+  return false;
+}
+
+export function encodeCursor(values: CursorValue[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+/** The cursor of a page token; refused unless shaped for this order (one value per key, a run id last). */
+export function decodeCursor(token: string, keys: SortKey[]): CursorValue[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const scalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+  if (!Array.isArray(parsed) || parsed.length !== keys.length || !parsed.every(scalar) || typeof parsed[keys.length - 1] !== 'string') {
+    throw apiError('INVALID_ARGUMENT', 'Invalid NextPageToken.');
+  }
+  return parsed as CursorValue[];
 }
 
 /** The records a query lists, in its order. */

@@ -140,17 +140,27 @@ export function namespace(over: Partial<NamespaceRecord> = {}): NamespaceRecord 
 }
 
 export function visibility(namespaceId: string, over: Partial<VisibilityRecord> = {}): VisibilityRecord {
+  const workflowId = over.workflowId ?? uniq('wf');
+  const runId = over.runId ?? randomUUID();
   return {
     namespaceId,
-    workflowId: uniq('wf'),
-    runId: randomUUID(),
+    workflowId,
+    runId,
     workflowType: 'OrderWorkflow',
     taskQueue: 'orders',
     status: 1,
     startTimeMs: 1_700_000_000_000,
     executionTimeMs: 1_700_000_000_000,
     closeTimeMs: null,
+    executionDurationMs: null,
     historyLength: 3,
+    historySizeBytes: 1024,
+    stateTransitionCount: 2,
+    parentWorkflowId: null,
+    parentRunId: null,
+    rootWorkflowId: workflowId,
+    rootRunId: runId,
+    searchAttributes: {},
     data: JSON.stringify({ memo: {} }),
     ...over,
   };

@@ -10,7 +10,7 @@ import {
   NamespaceAlreadyExistsError,
   ShardOwnershipLostError,
 } from '../errors.js';
-import type { ExecutionKey, ExecutionRecord, HistoryTask, Int64, QueuedTask, TaskQueueKey, VisibilityRecord } from '../types.js';
+import type { ExecutionKey, ExecutionRecord, HistoryTask, Int64, QueuedTask, TaskQueueKey } from '../types.js';
 import {
   BIG_RANGE_ID,
   BIG_VERSION,
@@ -35,7 +35,6 @@ import {
   task,
   taskIdOf,
   uniq,
-  visibility,
 } from './fixtures.js';
 import { describeClusterMetadata } from './cluster-metadata-suite.js';
 import { describeHistoryTree } from './history-suite.js';
@@ -747,112 +746,6 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
         await assert.rejects(p.namespaces.updateNamespace({ ...failedOver, activeRegion: 'c', notificationVersion: failedOver.notificationVersion + 1n }, ns.notificationVersion), ConditionFailedError);
         assert.deepEqual(await p.namespaces.getNamespaceById(ns.id), failedOver);
         await assert.rejects(p.namespaces.updateNamespace(namespace(), 1n), ConditionFailedError, 'an unknown namespace');
-      });
-    });
-
-    describe('visibility', () => {
-      const T = 1_700_000_000_000;
-      async function seed(namespaceId: string, over: Partial<VisibilityRecord>[]): Promise<VisibilityRecord[]> {
-        const recs = over.map((o) => visibility(namespaceId, o));
-        for (const r of recs) await p.visibility.upsertVisibility(r);
-        return recs;
-      }
-      const runIds = (rs: VisibilityRecord[]) => rs.map((r) => r.runId);
-      /** Newest start first, ties by run id. */
-      const ordered = (rs: VisibilityRecord[]) =>
-        [...rs].sort((a, b) => b.startTimeMs - a.startTimeMs || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
-
-      test('upsert, list newest start first with ties by run id, and count', async () => {
-        const ns = randomUUID();
-        const recs = await seed(ns, [
-          { startTimeMs: T + 1 },
-          { startTimeMs: T + 3, runId: 'b-run' },
-          { startTimeMs: T + 3, runId: 'a-run' },
-          { startTimeMs: T + 2 },
-          { startTimeMs: T + 5 },
-        ]);
-        await seed(randomUUID(), [{ startTimeMs: T + 4 }]);
-        const { records, nextPageToken } = await p.visibility.listVisibility({ namespaceId: ns, filter: {}, pageSize: 100 });
-        assert.deepEqual(records, ordered(recs));
-        assert.equal(nextPageToken, undefined);
-        assert.equal(await p.visibility.countVisibility(ns, {}), 5);
-      });
-
-      test('upsert replaces the record of a run and is idempotent', async () => {
-        const ns = randomUUID();
-        const [rec] = await seed(ns, [{}]);
-        const closed = { ...rec!, status: 2, closeTimeMs: T + 60_000, historyLength: 11, data: JSON.stringify({ memo: { a: 1 } }) };
-        await p.visibility.upsertVisibility(closed);
-        await p.visibility.upsertVisibility(closed);
-        assert.deepEqual((await p.visibility.listVisibility({ namespaceId: ns, filter: {}, pageSize: 10 })).records, [closed]);
-        assert.equal(await p.visibility.countVisibility(ns, {}), 1);
-      });
-
-      test('filters: workflowId, runId, workflowType, status, open', async () => {
-        const ns = randomUUID();
-        const recs = await seed(ns, [
-          { workflowId: 'wf-1', workflowType: 'A', status: 1, startTimeMs: T + 1 },
-          { workflowId: 'wf-1', workflowType: 'A', status: 2, closeTimeMs: T + 9, startTimeMs: T },
-          { workflowId: 'wf-2', workflowType: 'B', status: 1, startTimeMs: T + 2 },
-          { workflowId: 'wf-3', workflowType: 'B', status: 3, closeTimeMs: T + 9, startTimeMs: T + 3 },
-          { workflowId: 'wf-4', workflowType: 'A', status: 7, closeTimeMs: T + 9, startTimeMs: T + 4 },
-        ]);
-        const cases: [Parameters<typeof p.visibility.countVisibility>[1], VisibilityRecord[]][] = [
-          [{ workflowId: 'wf-1' }, [recs[0]!, recs[1]!]],
-          [{ runId: recs[2]!.runId }, [recs[2]!]],
-          [{ workflowType: 'B' }, [recs[2]!, recs[3]!]],
-          [{ status: 2 }, [recs[1]!]],
-          [{ open: true }, [recs[0]!, recs[2]!]],
-          [{ open: false }, [recs[1]!, recs[3]!, recs[4]!]],
-          [{ workflowType: 'A', open: false }, [recs[1]!, recs[4]!]],
-          [{ workflowId: 'wf-1', open: true }, [recs[0]!]],
-          [{ workflowId: 'wf-9' }, []],
-        ];
-        for (const [filter, want] of cases) {
-          const got = await p.visibility.listVisibility({ namespaceId: ns, filter, pageSize: 100 });
-          assert.deepEqual(runIds(got.records), runIds(ordered(want)), `list ${JSON.stringify(filter)}`);
-          assert.equal(await p.visibility.countVisibility(ns, filter), want.length, `count ${JSON.stringify(filter)}`);
-        }
-      });
-
-      test('pages with opaque tokens, across equal start times, until no token', async () => {
-        const ns = randomUUID();
-        const recs = await seed(ns, [
-          { startTimeMs: T + 1 },
-          { startTimeMs: T + 2 },
-          { startTimeMs: T + 2 },
-          { startTimeMs: T + 2 },
-          { startTimeMs: T + 3 },
-          { startTimeMs: T + 4, status: 2, closeTimeMs: T + 5 },
-          { startTimeMs: T + 5 },
-        ]);
-        for (const [filter, want] of [
-          [{}, ordered(recs)],
-          [{ open: true }, ordered(recs.filter((r) => r.status === 1))],
-        ] as const) {
-          const seen: VisibilityRecord[] = [];
-          let token: string | undefined;
-          let pages = 0;
-          do {
-            const page = await p.visibility.listVisibility({ namespaceId: ns, filter, pageSize: 2, nextPageToken: token });
-            assert.ok(page.records.length <= 2, 'a page holds at most pageSize records');
-            assert.ok(page.records.length > 0 || page.nextPageToken === undefined, 'only the last page may be empty');
-            assert.ok(page.nextPageToken === undefined || typeof page.nextPageToken === 'string');
-            seen.push(...page.records);
-            token = page.nextPageToken;
-            assert.ok(++pages <= want.length + 1, 'paging ends');
-          } while (token !== undefined);
-          assert.deepEqual(runIds(seen), runIds(want));
-        }
-      });
-
-      test('deleteVisibility removes one run', async () => {
-        const ns = randomUUID();
-        const [a, b] = await seed(ns, [{ startTimeMs: T }, { startTimeMs: T + 1 }]);
-        await p.visibility.deleteVisibility(ns, a!.runId);
-        await p.visibility.deleteVisibility(ns, randomUUID());
-        assert.deepEqual((await p.visibility.listVisibility({ namespaceId: ns, filter: {}, pageSize: 10 })).records, [b]);
-        assert.equal(await p.visibility.countVisibility(ns, {}), 1);
       });
     });
 

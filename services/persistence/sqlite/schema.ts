@@ -252,6 +252,27 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE failover_audit ADD COLUMN lag_seconds REAL;
     `,
   },
+  {
+    version: 6,
+    name: 'visibility query columns',
+    // The columns the list filter language names (../visibility-query.ts); search attributes are
+    // one JSON object, {name: {type, value}}. Existing rows get what they can be derived to:
+    // themselves as their root, no parent, a duration once closed.
+    sql: `
+      ALTER TABLE visibility ADD COLUMN execution_duration_ms INTEGER;
+      ALTER TABLE visibility ADD COLUMN history_size_bytes INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE visibility ADD COLUMN state_transition_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE visibility ADD COLUMN parent_workflow_id TEXT;
+      ALTER TABLE visibility ADD COLUMN parent_run_id TEXT;
+      ALTER TABLE visibility ADD COLUMN root_workflow_id TEXT NOT NULL DEFAULT '';
+      ALTER TABLE visibility ADD COLUMN root_run_id TEXT NOT NULL DEFAULT '';
+      ALTER TABLE visibility ADD COLUMN search_attributes TEXT NOT NULL DEFAULT '{}';
+      UPDATE visibility SET root_workflow_id = workflow_id, root_run_id = run_id,
+        execution_duration_ms = close_time_ms - execution_time_ms;
+      -- The default order: open runs (no close time) first, then newest close, newest start.
+      CREATE INDEX visibility_by_close ON visibility (namespace_id, close_time_ms, start_time_ms);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { BIG_RANGE_ID, MAIN, append, branchOf, createShard, next, plainEvents, runWriters, taskIdOf } from '../conformance/fixtures.js';
 import { runPersistenceConformance } from '../conformance/suite.js';
+import { runVisibilityConformance } from '../conformance/visibility-suite.js';
 import { ConditionFailedError, HistoryConflictError, ShardOwnershipLostError } from '../errors.js';
 import { openSqlitePersistence, SqlitePersistence } from './index.js';
 import { MIGRATIONS, migrate } from './schema.js';
@@ -17,6 +18,10 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 runPersistenceConformance('sqlite file', () => openSqlitePersistence({ path: join(dir, 'conformance.db') }));
 runPersistenceConformance('sqlite :memory:', () => openSqlitePersistence({ path: ':memory:' }));
+runVisibilityConformance('sqlite', async () => {
+  const p = await openSqlitePersistence({ path: join(dir, 'visibility.db') });
+  return { store: p.visibility, close: () => p.close() };
+});
 
 const RANGE_ID = 5_000_000_000n;
 const TASK_ID = RANGE_ID * 2n ** 20n + 1n;
@@ -148,4 +153,21 @@ test('migration 3 keeps every task and admits the replicationDlq category', () =
   db.exec(`INSERT INTO history_tasks VALUES (1, 'replicationDlq', 0, ${TASK_ID}, 5, 'ns', 'wf', 'run', 'history', '{}')`);
   assert.deepEqual(db.prepare('SELECT category FROM history_tasks ORDER BY category').pluck().all(), ['replicationDlq', 'timer']);
   db.close();
+});
+
+test('migration 6 keeps visibility rows: each its own root, no parent, a duration once closed', async () => {
+  const db = new Database(':memory:');
+  db.defaultSafeIntegers(true);
+  migrate(db, MIGRATIONS.slice(0, 5));
+  db.exec(`INSERT INTO visibility VALUES ('ns', 'run', 'wf', 'T', 'tq', 2, 1000, 1500, 4000, 7, '{}')`);
+  assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 6)), [6]);
+  const p = new SqlitePersistence(db);
+  try {
+    const { records } = await p.visibility.listVisibility({ namespaceId: 'ns', query: {}, pageSize: 10 });
+    assert.deepEqual(records.map(({ executionDurationMs, parentWorkflowId, rootWorkflowId, rootRunId, searchAttributes }) => ({ executionDurationMs, parentWorkflowId, rootWorkflowId, rootRunId, searchAttributes })), [
+      { executionDurationMs: 2500, parentWorkflowId: null, rootWorkflowId: 'wf', rootRunId: 'run', searchAttributes: {} },
+    ]);
+  } finally {
+    await p.close();
+  }
 });
