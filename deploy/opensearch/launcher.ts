@@ -192,7 +192,7 @@ export async function startOpenSearch(opts: OpenSearchStartOptions): Promise<Ope
   const f = files(opts.name);
   const timeoutMs = opts.startTimeoutMs ?? DEFAULTS.startTimeoutMs;
   // A fetch and a start may both run under the lock.
-  return withLockFile(f.lock, `opensearch ${opts.name}`, 2 * timeoutMs + 600_000, async () => {
+  return withLockFile(f.lock, `opensearch ${opts.name}`, 2 * timeoutMs, async () => {
     const existing = readRecord(opts.name);
     const pid = livePid(opts.name);
     if (pid !== null && existing) {
