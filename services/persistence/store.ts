@@ -22,7 +22,7 @@ import type {
   VisibilityRecord,
 } from './types.js';
 import type { ClusterMetadataStore } from './cluster-store.js';
-import type { CountResult, FieldRef } from './visibility-query.js';
+import type { CountResult, FieldRef, VisibilityQuery } from './visibility-query.js';
 
 export interface ShardStore {
   getShard(shardId: number): Promise<ShardInfo | null>;

@@ -1,19 +1,29 @@
 // Visibility: one partition per namespace clustered newest start first; visibility_runs says
-// where a run's row is, since callers address records by run id.
-import { apiError } from '../../common/errors.js';
+// where a run's row is, since callers address records by run id. Queries are evaluated in
+// process (../visibility-eval.ts) over the namespace's partition: the store for small
+// deployments; at scale, visibility belongs in OpenSearch.
 import type { VisibilityStore } from '../store.js';
-import type { ListVisibilityRequest, VisibilityFilter, VisibilityRecord } from '../types.js';
+import type { ListVisibilityRequest, VisibilityRecord } from '../types.js';
+import {
+  cursorOf,
+  decodeCursor,
+  encodeCursor,
+  evaluateCount,
+  isAfterCursor,
+  matches,
+  sortKeys,
+  compareRecords,
+} from '../visibility-eval.js';
+import type { Condition, CountResult, FieldRef, TypedValue, VisibilityQuery } from '../visibility-query.js';
 import { Db, num, type Row } from './db.js';
 
-const RUNNING = 1;
-const COLS = 'namespace_id, start_time, run_id, workflow_id, workflow_type, task_queue, status, execution_time, close_time, history_length, data';
-/** Rows read per round trip while filtering a namespace's partition. */
+const COLS = `namespace_id, start_time, run_id, workflow_id, workflow_type, task_queue, status, execution_time, close_time,
+  execution_duration, history_length, history_size_bytes, state_transition_count, parent_workflow_id, parent_run_id,
+  root_workflow_id, root_run_id, search_attributes, data`;
+/** Rows read per round trip while scanning a namespace's partition. */
 const SCAN_PAGE = 500;
 
-interface PageToken {
-  startTimeMs: number;
-  runId: string;
-}
+const optionalBigInt = (v: number | null) => (v === null ? null : BigInt(v));
 
 export class CassandraVisibilityStore implements VisibilityStore {
   private readonly table: string;
@@ -31,7 +41,7 @@ export class CassandraVisibilityStore implements VisibilityStore {
       rec.runId,
       BigInt(rec.startTimeMs),
     ]);
-    await this.db.execute(`INSERT INTO ${this.table} (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+    await this.db.execute(`INSERT INTO ${this.table} (${COLS}) VALUES (${COLS.split(',').map(() => '?').join(', ')})`, [
       rec.namespaceId,
       BigInt(rec.startTimeMs),
       rec.runId,
@@ -40,8 +50,16 @@ export class CassandraVisibilityStore implements VisibilityStore {
       rec.taskQueue,
       rec.status,
       BigInt(rec.executionTimeMs),
-      rec.closeTimeMs === null ? null : BigInt(rec.closeTimeMs),
+      optionalBigInt(rec.closeTimeMs),
+      optionalBigInt(rec.executionDurationMs),
       BigInt(rec.historyLength),
+      BigInt(rec.historySizeBytes),
+      BigInt(rec.stateTransitionCount),
+      rec.parentWorkflowId,
+      rec.parentRunId,
+      rec.rootWorkflowId,
+      rec.rootRunId,
+      JSON.stringify(rec.searchAttributes),
       rec.data,
     ]);
   }
@@ -54,56 +72,51 @@ export class CassandraVisibilityStore implements VisibilityStore {
 
   async listVisibility(req: ListVisibilityRequest): Promise<{ records: VisibilityRecord[]; nextPageToken?: string }> {
     const pageSize = Math.max(1, req.pageSize);
-    const after = req.nextPageToken ? decodeToken(req.nextPageToken) : null;
-    const records: VisibilityRecord[] = [];
-    // One more than the page tells whether a next page exists.
-    for await (const rec of this.scan(req.namespaceId, req.filter, after)) {
-      records.push(rec);
-      if (records.length > pageSize) break;
+    const keys = sortKeys(req.query.orderBy);
+    const cursor = req.nextPageToken ? decodeCursor(req.nextPageToken, keys) : null;
+    // Any order may be asked for, so every match is read and sorted; a page is a slice of that.
+    const rest: VisibilityRecord[] = [];
+    for await (const rec of this.scan(req.namespaceId, req.query.where)) {
+      if (!cursor || isAfterCursor(keys, cursor, rec)) rest.push(rec);
     }
-    if (records.length <= pageSize) return { records };
-    records.length = pageSize;
-    const last = records[pageSize - 1]!;
-    return { records, nextPageToken: encodeToken({ startTimeMs: last.startTimeMs, runId: last.runId }) };
+    rest.sort((a, b) => compareRecords(keys, a, b));
+    if (rest.length <= pageSize) return { records: rest };
+    const records = rest.slice(0, pageSize);
+    return { records, nextPageToken: encodeCursor(cursorOf(keys, records[pageSize - 1]!)) };
   }
 
-  async countVisibility(namespaceId: string, filter: VisibilityFilter): Promise<number> {
-    let n = 0;
-    for await (const _ of this.scan(namespaceId, filter, null)) n++;
-    return n;
+  async countVisibility(namespaceId: string, query: VisibilityQuery, groupBy?: FieldRef[]): Promise<CountResult> {
+    const matching: VisibilityRecord[] = [];
+    for await (const rec of this.scan(namespaceId, query.where)) matching.push(rec);
+    return evaluateCount(matching, {}, groupBy);
   }
 
-  /** Matching records in list order after the token, read a page at a time. */
-  private async *scan(namespaceId: string, filter: VisibilityFilter, after: PageToken | null): AsyncGenerator<VisibilityRecord> {
-    if (filter.runId !== undefined) {
-      const startTimeMs = await this.startTimeOf(namespaceId, filter.runId);
-      if (startTimeMs === null) return;
-      const row = await this.db.first(`SELECT ${COLS} FROM ${this.table} WHERE namespace_id = ? AND start_time = ? AND run_id = ?`, [
-        namespaceId,
-        BigInt(startTimeMs),
-        filter.runId,
-      ]);
-      const rec = row && toRecord(row);
-      if (rec && matches(rec, filter) && (!after || isAfter(rec, after))) yield rec;
+  /** The namespace's records matching `where`, in no particular order. */
+  private async *scan(namespaceId: string, where: Condition | undefined): AsyncGenerator<VisibilityRecord> {
+    const runIds = pinnedRunIds(where);
+    if (runIds) {
+      for (const runId of runIds) {
+        const startTimeMs = await this.startTimeOf(namespaceId, runId);
+        if (startTimeMs === null) continue;
+        const row = await this.db.first(`SELECT ${COLS} FROM ${this.table} WHERE namespace_id = ? AND start_time = ? AND run_id = ?`, [
+          namespaceId,
+          BigInt(startTimeMs),
+          runId,
+        ]);
+        const rec = row && toRecord(row);
+        if (rec && matches(rec, where)) yield rec;
+      }
       return;
     }
-    // Rest of the token's start time (ties ordered by run id), then everything older.
-    const queries: [string, unknown[]][] = after
-      ? [
-          [`WHERE namespace_id = ? AND start_time = ? AND run_id > ?`, [namespaceId, BigInt(after.startTimeMs), after.runId]],
-          [`WHERE namespace_id = ? AND start_time < ?`, [namespaceId, BigInt(after.startTimeMs)]],
-        ]
-      : [[`WHERE namespace_id = ?`, [namespaceId]]];
-    for (const [where, params] of queries) {
-      let page = await this.db.execute(`SELECT ${COLS} FROM ${this.table} ${where}`, params, { fetchSize: SCAN_PAGE });
-      for (;;) {
-        for (const row of page.rows) {
-          const rec = toRecord(row);
-          if (matches(rec, filter)) yield rec;
-        }
-        if (!page.pageState) break;
-        page = await this.db.execute(`SELECT ${COLS} FROM ${this.table} ${where}`, params, { pageState: page.pageState, fetchSize: SCAN_PAGE });
+    const select = `SELECT ${COLS} FROM ${this.table} WHERE namespace_id = ?`;
+    let page = await this.db.execute(select, [namespaceId], { fetchSize: SCAN_PAGE });
+    for (;;) {
+      for (const row of page.rows) {
+        const rec = toRecord(row);
+        if (matches(rec, where)) yield rec;
       }
+      if (!page.pageState) break;
+      page = await this.db.execute(select, [namespaceId], { pageState: page.pageState, fetchSize: SCAN_PAGE });
     }
   }
 
@@ -117,47 +130,50 @@ export class CassandraVisibilityStore implements VisibilityStore {
   }
 }
 
-function isAfter(rec: VisibilityRecord, t: PageToken): boolean {
-  return rec.startTimeMs < t.startTimeMs || (rec.startTimeMs === t.startTimeMs && rec.runId > t.runId);
-}
-
-function matches(rec: VisibilityRecord, f: VisibilityFilter): boolean {
-  return (
-    (f.workflowId === undefined || rec.workflowId === f.workflowId) &&
-    (f.runId === undefined || rec.runId === f.runId) &&
-    (f.workflowType === undefined || rec.workflowType === f.workflowType) &&
-    (f.status === undefined || rec.status === f.status) &&
-    (f.open === undefined || (rec.status === RUNNING) === f.open)
-  );
+/** The run ids a condition allows at most (RunId = / IN, alone or ANDed), or null when it does not pin them. */
+function pinnedRunIds(c: Condition | undefined): string[] | null {
+  if (!c) return null;
+  if ('items' in c) {
+    if (c.op === 'or') return null;
+    for (const item of c.items) {
+      const ids = pinnedRunIds(item);
+      if (ids) return ids;
+    }
+    return null;
+  }
+  if (!c.field.builtin || c.field.name !== 'RunId') return null;
+  if (c.op === '=') return [String(c.value)];
+  if (c.op === 'in') return [...new Set(c.values.map(String))];
+  return null;
 }
 
 function toRecord(row: Row): VisibilityRecord {
-  const close = row.get('close_time');
+  const optional = (name: string) => {
+    const v = row.get(name);
+    return v === null || v === undefined ? null : num(v);
+  };
+  const runId = row.get('run_id') as string;
+  const workflowId = row.get('workflow_id') as string;
+  const searchAttributes = row.get('search_attributes') as string | null;
   return {
     namespaceId: row.get('namespace_id') as string,
-    workflowId: row.get('workflow_id') as string,
-    runId: row.get('run_id') as string,
+    workflowId,
+    runId,
     workflowType: row.get('workflow_type') as string,
     taskQueue: row.get('task_queue') as string,
     status: row.get('status') as number,
     startTimeMs: num(row.get('start_time')),
     executionTimeMs: num(row.get('execution_time')),
-    closeTimeMs: close === null || close === undefined ? null : num(close),
+    closeTimeMs: optional('close_time'),
+    executionDurationMs: optional('execution_duration'),
     historyLength: num(row.get('history_length')),
+    historySizeBytes: optional('history_size_bytes') ?? 0,
+    stateTransitionCount: optional('state_transition_count') ?? 0,
+    parentWorkflowId: (row.get('parent_workflow_id') as string | null) ?? null,
+    parentRunId: (row.get('parent_run_id') as string | null) ?? null,
+    rootWorkflowId: (row.get('root_workflow_id') as string | null) ?? workflowId,
+    rootRunId: (row.get('root_run_id') as string | null) ?? runId,
+    searchAttributes: searchAttributes ? (JSON.parse(searchAttributes) as Record<string, TypedValue>) : {},
     data: (row.get('data') as string | null) ?? '',
   };
-}
-
-function encodeToken(t: PageToken): string {
-  return Buffer.from(JSON.stringify(t)).toString('base64url');
-}
-
-function decodeToken(token: string): PageToken {
-  try {
-    const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as PageToken;
-    if (typeof t.startTimeMs === 'number' && typeof t.runId === 'string') return t;
-  } catch {
-    // Falls through to the error below.
-  }
-  throw apiError('INVALID_ARGUMENT', 'Invalid NextPageToken.');
 }
