@@ -7,9 +7,10 @@ REGIONS_E2E := test-e2e/worker.test.ts test-e2e/foundation.test.ts test-e2e/bad-
 CASSANDRA := npx tsx deploy/cassandra/cli.ts
 REDIS := npx tsx deploy/redis/cli.ts
 CHROMIUM := npx tsx deploy/chromium/cli.ts
+TEMPORAL_UI := npx tsx deploy/temporal-ui/cli.ts
 OPENSEARCH := npx tsx deploy/opensearch/cli.ts
 
-.PHONY: install dev test typecheck cassandra-fetch opensearch-fetch redis-install chromium-install test-unit proto clean
+.PHONY: install dev test typecheck cassandra-fetch opensearch-fetch redis-install chromium-install ui-install ui test-unit proto clean
 
 install: node_modules/.tandem-installed
 
@@ -37,6 +38,16 @@ redis-install: install
 # chromium from Debian (apt-get) when it is not on the machine; the ops page's browser test drives it.
 chromium-install: install
 	$(CHROMIUM) install
+
+# The official Temporal UI server (ui-server v2.42.1) built with `go install` into ~/.cache/tandem
+# (TANDEM_CACHE); skipped when it is there. The Web UI's browser test needs it.
+ui-install: install
+	$(TEMPORAL_UI) install
+
+# The official Temporal Web UI on http://127.0.0.1:8233 against make dev's global endpoint
+# (127.0.0.1:7233), as `temporal server start-dev` serves it; run it beside `make dev`.
+ui: ui-install
+	$(TEMPORAL_UI) run --address 127.0.0.1:7233 --port 8233
 
 # The whole suite: type check, then every test file. Cassandra- and Redis-backed tests share one
 # test instance of each, stopped at the end whatever happens.
