@@ -2,6 +2,7 @@
 import { apiError } from '../common/errors.js';
 import type { commonv1, workflowservice as ws } from '../common/temporal.js';
 import type { NamespaceRef } from '../history/api.js';
+import { validateSearchAttributes } from '../namespaces/search-attributes.js';
 import type { CallContext, FrontendContext, Handlers } from './context.js';
 import { checkLength, pageSize, requestIdOrNew, requireString } from './validation.js';
 
@@ -63,16 +64,27 @@ export function workflowHandlers(ctx: FrontendContext): Handlers {
       return ctx.serve(req, call, 'worker', async (ns) => (await respond(ns, req)) ?? {});
     };
 
+  /** A start served where its namespace is active, with its search attributes checked against that namespace's. */
+  const serveStart = <R extends ws.IStartWorkflowExecutionRequest | ws.ISignalWithStartWorkflowExecutionRequest>(
+    req: R,
+    call: CallContext,
+    start: (ns: NamespaceRef) => Promise<object>,
+  ) =>
+    ctx.serve(req, call, 'write', async (ns) => {
+      validateSearchAttributes(await ctx.namespaces.requireById(ns.id), req.searchAttributes);
+      return start(ns);
+    });
+
   return {
     StartWorkflowExecution: async (req: ws.StartWorkflowExecutionRequest, call) => {
       checkStart(req, limits);
-      return ctx.serve(req, call, 'write', (ns) => ctx.history.startWorkflowExecution(ns, req));
+      return serveStart(req, call, (ns) => ctx.history.startWorkflowExecution(ns, req));
     },
 
     SignalWithStartWorkflowExecution: async (req: ws.SignalWithStartWorkflowExecutionRequest, call) => {
       checkStart(req, limits);
       requireString(req.signalName, 'SignalName', limits);
-      return ctx.serve(req, call, 'write', (ns) => ctx.history.signalWithStartWorkflowExecution(ns, req));
+      return serveStart(req, call, (ns) => ctx.history.signalWithStartWorkflowExecution(ns, req));
     },
 
     SignalWorkflowExecution: async (req: ws.SignalWorkflowExecutionRequest, call) => {

@@ -2,10 +2,13 @@
 // workflow task with its cause).
 import { enums, commandv1, commonv1, protocolv1 } from '../common/temporal.js';
 import { randomUUID } from 'node:crypto';
+import { isTandemError } from '../common/errors.js';
 import { durationFromMs, msFromDuration, optionalDurationMs, toLong, toNumber } from '../common/proto-time.js';
+import { mergeSearchAttributes, validateSearchAttributes } from '../namespaces/search-attributes.js';
 import type { NamespaceRef } from './api.js';
 import type { HistoryContext } from './context.js';
 import type { MutableState } from './mutable-state.js';
+import { decodeB64 } from './payload-codec.js';
 import type { RunStarter, StartParams } from './run-starter.js';
 import type { MessageEffects, UpdateHandler } from './update-handler.js';
 
@@ -148,6 +151,8 @@ export class CommandHandler {
       }
       case CT.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
         const a = required(c.upsertWorkflowSearchAttributesCommandAttributes, 'UpsertWorkflowSearchAttributesCommandAttributes');
+        const held = ms.info.searchAttributes ? decodeB64(commonv1.SearchAttributes, ms.info.searchAttributes) : null;
+        await this.checkSearchAttributes(ns.id, a.searchAttributes, mergeSearchAttributes(held, a.searchAttributes));
         ms.addEvent(
           ET.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
           { upsertWorkflowSearchAttributesEventAttributes: { searchAttributes: a.searchAttributes, workflowTaskCompletedEventId: wftId } },
@@ -214,6 +219,7 @@ export class CommandHandler {
       }
       case CT.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: {
         const a = required(c.continueAsNewWorkflowExecutionCommandAttributes, 'ContinueAsNewWorkflowExecutionCommandAttributes');
+        await this.checkSearchAttributes(ns.id, a.searchAttributes);
         const params: StartParams = {
           requestId: randomUUID(),
           workflowId: ms.info.workflowId,
@@ -227,8 +233,9 @@ export class CommandHandler {
           identity: 'history-service',
           retryPolicy: a.retryPolicy,
           cronSchedule: a.cronSchedule ?? ms.info.cronSchedule,
-          memo: a.memo,
-          searchAttributes: a.searchAttributes,
+          // Unset on the command: the new run keeps this one's, as the reference server does.
+          memo: a.memo ?? (ms.info.memo ? decodeB64(commonv1.Memo, ms.info.memo) : null),
+          searchAttributes: a.searchAttributes ?? (ms.info.searchAttributes ? decodeB64(commonv1.SearchAttributes, ms.info.searchAttributes) : null),
           firstWorkflowTaskBackoffMs: optionalDurationMs(a.backoffStartInterval),
           continued: {
             previousRunId: ms.info.runId,
@@ -273,6 +280,7 @@ export class CommandHandler {
           throw new BadCommand(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES, 'WorkflowId and WorkflowType are required.');
         }
         const target = a.namespace ? await this.ctx.namespaces.requireByName(a.namespace) : null;
+        await this.checkSearchAttributes(target?.id ?? ns.id, a.searchAttributes);
         ms.addEvent(
           ET.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
           {
@@ -353,6 +361,20 @@ export class CommandHandler {
       }
       default:
         throw new BadCommand(Cause.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED, `Unknown command type ${c.commandType}.`);
+    }
+  }
+
+  /** Search attributes a command sets, checked against the namespace they go to: a bad one fails the task. */
+  private async checkSearchAttributes(
+    namespaceId: string,
+    sa: commonv1.ISearchAttributes | null | undefined,
+    merged?: commonv1.ISearchAttributes,
+  ): Promise<void> {
+    try {
+      validateSearchAttributes(await this.ctx.namespaces.requireById(namespaceId), sa, merged);
+    } catch (err) {
+      if (isTandemError(err, 'INVALID_ARGUMENT')) throw new BadCommand(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, err.message);
+      throw err;
     }
   }
 }

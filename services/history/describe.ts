@@ -10,8 +10,9 @@ export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionRespons
   return {
     executionConfig: {
       taskQueue: { name: info.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-      workflowExecutionTimeout: durationFromMs(info.executionTimeoutMs),
-      workflowRunTimeout: durationFromMs(info.runTimeoutMs),
+      // Unset timeouts stay unset, as the reference server answers them (0 would read as "no time").
+      workflowExecutionTimeout: info.executionTimeoutMs ? durationFromMs(info.executionTimeoutMs) : null,
+      workflowRunTimeout: info.runTimeoutMs ? durationFromMs(info.runTimeoutMs) : null,
       defaultWorkflowTaskTimeout: durationFromMs(info.workflowTaskTimeoutMs),
     },
     workflowExecutionInfo: {
@@ -25,12 +26,23 @@ export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionRespons
       historySizeBytes: toLong(BigInt(info.historySizeBytes)),
       taskQueue: info.taskQueue,
       memo: info.memo ? decodeB64(commonv1.Memo, info.memo) : null,
-      searchAttributes: info.searchAttributes ? decodeB64(commonv1.SearchAttributes, info.searchAttributes) : null,
+      searchAttributes: searchAttributes(ms),
       parentNamespaceId: info.parent?.namespaceId ?? '',
       parentExecution: info.parent ? { workflowId: info.parent.workflowId, runId: info.parent.runId } : null,
+      rootExecution: ms.root,
       firstRunId: info.firstRunId,
       stateTransitionCount: toLong(BigInt(ms.dbRecordVersion)),
-      executionDuration: info.closeTimeMs ? durationFromMs(info.closeTimeMs - info.startTimeMs) : null,
+      executionDuration: info.closeTimeMs ? durationFromMs(Math.max(0, info.closeTimeMs - info.executionTimeMs)) : null,
+      autoResetPoints: {
+        points: (info.resetPoints ?? []).map((p) => ({
+          buildId: p.buildId,
+          binaryChecksum: p.binaryChecksum,
+          runId: info.runId,
+          firstWorkflowTaskCompletedId: toLong(BigInt(p.firstWorkflowTaskCompletedId)),
+          createTime: timestampFromMs(p.createTimeMs),
+          resettable: p.resettable,
+        })),
+      },
     },
     pendingActivities: ms.data.activities.map((a) => ({
       activityId: a.activityId,
@@ -70,4 +82,16 @@ export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionRespons
         }
       : null,
   };
+}
+
+/** The run's search attributes with the server's own BuildIds, as the reference server shows them. */
+function searchAttributes(ms: MutableState): commonv1.ISearchAttributes | null {
+  const info = ms.info;
+  const held = info.searchAttributes ? decodeB64(commonv1.SearchAttributes, info.searchAttributes) : null;
+  if (!info.buildIds?.length) return held;
+  const buildIds = {
+    metadata: { encoding: Buffer.from('json/plain'), type: Buffer.from('KeywordList') },
+    data: Buffer.from(JSON.stringify(info.buildIds)),
+  };
+  return { indexedFields: { ...(held?.indexedFields ?? {}), BuildIds: buildIds } };
 }

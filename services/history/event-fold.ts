@@ -4,6 +4,7 @@
 import { enums, historyv1, commonv1 } from '../common/temporal.js';
 import { msFromDuration, msFromTimestamp, optionalDurationMs, toBigInt, toNumber } from '../common/proto-time.js';
 import type { ExecutionKey } from '../persistence/types.js';
+import { mergeSearchAttributes } from '../namespaces/search-attributes.js';
 import { decodeB64, encodeB64 } from './payload-codec.js';
 import { retryPolicyFromProto } from './retry-policy.js';
 import { addItem } from './version-history.js';
@@ -75,6 +76,7 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
           workflowId: a.parentWorkflowExecution.workflowId,
           runId: a.parentWorkflowExecution.runId ?? '',
           initiatedEventId: toNumber(a.parentInitiatedEventId),
+          root: a.rootWorkflowExecution?.workflowId ? { workflowId: a.rootWorkflowExecution.workflowId, runId: a.rootWorkflowExecution.runId ?? '' } : undefined,
         };
       }
       break;
@@ -112,6 +114,7 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
       const wt = info.workflowTask;
       if (wt) info.lastCompletedWorkflowTaskStartedEventId = wt.startedEventId;
       info.workflowTask = null;
+      noteBuild(data, e.workflowTaskCompletedEventAttributes!, id, at);
       break;
     }
     case ET.EVENT_TYPE_WORKFLOW_TASK_FAILED:
@@ -299,9 +302,8 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
       );
       break;
     case ET.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
-      const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {};
-      const current = info.searchAttributes ? decodeB64(commonv1.SearchAttributes, info.searchAttributes) : { indexedFields: {} };
-      const merged = { indexedFields: { ...(current.indexedFields ?? {}), ...fields } };
+      const current = info.searchAttributes ? decodeB64(commonv1.SearchAttributes, info.searchAttributes) : null;
+      const merged = mergeSearchAttributes(current, e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes);
       info.searchAttributes = encodeB64(commonv1.SearchAttributes, merged);
       break;
     }
@@ -373,4 +375,26 @@ function removeChild(data: MutableStateData, initiatedEventId: number): void {
 function removeExternal(list: ExternalRequestInfo[], initiatedEventId: number): void {
   const i = list.findIndex((r) => r.initiatedEventId === initiatedEventId);
   if (i >= 0) list.splice(i, 1);
+}
+
+/** The reference server's limit (limit.maxAutoResetPoints): the oldest points are dropped. */
+const MAX_RESET_POINTS = 20;
+
+/**
+ * A workflow task completed by a build not seen on this run adds a reset point and its BuildIds
+ * entry, as the reference server records them; a completion naming no build adds nothing.
+ */
+function noteBuild(data: MutableStateData, a: historyv1.IWorkflowTaskCompletedEventAttributes, id: number, at: number): void {
+  const info = data.info;
+  const buildId = a.workerVersion?.buildId ?? '';
+  const binaryChecksum = a.binaryChecksum ?? '';
+  if (!buildId && !binaryChecksum) return;
+  if (buildId) {
+    const entry = `${a.workerVersion?.useVersioning ? 'versioned' : 'unversioned'}:${buildId}`;
+    info.buildIds = [...(info.buildIds ?? []).filter((b) => b !== entry), entry];
+  }
+  const points = info.resetPoints ?? [];
+  if (points.some((p) => p.buildId === buildId && p.binaryChecksum === binaryChecksum)) return;
+  const point = { buildId, binaryChecksum, firstWorkflowTaskCompletedId: id, createTimeMs: at, resettable: data.children.length === 0 };
+  info.resetPoints = [...points, point].slice(-MAX_RESET_POINTS);
 }

@@ -143,6 +143,13 @@ export class MutableState {
     return { treeId: this.info.runId, branchId: this.info.branchId, ancestors: this.info.branchAncestors };
   }
 
+  /** The run at the top of its parent chain: itself without a parent; the parent for a child recorded before roots were kept. */
+  get root(): { workflowId: string; runId: string } {
+    const p = this.info.parent;
+    if (!p) return { workflowId: this.info.workflowId, runId: this.info.runId };
+    return p.root ?? { workflowId: p.workflowId, runId: p.runId };
+  }
+
   get isRunning(): boolean {
     return this.info.state === 'created' || this.info.state === 'running';
   }

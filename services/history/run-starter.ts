@@ -8,6 +8,7 @@ import { MutableState } from './mutable-state.js';
 import { decodeB64 } from './payload-codec.js';
 import { retryBackoffMs } from './retry-policy.js';
 import { newRunId } from './shard.js';
+import type { ParentInfo } from './state.js';
 import type { Transactions } from './transaction.js';
 import type { WorkflowTaskScheduler } from './workflow-task-scheduler.js';
 
@@ -40,7 +41,7 @@ export interface StartParams {
     lastCompletionResult?: commonv1.IPayloads | null;
     executionExpirationTimeMs: number;
   };
-  parent?: { namespaceId: string; namespace: string; workflowId: string; runId: string; initiatedEventId: number };
+  parent?: ParentInfo;
   /** A signal written right after the started event (signal-with-start). */
   signal?: { name: string; input?: commonv1.IPayloads | null; header?: commonv1.IHeader | null; identity: string; requestId: string };
 }
@@ -111,6 +112,7 @@ export class RunStarter {
           parentWorkflowNamespaceId: p.parent?.namespaceId ?? '',
           parentWorkflowExecution: p.parent ? { workflowId: p.parent.workflowId, runId: p.parent.runId } : null,
           parentInitiatedEventId: p.parent ? toLong(BigInt(p.parent.initiatedEventId)) : null,
+          rootWorkflowExecution: p.parent?.root ?? null,
           workflowId: ms.info.workflowId,
         },
       },

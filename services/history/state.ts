@@ -110,6 +110,18 @@ export interface ParentInfo {
   workflowId: string;
   runId: string;
   initiatedEventId: number;
+  /** The run at the top of the parent chain (the started event's root); absent in older records. */
+  root?: { workflowId: string; runId: string };
+}
+
+/** A point a run can be reset to: the first workflow task a build (or binary checksum) completed. */
+export interface ResetPoint {
+  buildId: string;
+  binaryChecksum: string;
+  firstWorkflowTaskCompletedId: number;
+  createTimeMs: number;
+  /** False when child workflows were pending then: a reset there would orphan them. */
+  resettable: boolean;
 }
 
 /** The last event id a branch wrote at a failover version (DESIGN invariant 5). */
@@ -175,6 +187,10 @@ export interface ExecutionInfo {
   searchAttributes: string | null;
   signalRequestIds: string[];
   historySizeBytes: number;
+  /** From the WorkflowTaskCompleted events; absent in records written before they were kept. */
+  resetPoints?: ResetPoint[];
+  /** The BuildIds search attribute: `unversioned:<id>` / `versioned:<id>` of every build that completed a task. */
+  buildIds?: string[];
 }
 
 /**

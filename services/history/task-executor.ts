@@ -6,6 +6,7 @@ import { toLong, optionalDurationMs } from '../common/proto-time.js';
 import type { HistoryTask, VisibilityRecord } from '../persistence/types.js';
 import type { NamespaceRef } from './api.js';
 import { reapplyLosingBranch, resolveDuplicateRun } from './conflict-tasks.js';
+import { typedSearchAttributes } from '../namespaces/search-attributes.js';
 import type { HistoryEngine } from './engine.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeB64 } from './payload-codec.js';
@@ -62,7 +63,7 @@ export class TaskExecutor {
           });
         });
       case 'visibility':
-        return this.read(task, (ms) => e.store.visibility.upsertVisibility(visibilityRecord(ms)));
+        return this.read(task, (ms) => this.writeVisibility(ms));
       case 'closeExecution':
         return this.closeExecution(task);
       case 'startChild':
@@ -176,17 +177,22 @@ export class TaskExecutor {
     });
   }
 
+  /** A deleted namespace still has its runs listed until retention removes them: its definitions may be gone. */
+  private async writeVisibility(ms: MutableState): Promise<void> {
+    const ns = await this.engine.namespaces.getById(ms.info.namespaceId);
+    await this.engine.store.visibility.upsertVisibility(visibilityRecord(ms, ns?.config ?? ''));
+  }
+
   /** Retention passed: the closed run goes the way DeleteWorkflowExecution removes one. */
   private async deleteExecution(task: HistoryTask): Promise<void> {
     const ms = await this.engine.tx.read(task.namespaceId, task.workflowId, task.runId);
     if (!ms.isRunning) await this.engine.tx.deleteRun(ms.key);
   }
 
-  /** Visibility of the closed run, the parent's child-completed event, and the parent close policy. */
+  /** The parent's child-completed event, and the parent close policy (the close's visibility is its own task). */
   private async closeExecution(task: HistoryTask): Promise<void> {
     const e = this.engine;
     const ms = await e.tx.read(task.namespaceId, task.workflowId, task.runId);
-    await e.store.visibility.upsertVisibility(visibilityRecord(ms));
     const info = ms.info;
     if (info.parent && !info.newExecutionRunId && info.status !== Status.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW) {
       const closeEvent = await e.tx.readEvent(ms, info.completionEventId);
@@ -310,6 +316,7 @@ export class TaskExecutor {
         workflowId: task.workflowId,
         runId: task.runId,
         initiatedEventId,
+        root: parent.root,
       },
     };
     const target = { id: a.namespaceId || task.namespaceId, name: a.namespace ?? '' };
@@ -465,8 +472,17 @@ interface ExternalRequestKind {
   failed(common: object): [number, Partial<historyv1.IHistoryEvent>];
 }
 
-export function visibilityRecord(ms: MutableState): VisibilityRecord {
+/**
+ * The run's visibility record. Search attributes are typed with the namespace's definitions
+ * (`config` of its record); BuildIds is the server's own, from the builds that completed tasks.
+ */
+export function visibilityRecord(ms: MutableState, namespaceConfig: string): VisibilityRecord {
   const info = ms.info;
+  const closeTimeMs = ms.isRunning ? null : info.closeTimeMs;
+  const searchAttributes = info.searchAttributes ? decodeB64(commonv1.SearchAttributes, info.searchAttributes) : null;
+  const typed = typedSearchAttributes({ config: namespaceConfig }, searchAttributes);
+  if (info.buildIds?.length) typed.BuildIds = { type: 'KeywordList', value: info.buildIds };
+  const root = ms.root;
   return {
     namespaceId: info.namespaceId,
     workflowId: info.workflowId,
@@ -476,15 +492,20 @@ export function visibilityRecord(ms: MutableState): VisibilityRecord {
     status: info.status,
     startTimeMs: info.startTimeMs,
     executionTimeMs: info.executionTimeMs,
-    closeTimeMs: ms.isRunning ? null : info.closeTimeMs,
+    closeTimeMs,
+    executionDurationMs: closeTimeMs === null ? null : Math.max(0, closeTimeMs - info.executionTimeMs),
     historyLength: info.nextEventId - 1,
+    historySizeBytes: info.historySizeBytes,
+    stateTransitionCount: ms.dbRecordVersion,
+    parentWorkflowId: info.parent?.workflowId ?? null,
+    parentRunId: info.parent?.runId ?? null,
+    rootWorkflowId: root.workflowId,
+    rootRunId: root.runId,
+    searchAttributes: typed,
     // protobufjs JSON form (bytes as base64), as the frontend's fromObject reads it back.
     data: JSON.stringify({
       memo: info.memo ? commonv1.Memo.toObject(decodeB64(commonv1.Memo, info.memo), { bytes: String }) : undefined,
-      searchAttributes: info.searchAttributes
-        ? commonv1.SearchAttributes.toObject(decodeB64(commonv1.SearchAttributes, info.searchAttributes), { bytes: String })
-        : undefined,
+      searchAttributes: searchAttributes ? commonv1.SearchAttributes.toObject(searchAttributes, { bytes: String }) : undefined,
     }),
   };
 }
-

@@ -45,6 +45,9 @@ function tasksOf(ms: MutableState, e: HistoryEvent, ctx: TaskContext): NewTask[]
       if (!wt || wt.scheduledEventId !== id || wt.startedEventId > 0) return [];
       return workflowTaskScheduledTasks(ms, now);
     }
+    case ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+      // A build the run had not seen changes its BuildIds.
+      return info.resetPoints?.some((p) => p.firstWorkflowTaskCompletedId === id) ? [transferTask('visibility', now)] : [];
     case ET.EVENT_TYPE_WORKFLOW_TASK_STARTED: {
       const wt = info.workflowTask;
       if (!wt || wt.startedEventId !== id) return [];
@@ -65,7 +68,12 @@ function tasksOf(ms: MutableState, e: HistoryEvent, ctx: TaskContext): NewTask[]
     case ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
     case ET.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
     case ET.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-      return [transferTask('closeExecution', now), timerTask('deleteExecution', info.closeTimeMs + ctx.retentionMs)];
+      // Visibility apart from closeExecution: a standby runs visibility tasks only, and must list the run as closed.
+      return [
+        transferTask('visibility', now),
+        transferTask('closeExecution', now),
+        timerTask('deleteExecution', info.closeTimeMs + ctx.retentionMs),
+      ];
     case ET.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
       return ms.child(id) ? [transferTask('startChild', now, { initiatedEventId: id })] : [];
     case ET.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:

@@ -8,6 +8,7 @@ import {
   checkCustomSearchAttributeName,
   customSearchAttributes,
   decodeSearchAttribute,
+  mergeSearchAttributes,
   searchAttributeTypes,
   typedSearchAttributes,
   validateSearchAttributes,
@@ -93,5 +94,13 @@ describe('search attributes', () => {
       indexedFields: { CustomerId: json(5), Removed: json('x'), Vip: json('not a bool'), Region: nullPayload, BuildIds: json(['b1']) },
     });
     assert.deepEqual(typed, { CustomerId: { type: 'Int', value: 5 }, BuildIds: { type: 'KeywordList', value: ['b1'] } });
+  });
+
+  test('an upsert sets what it names and removes what it clears (binary/null, null, an empty list)', () => {
+    const held = { indexedFields: { A: json(1), B: json('b'), C: json(['c']), D: json(true) } };
+    const merged = mergeSearchAttributes(held, { indexedFields: { A: json(2), B: nullPayload, C: json([]), D: json(null), E: json('e') } });
+    assert.deepEqual(Object.keys(merged.indexedFields ?? {}).sort(), ['A', 'E']);
+    assert.equal(Buffer.from(merged.indexedFields!.A!.data!).toString(), '2');
+    assert.deepEqual(mergeSearchAttributes(null, null), { indexedFields: {} });
   });
 });

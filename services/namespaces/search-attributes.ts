@@ -171,6 +171,26 @@ function payloadSize(p: commonv1.IPayload): number {
   return size;
 }
 
+/** binary/null, JSON null or an empty list: the SDKs' way to unset an attribute. */
+function clears(p: commonv1.IPayload): boolean {
+  const encoding = p.metadata?.encoding ? Buffer.from(p.metadata.encoding).toString('utf8') : '';
+  const data = Buffer.from(p.data ?? new Uint8Array()).toString('utf8');
+  return encoding === 'binary/null' || (encoding === 'json/plain' && (data === 'null' || data === '[]'));
+}
+
+/** What a run holds after an upsert: its attributes with the upserted ones set, those it clears removed. */
+export function mergeSearchAttributes(
+  held: commonv1.ISearchAttributes | null | undefined,
+  upsert: commonv1.ISearchAttributes | null | undefined,
+): commonv1.ISearchAttributes {
+  const fields = { ...(held?.indexedFields ?? {}) };
+  for (const [name, p] of Object.entries(upsert?.indexedFields ?? {})) {
+    if (clears(p)) delete fields[name];
+    else fields[name] = p;
+  }
+  return { indexedFields: fields };
+}
+
 /**
  * Checks search attributes a client or a workflow sets (start, child, continue-as-new, upsert):
  * every name defined in the namespace, every value of its type, each value and the whole within
