@@ -92,6 +92,18 @@ describe('opensearch visibility store', { skip }, () => {
     assert.deepEqual(await list(ns, byRunId(r.runId)), []);
   });
 
+  test('bulkUpsert writes many records as upsertVisibility does, older versions dropped', async () => {
+    const a = visibility(ns, { stateTransitionCount: 3, historyLength: 4 });
+    const b = visibility(ns, { searchAttributes: { Amount: { type: 'Int', value: 9 } } });
+    await store.upsertVisibility({ ...a, stateTransitionCount: 6, historyLength: 12 });
+    await store.bulkUpsert([a, b]);
+    await store.bulkUpsert([]);
+    await store.settle();
+    assert.deepEqual((await list(ns, byRunId(a.runId))).map((x) => x.historyLength), [12]);
+    assert.deepEqual(await list(ns, byRunId(b.runId)), [b]);
+    await assert.rejects(store.bulkUpsert([visibility(ns, { searchAttributes: { Amount: { type: 'Int', value: 'x' as never } } })]), /1 of 1 failed/);
+  });
+
   test('an unreachable cluster is StoreUnavailableError', async () => {
     const down = new OpenSearchVisibilityStore({ url: 'http://127.0.0.1:1', index: 'x', requestTimeoutMs: 2000 });
     await assert.rejects(down.countVisibility(ns, {}), { name: 'StoreUnavailableError' });

@@ -270,6 +270,24 @@ export class OpenSearchVisibilityStore implements VisibilityStore {
     await this.request('PUT', `${this.docPath(rec.namespaceId, rec.runId)}?${q}`, document(rec), [409]);
   }
 
+  /**
+   * Many records in one _bulk request, each written as upsertVisibility writes it (an older
+   * version than the stored one is dropped): for loaders and benches, not the visibility task.
+   */
+  async bulkUpsert(recs: VisibilityRecord[]): Promise<void> {
+    if (!recs.length) return;
+    const lines = recs.flatMap((rec) => [
+      { index: { _index: this.config.index, _id: `${rec.namespaceId}:${rec.runId}`, version: rec.stateTransitionCount, version_type: 'external_gte' } },
+      document(rec),
+    ]);
+    const res = await this.request('POST', '/_bulk', lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const failed = (res.body as { items: { index: { status: number; error?: { reason?: string } } }[] }).items.filter((i) => i.index.status >= 300 && i.index.status !== 409);
+    if (!failed.length) return;
+    const reason = `opensearch _bulk: ${failed.length} of ${recs.length} failed, first: ${failed[0].index.status} ${failed[0].index.error?.reason ?? ''}`;
+    if (failed.some((i) => i.index.status === 429 || i.index.status >= 500)) throw new StoreUnavailableError(reason);
+    throw new Error(reason);
+  }
+
   async deleteVisibility(namespaceId: string, runId: string): Promise<void> {
     await this.request('DELETE', this.docPath(namespaceId, runId), undefined, [404]);
   }
@@ -341,8 +359,9 @@ export class OpenSearchVisibilityStore implements VisibilityStore {
     try {
       res = await fetch(`${this.config.url}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        // A string is a _bulk body, already newline-delimited JSON.
+        headers: body === undefined ? {} : { 'content-type': typeof body === 'string' ? 'application/x-ndjson' : 'application/json' },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
         signal: AbortSignal.timeout(this.config.requestTimeoutMs),
       });
     } catch (err) {
