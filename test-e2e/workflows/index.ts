@@ -34,3 +34,4 @@ export async function countdown(n: number): Promise<number> {
 export * from './money-transfer.js';
 export * from './worker-cases.js';
 export * from './lifecycle.js';
+export * from './search-attributes.js';
