@@ -11,7 +11,7 @@ import { executionStatusNames as visibilityStatusNames, sortGroups } from '../pe
 import { visibilityColumns, type Condition, type FieldRef, type ScalarValue, type VisibilityColumn, type VisibilityQuery } from '../persistence/visibility-query.js';
 import type { CallContext, FrontendContext, Handlers } from './context.js';
 import { checkLength, pageSize } from './validation.js';
-import { parseVisibilityQuery, type ParsedVisibilityQuery } from './visibility-query.js';
+import { parseVisibilityQuery, type ParsedVisibilityQuery } from '../persistence/visibility-parser.js';
 
 function parseData(data: string): { memo?: commonv1.IMemo; searchAttributes?: commonv1.ISearchAttributes } {
   if (!data) return {};

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { isTandemError } from '../../common/errors.js';
-import { parseVisibilityQuery } from '../../frontend/visibility-query.js';
+import { parseVisibilityQuery } from '../visibility-parser.js';
 import type { VisibilityStore } from '../store.js';
 import type { VisibilityRecord } from '../types.js';
 import { evaluateCount, evaluateList, sortGroups } from '../visibility-eval.js';

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isTandemError } from '../common/errors.js';
-import type { Condition, FieldRef, SearchAttributeType } from '../persistence/visibility-query.js';
-import { parseVisibilityQuery } from './visibility-query.js';
+import type { Condition, FieldRef, SearchAttributeType } from './visibility-query.js';
+import { parseVisibilityQuery } from './visibility-parser.js';
 
 const attrs: Record<string, SearchAttributeType> = {
   CustomKeywordField: 'Keyword',

@@ -6,7 +6,7 @@
 // to its field's type here, so a store never sees a string where it expects a time. Each error
 // names the offending token and its position.
 import { apiError } from '../common/errors.js';
-import { executionStatusNames } from '../persistence/visibility-eval.js';
+import { executionStatusNames } from './visibility-eval.js';
 import {
   visibilityColumns,
   type CompareOp,
@@ -16,7 +16,7 @@ import {
   type ScalarValue,
   type SearchAttributeType,
   type VisibilityQuery,
-} from '../persistence/visibility-query.js';
+} from './visibility-query.js';
 
 /** Longer queries are refused before parsing. */
 const MAX_QUERY_LENGTH = 16 * 1024;
