@@ -16,7 +16,8 @@ import { ensureChromium } from '../deploy/chromium/ensure.js';
 import { NAMESPACE, SEEDED, SEEDED_TOTAL, startAll } from './web-ui-fixture.js';
 
 const WAIT_MS = 30_000;
-const shots = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-web-ui-'));
+/** Screenshots of failed checks, made on the first failure. */
+let shots: string | undefined;
 
 type All = Awaited<ReturnType<typeof startAll>>;
 
@@ -29,6 +30,8 @@ describe('the official Temporal Web UI over make dev', { timeout: 600_000 }, () 
   /** Every /api/v1 call of the current test (for the report of what the UI asks). */
   let calls: string[] = [];
   const runIds: Record<string, string> = {};
+  /** The UI's /api calls in flight, the history long poll (waitNewEvent) aside. */
+  const inFlight = new Set<unknown>();
 
   before(async () => {
     const executablePath = await ensureChromium();
@@ -42,6 +45,10 @@ describe('the official Temporal Web UI over make dev', { timeout: 600_000 }, () 
       if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console error: ${m.text().slice(0, 400)}`);
     });
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    const tracked = (url: string) => url.includes('/api/') && !url.includes('waitNewEvent=true');
+    page.on('request', (req) => void (tracked(req.url()) && inFlight.add(req)));
+    page.on('requestfinished', (req) => void inFlight.delete(req));
+    page.on('requestfailed', (req) => void inFlight.delete(req));
     page.on('response', async (res) => {
       const url = new URL(res.url());
       if (!url.pathname.startsWith('/api/')) return;
@@ -68,9 +75,11 @@ describe('the official Temporal Web UI over make dev', { timeout: 600_000 }, () 
   async function checked(name: string, fn: () => Promise<void>): Promise<void> {
     try {
       await fn();
+      await quiet();
       assert.deepEqual(problems, [], 'the UI made no failed call and logged no error');
       assert.deepEqual(await visibleErrors(), [], 'the page shows no error toast or banner');
     } catch (err) {
+      shots ??= fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-web-ui-shots-'));
       const file = path.join(shots, `${name}.png`);
       await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
       throw new Error(
@@ -85,6 +94,17 @@ describe('the official Temporal Web UI over make dev', { timeout: 600_000 }, () 
     const toasts = await page.locator('[role=log] p').allTextContents();
     const banners = await page.locator('[role=status]').filter({ hasText: /error/i }).allTextContents();
     return [...toasts, ...banners].map((t) => t.replace(/\s+/g, ' ').trim()).filter(Boolean);
+  }
+
+  /** Until no /api call (but the history long poll) has been in flight for 500 ms. */
+  async function quiet(): Promise<void> {
+    const deadline = Date.now() + WAIT_MS;
+    let since = Date.now();
+    while (Date.now() - since < 500) {
+      if (inFlight.size > 0) since = Date.now();
+      if (Date.now() > deadline) throw new Error(`the UI still waits for ${inFlight.size} /api calls`);
+      await page.waitForTimeout(100);
+    }
   }
 
   const listUrl = (query?: string) => `${all.ui.url}/namespaces/${NAMESPACE}/workflows${query ? `?query=${encodeURIComponent(query)}` : ''}`;
@@ -156,6 +176,24 @@ describe('the official Temporal Web UI over make dev', { timeout: 600_000 }, () 
       await listUntil(url, SEEDED.running);
     }));
 
+  test('the Parent Workflows, Today and Last Hour saved views', () =>
+    checked('other-views', async () => {
+      const everything = [...SEEDED.running, ...SEEDED.completed, ...SEEDED.failed, ...SEEDED.terminated];
+      const views: [string, RegExp, string[]][] = [
+        ['child-workflows', /ParentWorkflowId`? is null/, everything.filter((id) => id !== 'ui-parent-child')],
+        ['today', /StartTime >= "/, everything],
+        ['last-hour', /StartTime >= "/, everything],
+      ];
+      for (const [testId, query, ids] of views) {
+        await page.goto(listUrl());
+        await page.getByTestId(testId).click();
+        await page.waitForURL(/query=/, { timeout: WAIT_MS });
+        const url = page.url();
+        assert.match(decodeURIComponent(url).replace(/\+/g, ' '), query, testId);
+        await listUntil(url, ids);
+      }
+    }));
+
   test('Add Filter offers the custom search attribute, and a filter on it returns its workflows', () =>
     checked('custom-attribute', async () => {
       await page.goto(listUrl());
@@ -164,30 +202,34 @@ describe('the official Temporal Web UI over make dev', { timeout: 600_000 }, () 
       await menu.waitFor({ timeout: WAIT_MS });
       const offered = (await menu.locator('li[role=menuitem] p').allTextContents()).map((t) => t.trim());
       assert.ok(offered.includes('CustomerId'), `Add Filter offers CustomerId; it offers ${JSON.stringify(offered)}`);
-      await page.keyboard.press('Escape');
       assert.equal(all.seeded.searchAttributeError, undefined, 'CustomerId was added and set at start');
-      await listUntil(listUrl('CustomerId="acme"'), SEEDED.acme);
+      // The filter as a user builds it: CustomerId, "Equal to", acme, Apply.
+      await menu.locator('li[role=menuitem]').filter({ hasText: 'CustomerId' }).first().click();
+      await page.getByTestId('dropdown-filter-chip-CustomerId-0-text').fill('acme');
+      await page.getByTestId('apply-filter-button').click();
+      await page.waitForURL(/query=/, { timeout: WAIT_MS });
+      const url = page.url();
+      assert.match(decodeURIComponent(url), /CustomerId`?="acme"/);
+      await listUntil(url, SEEDED.acme);
+      // And typed into the URL, as a saved link would have it.
+      await listUntil(listUrl('CustomerId = "globex" AND ExecutionStatus = "Running"'), ['ui-parent']);
     }));
 
   test('the Relationships tab shows the parent its child and the child its parent', () =>
     checked('relationships', async () => {
       const tab = (id: string) => `${all.ui.url}/namespaces/${NAMESPACE}/workflows/${id}/${runIds[id]}/relationships`;
-      // The tab asks for the root's tree (a count on RootWorkflowId) and the children (a list on
-      // ParentWorkflowId and ParentRunId); the page is judged once both answered.
-      const treeAnswered = () =>
-        Promise.all(
-          ['RootWorkflowId', 'ParentWorkflowId'].map((attr) =>
-            page.waitForResponse((r) => decodeURIComponent(r.url()).includes(attr) && r.url().includes('/api/v1/'), { timeout: WAIT_MS }),
-          ),
-        );
-      let answered = treeAnswered();
-      await page.goto(tab('ui-parent'));
-      await page.getByRole('link', { name: 'ui-parent-child', exact: true }).first().waitFor({ timeout: WAIT_MS });
-      await answered;
-      answered = treeAnswered();
-      await page.goto(tab('ui-parent-child'));
-      await page.getByRole('link', { name: 'ui-parent', exact: true }).first().waitFor({ timeout: WAIT_MS });
-      await answered;
-      await page.waitForTimeout(500);
+      const historyLink = (id: string) => page.locator(`main a[href="/namespaces/${NAMESPACE}/workflows/${id}/${runIds[id]}/history"]`);
+      for (const id of ['ui-parent', 'ui-parent-child']) {
+        await page.goto(tab(id));
+        // The tab draws the root's tree (RootWorkflowId and RootRunId queries): the parent with
+        // "Child Count 1" and its child under it, on the parent's page and on the child's. The
+        // page's own header never links to the page's own run, so both links are the tree's.
+        for (const member of ['ui-parent', 'ui-parent-child']) {
+          await historyLink(member).first().waitFor({ timeout: WAIT_MS }).catch(() => undefined);
+          assert.ok((await historyLink(member).count()) > 0, `${id}'s Relationships tab links to ${member} (run ${runIds[member]})`);
+        }
+        assert.ok(await page.getByText('Child Count', { exact: true }).first().isVisible(), `${id}'s Relationships tab shows the tree with child counts`);
+        await quiet();
+      }
     }));
 });
