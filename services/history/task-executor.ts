@@ -6,7 +6,7 @@ import { toLong, optionalDurationMs } from '../common/proto-time.js';
 import type { HistoryTask, VisibilityRecord } from '../persistence/types.js';
 import type { NamespaceRef } from './api.js';
 import { reapplyLosingBranch, resolveDuplicateRun } from './conflict-tasks.js';
-import { typedSearchAttributes } from '../namespaces/search-attributes.js';
+import { searchAttributeTypes, typedSearchAttributes } from '../namespaces/search-attributes.js';
 import type { HistoryEngine } from './engine.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeB64 } from './payload-codec.js';
@@ -177,9 +177,16 @@ export class TaskExecutor {
     });
   }
 
-  /** A deleted namespace still has its runs listed until retention removes them: its definitions may be gone. */
+  /**
+   * A run may hold an attribute defined since this process last refreshed its namespace cache (the
+   * definition was written by another process): one read of the record makes it current. A deleted
+   * namespace still has its runs listed until retention removes them.
+   */
   private async writeVisibility(ms: MutableState): Promise<void> {
-    const ns = await this.engine.namespaces.getById(ms.info.namespaceId);
+    const namespaces = this.engine.namespaces;
+    let ns = await namespaces.getById(ms.info.namespaceId);
+    const names = ms.info.searchAttributes ? Object.keys(decodeB64(commonv1.SearchAttributes, ms.info.searchAttributes).indexedFields ?? {}) : [];
+    if (ns && names.some((n) => !(n in searchAttributeTypes(ns!)))) ns = await namespaces.refreshNamespace(ns.id);
     await this.engine.store.visibility.upsertVisibility(visibilityRecord(ms, ns?.config ?? ''));
   }
 

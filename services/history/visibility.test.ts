@@ -187,4 +187,23 @@ describe('visibility from history', () => {
     assert.equal(failed?.cause, enums.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES);
     assert.equal(ms.info.searchAttributes, null, 'nothing was upserted');
   });
+
+  test('an attribute another process defined since the cache was read reaches the record', async () => {
+    const cached = (await a.namespaces.getById(ns.id))!;
+    // Written past this region's registry, as another process of the region writes it.
+    await a.store.namespaces.updateNamespace(
+      { ...cached, notificationVersion: cached.notificationVersion + 1n, config: withCustomSearchAttributes(cached.config, (c) => ({ ...c, Fresh: 'Bool' })) },
+      cached.notificationVersion,
+    );
+    const { runId } = await a.engine.startWorkflowExecution(ns, {
+      namespace: ns.name,
+      workflowId: `fresh-${randomUUID()}`,
+      workflowType: { name: 'w' },
+      taskQueue: { name: `${QUEUE}-fresh` },
+      requestId: randomUUID(),
+      searchAttributes: { indexedFields: { Fresh: json(true) } },
+    });
+    const rec = await eventually('the record', () => recordOf(a, ns, runId!));
+    assert.deepEqual(rec.searchAttributes, { Fresh: { type: 'Bool', value: true } });
+  });
 });
