@@ -70,8 +70,8 @@ describe('visibility from history', () => {
     }
   }
 
-  async function pollTask() {
-    return a.matching.pollWorkflowTaskQueue(ns.id, { namespace: ns.name, taskQueue: { name: QUEUE, kind: 1 }, identity: 'worker' }, AbortSignal.timeout(10_000));
+  async function pollTask(queue = QUEUE) {
+    return a.matching.pollWorkflowTaskQueue(ns.id, { namespace: ns.name, taskQueue: { name: queue, kind: 1 }, identity: 'worker' }, AbortSignal.timeout(10_000));
   }
 
   test('start, upsert, memo, build and close reach the record; Describe shows the same; the standby lists it too', async () => {
@@ -205,5 +205,43 @@ describe('visibility from history', () => {
     });
     const rec = await eventually('the record', () => recordOf(a, ns, runId!));
     assert.deepEqual(rec.searchAttributes, { Fresh: { type: 'Bool', value: true } });
+  });
+
+  test("a child's record and Describe name its parent and its root; the grandchild inherits the root", async () => {
+    const workflowId = `parent-${randomUUID()}`;
+    const queue = `${QUEUE}-family`;
+    const { runId } = await a.engine.startWorkflowExecution(ns, { namespace: ns.name, workflowId, workflowType: { name: 'w' }, taskQueue: { name: queue }, requestId: randomUUID() });
+    /** Completes the next task on `from` with a child started on a queue of its own. */
+    const startChild = async (from: string, childId: string) => {
+      const task = await pollTask(from);
+      await a.engine.respondWorkflowTaskCompleted(ns, {
+        namespace: ns.name,
+        taskToken: task.taskToken,
+        identity: 'worker',
+        commands: [
+          {
+            commandType: CT.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION,
+            startChildWorkflowExecutionCommandAttributes: { workflowId: childId, workflowType: { name: 'w' }, taskQueue: { name: childId } },
+          },
+        ],
+      });
+      const { records } = await eventually(`${childId} listed`, async () => {
+        const page = await a.store.visibility.listVisibility({ namespaceId: ns.id, query: {}, pageSize: 1000 });
+        return page.records.some((r) => r.workflowId === childId) ? page : undefined;
+      });
+      return records.find((r) => r.workflowId === childId)!;
+    };
+    const child = await startChild(queue, `${workflowId}-child`);
+    assert.equal(child.parentWorkflowId, workflowId);
+    assert.equal(child.parentRunId, runId);
+    assert.equal(child.rootWorkflowId, workflowId);
+    assert.equal(child.rootRunId, runId);
+    const grandchild = await startChild(child.workflowId, `${workflowId}-grandchild`);
+    assert.equal(grandchild.parentWorkflowId, child.workflowId);
+    assert.equal(grandchild.rootWorkflowId, workflowId);
+    assert.equal(grandchild.rootRunId, runId);
+    const d = await a.engine.describeWorkflowExecution(ns, { namespace: ns.name, execution: { workflowId: grandchild.workflowId } });
+    assert.deepEqual(d.workflowExecutionInfo?.rootExecution, { workflowId, runId });
+    assert.deepEqual(d.workflowExecutionInfo?.parentExecution, { workflowId: child.workflowId, runId: child.runId });
   });
 });
