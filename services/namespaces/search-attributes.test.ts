@@ -67,6 +67,7 @@ describe('search attributes', () => {
   test('a value of the wrong type is INVALID_ARGUMENT naming the attribute, its type and the value', () => {
     refused(() => decodeSearchAttribute('CustomerId', 'Int', json('abc')), /^search attribute CustomerId of type Int cannot hold "abc"$/);
     refused(() => decodeSearchAttribute('A', 'Int', json(1.5)), /of type Int cannot hold 1.5/);
+    refused(() => decodeSearchAttribute('A', 'Int', json(['abc'])), /of type Int cannot hold "abc"$/);
     refused(() => decodeSearchAttribute('A', 'Bool', json('true')), /of type Bool/);
     refused(() => decodeSearchAttribute('A', 'Datetime', json('yesterday')), /of type Datetime/);
     refused(() => decodeSearchAttribute('A', 'KeywordList', json(['a', 1])), /of type KeywordList/);

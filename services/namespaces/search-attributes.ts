@@ -143,15 +143,15 @@ function scalar(type: SearchAttributeType, v: unknown): string | number | boolea
 export function decodeSearchAttribute(name: string, type: SearchAttributeType, p: commonv1.IPayload): TypedValue | null {
   const v = payloadJson(name, p);
   if (v === undefined || v === null) return null;
-  const bad = () => apiError('INVALID_ARGUMENT', `search attribute ${name} of type ${type} cannot hold ${JSON.stringify(v)}`);
+  const bad = (held: unknown) => apiError('INVALID_ARGUMENT', `search attribute ${name} of type ${type} cannot hold ${JSON.stringify(held)}`);
   if (type === 'KeywordList') {
     const list = Array.isArray(v) ? v : [v];
-    if (!list.every((x): x is string => typeof x === 'string')) throw bad();
+    if (!list.every((x): x is string => typeof x === 'string')) throw bad(v);
     return { type, value: list };
   }
-  const one = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  const one: unknown = Array.isArray(v) && v.length === 1 ? v[0] : v;
   const value = scalar(type, one);
-  if (value === undefined) throw bad();
+  if (value === undefined) throw bad(one);
   return { type, value };
 }
 
