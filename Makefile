@@ -49,18 +49,20 @@ ui-install: install
 ui: ui-install
 	$(TEMPORAL_UI) run --address 127.0.0.1:7233 --port 8233
 
-# The whole suite: type check, then every test file. Cassandra- and Redis-backed tests share one
-# test instance of each, stopped at the end whatever happens.
-test: install typecheck cassandra-fetch redis-install chromium-install
+# The whole suite: type check, then every test file. Cassandra-, OpenSearch- and Redis-backed tests
+# share one test instance of each (the two JVMs start side by side), stopped at the end whatever happens.
+test: install typecheck cassandra-fetch opensearch-fetch redis-install chromium-install ui-install
 	@set -euo pipefail; \
-	trap '$(CASSANDRA) stop --name test >/dev/null 2>&1 || true; $(REDIS) stop --name test >/dev/null 2>&1 || true' EXIT; \
+	trap '$(CASSANDRA) stop --name test >/dev/null 2>&1 || true; $(OPENSEARCH) stop --name test >/dev/null 2>&1 || true; $(REDIS) stop --name test >/dev/null 2>&1 || true' EXIT; \
+	$(OPENSEARCH) start --name test --port 29200 --transport-port 29300 --heap-mb 512 & opensearch=$$!; \
 	$(CASSANDRA) start --name test --port 19042 --storage-port 17000 --heap-mb 640 --unsafe-system; \
-	TANDEM_TEST_CASSANDRA=127.0.0.1:19042 $(NODE_TEST) $(TEST_FILES); \
+	wait $$opensearch; \
+	TANDEM_TEST_CASSANDRA=127.0.0.1:19042 TANDEM_TEST_OPENSEARCH=http://127.0.0.1:29200 $(NODE_TEST) $(TEST_FILES); \
 	TANDEM_E2E_STORES=sqlite TANDEM_E2E_REGIONS=2 $(NODE_TEST) $(REGIONS_E2E)
 
-# Fast tests only (no Cassandra, no end-to-end).
+# Fast tests only (no Cassandra, no OpenSearch, no end-to-end).
 test-unit: install
-	TANDEM_E2E_STORES=sqlite $(NODE_TEST) $(filter-out test-e2e/% bench/% services/persistence/cassandra/% deploy/cassandra/%,$(TEST_FILES))
+	TANDEM_E2E_STORES=sqlite $(NODE_TEST) $(filter-out test-e2e/% bench/% services/persistence/cassandra/% deploy/cassandra/% deploy/opensearch/%,$(TEST_FILES))
 
 # Regenerates proto/gen from proto/ (ts-proto through buf's npm binary); commit the result.
 proto: install
