@@ -49,7 +49,7 @@ const SETTLE_MS = 60_000;
 /** Quiet interval, before any load, over which a region's idle CPU is measured (one queue poll interval and more). */
 const IDLE_MS = 10_000;
 /** A region's processes by role; with Cassandra, Redis, `bench` and `machine`, the parties of its CPU probe. */
-const ROLES: Service[] = ['frontend', 'matching', 'history'];
+export const ROLES: Service[] = ['frontend', 'matching', 'history'];
 const REDIS_PARTY = 'redis';
 
 export interface Phase {
@@ -88,13 +88,13 @@ export interface RegionBenchReport {
   ratios: Ratio[];
 }
 
-/** The CPU of every process of the region, per role, and of its Cassandra and Redis when they run here. */
-function regionProbe(cluster: LocalCluster, cassandraContactPoint: string, redis: string): CpuProbe {
+/**
+ * The CPU of every process of the region, per role, and of its Cassandra and Redis when they run
+ * here; `listeners` adds more parties by the host:port they listen on (e.g. an OpenSearch).
+ */
+export function regionProbe(cluster: LocalCluster, cassandraContactPoint: string, redis: string, listeners: Record<string, string> = {}): CpuProbe {
   const groups: Record<string, number[]> = Object.fromEntries(ROLES.map((role) => [role, cluster.nodes.filter((n) => n.options.service === role).map((n) => n.pid!)]));
-  for (const [party, address] of [
-    [CASSANDRA_PARTY, cassandraContactPoint],
-    [REDIS_PARTY, redis],
-  ] as const) {
+  for (const [party, address] of [[CASSANDRA_PARTY, cassandraContactPoint], [REDIS_PARTY, redis], ...Object.entries(listeners)] as const) {
     const pid = localListenerPid(address);
     if (pid !== null) groups[party] = [pid];
   }
