@@ -59,8 +59,9 @@ export interface RegionsTopologyOptions {
   /**
    * Each region's name (also its membership key prefix in the shared Redis, so unique per test
    * run), history node count and keyspace; initial failover versions 1, 2, ... in this order.
+   * `visibility`: the region's visibility in that OpenSearch index (absent: in its keyspace).
    */
-  regions: { name: string; historyNodes: number; cassandra: TestCassandra }[];
+  regions: { name: string; historyNodes: number; cassandra: TestCassandra; visibility?: { url: string; index: string } }[];
   numShards: number;
   redis: string;
   membership?: { ttlMs: number; heartbeatMs: number; pollMs: number };
@@ -87,6 +88,7 @@ export async function regionsTopology(o: RegionsTopologyOptions): Promise<Topolo
       name: r.name,
       initialFailoverVersion: i + 1,
       cassandra: { managed: false, contactPoints: [r.cassandra.contactPoint], listen: cHost, cqlPort: Number(cPort), keyspace: r.cassandra.keyspace },
+      ...(r.visibility ? { visibility: { store: 'opensearch', url: r.visibility.url, index: r.visibility.index, shards: 1, replicas: 0 } } : {}),
       redis: { managed: false, host: rHost, port: Number(rPort) },
       frontend: await node(`${r.name}-frontend`),
       matching: [await node(`${r.name}-matching-1`)],
