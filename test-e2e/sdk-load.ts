@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { setMaxListeners } from 'node:events';
 import type { Client } from '@temporalio/client';
-import { historyv1 } from '../services/common/temporal.js';
+import { enums, historyv1 } from '../services/common/temporal.js';
 
 export interface LoadedRun {
   workflowId: string;
@@ -85,9 +85,34 @@ export class SdkLoad {
    * Sends `done` to every open run and checks each run's result counts its signals right: every
    * run completes, none lost, no signal counted twice. Runs in parallel (hundreds after a drill).
    */
-  async finishAll(): Promise<void> {
+  async finishAll(withinMs = 180_000): Promise<void> {
     await Promise.all(this.open().map((run) => this.finish(run)));
-    await Promise.all([...this.runs.values()].map(async (run) => assertSignalsCounted(run, await this.client.workflow.getHandle(run.workflowId, run.runId).result())));
+    const stuck: LoadedRun[] = [];
+    await Promise.all(
+      [...this.runs.values()].map(async (run) => {
+        const result = await this.client.connection.withDeadline(Date.now() + withinMs, () => this.client.workflow.getHandle(run.workflowId, run.runId).result()).catch((err: unknown) => {
+          if (!(err instanceof Error) || !/deadline/i.test(`${err.message} ${String(err.cause)}`)) throw err;
+          stuck.push(run);
+          return undefined;
+        });
+        if (result !== undefined) assertSignalsCounted(run, result as number);
+      }),
+    );
+    // A run that never completes is a lost task or signal: say which and where it stands, not hang.
+    if (stuck.length > 0) throw new Error(`${stuck.length} of ${this.runs.size} runs did not complete within ${withinMs} ms: ${(await Promise.all(stuck.slice(0, 5).map((r) => this.whereIs(r)))).join('; ')}`);
+  }
+
+  private async whereIs(run: LoadedRun): Promise<string> {
+    const handle = this.client.workflow.getHandle(run.workflowId, run.runId);
+    try {
+      const d = await handle.describe();
+      const events = (await handle.fetchHistory()).events ?? [];
+      const tail = events.slice(-6).map((e) => `${e.eventId}:${enums.EventType[historyv1.HistoryEvent.fromObject(e).eventType]}`);
+      const pending = d.raw.pendingWorkflowTask;
+      return `${run.workflowId} ${d.status.name} pendingWorkflowTask=${pending ? `${pending.state} attempt ${pending.attempt}` : 'none'} events ${tail.join(' ')}`;
+    } catch (err) {
+      return `${run.workflowId}: describe failed: ${(err as Error).message}`;
+    }
   }
 
   /** The call's answer when the server acknowledged it; undefined when it failed or the load stopped first. */
