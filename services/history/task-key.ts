@@ -2,6 +2,7 @@
 // categories by taskId alone (their key's visibilityTimeMs is 0).
 /** Task ids are signed 64-bit integers in the stores. */
 export const MAX_TASK_ID = (1n << 63n) - 1n;
+const MIN_TASK_ID = -(1n << 63n);
 
 export interface TaskKey {
   visibilityTimeMs: number;
@@ -23,6 +24,9 @@ export function maxKey(a: TaskKey, b: TaskKey): TaskKey {
 
 /** The next key: nothing is ordered between k and it. */
 export function successor(k: TaskKey): TaskKey {
+  // A timer window read up to the last id of its millisecond (its ack level then ends there): the
+  // next key is the next millisecond's first, not an id past what the stores can bind.
+  if (k.taskId === MAX_TASK_ID) return { visibilityTimeMs: k.visibilityTimeMs + 1, taskId: MIN_TASK_ID };
   return { visibilityTimeMs: k.visibilityTimeMs, taskId: k.taskId + 1n };
 }
 
