@@ -125,7 +125,11 @@ export class TandemProcess {
         await c.close();
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`tandem did not answer on ${this.address}: ${String(err)}\n${this.output}`);
+        if (Date.now() > deadline) {
+          // A server that never answered must not outlive the failed fixture and hold the suite open.
+          child.kill('SIGKILL');
+          throw new Error(`tandem did not answer on ${this.address}: ${String(err)}\n${this.output}`);
+        }
         await new Promise((r) => setTimeout(r, 200));
       }
     }
