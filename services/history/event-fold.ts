@@ -18,6 +18,7 @@ import {
   type MutableStateData,
   type UpdateInfo,
 } from './state.js';
+import { foldCompleted, overrideFromProto } from './versioning.js';
 
 const ET = enums.EventType;
 const Status = enums.WorkflowExecutionStatus;
@@ -69,6 +70,7 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
       info.status = Status.WORKFLOW_EXECUTION_STATUS_RUNNING;
       info.memo = a.memo ? encodeB64(commonv1.Memo, a.memo) : null;
       info.searchAttributes = a.searchAttributes ? encodeB64(commonv1.SearchAttributes, a.searchAttributes) : null;
+      info.versioningOverride = overrideFromProto(a.versioningOverride);
       if (a.parentWorkflowExecution?.workflowId) {
         info.parent = {
           namespaceId: a.parentWorkflowNamespaceId ?? '',
@@ -115,6 +117,7 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
       if (wt) info.lastCompletedWorkflowTaskStartedEventId = wt.startedEventId;
       info.workflowTask = null;
       noteBuild(data, e.workflowTaskCompletedEventAttributes!, id, at);
+      info.versioning = foldCompleted(e.workflowTaskCompletedEventAttributes!);
       break;
     }
     case ET.EVENT_TYPE_WORKFLOW_TASK_FAILED:
@@ -329,6 +332,12 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
       } else {
         data.updates.push({ updateId, stage: 'completed', acceptedEventId: 0, completedEventId: id });
       }
+      break;
+    }
+    case ET.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED: {
+      const a = e.workflowExecutionOptionsUpdatedEventAttributes!;
+      if (a.unsetVersioningOverride) info.versioningOverride = undefined;
+      else if (a.versioningOverride) info.versioningOverride = overrideFromProto(a.versioningOverride);
       break;
     }
     default:

@@ -21,6 +21,7 @@ export function taskToWire(t: AddTaskRequest): Task {
     runId: t.runId,
     scheduledEventId: BigInt(t.scheduledEventId),
     scheduleToStartTimeoutMs: BigInt(t.scheduleToStartTimeoutMs),
+    pinnedVersion: t.pinnedVersion,
   };
 }
 
@@ -31,6 +32,7 @@ export function taskFromWire(t: Task | undefined): AddTaskRequest {
     runId: t?.runId ?? '',
     scheduledEventId: Number(t?.scheduledEventId ?? 0n),
     scheduleToStartTimeoutMs: Number(t?.scheduleToStartTimeoutMs ?? 0n),
+    ...(t?.pinnedVersion ? { pinnedVersion: t.pinnedVersion } : {}),
   };
 }
 

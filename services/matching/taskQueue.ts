@@ -71,6 +71,7 @@ type StartOutcome = 'started' | 'stale' | 'failed';
 interface PollerRecord {
   lastAccessMs: number;
   ratePerSecond: number;
+  deploymentOptions: PollRequest['deploymentOptions'];
 }
 
 export interface TaskQueueStatus {
@@ -662,6 +663,7 @@ export class TaskQueueManager {
     this.pollerHistory.set(req.identity ?? '', {
       lastAccessMs: this.clock(),
       ratePerSecond: rate ?? DEFAULT_POLLER_RATE_PER_SECOND,
+      deploymentOptions: req.deploymentOptions,
     });
   }
 
