@@ -8,7 +8,7 @@ import { enums, type commandv1, type commonv1, type historyv1, type workflowserv
 import { durationFromMs } from '../common/proto-time.js';
 import { compileScheduleSpec, type CompiledSpec } from '../schedules/schedule-spec.js';
 import { plan, recordStarted, startFailed, wakeAtMs, type PlannedStart } from '../schedules/scheduler.js';
-import { foldSchedulerState, pausedOf, PAUSED_SEARCH_ATTRIBUTE, type SchedulerState } from '../schedules/scheduler-state.js';
+import { bookkeepingOf, foldSchedulerState, pausedOf, PAUSED_SEARCH_ATTRIBUTE, type SchedulerState } from '../schedules/scheduler-state.js';
 import { BOOKKEEPING_MARKER, SCHEDULER_TASK_QUEUE, encodeBookkeeping, scheduleIdOf, type ActionWorkflow, type Bookkeeping } from '../schedules/scheduler-wire.js';
 import type { NamespaceRef } from './api.js';
 import type { HistoryEngine } from './engine.js';
@@ -141,22 +141,9 @@ export class SchedulerRunner {
   /** The pass's record: the bookkeeping marker, the wake-up timer, TemporalSchedulePaused. */
   private commands(state: SchedulerState, spec: CompiledSpec | null, book: Bookkeeping, retry: boolean, timerId: string): commandv1.ICommand[] {
     const commands: commandv1.ICommand[] = [];
-    const before: Bookkeeping = {
-      lastProcessedMs: state.lastProcessedMs,
-      buffered: state.buffered,
-      running: state.running,
-      recent: state.recent,
-      actionCount: state.actionCount,
-      missedCatchupWindow: state.missedCatchupWindow,
-      overlapSkipped: state.overlapSkipped,
-      bufferDropped: state.bufferDropped,
-      remainingActions: state.remainingActions,
-    };
-    // lastProcessedMs moves on every pass, but matters only once a spec time is behind it (one
-    // passed while paused must not fire on unpause).
-    const changed = JSON.stringify({ ...before, lastProcessedMs: 0 }) !== JSON.stringify({ ...book, lastProcessedMs: 0 });
-    const passed = spec?.next(state.lastProcessedMs);
-    if (changed || state.pending.length > 0 || (passed && passed.actualMs <= book.lastProcessedMs)) {
+    // A pass with nothing due changes nothing and records nothing.
+    const changed = JSON.stringify(bookkeepingOf(state)) !== JSON.stringify(book);
+    if (changed || state.pending.length > 0) {
       commands.push({
         commandType: CT.COMMAND_TYPE_RECORD_MARKER,
         recordMarkerCommandAttributes: { markerName: BOOKKEEPING_MARKER, details: encodeBookkeeping(book) },

@@ -138,6 +138,21 @@ function applyEvent(s: SchedulerState, e: historyv1.IHistoryEvent): void {
   }
 }
 
+/** The part of the state the scheduler's own passes write. */
+export function bookkeepingOf(s: SchedulerState): Bookkeeping {
+  return {
+    lastProcessedMs: s.lastProcessedMs,
+    buffered: s.buffered,
+    running: s.running,
+    recent: s.recent,
+    actionCount: s.actionCount,
+    missedCatchupWindow: s.missedCatchupWindow,
+    overlapSkipped: s.overlapSkipped,
+    bufferDropped: s.bufferDropped,
+    remainingActions: s.remainingActions,
+  };
+}
+
 /** The state after `events`, which must begin with the run's started event. */
 export function foldSchedulerState(events: historyv1.IHistoryEvent[]): SchedulerState {
   const first = events[0];

@@ -38,7 +38,7 @@ export interface ScheduleActionResult extends ActionWorkflow {
 
 /** What the scheduler's own decisions change; recorded whole by each of its workflow tasks. */
 export interface Bookkeeping {
-  /** Spec times whose actual time is at or before this are handled (started, buffered or missed). */
+  /** Spec times of this nominal time or earlier are handled (started, buffered, missed or passed over while paused). */
   lastProcessedMs: number;
   buffered: BufferedStart[];
   running: ActionWorkflow[];

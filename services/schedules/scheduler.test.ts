@@ -85,7 +85,7 @@ describe('scheduler state fold', () => {
       ev(ET.EVENT_TYPE_TIMER_STARTED, T0 + 15 * S, { timerStartedEventAttributes: { timerId: 'w1', startToFireTimeout: durationFromMs(5 * S) } }),
     );
     assert.deepEqual(s.pending, []);
-    assert.equal(s.lastProcessedMs, T0 + 15 * S);
+    assert.equal(s.lastProcessedMs, T0 + 10 * S);
     assert.deepEqual(s.timer, { timerId: 'w1', fireAtMs: T0 + 20 * S });
     const fired = fold(
       started(schedule()),

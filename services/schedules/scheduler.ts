@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { enums } from '../common/temporal.js';
 import type { CompiledSpec } from './schedule-spec.js';
-import type { SchedulerState } from './scheduler-state.js';
+import { bookkeepingOf, type SchedulerState } from './scheduler-state.js';
 import type { ActionWorkflow, Bookkeeping, BufferedStart } from './scheduler-wire.js';
 import { msFromDuration } from '../common/proto-time.js';
 
@@ -67,9 +67,12 @@ function addStart(book: Bookkeeping, start: BufferedStart): void {
   book.buffered.push(start);
 }
 
-/** Spec times in (fromMs, toMs], by actual time. */
-function* specTimes(spec: CompiledSpec, fromMs: number, toMs: number): Generator<{ nominalMs: number; actualMs: number }> {
-  for (let t = spec.next(fromMs); t && t.actualMs <= toMs; t = spec.next(t.actualMs)) yield t;
+/**
+ * Spec times after the nominal time `afterNominalMs` whose actual time is at or before `toMs`.
+ * Jitter never moves a time past the next nominal one, so actual times come in nominal order.
+ */
+function* specTimes(spec: CompiledSpec, afterNominalMs: number, toMs: number): Generator<{ nominalMs: number; actualMs: number }> {
+  for (let t = spec.next(afterNominalMs); t && t.actualMs <= toMs; t = spec.next(t.nominalMs)) yield t;
 }
 
 interface BufferOutcome {
@@ -126,34 +129,29 @@ function processBuffer(state: SchedulerState, buffer: BufferedStart[], isRunning
  * workflows still open).
  */
 export function plan(scheduleId: string, state: SchedulerState, spec: CompiledSpec | null, running: ActionWorkflow[], nowMs: number): Plan {
-  const book: Bookkeeping = structuredClone({
-    lastProcessedMs: state.lastProcessedMs,
-    buffered: state.buffered,
-    running,
-    recent: state.recent,
-    actionCount: state.actionCount,
-    missedCatchupWindow: state.missedCatchupWindow,
-    overlapSkipped: state.overlapSkipped,
-    bufferDropped: state.bufferDropped,
-    remainingActions: state.remainingActions,
-  });
+  const book: Bookkeeping = structuredClone({ ...bookkeepingOf(state), running });
   for (const p of state.pending) {
     if (p.kind === 'trigger') addStart(book, { nominalMs: p.atMs, actualMs: p.atMs, overlapPolicy: p.overlapPolicy, manual: true });
     else if (spec) {
-      // Inclusive of the range's start, as the reference backfills.
-      for (const t of specTimes(spec, p.startMs - 1, p.endMs)) addStart(book, { ...t, overlapPolicy: p.overlapPolicy, manual: true });
+      // Inclusive of the range's start, as the reference backfills; by nominal time.
+      for (let t = spec.next(p.startMs - 1); t && t.nominalMs <= p.endMs; t = spec.next(t.nominalMs)) {
+        addStart(book, { ...t, overlapPolicy: p.overlapPolicy, manual: true });
+      }
     }
   }
   if (spec && canTakeScheduled(state, book)) {
     const catchup = catchupWindowMs(state);
     for (const t of specTimes(spec, book.lastProcessedMs, nowMs)) {
+      book.lastProcessedMs = t.nominalMs;
       // Times before the last update belong to the schedule as it was.
       if (t.actualMs < state.updateTimeMs) continue;
       if (nowMs - t.actualMs > catchup) book.missedCatchupWindow++;
       else addStart(book, { ...t, overlapPolicy: 0, manual: false });
     }
+  } else {
+    // Times that come while paused (or out of actions) are passed over, not taken on resume.
+    book.lastProcessedMs = Math.max(book.lastProcessedMs, nowMs);
   }
-  book.lastProcessedMs = Math.max(book.lastProcessedMs, nowMs);
 
   const base = state.schedule.action?.startWorkflow?.workflowId ?? '';
   if (!base) return { book: { ...book, buffered: [] }, starts: [], cancel: [], terminate: [] };
@@ -205,6 +203,6 @@ export function futureActionTimes(state: SchedulerState, spec: CompiledSpec | nu
   const out: number[] = [];
   if (!spec || state.schedule.state?.paused) return out;
   let remaining = state.schedule.state?.limitedActions ? state.remainingActions : Infinity;
-  for (let t = spec.next(fromMs); t && out.length < count && remaining > 0; t = spec.next(t.actualMs), remaining--) out.push(t.actualMs);
+  for (let t = spec.next(fromMs); t && out.length < count && remaining > 0; t = spec.next(t.nominalMs), remaining--) out.push(t.actualMs);
   return out;
 }
