@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { durationFromMs } from '../common/proto-time.js';
 import { compileScheduleSpec } from './schedule-spec.js';
 
-const sec = (s: number) => ({ seconds: s, nanos: 0 });
+const sec = (s: number) => durationFromMs(s * 1000);
 const at = (iso: string) => Date.parse(iso);
 
 test('an interval fires at epoch multiples, strictly after the given time', () => {
