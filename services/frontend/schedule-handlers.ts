@@ -171,7 +171,7 @@ export function scheduleHandlers(ctx: FrontendContext): Handlers {
             workflowId: schedulerWorkflowId(scheduleId),
             workflowType: { name: SCHEDULER_WORKFLOW_TYPE },
             taskQueue: { name: SCHEDULER_TASK_QUEUE },
-            input: encodeStartArgs({ schedule, initialPatch: req.initialPatch ?? null, createTimeMs: Date.now() }),
+            input: encodeStartArgs({ schedule, initialPatch: req.initialPatch ?? null, createTimeMs: Date.now(), carried: null }),
             identity: req.identity ?? '',
             requestId,
             // A deleted schedule's id may be used again.

@@ -9,7 +9,7 @@ import { durationFromMs } from '../common/proto-time.js';
 import { compileScheduleSpec, type CompiledSpec } from '../schedules/schedule-spec.js';
 import { plan, recordStarted, startFailed, wakeAtMs, type PlannedStart } from '../schedules/scheduler.js';
 import { bookkeepingOf, foldSchedulerState, pausedOf, PAUSED_SEARCH_ATTRIBUTE, type SchedulerState } from '../schedules/scheduler-state.js';
-import { BOOKKEEPING_MARKER, SCHEDULER_TASK_QUEUE, encodeBookkeeping, scheduleIdOf, type ActionWorkflow, type Bookkeeping } from '../schedules/scheduler-wire.js';
+import { BOOKKEEPING_MARKER, SCHEDULER_TASK_QUEUE, SCHEDULER_WORKFLOW_TYPE, encodeBookkeeping, encodeStartArgs, scheduleIdOf, type ActionWorkflow, type Bookkeeping } from '../schedules/scheduler-wire.js';
 import type { NamespaceRef } from './api.js';
 import type { HistoryEngine } from './engine.js';
 
@@ -18,6 +18,7 @@ const Status = enums.WorkflowExecutionStatus;
 const IDENTITY = 'tandem-scheduler';
 const Reuse = enums.WorkflowIdReusePolicy;
 const TIMER_SLACK_MS = 100;
+const CONTINUE_AS_NEW_AFTER_EVENTS = 1000;
 
 const jsonPayload = (v: unknown): commonv1.IPayload => ({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(v)) });
 
@@ -56,7 +57,12 @@ export class SchedulerRunner {
         retry = true;
       }
     }
-    const commands = this.commands(state, spec, decided.book, retry, `wake-${task.startedEventId}`);
+    // A schedule lives for years: its run starts afresh before its history grows long, so every
+    // pass (and every Describe) folds a bounded history.
+    const commands =
+      Number(task.startedEventId) >= CONTINUE_AS_NEW_AFTER_EVENTS && !retry
+        ? [this.continueAsNew(state, decided.book)]
+        : this.commands(state, spec, decided.book, retry, `wake-${task.startedEventId}`);
     await e.respondWorkflowTaskCompleted(ns, { namespace: ns.name, taskToken: task.taskToken, commands, identity: IDENTITY });
   }
 
@@ -136,6 +142,18 @@ export class SchedulerRunner {
       // Closed meanwhile: the overlap policy has what it wanted.
       if (!isTandemError(err, 'WORKFLOW_ALREADY_COMPLETED') && !isTandemError(err, 'WORKFLOW_NOT_FOUND')) throw err;
     }
+  }
+
+  private continueAsNew(state: SchedulerState, book: Bookkeeping): commandv1.ICommand {
+    const carried = { bookkeeping: book, conflictToken: state.conflictToken, updateTimeMs: state.updateTimeMs };
+    return {
+      commandType: CT.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+      continueAsNewWorkflowExecutionCommandAttributes: {
+        workflowType: { name: SCHEDULER_WORKFLOW_TYPE },
+        taskQueue: { name: SCHEDULER_TASK_QUEUE },
+        input: encodeStartArgs({ schedule: state.schedule, initialPatch: null, createTimeMs: state.createTimeMs, carried }),
+      },
+    };
   }
 
   /** The pass's record: the bookkeeping marker, the wake-up timer, TemporalSchedulePaused. */

@@ -89,6 +89,11 @@ function initialState(e: historyv1.IHistoryEvent): SchedulerState {
     bufferDropped: 0,
     remainingActions: toNumber(args.schedule.state?.remainingActions),
   };
+  if (args.carried) {
+    Object.assign(s, args.carried.bookkeeping);
+    s.conflictToken = args.carried.conflictToken;
+    s.updateTimeMs = args.carried.updateTimeMs;
+  }
   if (args.initialPatch) applyPatch(s, args.initialPatch, args.createTimeMs);
   return s;
 }

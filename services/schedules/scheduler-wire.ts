@@ -50,10 +50,19 @@ export interface Bookkeeping {
   remainingActions: number;
 }
 
+/** What a scheduler run hands to the run it continues as new with, beside the schedule. */
+export interface CarriedState {
+  bookkeeping: Bookkeeping;
+  conflictToken: number;
+  updateTimeMs: number;
+}
+
 export interface StartArgs {
   schedule: api.schedule.v1.ISchedule;
   initialPatch: api.schedule.v1.ISchedulePatch | null;
   createTimeMs: number;
+  /** Null for the first run of a schedule. */
+  carried: CarriedState | null;
 }
 
 export interface UpdateArgs {
@@ -84,15 +93,17 @@ export function encodeStartArgs(a: StartArgs): commonv1.IPayloads {
     schedule: encodeSchedule(a.schedule),
     initialPatch: a.initialPatch ? b64(schedulev1.SchedulePatch.encode(a.initialPatch).finish()) : null,
     createTimeMs: a.createTimeMs,
+    carried: a.carried,
   });
 }
 
 export function decodeStartArgs(p: commonv1.IPayloads | null | undefined): StartArgs {
-  const raw = fromJsonPayload<{ schedule: string; initialPatch: string | null; createTimeMs: number }>(p);
+  const raw = fromJsonPayload<{ schedule: string; initialPatch: string | null; createTimeMs: number; carried?: CarriedState | null }>(p);
   return {
     schedule: decodeSchedule(raw.schedule),
     initialPatch: raw.initialPatch ? schedulev1.SchedulePatch.decode(unb64(raw.initialPatch)) : null,
     createTimeMs: raw.createTimeMs,
+    carried: raw.carried ?? null,
   };
 }
 

@@ -6,7 +6,7 @@ import { enums, type api, type historyv1 } from '../common/temporal.js';
 import { durationFromMs, timestampFromMs } from '../common/proto-time.js';
 import type { CompiledSpec } from './schedule-spec.js';
 import { actionWorkflowId, futureActionTimes, plan, recordStarted, startFailed, wakeAtMs, WATCH_POLL_MS } from './scheduler.js';
-import { foldSchedulerState, type SchedulerState } from './scheduler-state.js';
+import { bookkeepingOf, foldSchedulerState, type SchedulerState } from './scheduler-state.js';
 import { BOOKKEEPING_MARKER, encodeBookkeeping, encodePatch, encodeStartArgs, encodeUpdateArgs, SIGNAL_PATCH, SIGNAL_UPDATE } from './scheduler-wire.js';
 
 const ET = enums.EventType;
@@ -36,7 +36,7 @@ function ev(eventType: number, atMs: number, attrs: historyv1.IHistoryEvent): hi
   return { eventId: nextId++ as never, eventType, eventTime: timestampFromMs(atMs), ...attrs };
 }
 const started = (s: api.schedule.v1.ISchedule, patch: api.schedule.v1.ISchedulePatch | null = null) =>
-  ev(ET.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, T0, { workflowExecutionStartedEventAttributes: { input: encodeStartArgs({ schedule: s, initialPatch: patch, createTimeMs: T0 }) } });
+  ev(ET.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, T0, { workflowExecutionStartedEventAttributes: { input: encodeStartArgs({ schedule: s, initialPatch: patch, createTimeMs: T0, carried: null }) } });
 const patched = (atMs: number, patch: api.schedule.v1.ISchedulePatch) =>
   ev(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, atMs, { workflowExecutionSignaledEventAttributes: { signalName: SIGNAL_PATCH, input: encodePatch(patch) } });
 const updated = (atMs: number, s: api.schedule.v1.ISchedule, conflictToken: number) =>
@@ -94,6 +94,18 @@ describe('scheduler state fold', () => {
     );
     assert.equal(fired.timer, null);
   });
+});
+
+test('a run continued as new starts from the state its previous run carried', () => {
+  const before = fold(started(schedule()), updated(T0 + S, schedule(), 0));
+  const book = plan('s', before, every10s, [], T0 + 10 * S).book;
+  const carried = { bookkeeping: book, conflictToken: before.conflictToken, updateTimeMs: before.updateTimeMs };
+  const input = encodeStartArgs({ schedule: before.schedule, initialPatch: null, createTimeMs: T0, carried });
+  const s = fold(ev(ET.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, T0 + 11 * S, { workflowExecutionStartedEventAttributes: { input } }));
+  assert.equal(s.conflictToken, 1);
+  assert.equal(s.updateTimeMs, T0 + S);
+  assert.equal(s.createTimeMs, T0);
+  assert.deepEqual(bookkeepingOf(s), book);
 });
 
 describe('scheduler decisions', () => {
