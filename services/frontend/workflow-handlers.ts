@@ -3,6 +3,7 @@ import { apiError } from '../common/errors.js';
 import type { commonv1, workflowservice as ws } from '../common/temporal.js';
 import type { NamespaceRef } from '../history/api.js';
 import { validateSearchAttributes } from '../namespaces/search-attributes.js';
+import { SCHEDULER_WORKFLOW_TYPE } from '../schedules/scheduler-wire.js';
 import type { CallContext, FrontendContext, Handlers } from './context.js';
 import { checkLength, pageSize, requestIdOrNew, requireString } from './validation.js';
 
@@ -33,6 +34,8 @@ function checkStart(
 ): void {
   requireString(req.workflowId, 'WorkflowId', limits);
   requireString(req.workflowType?.name, 'WorkflowType', limits);
+  // Scheduler runs are started by CreateSchedule only; history runs them itself.
+  if (req.workflowType?.name === SCHEDULER_WORKFLOW_TYPE) throw apiError('INVALID_ARGUMENT', `WorkflowType ${SCHEDULER_WORKFLOW_TYPE} is reserved for schedules.`);
   requireString(req.taskQueue?.name, 'TaskQueue', limits);
   checkLength(req.identity, 'Identity', limits);
   checkLength(req.cronSchedule, 'CronSchedule', limits);

@@ -103,15 +103,20 @@ function applyEvent(s: SchedulerState, e: historyv1.IHistoryEvent): void {
   switch (e.eventType) {
     case ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: {
       const a = e.workflowExecutionSignaledEventAttributes!;
-      if (a.signalName === SIGNAL_UPDATE) {
-        const update = decodeUpdateArgs(a.input);
-        if (update.conflictToken !== s.conflictToken) return;
-        s.schedule = update.schedule;
-        s.conflictToken++;
-        s.updateTimeMs = atMs;
-        s.remainingActions = toNumber(update.schedule.state?.remainingActions);
-      } else if (a.signalName === SIGNAL_PATCH) {
-        applyPatch(s, decodePatch(a.input), atMs);
+      // Anyone may signal the run: a signal the frontend did not write is ignored, never fatal.
+      try {
+        if (a.signalName === SIGNAL_UPDATE) {
+          const update = decodeUpdateArgs(a.input);
+          if (update.conflictToken !== s.conflictToken) return;
+          s.schedule = update.schedule;
+          s.conflictToken++;
+          s.updateTimeMs = atMs;
+          s.remainingActions = toNumber(update.schedule.state?.remainingActions);
+        } else if (a.signalName === SIGNAL_PATCH) {
+          applyPatch(s, decodePatch(a.input), atMs);
+        }
+      } catch {
+        return;
       }
       return;
     }
