@@ -13,6 +13,7 @@ import {
   requireDeployment,
   setCurrent,
   setRamping,
+  versionSearchValue,
   versionStatus,
   withWorkerDeployments,
   workerDeployments,
@@ -52,6 +53,26 @@ export function deploymentHandlers(ctx: FrontendContext): Handlers {
       if (pollers?.some((p) => p.deploymentOptions?.deploymentName === dep.name && p.deploymentOptions.buildId === buildId)) return true;
     }
     return false;
+  };
+
+  /**
+   * A version no longer current or ramping drains while workflows pinned to it run; none left
+   * (by visibility, so as fresh as the last visibility task): drained.
+   */
+  const drainageStatus = async (ns: NamespaceRef, dep: WorkerDeploymentState, buildId: string) => {
+    if (versionStatus(dep, buildId) !== DRAINING) return 0;
+    const keyword = (name: string, value: string) => ({ op: '=' as const, field: { name, type: 'Keyword' as const, builtin: false }, value });
+    const { count } = await ctx.deps.persistence.visibility.countVisibility(ns.id, {
+      where: {
+        op: 'and',
+        items: [
+          keyword('TemporalWorkerDeploymentVersion', versionSearchValue(dep.name, buildId)),
+          keyword('TemporalWorkflowVersioningBehavior', 'Pinned'),
+          { op: '=', field: { name: 'ExecutionStatus', type: 'Keyword', builtin: true }, value: 'Running' },
+        ],
+      },
+    });
+    return count === 0 ? DRAINAGE_DRAINED : DRAINAGE_DRAINING;
   };
 
   return {
@@ -94,12 +115,13 @@ export function deploymentHandlers(ctx: FrontendContext): Handlers {
         const dep = requireDeployment(await deployments(ns), deploymentName);
         const v = dep.versions[buildId];
         if (!v) throw apiError('NOT_FOUND', `Worker deployment version ${deploymentName}.${buildId} not found.`);
+        const drainage = await drainageStatus(ns, dep, buildId);
         return {
           workerDeploymentVersionInfo: {
             version: `${deploymentName}.${buildId}`,
             deploymentVersion: { deploymentName, buildId },
             deploymentName,
-            status: versionStatus(dep, buildId),
+            status: drainage === DRAINAGE_DRAINED ? DRAINED : versionStatus(dep, buildId),
             createTime: timestampFromMs(v.createTimeMs),
             routingChangedTime: timestampFromMs(dep.routingChangedMs),
             currentSinceTime: optionalTime(v.currentSinceMs),
@@ -108,7 +130,7 @@ export function deploymentHandlers(ctx: FrontendContext): Handlers {
             lastDeactivationTime: optionalTime(v.lastDeactivationMs),
             rampPercentage: buildId === dep.rampingBuildId ? dep.rampPercentage : 0,
             taskQueueInfos: v.taskQueues.map((q) => ({ name: q.name, type: q.type })),
-            drainageInfo: versionStatus(dep, buildId) === DRAINING ? { status: DRAINAGE_DRAINING, lastChangedTime: optionalTime(v.lastDeactivationMs) } : null,
+            drainageInfo: drainage ? { status: drainage, lastCheckedTime: timestampFromMs(Date.now()) } : null,
           },
           versionTaskQueues: v.taskQueues.map((q) => ({ name: q.name, type: q.type })),
         };
@@ -168,8 +190,11 @@ export function deploymentHandlers(ctx: FrontendContext): Handlers {
   };
 }
 
+/** temporal.api.enums.v1.WorkerDeploymentVersionStatus and VersionDrainageStatus. */
 const DRAINING = 4;
+const DRAINED = 5;
 const DRAINAGE_DRAINING = 1;
+const DRAINAGE_DRAINED = 2;
 
 /** The version a request names, by its structured field or the `deploymentName.buildId` string. */
 function versionOf(req: VersionRef): { deploymentName: string; buildId: string } {

@@ -198,6 +198,11 @@ export function taskQueueRouting(all: WorkerDeployments, taskQueue: string) {
   };
 }
 
+/** The TemporalWorkerDeploymentVersion search attribute's value for a version, as the reference server writes it. */
+export function versionSearchValue(deploymentName: string, buildId: string): string {
+  return `${deploymentName}:${buildId}`;
+}
+
 /** Matching's RoutingSource over the registry's cached records. */
 export function routingSource(namespaces: NamespaceRegistry) {
   return async (namespaceId: string, taskQueue: string) => taskQueueRouting(workerDeployments(await namespaces.requireById(namespaceId)), taskQueue);
