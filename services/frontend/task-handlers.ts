@@ -3,7 +3,7 @@ import { apiError } from '../common/errors.js';
 import type { workflowservice as ws } from '../common/temporal.js';
 import { decodeQueryTaskToken } from '../history/task-token.js';
 import type { FrontendContext, Handlers } from './context.js';
-import { checkLength, requireString } from './validation.js';
+import { checkLength, requireTaskQueueName } from './validation.js';
 import { VersionRegistrar } from './version-registrar.js';
 
 type PollRequest = { namespace?: string | null; taskQueue?: { name?: string | null } | null; identity?: string | null };
@@ -13,7 +13,7 @@ export function taskHandlers(ctx: FrontendContext): Handlers {
   const versions = new VersionRegistrar(ctx.namespaces, ctx.deps.logger);
 
   const checkPoll = (req: PollRequest) => {
-    requireString(req.taskQueue?.name, 'TaskQueue', limits);
+    requireTaskQueueName(req.taskQueue?.name, limits);
     checkLength(req.identity, 'Identity', limits);
   };
 
@@ -48,7 +48,7 @@ export function taskHandlers(ctx: FrontendContext): Handlers {
     },
 
     DescribeTaskQueue: async (req: ws.DescribeTaskQueueRequest, call) => {
-      requireString(req.taskQueue?.name, 'TaskQueue', limits);
+      requireTaskQueueName(req.taskQueue?.name, limits);
       return ctx.serve(req, call, 'read', (ns) => ctx.matching.describeTaskQueue(ns.id, req));
     },
 

@@ -13,6 +13,13 @@ export function requireString(value: string | null | undefined, field: string, l
   return checkLength(value, field, limits);
 }
 
+/** A user's task queue; `/_sys/` names are matching's own (a deployment version's sub-queue). */
+export function requireTaskQueueName(value: string | null | undefined, limits: Limits): string {
+  const name = requireString(value, 'TaskQueue', limits);
+  if (name.startsWith('/_sys/')) throw apiError('INVALID_ARGUMENT', `TaskQueue ${name} is reserved: names starting with /_sys/ are the server's.`);
+  return name;
+}
+
 export function checkLength<T extends string | null | undefined>(value: T, field: string, limits: Limits): T {
   if (value && value.length > limits.maxIdLength) throw apiError('TOO_LONG', field, limits.maxIdLength);
   return value;

@@ -5,7 +5,7 @@ import type { NamespaceRef } from '../history/api.js';
 import { validateSearchAttributes } from '../namespaces/search-attributes.js';
 import { SCHEDULER_WORKFLOW_TYPE } from '../schedules/scheduler-wire.js';
 import type { CallContext, FrontendContext, Handlers } from './context.js';
-import { checkLength, pageSize, requestIdOrNew, requireString } from './validation.js';
+import { checkLength, pageSize, requestIdOrNew, requireString, requireTaskQueueName } from './validation.js';
 
 type Limits = FrontendContext['config'];
 
@@ -36,7 +36,7 @@ function checkStart(
   requireString(req.workflowType?.name, 'WorkflowType', limits);
   // Scheduler runs are started by CreateSchedule only; history runs them itself.
   if (req.workflowType?.name === SCHEDULER_WORKFLOW_TYPE) throw apiError('INVALID_ARGUMENT', `WorkflowType ${SCHEDULER_WORKFLOW_TYPE} is reserved for schedules.`);
-  requireString(req.taskQueue?.name, 'TaskQueue', limits);
+  requireTaskQueueName(req.taskQueue?.name, limits);
   checkLength(req.identity, 'Identity', limits);
   checkLength(req.cronSchedule, 'CronSchedule', limits);
   checkRetryPolicy(req.retryPolicy);

@@ -213,7 +213,10 @@ export class MatchingEngine implements MatchingApi, Service {
           taskIdBlock: { startId: toLong(status.taskIdBlock.startId), endId: toLong(status.taskIdBlock.endId) },
         };
       }
-      if (req.reportStats) resp.stats = { approximateBacklogCount: backlog };
+      if (req.reportStats) {
+        const oldest = Math.min(...[status, ...versionStatus].map((st) => st.oldestTaskMs ?? Infinity));
+        resp.stats = { approximateBacklogCount: backlog, approximateBacklogAge: Number.isFinite(oldest) ? duration(this.clock() - oldest) : null };
+      }
     }
     return resp;
   }
@@ -333,6 +336,10 @@ function validateRef(ref: TaskQueueRef): void {
 
 function toLong(v: bigint): Long {
   return Long.fromString(v.toString());
+}
+
+function duration(ms: number) {
+  return timestamp(Math.max(0, ms));
 }
 
 function timestamp(ms: number) {

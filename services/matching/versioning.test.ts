@@ -93,10 +93,12 @@ describe('versioned sub-queues in the engine', () => {
       assert.equal((await poll(engine, null, short())).workflowExecution?.workflowId, 'unversioned');
 
       current = v2;
+      await add(engine, 'waiting-on-v1', v1);
       const described: ws.IDescribeTaskQueueResponse = await engine.describeTaskQueue('ns', { taskQueue: { name: 'orders' }, reportStats: true });
       assert.deepEqual(described.pollers?.map((p) => p.deploymentOptions?.buildId ?? '').sort(), ['', 'v1', 'v2']);
       assert.equal(described.versioningInfo?.currentDeploymentVersion?.buildId, 'v2');
-      assert.equal(Number(described.stats?.approximateBacklogCount), 0);
+      assert.equal(Number(described.stats?.approximateBacklogCount), 1, 'the backlog of every version counts');
+      assert.ok(described.stats?.approximateBacklogAge, 'with the age of its oldest task');
     } finally {
       await engine.stop();
       await persistence.close();
