@@ -166,6 +166,44 @@ for (const kind of storesUnderTest()) {
       await h.delete();
     });
 
+    test('every kind of spec is created and described: calendars, intervals with phase, cron, time zone, jitter, bounds, exclusions', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const id = `kinds-${randomUUID().slice(0, 8)}`;
+      const startAt = new Date(Date.now() - 86_400_000);
+      const endAt = new Date(Date.now() + 30 * 86_400_000);
+      const h = await client.schedule.create({
+        scheduleId: id,
+        spec: {
+          calendars: [{ hour: 9, minute: 30, dayOfWeek: ['MONDAY', 'WEDNESDAY'], comment: 'standup' }],
+          intervals: [{ every: '1h', offset: '15m' }],
+          cronExpressions: ['0 0 1 * *'],
+          skip: [{ month: 'DECEMBER', dayOfMonth: 25 }],
+          timezone: 'Europe/Berlin',
+          jitter: '10s',
+          startAt,
+          endAt,
+        },
+        action: { type: 'startWorkflow', workflowType: 'napper', args: [10], taskQueue, workflowId: id },
+        state: { paused: true },
+      });
+      const d = await h.describe();
+      assert.equal(d.spec.timezone, 'Europe/Berlin');
+      assert.equal(d.spec.jitter, 10_000);
+      assert.deepEqual(d.spec.intervals, [{ every: 3_600_000, offset: 900_000 }]);
+      assert.ok((d.spec.calendars?.length ?? 0) >= 2, 'the calendar and the cron string, as calendars');
+      assert.equal(d.spec.startAt?.getTime(), startAt.getTime());
+      const now = Date.now();
+      const res = (await client.workflowService.listScheduleMatchingTimes({
+        namespace: NAMESPACE,
+        scheduleId: id,
+        startTime: { seconds: Math.floor(now / 1000) as never },
+        endTime: { seconds: (Math.floor(now / 1000) + 7 * 86_400) as never },
+      })) as { startTime?: { seconds?: unknown }[] | null };
+      const times = (res.startTime ?? []).map((t) => Number(t.seconds) * 1000);
+      assert.ok(times.length >= 7 * 24, `hourly times and more in a week: ${times.length}`);
+      assert.ok(times.every((t, i) => t >= now - 1000 && (i === 0 || t >= times[i - 1]!)), 'ascending, in range');
+      await h.delete();
+    });
+
     test('create twice is refused; list shows schedules and a workflow list does not; delete stops it', { timeout: TEST_TIMEOUT_MS }, async () => {
       const h = await create('listed', '1s', 10);
       await assert.rejects(
