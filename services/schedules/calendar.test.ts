@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { durationFromMs, timestampFromMs } from '../common/proto-time.js';
+import { compileCalendar } from './calendar.js';
+import { parseCalendarString } from './calendar-string.js';
 import { compileScheduleSpec, type CompiledSpec } from './schedule-spec.js';
+import { loadTimeZone } from './time-zone.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -137,4 +140,25 @@ test('next() steps by fields: a rare calendar far away is found quickly', () => 
   const started = performance.now();
   assert.deepEqual(sequence(spec, '2024-01-01T00:00:00Z', 2), ['2032-02-29T22:59:59.000Z', '2060-02-29T22:59:59.000Z']);
   assert.ok(performance.now() - started < 500);
+});
+
+test('next() agrees with a minute-by-minute scan of matches() across transitions', () => {
+  const cases: [string, string][] = [
+    ['America/New_York', '2024-03-09T12:00:00Z'],
+    ['America/New_York', '2024-11-02T12:00:00Z'],
+    ['Europe/Berlin', '2024-03-30T12:00:00Z'],
+    ['Europe/Berlin', '2024-10-26T12:00:00Z'],
+  ];
+  for (const [zone, fromIso] of cases) {
+    const tz = loadTimeZone(zone);
+    for (const c of [{ minute: '*/20', hour: '0-3' }, { minute: '15,45', hour: '*' }, { minute: '30', hour: '2' }]) {
+      const cal = compileCalendar(parseCalendarString(c), tz);
+      const from = at(fromIso) / 1000;
+      const scanned: number[] = [];
+      for (let t = from + 60; t <= from + 2 * 86400; t += 60) if (cal.matches(t)) scanned.push(t);
+      const stepped: number[] = [];
+      for (let t = cal.next(from); t !== null && t <= from + 2 * 86400; t = cal.next(t)) stepped.push(t);
+      assert.deepEqual(stepped.map((t) => iso(t * 1000)), scanned.map((t) => iso(t * 1000)), `${zone} ${JSON.stringify(c)}`);
+    }
+  }
 });

@@ -4,7 +4,7 @@
 // one repeated by fall-back fires in both copies.
 import { apiError } from '../common/errors.js';
 import type { api } from '../common/temporal.js';
-import { MAX_FALL_BACK, type TimeZone } from './time-zone.js';
+import type { TimeZone } from './time-zone.js';
 
 type IRange = api.schedule.v1.IRange;
 type IStructuredCalendarSpec = api.schedule.v1.IStructuredCalendarSpec;
@@ -151,20 +151,15 @@ export function compileCalendar(cal: IStructuredCalendarSpec, tz: TimeZone): Com
     matches: (sec) => !empty && matchesWall(tz.wall(sec)),
     next(afterSec) {
       if (empty) return null;
-      // Instants after a fall-back read earlier wall times than `afterSec` did: start the wall
-      // scan that much earlier, and keep scanning that far past the best instant found.
-      const from = tz.wall(afterSec + 1) - tz.fallBackAfter(afterSec + 1);
-      let best: number | null = null;
-      let horizon = Infinity;
-      for (let w = nextWall(from); w !== null && w <= horizon; w = nextWall(w + 1)) {
-        for (const t of tz.instants(w)) {
-          if (t > afterSec && (best === null || t < best)) {
-            best = t;
-            horizon = w + tz.fallBackAfter(t - MAX_FALL_BACK);
-          }
-        }
+      // Inside a segment of constant offset, the first matching wall second is the first
+      // matching instant; if it falls past the segment, go on from the segment's end.
+      for (let from = afterSec + 1; ; ) {
+        const { offsetSec, endSec } = tz.segment(from);
+        const w = nextWall(from + offsetSec);
+        if (w === null) return null;
+        if (w - offsetSec < endSec) return w - offsetSec;
+        from = endSec;
       }
-      return best;
     },
   };
 }

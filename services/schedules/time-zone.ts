@@ -1,22 +1,27 @@
 // Wall clock <-> UTC in an IANA time zone, through Intl (node ships full ICU). A "wall second"
 // is the local date and time read as if it were UTC, so calendar arithmetic on it never meets a
-// daylight-saving shift; only the conversion back to instants does.
+// daylight-saving shift. Instants are cut into segments of constant UTC offset; inside one,
+// instant -> wall second is a plain shift, which is what lets a calendar step by fields.
 import { apiError } from '../common/errors.js';
 
-const DAY = 86_400;
-// No zone has moved its clock back by more than this in one transition (the largest are 2 h).
-export const MAX_FALL_BACK = 3 * 3600;
+const WEEK = 7 * 86_400;
+// How far one segment lookup looks ahead; a longer stretch without a transition is cut here.
+const MAX_SEGMENT_WEEKS = 60;
+const MAX_MEMO = 100_000;
+
+export interface OffsetSegment {
+  /** Wall second minus instant, constant from the queried instant up to `endSec` (exclusive). */
+  offsetSec: number;
+  endSec: number;
+}
 
 export interface TimeZone {
   /** The wall second shown at instant `sec` (Unix seconds). */
   wall(sec: number): number;
-  /** The instants whose wall clock reads `wallSec`, ascending: none in a spring-forward gap, two in a fall-back overlap. */
-  instants(wallSec: number): number[];
-  /** How far the clock goes back in the MAX_FALL_BACK seconds after `sec` (0 when it does not). */
-  fallBackAfter(sec: number): number;
+  segment(sec: number): OffsetSegment;
 }
 
-const utc: TimeZone = { wall: (sec) => sec, instants: (w) => [w], fallBackAfter: () => 0 };
+const utc: TimeZone = { wall: (sec) => sec, segment: () => ({ offsetSec: 0, endSec: Infinity }) };
 
 export function loadTimeZone(name: string): TimeZone {
   if (name === '' || name === 'UTC') return utc;
@@ -40,14 +45,36 @@ export function loadTimeZone(name: string): TimeZone {
     for (const part of format.formatToParts(sec * 1000)) if (part.type !== 'literal') p[part.type] = Number(part.value);
     return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) / 1000 - sec;
   };
+  // Segment lookups probe only week-grid points and the bisection points between two of them,
+  // so successive next() calls hit the same memoized offsets instead of asking Intl again.
+  const memo = new Map<number, number>();
+  const gridOffset = (sec: number): number => {
+    let o = memo.get(sec);
+    if (o === undefined) {
+      if (memo.size >= MAX_MEMO) memo.clear();
+      o = offset(sec);
+      memo.set(sec, o);
+    }
+    return o;
+  };
   return {
     wall: (sec) => sec + offset(sec),
-    instants(w) {
-      // The offsets a day either side bracket any transition near w; keep those that read back as w.
-      const candidates = new Set([offset(w - DAY), offset(w + DAY), offset(w - offset(w))]);
-      const out = [...candidates].map((o) => w - o).filter((t) => offset(t) === w - t);
-      return [...new Set(out)].sort((a, b) => a - b);
+    segment(sec) {
+      // Assumes at most one transition per week, true of every zone's rules since 2000.
+      const offsetSec = offset(sec);
+      const grid = Math.floor(sec / WEEK) * WEEK;
+      for (let k = 1; k <= MAX_SEGMENT_WEEKS; k++) {
+        let hi = grid + k * WEEK;
+        if (gridOffset(hi) === offsetSec) continue;
+        let lo = hi - WEEK;
+        while (hi - lo > 1) {
+          const mid = Math.floor((lo + hi) / 2);
+          if (gridOffset(mid) === offsetSec) lo = mid;
+          else hi = mid;
+        }
+        return { offsetSec, endSec: hi };
+      }
+      return { offsetSec, endSec: grid + MAX_SEGMENT_WEEKS * WEEK };
     },
-    fallBackAfter: (sec) => Math.max(0, offset(sec) - offset(sec + MAX_FALL_BACK)),
   };
 }
