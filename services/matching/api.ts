@@ -28,6 +28,7 @@ export interface QueryTaskRequest {
   taskQueue: TaskQueueRef;
   execution: commonv1.IWorkflowExecution;
   query: queryv1.IWorkflowQuery;
+  pinnedVersion?: DeploymentVersion;
 }
 
 /** Implemented by history. Throws TandemError TASK_NOT_FOUND for a task that is stale: matching drops it. */

@@ -116,7 +116,7 @@ export class MatchingEngine implements MatchingApi, Service {
     validateRef(req.taskQueue);
     if (req.taskQueue.type !== 1) throw apiError('INVALID_ARGUMENT', 'query tasks go to workflow task queues');
     const queueName = req.taskQueue.name;
-    const target = await this.target(req.taskQueue, req.execution.workflowId ?? '', undefined);
+    const target = await this.target(req.taskQueue, req.execution.workflowId ?? '', req.pinnedVersion);
     return new Promise((resolve, reject) => {
       const id = randomUUID();
       const settle = () => {

@@ -41,6 +41,7 @@ export function queryTaskToWire(q: QueryTaskRequest): QueryTask {
     taskQueue: taskQueueToWire(q.taskQueue),
     execution: encodeTemporal(commonv1.WorkflowExecution, q.execution),
     query: encodeTemporal(queryv1.WorkflowQuery, q.query),
+    pinnedVersion: q.pinnedVersion,
   };
 }
 
@@ -49,5 +50,6 @@ export function queryTaskFromWire(q: QueryTask | undefined): QueryTaskRequest {
     taskQueue: taskQueueFromWire(q?.taskQueue),
     execution: commonv1.WorkflowExecution.decode(q?.execution ?? Buffer.alloc(0)),
     query: queryv1.WorkflowQuery.decode(q?.query ?? Buffer.alloc(0)),
+    ...(q?.pinnedVersion ? { pinnedVersion: q.pinnedVersion } : {}),
   };
 }

@@ -48,7 +48,7 @@ describe('versioned sub-queues in the engine', () => {
   const starter: TaskStarter = {
     recordWorkflowTaskStarted: async (t: AddTaskRequest) => ({ taskToken: Buffer.from(t.workflowId), workflowExecution: { workflowId: t.workflowId, runId: t.runId } }),
     recordActivityTaskStarted: async (t: AddTaskRequest) => ({ taskToken: Buffer.from(t.workflowId), workflowExecution: { workflowId: t.workflowId, runId: t.runId } }),
-    buildQueryTask: async () => ({}),
+    buildQueryTask: async (_id, q) => ({ query: q.query }),
   };
 
   const poll = (engine: MatchingEngine, buildId: string | null, signal: AbortSignal) =>
@@ -87,6 +87,15 @@ describe('versioned sub-queues in the engine', () => {
       const onV1 = [(await poll(engine, 'v1', short())).workflowExecution?.workflowId, (await poll(engine, 'v1', short())).workflowExecution?.workflowId];
       assert.deepEqual(onV1.sort(), ['new-on-v1', 'pinned-to-v1']);
       assert.equal((await poll(engine, null, short())).workflowExecution, undefined);
+
+      const query = new AbortController();
+      const answer = engine.queryWorkflow(
+        { taskQueue: { namespaceId: 'ns', name: 'orders', type: 1, kind: 1 }, execution: { workflowId: 'pinned-to-v1' }, query: { queryType: 'state' }, pinnedVersion: v1 },
+        query.signal,
+      );
+      assert.equal((await poll(engine, 'v1', short())).query?.queryType, 'state', 'a pinned run\'s query goes to its version');
+      query.abort();
+      await assert.rejects(answer);
 
       current = null;
       await add(engine, 'unversioned');

@@ -50,6 +50,8 @@ export interface QueryTask {
   execution: Buffer;
   /** Temporal bytes: temporal.api.query.v1.WorkflowQuery. */
   query: Buffer;
+  /** As Task.pinned_version. */
+  pinnedVersion?: DeploymentVersion | undefined;
 }
 
 /**
@@ -363,7 +365,7 @@ export const DeploymentVersion: MessageFns<DeploymentVersion> = {
 };
 
 function createBaseQueryTask(): QueryTask {
-  return { taskQueue: undefined, execution: Buffer.alloc(0), query: Buffer.alloc(0) };
+  return { taskQueue: undefined, execution: Buffer.alloc(0), query: Buffer.alloc(0), pinnedVersion: undefined };
 }
 
 export const QueryTask: MessageFns<QueryTask> = {
@@ -376,6 +378,9 @@ export const QueryTask: MessageFns<QueryTask> = {
     }
     if (message.query.length !== 0) {
       writer.uint32(26).bytes(message.query);
+    }
+    if (message.pinnedVersion !== undefined) {
+      DeploymentVersion.encode(message.pinnedVersion, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -417,6 +422,14 @@ export const QueryTask: MessageFns<QueryTask> = {
             message.query = Buffer.from(reader.bytes());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pinnedVersion = DeploymentVersion.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -439,6 +452,9 @@ export const QueryTask: MessageFns<QueryTask> = {
       : undefined;
     message.execution = object.execution ?? Buffer.alloc(0);
     message.query = object.query ?? Buffer.alloc(0);
+    message.pinnedVersion = (object.pinnedVersion !== undefined && object.pinnedVersion !== null)
+      ? DeploymentVersion.fromPartial(object.pinnedVersion)
+      : undefined;
     return message;
   },
 };
