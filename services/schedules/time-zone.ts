@@ -57,24 +57,28 @@ export function loadTimeZone(name: string): TimeZone {
     }
     return o;
   };
-  return {
-    wall: (sec) => sec + offset(sec),
-    segment(sec) {
-      // Assumes at most one transition per week, true of every zone's rules since 2000.
-      const offsetSec = offset(sec);
-      const grid = Math.floor(sec / WEEK) * WEEK;
-      for (let k = 1; k <= MAX_SEGMENT_WEEKS; k++) {
-        let hi = grid + k * WEEK;
-        if (gridOffset(hi) === offsetSec) continue;
-        let lo = hi - WEEK;
-        while (hi - lo > 1) {
-          const mid = Math.floor((lo + hi) / 2);
-          if (gridOffset(mid) === offsetSec) lo = mid;
-          else hi = mid;
-        }
-        return { offsetSec, endSec: hi };
+  // Successive next() calls mostly land in the segment the previous one found.
+  let last = { startSec: 0, offsetSec: 0, endSec: 0 };
+  const segment = (sec: number): OffsetSegment => {
+    if (sec >= last.startSec && sec < last.endSec) return { offsetSec: last.offsetSec, endSec: last.endSec };
+    // Assumes at most one transition per week, true of every zone's rules since 2000.
+    const offsetSec = offset(sec);
+    const grid = Math.floor(sec / WEEK) * WEEK;
+    let endSec = grid + MAX_SEGMENT_WEEKS * WEEK;
+    for (let k = 1; k <= MAX_SEGMENT_WEEKS; k++) {
+      let hi = grid + k * WEEK;
+      if (gridOffset(hi) === offsetSec) continue;
+      let lo = hi - WEEK;
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (gridOffset(mid) === offsetSec) lo = mid;
+        else hi = mid;
       }
-      return { offsetSec, endSec: grid + MAX_SEGMENT_WEEKS * WEEK };
-    },
+      endSec = hi;
+      break;
+    }
+    last = { startSec: sec, offsetSec, endSec };
+    return { offsetSec, endSec };
   };
+  return { wall: (sec) => sec + segment(sec).offsetSec, segment };
 }
