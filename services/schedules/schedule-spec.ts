@@ -27,7 +27,7 @@ const AFTER_LAST_CALENDAR_YEAR = Date.UTC(MAX_CALENDAR_YEAR + 1, 0, 1) / 1000;
 // otherwise search until 2100 (a week of every-second candidates stays well under this).
 const MAX_EXCLUDED_CANDIDATES = 1_000_000;
 
-/** Validates and compiles; INVALID_ARGUMENT naming the bad part (e.g. "invalid schedule spec: cron_string \"61 * * * *\": minute 61 out of range 0-59"). */
+/** Validates and compiles; INVALID_ARGUMENT naming the bad part (e.g. "invalid schedule spec: cron_string \"61 * * * *\": Minute is not in range [0-59]"). */
 export function compileScheduleSpec(spec: IScheduleSpec, scheduleId: string): CompiledSpec {
   const canonical = canonicalizeSpec(spec);
   if (canonical.timezoneData?.length) {
