@@ -70,7 +70,7 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
       info.status = Status.WORKFLOW_EXECUTION_STATUS_RUNNING;
       info.memo = a.memo ? encodeB64(commonv1.Memo, a.memo) : null;
       info.searchAttributes = a.searchAttributes ? encodeB64(commonv1.SearchAttributes, a.searchAttributes) : null;
-      info.versioningOverride = overrideFromProto(a.versioningOverride);
+      setOptional(info, 'versioningOverride', overrideFromProto(a.versioningOverride));
       if (a.parentWorkflowExecution?.workflowId) {
         info.parent = {
           namespaceId: a.parentWorkflowNamespaceId ?? '',
@@ -117,7 +117,7 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
       if (wt) info.lastCompletedWorkflowTaskStartedEventId = wt.startedEventId;
       info.workflowTask = null;
       noteBuild(data, e.workflowTaskCompletedEventAttributes!, id, at);
-      info.versioning = foldCompleted(e.workflowTaskCompletedEventAttributes!);
+      setOptional(info, 'versioning', foldCompleted(info.versioning, e.workflowTaskCompletedEventAttributes!, id));
       break;
     }
     case ET.EVENT_TYPE_WORKFLOW_TASK_FAILED:
@@ -336,13 +336,18 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
     }
     case ET.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED: {
       const a = e.workflowExecutionOptionsUpdatedEventAttributes!;
-      if (a.unsetVersioningOverride) info.versioningOverride = undefined;
-      else if (a.versioningOverride) info.versioningOverride = overrideFromProto(a.versioningOverride);
+      if (a.unsetVersioningOverride || a.versioningOverride) setOptional(info, 'versioningOverride', overrideFromProto(a.versioningOverride));
       break;
     }
     default:
       break;
   }
+}
+
+/** Absent rather than undefined: the state equals its stored (JSON) blob. */
+function setOptional<K extends 'versioning' | 'versioningOverride'>(info: MutableStateData['info'], key: K, value: MutableStateData['info'][K]): void {
+  if (value === undefined) delete info[key];
+  else info[key] = value;
 }
 
 function close(data: MutableStateData, status: number, eventId: number, at: number): void {

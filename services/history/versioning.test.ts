@@ -12,16 +12,18 @@ const v2 = { deploymentName: 'demo', buildId: 'v2' };
 describe('a run\'s versioning', () => {
   test('a versioned worker\'s completion is recorded and folded; an unversioned one clears it', () => {
     const attrs = completedVersioning({ versioningBehavior: PINNED, deploymentOptions: { ...v1, workerVersioningMode: VERSIONED } });
-    assert.deepEqual(foldCompleted(attrs), { behavior: PINNED, version: v1 });
+    const folded = foldCompleted(undefined, attrs, 4);
+    assert.deepEqual(folded, { behavior: PINNED, version: v1, sinceEventId: 4 });
+    assert.equal(foldCompleted(folded, attrs, 9), folded, 'unchanged: still since event 4 (no new visibility record)');
     assert.deepEqual(completedVersioning({ versioningBehavior: PINNED, deploymentOptions: { ...v1, workerVersioningMode: 1 } }), {});
-    assert.equal(foldCompleted({}), undefined);
+    assert.equal(foldCompleted(folded, {}, 9), undefined);
   });
 
   test('pinned behavior pins to the worker\'s version; an override wins over it', () => {
-    assert.deepEqual(pinnedVersion({ versioning: { behavior: PINNED, version: v1 } }), v1);
-    assert.equal(pinnedVersion({ versioning: { behavior: AUTO_UPGRADE, version: v1 } }), undefined);
-    assert.deepEqual(pinnedVersion({ versioning: { behavior: AUTO_UPGRADE, version: v1 }, versioningOverride: { pinned: v2 } }), v2);
-    assert.equal(pinnedVersion({ versioning: { behavior: PINNED, version: v1 }, versioningOverride: { autoUpgrade: true } }), undefined);
+    assert.deepEqual(pinnedVersion({ versioning: { behavior: PINNED, version: v1, sinceEventId: 4 } }), v1);
+    assert.equal(pinnedVersion({ versioning: { behavior: AUTO_UPGRADE, version: v1, sinceEventId: 4 } }), undefined);
+    assert.deepEqual(pinnedVersion({ versioning: { behavior: AUTO_UPGRADE, version: v1, sinceEventId: 4 }, versioningOverride: { pinned: v2 } }), v2);
+    assert.equal(pinnedVersion({ versioning: { behavior: PINNED, version: v1, sinceEventId: 4 }, versioningOverride: { autoUpgrade: true } }), undefined);
   });
 
   test('overrides as the TS client sends them survive the round trip', () => {
@@ -33,7 +35,7 @@ describe('a run\'s versioning', () => {
   });
 
   test('visibility gets the deployment, the version and the behavior', () => {
-    assert.deepEqual(versioningSearchAttributes({ versioning: { behavior: PINNED, version: v1 } }), {
+    assert.deepEqual(versioningSearchAttributes({ versioning: { behavior: PINNED, version: v1, sinceEventId: 4 } }), {
       TemporalWorkerDeployment: { type: 'Keyword', value: 'demo' },
       TemporalWorkerDeploymentVersion: { type: 'Keyword', value: 'demo:v1' },
       TemporalWorkflowVersioningBehavior: { type: 'Keyword', value: 'Pinned' },

@@ -17,6 +17,8 @@ export interface RunVersioning {
   /** temporal.api.enums.v1.VersioningBehavior the worker declared. */
   behavior: number;
   version: DeploymentVersion | null;
+  /** The WorkflowTaskCompleted event that set these values: the visibility record changes then. */
+  sinceEventId: number;
 }
 
 /** Pinned to a version, or auto-upgrade whatever the worker declares. */
@@ -42,10 +44,13 @@ export function completedVersioning(req: ws.IRespondWorkflowTaskCompletedRequest
   };
 }
 
-/** The run's versioning after a WorkflowTaskCompleted event: an unversioned worker clears it. */
-export function foldCompleted(a: historyv1.IWorkflowTaskCompletedEventAttributes): RunVersioning | undefined {
+/** The run's versioning after WorkflowTaskCompleted event `eventId`: an unversioned worker clears it. */
+export function foldCompleted(before: RunVersioning | undefined, a: historyv1.IWorkflowTaskCompletedEventAttributes, eventId: number): RunVersioning | undefined {
   const v = version(a.deploymentVersion, a.workerDeploymentVersion);
-  return v ? { behavior: a.versioningBehavior ?? 0, version: v } : undefined;
+  if (!v) return undefined;
+  const behavior = a.versioningBehavior ?? 0;
+  if (before && before.behavior === behavior && before.version?.deploymentName === v.deploymentName && before.version.buildId === v.buildId) return before;
+  return { behavior, version: v, sinceEventId: eventId };
 }
 
 export function overrideFromProto(o: workflowv1.IVersioningOverride | null | undefined): VersioningOverride | undefined {
