@@ -98,6 +98,12 @@ for (const kind of storesUnderTest()) {
         assert.equal(info.behavior, enums.VersioningBehavior.VERSIONING_BEHAVIOR_PINNED);
       }
 
+      const pinnedToV1 = `TemporalWorkerDeploymentVersion = '${DEPLOYMENT}:v1' AND TemporalWorkflowVersioningBehavior = 'Pinned' AND ExecutionStatus = 'Running'`;
+      await eventually('visibility lists the runs pinned to v1', async () => {
+        const { count } = await client.workflow.count(pinnedToV1);
+        return count === old.length ? count : undefined;
+      });
+
       await startWorker('v2');
       await registered('v2');
       const switched = await setCurrent('v2');
@@ -116,8 +122,13 @@ for (const kind of storesUnderTest()) {
       assert.equal(statusOf('v1'), enums.WorkerDeploymentVersionStatus.WORKER_DEPLOYMENT_VERSION_STATUS_DRAINING);
       assert.equal(deployment.workerDeploymentInfo?.routingConfig?.currentDeploymentVersion?.buildId, 'v2');
 
+      await eventually('v1 drained: no running workflow pinned to it', async () => {
+        const v1 = await service().describeWorkerDeploymentVersion({ namespace: NAMESPACE, deploymentVersion: { deploymentName: DEPLOYMENT, buildId: 'v1' } });
+        return v1.workerDeploymentVersionInfo?.status === enums.WorkerDeploymentVersionStatus.WORKER_DEPLOYMENT_VERSION_STATUS_DRAINED ? v1 : undefined;
+      });
+
       const tq = await service().describeTaskQueue({ namespace: NAMESPACE, taskQueue: { name: taskQueue }, taskQueueType: enums.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, reportStats: true });
-      assert.deepEqual([...new Set(tq.pollers?.map((p) => p.deploymentOptions?.buildId))].sort(), ['v1', 'v2']);
+      assert.deepEqual([...new Set(tq.pollers?.map((p) => `${p.identity}=${p.deploymentOptions?.buildId}`))].sort(), ['worker-v1=v1', 'worker-v2=v2']);
       assert.equal(tq.versioningInfo?.currentDeploymentVersion?.buildId, 'v2');
     });
 
