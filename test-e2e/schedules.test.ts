@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleHandle } from '@temporalio/client';
+import { enums } from '../services/common/temporal.js';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, workerConnection, workflowsPath } from './harness.js';
 
@@ -139,7 +140,7 @@ for (const kind of storesUnderTest()) {
       await h.delete();
     });
 
-    test('update changes the interval under the conflict token; a stale token is refused', { timeout: TEST_TIMEOUT_MS }, async () => {
+    test('update changes the interval under the conflict token, a stale token is refused; search attributes and memo update too', { timeout: TEST_TIMEOUT_MS }, async () => {
       const h = await create('update', '1h', 10);
       await h.update((prev) => ({ ...prev, spec: { intervals: [{ every: '1s' }] } }));
       await eventually('fires at the new interval', async () => ((await actionsTaken(h)) >= 2 ? true : undefined), 10_000);
@@ -149,6 +150,21 @@ for (const kind of storesUnderTest()) {
         client.workflowService.updateSchedule({ namespace: NAMESPACE, scheduleId: h.scheduleId, schedule: d.raw.schedule, conflictToken: Buffer.from('0') }),
         (err: { code?: number }) => err.code === status.FAILED_PRECONDITION,
       );
+      // The schedule's own search attributes and memo change with an update too.
+      await client.connection.operatorService.addSearchAttributes({ namespace: NAMESPACE, searchAttributes: { ScheduleOwner: enums.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD } });
+      const json = (v: unknown) => ({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(v)) });
+      await client.workflowService.updateSchedule({
+        namespace: NAMESPACE,
+        scheduleId: h.scheduleId,
+        schedule: d.raw.schedule,
+        conflictToken: d.raw.conflictToken,
+        memo: { fields: { owner: json('ops') } },
+        searchAttributes: { indexedFields: { ScheduleOwner: json('ops') } },
+      });
+      await eventually('memo and search attributes updated', async () => {
+        const now = await h.describe();
+        return now.memo?.owner === 'ops' && (now.searchAttributes.ScheduleOwner as string[] | undefined)?.[0] === 'ops' ? true : undefined;
+      }, 10_000);
       await h.delete();
     });
 

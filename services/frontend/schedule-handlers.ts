@@ -12,6 +12,7 @@ import { catchupWindowMs, futureActionTimes } from '../schedules/scheduler.js';
 import { foldSchedulerState, pausedOf, PAUSED_SEARCH_ATTRIBUTE, type SchedulerState } from '../schedules/scheduler-state.js';
 import {
   SCHEDULER_NAMESPACE_DIVISION,
+  SCHEDULER_SEARCH_ATTRIBUTES,
   SCHEDULER_TASK_QUEUE,
   SCHEDULER_WORKFLOW_TYPE,
   SIGNAL_PATCH,
@@ -38,8 +39,7 @@ const jsonPayload = (v: unknown): commonv1.IPayload => ({ metadata: { encoding: 
 
 /** The user's search attributes, without the ones the scheduler keeps for itself. */
 function userSearchAttributes(sa: commonv1.ISearchAttributes | null): commonv1.ISearchAttributes {
-  const { [DIVISION]: _division, [PAUSED_SEARCH_ATTRIBUTE]: _paused, ...rest } = sa?.indexedFields ?? {};
-  return { indexedFields: rest };
+  return { indexedFields: Object.fromEntries(Object.entries(sa?.indexedFields ?? {}).filter(([name]) => !SCHEDULER_SEARCH_ATTRIBUTES.has(name))) };
 }
 
 function compile(schedule: ISchedule, scheduleId: string): CompiledSpec {
@@ -204,12 +204,14 @@ export function scheduleHandlers(ctx: FrontendContext): Handlers {
       checkLength(req.identity, 'Identity', limits);
       const requestId = requestIdOrNew(req.requestId, limits);
       return ctx.serve(req, call, 'write', async (ns) => {
-        validateSearchAttributes(await ctx.namespaces.requireById(ns.id), schedule.action?.startWorkflow?.searchAttributes);
+        const rec = await ctx.namespaces.requireById(ns.id);
+        validateSearchAttributes(rec, schedule.action?.startWorkflow?.searchAttributes);
+        validateSearchAttributes(rec, req.searchAttributes);
         const state = await load(ns, scheduleId);
         // No token: the caller does not guard against concurrent updates.
         const token = req.conflictToken?.length ? decodeConflictToken(req.conflictToken) : state.conflictToken;
         if (token !== state.conflictToken) throw apiError('FAILED_PRECONDITION', 'mismatched conflict token');
-        await signal(ns, scheduleId, SIGNAL_UPDATE, encodeUpdateArgs({ schedule, conflictToken: token }), req.identity ?? '', requestId);
+        await signal(ns, scheduleId, SIGNAL_UPDATE, encodeUpdateArgs({ schedule, conflictToken: token, searchAttributes: req.searchAttributes ?? null, memo: req.memo ?? null }), req.identity ?? '', requestId);
         return {};
       });
     },

@@ -9,7 +9,7 @@ import { durationFromMs } from '../common/proto-time.js';
 import { compileScheduleSpec, type CompiledSpec } from '../schedules/schedule-spec.js';
 import { plan, recordStarted, startFailed, wakeAtMs, type PlannedStart } from '../schedules/scheduler.js';
 import { bookkeepingOf, foldSchedulerState, pausedOf, PAUSED_SEARCH_ATTRIBUTE, type SchedulerState } from '../schedules/scheduler-state.js';
-import { BOOKKEEPING_MARKER, SCHEDULER_TASK_QUEUE, SCHEDULER_WORKFLOW_TYPE, encodeBookkeeping, encodeStartArgs, scheduleIdOf, type ActionWorkflow, type Bookkeeping } from '../schedules/scheduler-wire.js';
+import { BOOKKEEPING_MARKER, SCHEDULER_SEARCH_ATTRIBUTES, SCHEDULER_TASK_QUEUE, SCHEDULER_WORKFLOW_TYPE, encodeBookkeeping, encodeStartArgs, scheduleIdOf, type ActionWorkflow, type Bookkeeping } from '../schedules/scheduler-wire.js';
 import type { NamespaceRef } from './api.js';
 import type { HistoryEngine } from './engine.js';
 
@@ -156,23 +156,44 @@ export class SchedulerRunner {
     };
   }
 
+  /**
+   * TemporalSchedulePaused when it changed, and the schedule's own attributes an update asked for
+   * (those it no longer names are cleared); the scheduler's internal ones stay.
+   */
+  private searchAttributesUpsert(state: SchedulerState): Record<string, commonv1.IPayload> {
+    const fields: Record<string, commonv1.IPayload> = {};
+    const requested = state.requestedSearchAttributes?.indexedFields;
+    if (requested) {
+      for (const name of Object.keys(state.searchAttributes?.indexedFields ?? {})) {
+        if (!(name in requested) && !SCHEDULER_SEARCH_ATTRIBUTES.has(name)) fields[name] = jsonPayload(null);
+      }
+      Object.assign(fields, requested);
+    }
+    const paused = pausedOf(state.schedule);
+    if (paused !== (state.pausedIndexed ?? false)) fields[PAUSED_SEARCH_ATTRIBUTE] = jsonPayload(paused);
+    return fields;
+  }
+
   /** The pass's record: the bookkeeping marker, the wake-up timer, TemporalSchedulePaused. */
   private commands(state: SchedulerState, spec: CompiledSpec | null, book: Bookkeeping, retry: boolean, timerId: string): commandv1.ICommand[] {
     const commands: commandv1.ICommand[] = [];
     // A pass with nothing due changes nothing and records nothing.
     const changed = JSON.stringify(bookkeepingOf(state)) !== JSON.stringify(book);
-    if (changed || state.pending.length > 0) {
+    if (changed || state.pending.length > 0 || state.requestedSearchAttributes || state.requestedMemo) {
       commands.push({
         commandType: CT.COMMAND_TYPE_RECORD_MARKER,
         recordMarkerCommandAttributes: { markerName: BOOKKEEPING_MARKER, details: encodeBookkeeping(book) },
       });
     }
-    const paused = pausedOf(state.schedule);
-    if (paused !== (state.pausedIndexed ?? false)) {
+    const upsert = this.searchAttributesUpsert(state);
+    if (Object.keys(upsert).length > 0) {
       commands.push({
         commandType: CT.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
-        upsertWorkflowSearchAttributesCommandAttributes: { searchAttributes: { indexedFields: { [PAUSED_SEARCH_ATTRIBUTE]: jsonPayload(paused) } } },
+        upsertWorkflowSearchAttributesCommandAttributes: { searchAttributes: { indexedFields: upsert } },
       });
+    }
+    if (state.requestedMemo) {
+      commands.push({ commandType: CT.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES, modifyWorkflowPropertiesCommandAttributes: { upsertedMemo: state.requestedMemo } });
     }
     // Measured after the starts, so the time they took does not make the next action late.
     const now = Date.now();

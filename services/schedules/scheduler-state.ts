@@ -3,6 +3,7 @@
 // paused search attribute. Pure, so history's scheduler and the frontend's Describe agree.
 import { enums, type api, type commonv1, type historyv1 } from '../common/temporal.js';
 import { msFromDuration, msFromTimestamp, toNumber } from '../common/proto-time.js';
+import { mergeSearchAttributes } from '../namespaces/search-attributes.js';
 import {
   BOOKKEEPING_MARKER,
   SIGNAL_PATCH,
@@ -35,6 +36,9 @@ export interface SchedulerState extends Bookkeeping {
   timer: { timerId: string; fireAtMs: number } | null;
   /** TemporalSchedulePaused as the run's search attributes hold it. */
   pausedIndexed: boolean | null;
+  /** Search attributes and memo an update asked for, until a pass writes them. */
+  requestedSearchAttributes: commonv1.ISearchAttributes | null;
+  requestedMemo: commonv1.IMemo | null;
 }
 
 export const PAUSED_SEARCH_ATTRIBUTE = 'TemporalSchedulePaused';
@@ -79,6 +83,8 @@ function initialState(e: historyv1.IHistoryEvent): SchedulerState {
     searchAttributes: a.searchAttributes ?? null,
     timer: null,
     pausedIndexed: indexedPaused(a.searchAttributes),
+    requestedSearchAttributes: null,
+    requestedMemo: null,
     lastProcessedMs: args.createTimeMs,
     buffered: [],
     running: [],
@@ -112,6 +118,8 @@ function applyEvent(s: SchedulerState, e: historyv1.IHistoryEvent): void {
           s.conflictToken++;
           s.updateTimeMs = atMs;
           s.remainingActions = toNumber(update.schedule.state?.remainingActions);
+          if (update.searchAttributes) s.requestedSearchAttributes = update.searchAttributes;
+          if (update.memo) s.requestedMemo = update.memo;
         } else if (a.signalName === SIGNAL_PATCH) {
           applyPatch(s, decodePatch(a.input), atMs);
         }
@@ -126,6 +134,8 @@ function applyEvent(s: SchedulerState, e: historyv1.IHistoryEvent): void {
       // The task that wrote it saw every signal written before it.
       Object.assign(s, decodeBookkeeping(a.details as Record<string, commonv1.IPayloads>));
       s.pending = [];
+      s.requestedSearchAttributes = null;
+      s.requestedMemo = null;
       (s.schedule.state ??= {}).remainingActions = s.remainingActions as never;
       return;
     }
@@ -141,8 +151,14 @@ function applyEvent(s: SchedulerState, e: historyv1.IHistoryEvent): void {
       return;
     }
     case ET.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
-      const paused = indexedPaused(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes);
+      const upserted = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes;
+      const paused = indexedPaused(upserted);
       if (paused !== null) s.pausedIndexed = paused;
+      s.searchAttributes = mergeSearchAttributes(s.searchAttributes, upserted);
+      return;
+    }
+    case ET.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: {
+      s.memo = { fields: { ...(s.memo?.fields ?? {}), ...(e.workflowPropertiesModifiedEventAttributes?.upsertedMemo?.fields ?? {}) } };
       return;
     }
   }

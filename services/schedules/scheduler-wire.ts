@@ -13,6 +13,8 @@ export const SCHEDULER_NAMESPACE_DIVISION = 'TemporalScheduler';
 export const SIGNAL_UPDATE = 'update';
 export const SIGNAL_PATCH = 'patch';
 export const BOOKKEEPING_MARKER = 'tandem-scheduler-bookkeeping';
+/** The scheduler run's own search attributes, beside the ones the schedule's owner sets. */
+export const SCHEDULER_SEARCH_ATTRIBUTES = new Set(['TemporalNamespaceDivision', 'TemporalSchedulePaused']);
 
 export const schedulerWorkflowId = (scheduleId: string) => SCHEDULER_WORKFLOW_ID_PREFIX + scheduleId;
 export const isSchedulerWorkflowId = (workflowId: string) => workflowId.startsWith(SCHEDULER_WORKFLOW_ID_PREFIX);
@@ -69,6 +71,10 @@ export interface UpdateArgs {
   schedule: api.schedule.v1.ISchedule;
   /** The token the caller read; an update made against an older one is ignored. */
   conflictToken: number;
+  /** The schedule's own search attributes from now on (absent ones removed); null keeps them. */
+  searchAttributes: commonv1.ISearchAttributes | null;
+  /** Memo fields to set; null keeps the memo. */
+  memo: commonv1.IMemo | null;
 }
 
 function jsonPayload(value: unknown): commonv1.IPayloads {
@@ -108,12 +114,22 @@ export function decodeStartArgs(p: commonv1.IPayloads | null | undefined): Start
 }
 
 export function encodeUpdateArgs(a: UpdateArgs): commonv1.IPayloads {
-  return jsonPayload({ schedule: encodeSchedule(a.schedule), conflictToken: a.conflictToken });
+  return jsonPayload({
+    schedule: encodeSchedule(a.schedule),
+    conflictToken: a.conflictToken,
+    searchAttributes: a.searchAttributes ? b64(api.common.v1.SearchAttributes.encode(a.searchAttributes).finish()) : null,
+    memo: a.memo ? b64(api.common.v1.Memo.encode(a.memo).finish()) : null,
+  });
 }
 
 export function decodeUpdateArgs(p: commonv1.IPayloads | null | undefined): UpdateArgs {
-  const raw = fromJsonPayload<{ schedule: string; conflictToken: number }>(p);
-  return { schedule: decodeSchedule(raw.schedule), conflictToken: raw.conflictToken };
+  const raw = fromJsonPayload<{ schedule: string; conflictToken: number; searchAttributes?: string | null; memo?: string | null }>(p);
+  return {
+    schedule: decodeSchedule(raw.schedule),
+    conflictToken: raw.conflictToken,
+    searchAttributes: raw.searchAttributes ? api.common.v1.SearchAttributes.decode(unb64(raw.searchAttributes)) : null,
+    memo: raw.memo ? api.common.v1.Memo.decode(unb64(raw.memo)) : null,
+  };
 }
 
 export function encodePatch(patch: api.schedule.v1.ISchedulePatch): commonv1.IPayloads {

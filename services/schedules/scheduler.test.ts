@@ -40,7 +40,7 @@ const started = (s: api.schedule.v1.ISchedule, patch: api.schedule.v1.IScheduleP
 const patched = (atMs: number, patch: api.schedule.v1.ISchedulePatch) =>
   ev(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, atMs, { workflowExecutionSignaledEventAttributes: { signalName: SIGNAL_PATCH, input: encodePatch(patch) } });
 const updated = (atMs: number, s: api.schedule.v1.ISchedule, conflictToken: number) =>
-  ev(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, atMs, { workflowExecutionSignaledEventAttributes: { signalName: SIGNAL_UPDATE, input: encodeUpdateArgs({ schedule: s, conflictToken }) } });
+  ev(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, atMs, { workflowExecutionSignaledEventAttributes: { signalName: SIGNAL_UPDATE, input: encodeUpdateArgs({ schedule: s, conflictToken, searchAttributes: null, memo: null }) } });
 
 function fold(...events: historyv1.IHistoryEvent[]): SchedulerState {
   return foldSchedulerState(events);
@@ -106,6 +106,27 @@ test('a run continued as new starts from the state its previous run carried', ()
   assert.equal(s.updateTimeMs, T0 + S);
   assert.equal(s.createTimeMs, T0);
   assert.deepEqual(bookkeepingOf(s), book);
+});
+
+test('an update asks for search attributes and memo until a pass writes them; the fold follows the upserts', () => {
+  const json = (v: unknown) => ({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(v)) });
+  const sa = { indexedFields: { Owner: json('ops') } };
+  const asked = fold(
+    started(schedule()),
+    ev(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, T0 + S, {
+      workflowExecutionSignaledEventAttributes: { signalName: SIGNAL_UPDATE, input: encodeUpdateArgs({ schedule: schedule(), conflictToken: 0, searchAttributes: sa, memo: { fields: { team: json('a') } } }) },
+    }),
+  );
+  assert.deepEqual(Object.keys(asked.requestedSearchAttributes?.indexedFields ?? {}), ['Owner']);
+  const written = fold(
+    started(schedule()),
+    ev(ET.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, T0 + S, { upsertWorkflowSearchAttributesEventAttributes: { searchAttributes: { indexedFields: { Owner: json('ops'), TemporalSchedulePaused: json(true) } } } }),
+    ev(ET.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, T0 + 2 * S, { upsertWorkflowSearchAttributesEventAttributes: { searchAttributes: { indexedFields: { Owner: json(null) } } } }),
+    ev(ET.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED, T0 + 2 * S, { workflowPropertiesModifiedEventAttributes: { upsertedMemo: { fields: { team: json('a') } } } }),
+  );
+  assert.deepEqual(Object.keys(written.searchAttributes?.indexedFields ?? {}), ['TemporalSchedulePaused']);
+  assert.equal(written.pausedIndexed, true);
+  assert.deepEqual(Object.keys(written.memo?.fields ?? {}), ['team']);
 });
 
 describe('scheduler decisions', () => {
