@@ -105,6 +105,20 @@ for (const kind of storesUnderTest()) {
       await Promise.all([skip.delete(), all.delete()]);
     });
 
+    test('BUFFER_ONE starts the buffered time once the running action closes', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const h = await create('buffer', '1s', 2500, { policies: { overlap: ScheduleOverlapPolicy.BUFFER_ONE } });
+      const d = await eventually('two actions', async () => {
+        const d = await h.describe();
+        return d.info.recentActions.length >= 2 ? d : undefined;
+      }, 15_000);
+      const [first, second] = d.info.recentActions;
+      const gap = second!.takenAt.getTime() - first!.takenAt.getTime();
+      console.log(`BUFFER_ONE: second action ${gap} ms after the first (which naps 2500 ms), skipped ${d.info.numActionsSkippedOverlap}`);
+      assert.ok(gap >= 2500, 'the buffered start waited for the running action');
+      assert.ok(second!.takenAt.getTime() - second!.scheduledAt.getTime() >= 1000, 'a buffered time, started late');
+      await h.delete();
+    });
+
     test('pause stops firing and shows its note; unpause resumes', { timeout: TEST_TIMEOUT_MS }, async () => {
       const h = await create('pause', '1s', 10);
       await eventually('first action', async () => ((await actionsTaken(h)) >= 1 ? true : undefined), 10_000);
