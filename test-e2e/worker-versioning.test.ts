@@ -103,6 +103,9 @@ for (const kind of storesUnderTest()) {
         const { count } = await client.workflow.count(pinnedToV1);
         return count === old.length ? count : undefined;
       });
+      for await (const listed of client.workflow.list({ query: pinnedToV1 })) {
+        assert.equal(listed.raw.versioningInfo?.deploymentVersion?.buildId, 'v1', 'the list shows the version too');
+      }
 
       await startWorker('v2');
       await registered('v2');
