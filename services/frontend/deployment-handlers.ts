@@ -1,5 +1,5 @@
 // Worker Versioning's deployment RPCs: describe and list the namespace's worker deployments and
-// versions, move the current and ramping versions, delete a version. The state is the namespace
+// versions, move the current and ramping versions, delete a version or a deployment. The state is the namespace
 // record's (namespaces/worker-deployments.ts); changes go through the registry's update path in
 // the namespace's active region, and matching reads the routing from the record.
 import { apiError } from '../common/errors.js';
@@ -9,6 +9,7 @@ import type { NamespaceRef } from '../history/api.js';
 import {
   checkConflictToken,
   conflictToken,
+  deleteDeployment,
   deleteVersion,
   requireDeployment,
   setCurrent,
@@ -184,6 +185,15 @@ export function deploymentHandlers(ctx: FrontendContext): Handlers {
           throw apiError('FAILED_PRECONDITION', `Worker deployment version ${deploymentName}.${buildId} still has pollers; stop its workers first.`);
         }
         await change(ns, deploymentName, (current) => deleteVersion(current, buildId));
+        return {};
+      });
+    },
+
+    DeleteWorkerDeployment: async (req: ws.DeleteWorkerDeploymentRequest, call) => {
+      const name = requireString(req.deploymentName, 'DeploymentName', limits);
+      checkLength(req.identity, 'Identity', limits);
+      return ctx.serve(req, call, 'write', async (ns) => {
+        await ctx.namespaces.update(ns.name, (rec) => withWorkerDeployments(rec, (all) => deleteDeployment(all, name)));
         return {};
       });
     },

@@ -4,6 +4,7 @@ import { isTandemError } from '../common/errors.js';
 import {
   checkConflictToken,
   conflictToken,
+  deleteDeployment,
   deleteVersion,
   registerVersion,
   setCurrent,
@@ -78,5 +79,7 @@ describe('worker deployments', () => {
     assert.throws(() => deleteVersion(dep, 'v2'), (e) => isTandemError(e, 'FAILED_PRECONDITION'));
     const idle = setRamping(dep, { ...change(''), percentage: 0 });
     assert.deepEqual(Object.keys(deleteVersion(idle, 'v2').versions), ['v1']);
+    assert.throws(() => deleteDeployment({ demo: idle }, 'demo'), (e) => isTandemError(e, 'FAILED_PRECONDITION'), 'versions left');
+    assert.deepEqual(deleteDeployment({ demo: { ...idle, versions: {} } }, 'demo'), {});
   });
 });

@@ -178,6 +178,15 @@ export function deleteVersion(dep: WorkerDeploymentState, buildId: string): Work
   return { ...dep, versions };
 }
 
+/** As the reference server: a deployment goes once its versions are deleted. */
+export function deleteDeployment(all: WorkerDeployments, name: string): WorkerDeployments {
+  const dep = requireDeployment(all, name);
+  const left = Object.keys(dep.versions);
+  if (left.length > 0) throw apiError('FAILED_PRECONDITION', `Worker deployment ${name} still has versions ${left.join(', ')}; delete them first.`);
+  const { [name]: _deleted, ...rest } = all;
+  return rest;
+}
+
 /** temporal.api.enums.v1.WorkerDeploymentVersionStatus of a version. */
 export function versionStatus(dep: WorkerDeploymentState, buildId: string): number {
   if (buildId === dep.currentBuildId) return 2;
