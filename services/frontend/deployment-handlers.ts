@@ -1,7 +1,7 @@
 // Worker Versioning's deployment RPCs: describe and list the namespace's worker deployments and
-// versions, move the current and ramping versions, delete a version or a deployment. The state is the namespace
-// record's (namespaces/worker-deployments.ts); changes go through the registry's update path in
-// the namespace's active region, and matching reads the routing from the record.
+// versions, move the current and ramping versions, delete a version or a deployment. The state is
+// the namespace record's (namespaces/worker-deployments.ts); changes go through the registry's
+// update path in the namespace's active region, and matching reads the routing from the record.
 import { apiError } from '../common/errors.js';
 import { timestampFromMs } from '../common/proto-time.js';
 import type { workflowservice as ws } from '../common/temporal.js';
