@@ -3,10 +3,10 @@ import { apiError } from '../common/errors.js';
 import type { workflowservice as ws } from '../common/temporal.js';
 import { decodeQueryTaskToken } from '../history/task-token.js';
 import type { FrontendContext, Handlers } from './context.js';
-import { checkLength, requireTaskQueueName } from './validation.js';
+import { checkDeploymentOptions, checkLength, requireTaskQueueName } from './validation.js';
 import { VersionRegistrar } from './version-registrar.js';
 
-type PollRequest = { namespace?: string | null; taskQueue?: { name?: string | null } | null; identity?: string | null };
+type PollRequest = ws.IPollWorkflowTaskQueueRequest | ws.IPollActivityTaskQueueRequest;
 
 export function taskHandlers(ctx: FrontendContext): Handlers {
   const limits = ctx.config;
@@ -15,6 +15,7 @@ export function taskHandlers(ctx: FrontendContext): Handlers {
   const checkPoll = (req: PollRequest) => {
     requireTaskQueueName(req.taskQueue?.name, limits);
     checkLength(req.identity, 'Identity', limits);
+    checkDeploymentOptions(req.deploymentOptions, limits);
   };
 
   return {
