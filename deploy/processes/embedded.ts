@@ -16,6 +16,7 @@ import { MatchingEngine } from '../../services/matching/engine.js';
 import { FrontendService } from '../../services/frontend/server.js';
 import { replicationWaiter } from '../../services/history/replication-progress.js';
 import { globalNamespaceServices } from '../../services/namespaces/region-services.js';
+import { routingSource } from '../../services/namespaces/worker-deployments.js';
 import { Replication } from '../../replication/replication.js';
 import type { ReplicationConfig } from '../../replication/config.js';
 import { failoverLagOf } from '../../replication/receiver-lag.js';
@@ -99,7 +100,7 @@ export class EmbeddedCluster implements Service {
       });
       replication?.attach(history.engine);
       const ownership = new ShardOwnership({ membership, controller: history.controller, numShards: c.numShards, logger: this.log });
-      const matching = new MatchingEngine({ store: store.taskQueues, starter: history.engine, logger: this.log, registry });
+      const matching = new MatchingEngine({ store: store.taskQueues, starter: history.engine, logger: this.log, registry, routing: routingSource(namespaces) });
       history.engine.setMatching(matching);
       const global = globalNamespaceServices({
         registry: namespaces,

@@ -3,6 +3,7 @@
 import { RemoteHistory } from '../../services/history/grpc-client.js';
 import { MatchingEngine } from '../../services/matching/engine.js';
 import { MatchingGrpcServer } from '../../services/matching/grpc-server.js';
+import { routingSource } from '../../services/namespaces/worker-deployments.js';
 import { runProcess } from './region-config.js';
 
 await runProcess('matching', async (ctx) => {
@@ -10,7 +11,9 @@ await runProcess('matching', async (ctx) => {
   const store = await ctx.openStore();
   const membership = ctx.membership('matching');
   const history = new RemoteHistory({ membership, numShards: ctx.numShards, logger: ctx.log });
-  const engine = new MatchingEngine({ store: store.taskQueues, starter: history, logger: ctx.log, registry: ctx.registry });
+  // Worker Versioning routes tasks by the deployments in the namespace records.
+  const namespaces = ctx.namespaces(store);
+  const engine = new MatchingEngine({ store: store.taskQueues, starter: history, logger: ctx.log, registry: ctx.registry, routing: routingSource(namespaces) });
   const grpc = new MatchingGrpcServer({ host: bindHost, port: node.port }, engine, ctx.log, ctx.registry);
-  return { services: [history, engine, grpc, membership] };
+  return { services: [namespaces, history, engine, grpc, membership] };
 });

@@ -51,6 +51,9 @@ const table = {
     message: () => 'workflow execution already completed',
   },
   TASK_NOT_FOUND: { status: status.NOT_FOUND, message: (what: string) => what },
+  NOT_FOUND: { status: status.NOT_FOUND, message: (what: string) => what },
+  SCHEDULE_NOT_FOUND: { status: status.NOT_FOUND, message: (scheduleId: string) => `schedule not found: ${scheduleId}` },
+  SCHEDULE_ALREADY_EXISTS: { status: status.ALREADY_EXISTS, message: () => 'schedule with this ID is already registered' },
   SEARCH_ATTRIBUTE_NOT_FOUND: { status: status.NOT_FOUND, message: (name: string) => `Search attribute ${name} doesn't exist.` },
   SEARCH_ATTRIBUTE_ALREADY_EXISTS: {
     status: status.ALREADY_EXISTS,

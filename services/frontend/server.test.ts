@@ -84,9 +84,9 @@ describe('system', () => {
   });
 
   test('RPCs without a handler answer UNIMPLEMENTED naming the method', async () => {
-    const err = await grpcError(f.service.listSchedules({ namespace: 'default' }));
+    const err = await grpcError(f.service.listBatchOperations({ namespace: 'default' }));
     assert.equal(err.code, grpc.status.UNIMPLEMENTED);
-    assert.match(err.details, /ListSchedules is not implemented/);
+    assert.match(err.details, /ListBatchOperations is not implemented/);
   });
 
   test('GetSearchAttributes returns the system attributes', async () => {
@@ -99,7 +99,7 @@ describe('system', () => {
     await f.service.getSystemInfo({});
     const text = await f.registry.metrics();
     assert.match(text, /tandem_frontend_requests_total\{method="GetSystemInfo",code="OK"\} \d+/);
-    assert.match(text, /tandem_frontend_requests_total\{method="ListSchedules",code="UNIMPLEMENTED"\} 1/);
+    assert.match(text, /tandem_frontend_requests_total\{method="ListBatchOperations",code="UNIMPLEMENTED"\} 1/);
     assert.match(text, /tandem_frontend_request_duration_seconds_count\{method="GetSystemInfo"\}/);
   });
 });

@@ -12,10 +12,12 @@ import { frontendConfig, type FrontendConfig } from './config.js';
 import { FrontendContext, type CallContext, type FrontendDeps, type Handler } from './context.js';
 import { toServiceError } from './errors.js';
 import { HealthState, healthDefinition } from '../common/health.js';
+import { deploymentHandlers } from './deployment-handlers.js';
 import { namespaceHandlers, systemHandlers } from './namespace-handlers.js';
 import { OPERATOR_SERVICE, operatorHandlers } from './operator-handlers.js';
 import { NamespaceFailoverCoordinator, type FailoverCoordinator } from '../namespaces/failover-coordinator.js';
 import { reflectionService } from './reflection.js';
+import { scheduleHandlers } from './schedule-handlers.js';
 import { taskHandlers } from './task-handlers.js';
 import { checkPayloadsAndDurations } from './validation.js';
 import { visibilityHandlers } from './visibility-handlers.js';
@@ -90,7 +92,9 @@ export class FrontendService implements Service {
       ...namespaceHandlers(this.ctx, this.failover),
       ...workflowHandlers(this.ctx),
       ...taskHandlers(this.ctx),
+      ...deploymentHandlers(this.ctx),
       ...visibilityHandlers(this.ctx),
+      ...scheduleHandlers(this.ctx),
     };
     for (const [name, served] of [
       [WORKFLOW_SERVICE, handlers],

@@ -3,27 +3,36 @@ import { apiError } from '../common/errors.js';
 import type { workflowservice as ws } from '../common/temporal.js';
 import { decodeQueryTaskToken } from '../history/task-token.js';
 import type { FrontendContext, Handlers } from './context.js';
-import { checkLength, requireString } from './validation.js';
+import { checkDeploymentOptions, checkLength, requireTaskQueueName } from './validation.js';
+import { VersionRegistrar } from './version-registrar.js';
 
-type PollRequest = { namespace?: string | null; taskQueue?: { name?: string | null } | null; identity?: string | null };
+type PollRequest = ws.IPollWorkflowTaskQueueRequest | ws.IPollActivityTaskQueueRequest;
 
 export function taskHandlers(ctx: FrontendContext): Handlers {
   const limits = ctx.config;
+  const versions = new VersionRegistrar(ctx.namespaces, ctx.deps.logger);
 
   const checkPoll = (req: PollRequest) => {
-    requireString(req.taskQueue?.name, 'TaskQueue', limits);
+    requireTaskQueueName(req.taskQueue?.name, limits);
     checkLength(req.identity, 'Identity', limits);
+    checkDeploymentOptions(req.deploymentOptions, limits);
   };
 
   return {
     PollWorkflowTaskQueue: async (req: ws.PollWorkflowTaskQueueRequest, call) => {
       checkPoll(req);
-      return ctx.serveLongPoll(req, call, 'worker', limits.pollMaxMs, (ns, signal) => ctx.matching.pollWorkflowTaskQueue(ns.id, req, signal));
+      return ctx.serveLongPoll(req, call, 'worker', limits.pollMaxMs, (ns, signal) => {
+        versions.notePoll(ns, req.taskQueue!.name!, 1, req.deploymentOptions);
+        return ctx.matching.pollWorkflowTaskQueue(ns.id, req, signal);
+      });
     },
 
     PollActivityTaskQueue: async (req: ws.PollActivityTaskQueueRequest, call) => {
       checkPoll(req);
-      return ctx.serveLongPoll(req, call, 'worker', limits.pollMaxMs, (ns, signal) => ctx.matching.pollActivityTaskQueue(ns.id, req, signal));
+      return ctx.serveLongPoll(req, call, 'worker', limits.pollMaxMs, (ns, signal) => {
+        versions.notePoll(ns, req.taskQueue!.name!, 2, req.deploymentOptions);
+        return ctx.matching.pollActivityTaskQueue(ns.id, req, signal);
+      });
     },
 
     RespondQueryTaskCompleted: async (req: ws.RespondQueryTaskCompletedRequest, call) => {
@@ -40,7 +49,7 @@ export function taskHandlers(ctx: FrontendContext): Handlers {
     },
 
     DescribeTaskQueue: async (req: ws.DescribeTaskQueueRequest, call) => {
-      requireString(req.taskQueue?.name, 'TaskQueue', limits);
+      requireTaskQueueName(req.taskQueue?.name, limits);
       return ctx.serve(req, call, 'read', (ns) => ctx.matching.describeTaskQueue(ns.id, req));
     },
 

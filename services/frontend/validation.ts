@@ -2,6 +2,7 @@
 // Temporal's own ("WorkflowId is not set on request.") so SDK users recognise them.
 import { randomUUID } from 'node:crypto';
 import { apiError } from '../common/errors.js';
+import { enums } from '../common/temporal.js';
 import type { FrontendConfig } from './config.js';
 import type { PbType } from '../common/grpc-codec.js';
 import type Long from 'long';
@@ -11,6 +12,24 @@ type Limits = Pick<FrontendConfig, 'maxPayloadBytes' | 'maxIdLength' | 'defaultP
 export function requireString(value: string | null | undefined, field: string, limits: Limits): string {
   if (!value) throw apiError('REQUIRED', field);
   return checkLength(value, field, limits);
+}
+
+/** A user's task queue; `/_sys/` names are matching's own (a deployment version's sub-queue). */
+export function requireTaskQueueName(value: string | null | undefined, limits: Limits): string {
+  const name = requireString(value, 'TaskQueue', limits);
+  if (name.startsWith('/_sys/')) throw apiError('INVALID_ARGUMENT', `TaskQueue ${name} is reserved: names starting with /_sys/ are the server's.`);
+  return name;
+}
+
+/** A versioned worker's deployment options; `.` and `:` delimit version strings, so no deployment name holds them (as the reference server). */
+export function checkDeploymentOptions(opts: { deploymentName?: string | null; buildId?: string | null; workerVersioningMode?: number | null } | null | undefined, limits: Limits): void {
+  if (!opts) return;
+  checkLength(opts.deploymentName, 'DeploymentName', limits);
+  checkLength(opts.buildId, 'BuildId', limits);
+  if (opts.workerVersioningMode !== enums.WorkerVersioningMode.WORKER_VERSIONING_MODE_VERSIONED) return;
+  const name = requireString(opts.deploymentName, 'DeploymentOptions.DeploymentName', limits);
+  requireString(opts.buildId, 'DeploymentOptions.BuildId', limits);
+  if (/[.:]/.test(name)) throw apiError('INVALID_ARGUMENT', `Deployment name ${name} must not contain '.' or ':'.`);
 }
 
 export function checkLength<T extends string | null | undefined>(value: T, field: string, limits: Limits): T {

@@ -2,7 +2,7 @@
 // search attributes (../namespaces/search-attributes.ts), so stores receive typed queries. The
 // record's `data` JSON, written by history, holds memo and search attributes in protobufjs JSON
 // form (bytes as base64), as fromObject reads it.
-import type { commonv1, workflowv1, workflowservice as ws } from '../common/temporal.js';
+import { enums, type commonv1, type workflowv1, type workflowservice as ws } from '../common/temporal.js';
 import type { NamespaceRef } from '../history/api.js';
 import { durationToMs, msToSecondsNanos as timestamp } from '../namespaces/convert.js';
 import { searchAttributeTypes } from '../namespaces/search-attributes.js';
@@ -44,6 +44,26 @@ export function toWorkflowExecutionInfo(r: VisibilityRecord): workflowv1.IWorkfl
     taskQueue: r.taskQueue,
     memo,
     searchAttributes,
+    versioningInfo: versioningOf(r),
+  };
+}
+
+/** Worker Versioning: the deployment version and behavior history keeps in the record's search attributes. */
+function versioningOf(r: VisibilityRecord): workflowv1.IWorkflowExecutionVersioningInfo | null {
+  const version = r.searchAttributes.TemporalWorkerDeploymentVersion?.value;
+  const sep = typeof version === 'string' ? version.indexOf(':') : -1;
+  if (typeof version !== 'string' || sep <= 0) return null;
+  const deploymentVersion = { deploymentName: version.slice(0, sep), buildId: version.slice(sep + 1) };
+  const behavior = r.searchAttributes.TemporalWorkflowVersioningBehavior?.value;
+  return {
+    deploymentVersion,
+    version: `${deploymentVersion.deploymentName}.${deploymentVersion.buildId}`,
+    behavior:
+      behavior === 'Pinned'
+        ? enums.VersioningBehavior.VERSIONING_BEHAVIOR_PINNED
+        : behavior === 'AutoUpgrade'
+          ? enums.VersioningBehavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE
+          : enums.VersioningBehavior.VERSIONING_BEHAVIOR_UNSPECIFIED,
   };
 }
 

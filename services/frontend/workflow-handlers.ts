@@ -3,8 +3,9 @@ import { apiError } from '../common/errors.js';
 import type { commonv1, workflowservice as ws } from '../common/temporal.js';
 import type { NamespaceRef } from '../history/api.js';
 import { validateSearchAttributes } from '../namespaces/search-attributes.js';
+import { SCHEDULER_WORKFLOW_TYPE } from '../schedules/scheduler-wire.js';
 import type { CallContext, FrontendContext, Handlers } from './context.js';
-import { checkLength, pageSize, requestIdOrNew, requireString } from './validation.js';
+import { checkLength, pageSize, requestIdOrNew, requireString, requireTaskQueueName } from './validation.js';
 
 type Limits = FrontendContext['config'];
 
@@ -33,7 +34,9 @@ function checkStart(
 ): void {
   requireString(req.workflowId, 'WorkflowId', limits);
   requireString(req.workflowType?.name, 'WorkflowType', limits);
-  requireString(req.taskQueue?.name, 'TaskQueue', limits);
+  // Scheduler runs are started by CreateSchedule only; history runs them itself.
+  if (req.workflowType?.name === SCHEDULER_WORKFLOW_TYPE) throw apiError('INVALID_ARGUMENT', `WorkflowType ${SCHEDULER_WORKFLOW_TYPE} is reserved for schedules.`);
+  requireTaskQueueName(req.taskQueue?.name, limits);
   checkLength(req.identity, 'Identity', limits);
   checkLength(req.cronSchedule, 'CronSchedule', limits);
   checkRetryPolicy(req.retryPolicy);
@@ -115,6 +118,12 @@ export function workflowHandlers(ctx: FrontendContext): Handlers {
         await ctx.history.terminateWorkflowExecution(ns, req);
         return {};
       });
+    },
+
+    UpdateWorkflowExecutionOptions: async (req: ws.UpdateWorkflowExecutionOptionsRequest, call) => {
+      requireExecution(req.workflowExecution, limits);
+      checkLength(req.identity, 'Identity', limits);
+      return ctx.serve(req, call, 'write', (ns) => ctx.history.updateWorkflowExecutionOptions(ns, req));
     },
 
     DescribeWorkflowExecution: async (req: ws.DescribeWorkflowExecutionRequest, call) => {

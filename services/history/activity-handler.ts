@@ -16,6 +16,7 @@ import type Long from 'long';
 import { decodeActivityTaskToken, encodeActivityTaskToken } from './task-token.js';
 import { activityHeartbeatTimer, activityScheduleTimers, activityStartedTimers } from './task-generator.js';
 import { timerTask } from './tasks.js';
+import { pinnedVersion } from './versioning.js';
 
 const ET = enums.EventType;
 
@@ -254,6 +255,7 @@ export class ActivityHandler {
       runId: ms.info.runId,
       scheduledEventId,
       scheduleToStartTimeoutMs: act.scheduleToStartMs,
+      pinnedVersion: pinnedVersion(ms.info),
     });
   }
 

@@ -57,6 +57,8 @@ export interface HistoryApi {
   ): Promise<void>;
   queryWorkflow(ns: NamespaceRef, req: ws.IQueryWorkflowRequest, signal: AbortSignal): Promise<ws.IQueryWorkflowResponse>;
   resetStickyTaskQueue(ns: NamespaceRef, execution: commonv1.IWorkflowExecution): Promise<void>;
+  /** Worker Versioning: sets or unsets the run's versioning override (the only option Tandem takes). */
+  updateWorkflowExecutionOptions(ns: NamespaceRef, req: ws.IUpdateWorkflowExecutionOptionsRequest): Promise<ws.IUpdateWorkflowExecutionOptionsResponse>;
   /**
    * Every history node of the region holds the namespace's current record when this resolves
    * (a failover's handover step; DESIGN invariants 4, 10).

@@ -3,6 +3,7 @@ import { enums, commonv1, workflowservice as ws, failure as failurev1 } from '..
 import { durationFromMs, timestampFromMs, toLong } from '../common/proto-time.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeB64 } from './payload-codec.js';
+import { versioningInfo } from './versioning.js';
 
 export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionResponse {
   const info = ms.info;
@@ -33,6 +34,7 @@ export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionRespons
       firstRunId: info.firstRunId,
       stateTransitionCount: toLong(BigInt(ms.dbRecordVersion)),
       executionDuration: info.closeTimeMs ? durationFromMs(Math.max(0, info.closeTimeMs - info.executionTimeMs)) : null,
+      versioningInfo: versioningInfo(info),
       autoResetPoints: {
         points: (info.resetPoints ?? []).map((p) => ({
           buildId: p.buildId,

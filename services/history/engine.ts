@@ -27,6 +27,7 @@ import { UpdateHandler } from './update-handler.js';
 import { WorkflowTaskHandler } from './workflow-task-handler.js';
 import { WorkflowTaskScheduler } from './workflow-task-scheduler.js';
 import { WorkflowReads } from './workflow-reads.js';
+import { updateOptions } from './versioning.js';
 
 const ET = enums.EventType;
 const Status = enums.WorkflowExecutionStatus;
@@ -354,6 +355,14 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
         ms.dirty = true;
       }
     });
+  }
+
+  async updateWorkflowExecutionOptions(ns: NamespaceRef, req: ws.IUpdateWorkflowExecutionOptionsRequest): Promise<ws.IUpdateWorkflowExecutionOptionsResponse> {
+    let resp: ws.IUpdateWorkflowExecutionOptionsResponse = {};
+    await this.tx.update(ns.id, req.workflowExecution?.workflowId ?? '', req.workflowExecution?.runId ?? '', (ms) => {
+      resp = updateOptions(ms, req, Date.now());
+    });
+    return resp;
   }
 
   // ---- worker protocol (delegated) -----------------------------------------------------------

@@ -18,6 +18,7 @@ import {
   type MutableStateData,
   type UpdateInfo,
 } from './state.js';
+import { foldCompleted, overrideFromProto } from './versioning.js';
 
 const ET = enums.EventType;
 const Status = enums.WorkflowExecutionStatus;
@@ -69,6 +70,7 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
       info.status = Status.WORKFLOW_EXECUTION_STATUS_RUNNING;
       info.memo = a.memo ? encodeB64(commonv1.Memo, a.memo) : null;
       info.searchAttributes = a.searchAttributes ? encodeB64(commonv1.SearchAttributes, a.searchAttributes) : null;
+      setOptional(info, 'versioningOverride', overrideFromProto(a.versioningOverride));
       if (a.parentWorkflowExecution?.workflowId) {
         info.parent = {
           namespaceId: a.parentWorkflowNamespaceId ?? '',
@@ -115,6 +117,7 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
       if (wt) info.lastCompletedWorkflowTaskStartedEventId = wt.startedEventId;
       info.workflowTask = null;
       noteBuild(data, e.workflowTaskCompletedEventAttributes!, id, at);
+      setOptional(info, 'versioning', foldCompleted(info.versioning, e.workflowTaskCompletedEventAttributes!, id));
       break;
     }
     case ET.EVENT_TYPE_WORKFLOW_TASK_FAILED:
@@ -331,9 +334,20 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
       }
       break;
     }
+    case ET.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED: {
+      const a = e.workflowExecutionOptionsUpdatedEventAttributes!;
+      if (a.unsetVersioningOverride || a.versioningOverride) setOptional(info, 'versioningOverride', overrideFromProto(a.versioningOverride));
+      break;
+    }
     default:
       break;
   }
+}
+
+/** Absent rather than undefined: the state equals its stored (JSON) blob. */
+function setOptional<K extends 'versioning' | 'versioningOverride'>(info: MutableStateData['info'], key: K, value: MutableStateData['info'][K]): void {
+  if (value === undefined) delete info[key];
+  else info[key] = value;
 }
 
 function close(data: MutableStateData, status: number, eventId: number, at: number): void {

@@ -91,6 +91,11 @@ export class RemoteHistory implements HistoryApi, TaskStarter, Service {
     await this.plain('deleteWorkflowExecution', ns, req.workflowExecution?.workflowId, ws.DeleteWorkflowExecutionRequest, req);
   }
 
+  async updateWorkflowExecutionOptions(ns: NamespaceRef, req: ws.IUpdateWorkflowExecutionOptionsRequest): Promise<ws.IUpdateWorkflowExecutionOptionsResponse> {
+    const { response } = await this.plain('updateWorkflowExecutionOptions', ns, req.workflowExecution?.workflowId, ws.UpdateWorkflowExecutionOptionsRequest, req);
+    return ws.UpdateWorkflowExecutionOptionsResponse.decode(response);
+  }
+
   async describeWorkflowExecution(
     ns: NamespaceRef,
     req: ws.IDescribeWorkflowExecutionRequest,

@@ -83,6 +83,9 @@ function historyHandlers(e: HistoryApi & TaskStarter): RpcHandlers<typeof Histor
     describeWorkflowExecution: temporalCall(ws.DescribeWorkflowExecutionRequest, ws.DescribeWorkflowExecutionResponse, (ns, req) =>
       e.describeWorkflowExecution(ns, req),
     ),
+    updateWorkflowExecutionOptions: temporalCall(ws.UpdateWorkflowExecutionOptionsRequest, ws.UpdateWorkflowExecutionOptionsResponse, (ns, req) =>
+      e.updateWorkflowExecutionOptions(ns, req),
+    ),
     getWorkflowExecutionHistory: temporalCall(
       ws.GetWorkflowExecutionHistoryRequest,
       ws.GetWorkflowExecutionHistoryResponse,

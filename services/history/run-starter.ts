@@ -1,7 +1,7 @@
 // Creating runs: a client's start request, a child, and the run that follows a closed one
 // (continue-as-new, retry, cron), which is written in the same batch as the close.
 import { randomUUID } from 'node:crypto';
-import { enums, commonv1, workflowservice as ws, failure as failurev1 } from '../common/temporal.js';
+import { enums, commonv1, workflowservice as ws, failure as failurev1, type workflowv1 } from '../common/temporal.js';
 import { durationFromMs, optionalDurationMs, timestampFromMs, toLong } from '../common/proto-time.js';
 import { nextCronDelayMs } from './cron.js';
 import { MutableState } from './mutable-state.js';
@@ -44,6 +44,8 @@ export interface StartParams {
   parent?: ParentInfo;
   /** A signal written right after the started event (signal-with-start). */
   signal?: { name: string; input?: commonv1.IPayloads | null; header?: commonv1.IHeader | null; identity: string; requestId: string };
+  /** Worker Versioning: pinned to a version, or auto-upgrade, whatever the workers declare. */
+  versioningOverride?: workflowv1.IVersioningOverride | null;
 }
 
 
@@ -69,6 +71,7 @@ export function startParamsFromRequest(req: ws.IStartWorkflowExecutionRequest | 
     memo: req.memo,
     searchAttributes: req.searchAttributes,
     firstWorkflowTaskBackoffMs: cron ? nextCronDelayMs(cron, Date.now()) : delayMs,
+    versioningOverride: req.versioningOverride,
   };
 }
 
@@ -114,6 +117,7 @@ export class RunStarter {
           parentInitiatedEventId: p.parent ? toLong(BigInt(p.parent.initiatedEventId)) : null,
           rootWorkflowExecution: p.parent?.root ?? null,
           workflowId: ms.info.workflowId,
+          versioningOverride: p.versioningOverride,
         },
       },
       now,

@@ -2,6 +2,7 @@
 // the one part no event records (NonEventState), which replication ships beside the events.
 import { enums, historyv1 } from '../common/temporal.js';
 import type { ExecutionKey, ExecutionState } from '../persistence/types.js';
+import type { RunVersioning, VersioningOverride } from './versioning.js';
 
 export type HistoryEvent = historyv1.IHistoryEvent;
 
@@ -191,6 +192,9 @@ export interface ExecutionInfo {
   resetPoints?: ResetPoint[];
   /** The BuildIds search attribute: `unversioned:<id>` / `versioned:<id>` of every build that completed a task. */
   buildIds?: string[];
+  /** Worker Versioning (versioning.ts): what the last completed workflow task's worker declared. */
+  versioning?: RunVersioning;
+  versioningOverride?: VersioningOverride;
 }
 
 /**

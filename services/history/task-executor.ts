@@ -11,6 +11,8 @@ import type { HistoryEngine } from './engine.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeB64 } from './payload-codec.js';
 import type { StartParams } from './run-starter.js';
+import { SchedulerRunner } from './scheduler-runner.js';
+import { SCHEDULER_WORKFLOW_TYPE } from '../schedules/scheduler-wire.js';
 import { withoutStandbyWait } from './sync-replication.js';
 import type { ExternalRequestInfo } from './state.js';
 import { workflowTaskScheduledTasks } from './task-generator.js';
@@ -20,7 +22,11 @@ const ET = enums.EventType;
 const Status = enums.WorkflowExecutionStatus;
 
 export class TaskExecutor {
-  constructor(private readonly engine: HistoryEngine) {}
+  private readonly schedulers: SchedulerRunner;
+
+  constructor(private readonly engine: HistoryEngine) {
+    this.schedulers = new SchedulerRunner(engine);
+  }
 
   /**
    * Runs one task. A task of a namespace that is not active here (passive, or in handover) throws
@@ -127,6 +133,9 @@ export class TaskExecutor {
     const ms = await e.tx.read(task.namespaceId, task.workflowId, task.runId);
     const wt = ms.workflowTask;
     if (!ms.isRunning || !wt || wt.scheduledEventId !== a.scheduledEventId || wt.startedEventId > 0) return;
+    if (ms.info.workflowType === SCHEDULER_WORKFLOW_TYPE) {
+      return this.schedulers.runTask(task.namespaceId, task.workflowId, task.runId, wt.scheduledEventId);
+    }
     if (wt.kind === 2 && !e.matching.hasRecentPoller({ namespaceId: task.namespaceId, name: wt.taskQueue, type: 1, kind: 2 })) {
       // The sticky worker is gone (it shut down, or never polled this matching): the task goes
       // to the normal queue now instead of after the sticky schedule-to-start timeout.

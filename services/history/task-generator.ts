@@ -45,9 +45,11 @@ function tasksOf(ms: MutableState, e: HistoryEvent, ctx: TaskContext): NewTask[]
       if (!wt || wt.scheduledEventId !== id || wt.startedEventId > 0) return [];
       return workflowTaskScheduledTasks(ms, now);
     }
-    case ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-      // A build the run had not seen changes its BuildIds.
-      return info.resetPoints?.some((p) => p.firstWorkflowTaskCompletedId === id) ? [transferTask('visibility', now)] : [];
+    case ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED: {
+      // A build the run had not seen changes its BuildIds; a new deployment version or behavior, its versioning attributes.
+      const changed = info.resetPoints?.some((p) => p.firstWorkflowTaskCompletedId === id) || info.versioning?.sinceEventId === id;
+      return changed ? [transferTask('visibility', now)] : [];
+    }
     case ET.EVENT_TYPE_WORKFLOW_TASK_STARTED: {
       const wt = info.workflowTask;
       if (!wt || wt.startedEventId !== id) return [];

@@ -9,6 +9,7 @@ import type { NamespaceRef } from './api.js';
 import type { HistoryContext } from './context.js';
 import type { MutableState } from './mutable-state.js';
 import { UpdateRegistry } from './update-registry.js';
+import { pinnedVersion } from './versioning.js';
 
 const ET = enums.EventType;
 const Stage = enums.UpdateWorkflowExecutionLifecycleStage;
@@ -141,6 +142,7 @@ export class UpdateHandler {
       runId: ms.info.runId,
       scheduledEventId: ms.speculative.scheduledEventId,
       scheduleToStartTimeoutMs: 0,
+      pinnedVersion: pinnedVersion(ms.info),
     };
   }
 

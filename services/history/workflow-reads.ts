@@ -10,6 +10,7 @@ import { describe } from './describe.js';
 import { decodeHistoryPageToken, encodeHistoryPageToken } from './history-page-token.js';
 import type { MutableState } from './mutable-state.js';
 import { encodeQueryTaskToken } from './task-token.js';
+import { pinnedVersion } from './versioning.js';
 
 const Status = enums.WorkflowExecutionStatus;
 
@@ -99,6 +100,7 @@ export class WorkflowReads {
       taskQueue: { namespaceId: ns.id, name: useSticky ? sticky : ms.info.taskQueue, type: 1, kind: useSticky ? 2 : 1 },
       execution: { workflowId: ms.info.workflowId, runId: ms.info.runId },
       query: req.query ?? {},
+      pinnedVersion: pinnedVersion(ms.info),
     };
     const answer = await this.ctx.matching.queryWorkflow(task, signal);
     if (answer.completedType === enums.QueryResultType.QUERY_RESULT_TYPE_FAILED) {

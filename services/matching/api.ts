@@ -2,6 +2,7 @@
 // TaskStarter) to record a task as started before it hands the task to a poller, so a poller
 // never receives a task history no longer wants.
 import type { workflowservice as ws, taskqueuev1, queryv1, commonv1 } from '../common/temporal.js';
+import type { DeploymentVersion } from './versioning.js';
 
 export interface TaskQueueRef {
   namespaceId: string;
@@ -19,12 +20,15 @@ export interface AddTaskRequest {
   scheduledEventId: number;
   /** 0: no limit. Tasks not started by then are dropped by matching (history has its own timer). */
   scheduleToStartTimeoutMs: number;
+  /** The worker deployment version the workflow is pinned to (Worker Versioning). */
+  pinnedVersion?: DeploymentVersion;
 }
 
 export interface QueryTaskRequest {
   taskQueue: TaskQueueRef;
   execution: commonv1.IWorkflowExecution;
   query: queryv1.IWorkflowQuery;
+  pinnedVersion?: DeploymentVersion;
 }
 
 /** Implemented by history. Throws TandemError TASK_NOT_FOUND for a task that is stale: matching drops it. */

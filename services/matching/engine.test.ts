@@ -439,6 +439,8 @@ describe('matching engine', () => {
         query: { queryType: 'status' },
       };
       const answer = h.engine.queryWorkflow(query, AbortSignal.timeout(10_000));
+      // The query is queued once its Worker Versioning routing is read.
+      await new Promise(setImmediate);
       const polled = await pollWorkflow(h.engine, AbortSignal.timeout(10_000));
       assert.equal(polled.query?.queryType, 'status', 'the query goes first');
       const queryId = Buffer.from(polled.taskToken!).toString();

@@ -13,6 +13,7 @@ import type { AddTaskRequest, MatchingApi, QueryTaskRequest, TaskQueueRef, TaskS
 import { resolveMatchingConfig, type MatchingConfig } from './config.js';
 import { MatchingMetrics, taskTypeLabel } from './metrics.js';
 import { TaskQueueManager, type PollRequest, type QueryTask } from './taskQueue.js';
+import { polledVersion, targetVersion, versionedQueueName, type DeploymentVersion, type RoutingSource, type TaskQueueRouting } from './versioning.js';
 
 export interface MatchingDeps {
   store: TaskQueueStore;
@@ -23,6 +24,14 @@ export interface MatchingDeps {
   config?: Partial<MatchingConfig>;
   /** Wall clock in ms (task expiry, poller liveness); tests move it forward. */
   clock?: () => number;
+  /** The task queues' Worker Versioning routing; without it every task goes to unversioned pollers. */
+  routing?: RoutingSource;
+}
+
+/** A loaded queue: a task queue, or one deployment version's sub-queue of it. */
+interface LoadedQueue {
+  manager: TaskQueueManager;
+  version: DeploymentVersion | null;
 }
 
 export class MatchingEngine implements MatchingApi, Service {
@@ -32,7 +41,8 @@ export class MatchingEngine implements MatchingApi, Service {
   private readonly log: Logger;
   private readonly metrics: MatchingMetrics;
   private readonly clock: () => number;
-  private readonly managers = new Map<string, TaskQueueManager>();
+  private readonly routing: RoutingSource;
+  private readonly managers = new Map<string, LoadedQueue>();
   /** Managers unloaded and still flushing; a new manager of the same queue leases after them. */
   private readonly unloading = new Map<string, Promise<void>>();
   private readonly queries = new Map<string, QueryTask>();
@@ -47,6 +57,7 @@ export class MatchingEngine implements MatchingApi, Service {
     this.log = deps.logger.child({ service: 'matching' });
     this.metrics = new MatchingMetrics(deps.registry);
     this.clock = deps.clock ?? Date.now;
+    this.routing = deps.routing ?? (async () => null);
   }
 
   async start(): Promise<void> {
@@ -69,7 +80,7 @@ export class MatchingEngine implements MatchingApi, Service {
     this.running = false;
     clearInterval(this.ticker);
     await this.ticking;
-    const managers = [...this.managers.values()];
+    const managers = [...this.managers.values()].map((q) => q.manager);
     this.managers.clear();
     await Promise.all([...managers.map((m) => m.close()), ...this.unloading.values()]);
     for (const q of this.queries.values()) q.fail(apiError('UNAVAILABLE', 'matching is shutting down'));
@@ -105,6 +116,7 @@ export class MatchingEngine implements MatchingApi, Service {
     validateRef(req.taskQueue);
     if (req.taskQueue.type !== 1) throw apiError('INVALID_ARGUMENT', 'query tasks go to workflow task queues');
     const queueName = req.taskQueue.name;
+    const target = await this.target(req.taskQueue, req.execution.workflowId ?? '', req.pinnedVersion);
     return new Promise((resolve, reject) => {
       const id = randomUUID();
       const settle = () => {
@@ -149,7 +161,7 @@ export class MatchingEngine implements MatchingApi, Service {
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
       this.queries.set(id, query);
-      this.manager(req.taskQueue).addQuery(query);
+      this.manager(req.taskQueue, target).addQuery(query);
     });
   }
 
@@ -176,17 +188,22 @@ export class MatchingEngine implements MatchingApi, Service {
     validateRef(ref);
     const withStatus = Boolean(req.includeTaskQueueStatus || req.reportStats);
     // Describing pollers alone does not load (and lease) a queue nobody uses.
-    const manager = withStatus ? this.manager(ref) : this.managers.get(queueKey(ref));
+    const manager = withStatus ? this.manager(ref, null) : this.managers.get(queueKey(ref, null))?.manager;
+    const versioned = ref.kind === 1 ? this.versionQueues(ref) : [];
+    const routing = ref.kind === 1 ? await this.routing(namespaceId, ref.name) : null;
     const resp: ws.IDescribeTaskQueueResponse = {
-      pollers: (manager?.pollers() ?? []).map((p) => ({
+      pollers: [manager, ...versioned.map((q) => q.manager)].flatMap((m) => m?.pollers() ?? []).map((p) => ({
         identity: p.identity,
         lastAccessTime: timestamp(p.lastAccessMs),
         ratePerSecond: p.ratePerSecond,
+        deploymentOptions: p.deploymentOptions,
       })),
+      versioningInfo: routing ? versioningInfo(routing) : null,
     };
     if (manager && withStatus) {
       const status = await manager.status();
-      const backlog = Long.fromNumber(status.backlogCountHint);
+      const versionStatus = await Promise.all(versioned.map((q) => q.manager.status()));
+      const backlog = Long.fromNumber(status.backlogCountHint + versionStatus.reduce((n, v) => n + v.backlogCountHint, 0));
       if (req.includeTaskQueueStatus) {
         resp.taskQueueStatus = {
           backlogCountHint: backlog,
@@ -196,18 +213,21 @@ export class MatchingEngine implements MatchingApi, Service {
           taskIdBlock: { startId: toLong(status.taskIdBlock.startId), endId: toLong(status.taskIdBlock.endId) },
         };
       }
-      if (req.reportStats) resp.stats = { approximateBacklogCount: backlog };
+      if (req.reportStats) {
+        const oldest = Math.min(...[status, ...versionStatus].map((st) => st.oldestTaskMs ?? Infinity));
+        resp.stats = { approximateBacklogCount: backlog, approximateBacklogAge: Number.isFinite(oldest) ? duration(this.clock() - oldest) : null };
+      }
     }
     return resp;
   }
 
   hasRecentPoller(taskQueue: TaskQueueRef): boolean {
-    return this.managers.get(queueKey(taskQueue))?.hasRecentPoller(this.config.recentPollerWindowMs) ?? false;
+    return this.managers.get(queueKey(taskQueue, null))?.manager.hasRecentPoller(this.config.recentPollerWindowMs) ?? false;
   }
 
   shutdownWorker(namespaceId: string, stickyTaskQueue: string): void {
-    const key = queueKey({ namespaceId, name: stickyTaskQueue, type: 1 });
-    const manager = this.managers.get(key);
+    const key = queueKey({ namespaceId, name: stickyTaskQueue, type: 1 }, null);
+    const manager = this.managers.get(key)?.manager;
     if (manager?.ref.kind !== 2) return;
     this.unload(key, manager);
   }
@@ -220,7 +240,8 @@ export class MatchingEngine implements MatchingApi, Service {
     if (req.taskQueue.type !== type) {
       throw apiError('INVALID_ARGUMENT', `task queue type ${req.taskQueue.type} does not match the task (${taskTypeLabel(type)})`);
     }
-    const match = await this.manager(req.taskQueue).add(req);
+    const target = await this.target(req.taskQueue, req.workflowId, req.pinnedVersion);
+    const match = await this.manager(req.taskQueue, target).add(req);
     this.metrics.tasksAdded.inc({
       namespace_id: req.taskQueue.namespaceId,
       task_queue: req.taskQueue.name,
@@ -233,24 +254,36 @@ export class MatchingEngine implements MatchingApi, Service {
     this.checkRunning();
     const ref: TaskQueueRef = { namespaceId, name: req.taskQueue?.name ?? '', type, kind: req.taskQueue?.kind === 2 ? 2 : 1 };
     validateRef(ref);
-    return this.manager(ref).poll(req, signal);
+    return this.manager(ref, ref.kind === 1 ? polledVersion(req.deploymentOptions) : null).poll(req, signal);
   }
 
-  private manager(ref: TaskQueueRef): TaskQueueManager {
-    const key = queueKey(ref);
-    let manager = this.managers.get(key);
+  /** Sticky queues belong to one worker: only normal queues are routed by version. */
+  private async target(ref: TaskQueueRef, workflowId: string, pinned: DeploymentVersion | undefined): Promise<DeploymentVersion | null> {
+    if (ref.kind === 2) return null;
+    return targetVersion(pinned ? null : await this.routing(ref.namespaceId, ref.name), workflowId, pinned);
+  }
+
+  private versionQueues(ref: TaskQueueRef): LoadedQueue[] {
+    const prefix = queueKey(ref, null);
+    return [...this.managers].filter(([key, q]) => q.version && key.startsWith(`${prefix}\u0000`)).map(([, q]) => q);
+  }
+
+  private manager(ref: TaskQueueRef, version: DeploymentVersion | null): TaskQueueManager {
+    const key = queueKey(ref, version);
+    let manager = this.managers.get(key)?.manager;
     if (!manager) {
+      const name = version ? versionedQueueName(ref.name, version) : ref.name;
       manager = new TaskQueueManager({
-        ref: { namespaceId: ref.namespaceId, name: ref.name, type: ref.type, kind: ref.kind },
+        ref: { namespaceId: ref.namespaceId, name, type: ref.type, kind: ref.kind },
         store: this.store,
         starter: this.starter,
         config: this.config,
         metrics: this.metrics,
-        log: this.log.child({ namespaceId: ref.namespaceId, taskQueue: ref.name, taskType: taskTypeLabel(ref.type) }),
+        log: this.log.child({ namespaceId: ref.namespaceId, taskQueue: name, taskType: taskTypeLabel(ref.type) }),
         clock: this.clock,
         predecessor: this.unloading.get(key),
       });
-      this.managers.set(key, manager);
+      this.managers.set(key, { manager, version });
     }
     return manager;
   }
@@ -264,7 +297,7 @@ export class MatchingEngine implements MatchingApi, Service {
   }
 
   private async tick(): Promise<void> {
-    for (const [key, manager] of this.managers) {
+    for (const [key, { manager }] of this.managers) {
       if (manager.isIdle()) {
         this.log.debug({ taskQueue: manager.ref.name, kind: manager.ref.kind }, 'unloading idle task queue');
         this.unload(key, manager);
@@ -279,8 +312,20 @@ export class MatchingEngine implements MatchingApi, Service {
   }
 }
 
-function queueKey(ref: Pick<TaskQueueRef, 'namespaceId' | 'name' | 'type'>): string {
-  return `${ref.namespaceId}\u0000${ref.type}\u0000${ref.name}`;
+function queueKey(ref: Pick<TaskQueueRef, 'namespaceId' | 'name' | 'type'>, version: DeploymentVersion | null): string {
+  const base = `${ref.namespaceId}\u0000${ref.type}\u0000${ref.name}`;
+  return version ? `${base}\u0000${version.deploymentName}\u0000${version.buildId}` : base;
+}
+
+function versioningInfo(r: TaskQueueRouting) {
+  return {
+    currentDeploymentVersion: r.current,
+    currentVersion: r.current ? `${r.current.deploymentName}.${r.current.buildId}` : '',
+    rampingDeploymentVersion: r.ramping,
+    rampingVersion: r.ramping ? `${r.ramping.deploymentName}.${r.ramping.buildId}` : '',
+    rampingVersionPercentage: r.ramping ? r.rampPercentage : 0,
+    updateTime: timestamp(r.updateTimeMs),
+  };
 }
 
 function validateRef(ref: TaskQueueRef): void {
@@ -291,6 +336,10 @@ function validateRef(ref: TaskQueueRef): void {
 
 function toLong(v: bigint): Long {
   return Long.fromString(v.toString());
+}
+
+function duration(ms: number) {
+  return timestamp(Math.max(0, ms));
 }
 
 function timestamp(ms: number) {

@@ -21,6 +21,7 @@ export function taskToWire(t: AddTaskRequest): Task {
     runId: t.runId,
     scheduledEventId: BigInt(t.scheduledEventId),
     scheduleToStartTimeoutMs: BigInt(t.scheduleToStartTimeoutMs),
+    pinnedVersion: t.pinnedVersion,
   };
 }
 
@@ -31,6 +32,7 @@ export function taskFromWire(t: Task | undefined): AddTaskRequest {
     runId: t?.runId ?? '',
     scheduledEventId: Number(t?.scheduledEventId ?? 0n),
     scheduleToStartTimeoutMs: Number(t?.scheduleToStartTimeoutMs ?? 0n),
+    ...(t?.pinnedVersion ? { pinnedVersion: t.pinnedVersion } : {}),
   };
 }
 
@@ -39,6 +41,7 @@ export function queryTaskToWire(q: QueryTaskRequest): QueryTask {
     taskQueue: taskQueueToWire(q.taskQueue),
     execution: encodeTemporal(commonv1.WorkflowExecution, q.execution),
     query: encodeTemporal(queryv1.WorkflowQuery, q.query),
+    pinnedVersion: q.pinnedVersion,
   };
 }
 
@@ -47,5 +50,6 @@ export function queryTaskFromWire(q: QueryTask | undefined): QueryTaskRequest {
     taskQueue: taskQueueFromWire(q?.taskQueue),
     execution: commonv1.WorkflowExecution.decode(q?.execution ?? Buffer.alloc(0)),
     query: queryv1.WorkflowQuery.decode(q?.query ?? Buffer.alloc(0)),
+    ...(q?.pinnedVersion ? { pinnedVersion: q.pinnedVersion } : {}),
   };
 }

@@ -71,10 +71,13 @@ type StartOutcome = 'started' | 'stale' | 'failed';
 interface PollerRecord {
   lastAccessMs: number;
   ratePerSecond: number;
+  deploymentOptions: PollRequest['deploymentOptions'];
 }
 
 export interface TaskQueueStatus {
   backlogCountHint: number;
+  /** Creation time of the oldest task read into memory; null with none. */
+  oldestTaskMs: number | null;
   readLevel: bigint;
   ackLevel: bigint;
   /** First and last id of the current lease's block (0 for sticky queues). */
@@ -224,6 +227,7 @@ export class TaskQueueManager {
     const blockStart = this.lease ? this.lease.rangeId * TASK_ID_BLOCK : 0n;
     return {
       backlogCountHint: this.backlogCountHint(),
+      oldestTaskMs: this.buffer.length > 0 ? Math.min(...this.buffer.map((t) => t.createdAtMs)) : null,
       readLevel: this.tracker?.readLevel ?? 0n,
       ackLevel: this.tracker?.ackLevel ?? 0n,
       taskIdBlock: { startId: blockStart, endId: this.lease ? blockStart + TASK_ID_BLOCK - 1n : 0n },
@@ -662,6 +666,7 @@ export class TaskQueueManager {
     this.pollerHistory.set(req.identity ?? '', {
       lastAccessMs: this.clock(),
       ratePerSecond: rate ?? DEFAULT_POLLER_RATE_PER_SECOND,
+      deploymentOptions: req.deploymentOptions,
     });
   }
 

@@ -22,6 +22,7 @@ import { NamespaceRegistry } from './registry.js';
 import { globalNamespaceServices } from './region-services.js';
 import type { NamespaceReplicator } from './replicator.js';
 import { configVersionOf } from './replication-version.js';
+import { registerVersion, withWorkerDeployments, workerDeployments } from './worker-deployments.js';
 
 const SHARDS = 4;
 
@@ -158,6 +159,21 @@ describe('global namespaces across two regions', () => {
     await b.connection.workflowService.updateNamespace({ namespace: 'orders', updateInfo: { description: 'v2' } });
     assert.equal((await describeIn(a, 'orders')).namespaceInfo?.description, 'v2', 'written in the active region');
     await until(b, 'orders', (d) => d.namespaceInfo?.description === 'v2');
+  });
+
+  test('worker deployments replicate with the namespace: routing set through b is written in a and reaches b', async () => {
+    await a.namespaces.update('orders', (rec) => withWorkerDeployments(rec, (all) => registerVersion(all, 'demo', 'v1', { name: 'tq', type: 1 }, Date.now())));
+    await b.connection.workflowService.setWorkerDeploymentCurrentVersion({ namespace: 'orders', deploymentName: 'demo', buildId: 'v1' });
+    const current = (r: Region) =>
+      r.connection.workflowService
+        .describeWorkerDeployment({ namespace: 'orders', deploymentName: 'demo' })
+        .then((d) => d.workerDeploymentInfo?.routingConfig?.currentDeploymentVersion?.buildId);
+    assert.equal(await current(a), 'v1', 'written in the active region');
+    // b's own record (its reads would be forwarded to a).
+    await eventually('the routing in b', async () => {
+      const rec = await b.namespaces.getByName('orders');
+      return rec && workerDeployments(rec).demo?.currentBuildId === 'v1' ? rec : undefined;
+    });
   });
 
   test('graceful failover a->b through UpdateNamespace sent to b, then back through a', async () => {

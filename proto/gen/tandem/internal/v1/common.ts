@@ -28,6 +28,17 @@ export interface Task {
   runId: string;
   scheduledEventId: bigint;
   scheduleToStartTimeoutMs: bigint;
+  /**
+   * Set when the workflow is pinned to a worker deployment version: the task goes to that
+   * version's pollers whatever the task queue's current version is.
+   */
+  pinnedVersion?: DeploymentVersion | undefined;
+}
+
+/** temporal.api.deployment.v1.WorkerDeploymentVersion. */
+export interface DeploymentVersion {
+  deploymentName: string;
+  buildId: string;
 }
 
 /** services/matching/api.ts QueryTaskRequest. */
@@ -39,6 +50,8 @@ export interface QueryTask {
   execution: Buffer;
   /** Temporal bytes: temporal.api.query.v1.WorkflowQuery. */
   query: Buffer;
+  /** As Task.pinned_version. */
+  pinnedVersion?: DeploymentVersion | undefined;
 }
 
 /**
@@ -148,7 +161,14 @@ export const TaskQueue: MessageFns<TaskQueue> = {
 };
 
 function createBaseTask(): Task {
-  return { taskQueue: undefined, workflowId: "", runId: "", scheduledEventId: 0n, scheduleToStartTimeoutMs: 0n };
+  return {
+    taskQueue: undefined,
+    workflowId: "",
+    runId: "",
+    scheduledEventId: 0n,
+    scheduleToStartTimeoutMs: 0n,
+    pinnedVersion: undefined,
+  };
 }
 
 export const Task: MessageFns<Task> = {
@@ -173,6 +193,9 @@ export const Task: MessageFns<Task> = {
         throw new globalThis.Error("value provided for field message.scheduleToStartTimeoutMs of type int64 too large");
       }
       writer.uint32(40).int64(message.scheduleToStartTimeoutMs);
+    }
+    if (message.pinnedVersion !== undefined) {
+      DeploymentVersion.encode(message.pinnedVersion, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -230,6 +253,14 @@ export const Task: MessageFns<Task> = {
             message.scheduleToStartTimeoutMs = reader.int64() as bigint;
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.pinnedVersion = DeploymentVersion.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -259,12 +290,82 @@ export const Task: MessageFns<Task> = {
       (object.scheduleToStartTimeoutMs !== undefined && object.scheduleToStartTimeoutMs !== null)
         ? BigInt(object.scheduleToStartTimeoutMs)
         : 0n;
+    message.pinnedVersion = (object.pinnedVersion !== undefined && object.pinnedVersion !== null)
+      ? DeploymentVersion.fromPartial(object.pinnedVersion)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeploymentVersion(): DeploymentVersion {
+  return { deploymentName: "", buildId: "" };
+}
+
+export const DeploymentVersion: MessageFns<DeploymentVersion> = {
+  encode(message: DeploymentVersion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deploymentName !== "") {
+      writer.uint32(10).string(message.deploymentName);
+    }
+    if (message.buildId !== "") {
+      writer.uint32(18).string(message.buildId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeploymentVersion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeploymentVersion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deploymentName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.buildId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<DeploymentVersion>): DeploymentVersion {
+    return DeploymentVersion.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeploymentVersion>): DeploymentVersion {
+    const message = createBaseDeploymentVersion();
+    message.deploymentName = object.deploymentName ?? "";
+    message.buildId = object.buildId ?? "";
     return message;
   },
 };
 
 function createBaseQueryTask(): QueryTask {
-  return { taskQueue: undefined, execution: Buffer.alloc(0), query: Buffer.alloc(0) };
+  return { taskQueue: undefined, execution: Buffer.alloc(0), query: Buffer.alloc(0), pinnedVersion: undefined };
 }
 
 export const QueryTask: MessageFns<QueryTask> = {
@@ -277,6 +378,9 @@ export const QueryTask: MessageFns<QueryTask> = {
     }
     if (message.query.length !== 0) {
       writer.uint32(26).bytes(message.query);
+    }
+    if (message.pinnedVersion !== undefined) {
+      DeploymentVersion.encode(message.pinnedVersion, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -318,6 +422,14 @@ export const QueryTask: MessageFns<QueryTask> = {
             message.query = Buffer.from(reader.bytes());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pinnedVersion = DeploymentVersion.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -340,6 +452,9 @@ export const QueryTask: MessageFns<QueryTask> = {
       : undefined;
     message.execution = object.execution ?? Buffer.alloc(0);
     message.query = object.query ?? Buffer.alloc(0);
+    message.pinnedVersion = (object.pinnedVersion !== undefined && object.pinnedVersion !== null)
+      ? DeploymentVersion.fromPartial(object.pinnedVersion)
+      : undefined;
     return message;
   },
 };

@@ -244,6 +244,19 @@ export interface ResetStickyTaskQueueRequest {
 export interface ResetStickyTaskQueueResponse {
 }
 
+export interface UpdateWorkflowExecutionOptionsRequest {
+  routing?:
+    | HistoryRouting
+    | undefined;
+  /** Temporal bytes: temporal.api.workflowservice.v1.UpdateWorkflowExecutionOptionsRequest. */
+  request: Buffer;
+}
+
+export interface UpdateWorkflowExecutionOptionsResponse {
+  /** Temporal bytes: temporal.api.workflowservice.v1.UpdateWorkflowExecutionOptionsResponse. */
+  response: Buffer;
+}
+
 export interface RecordWorkflowTaskStartedRequest {
   routing?: HistoryRouting | undefined;
   task?:
@@ -2569,6 +2582,130 @@ export const ResetStickyTaskQueueResponse: MessageFns<ResetStickyTaskQueueRespon
   },
 };
 
+function createBaseUpdateWorkflowExecutionOptionsRequest(): UpdateWorkflowExecutionOptionsRequest {
+  return { routing: undefined, request: Buffer.alloc(0) };
+}
+
+export const UpdateWorkflowExecutionOptionsRequest: MessageFns<UpdateWorkflowExecutionOptionsRequest> = {
+  encode(message: UpdateWorkflowExecutionOptionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.routing !== undefined) {
+      HistoryRouting.encode(message.routing, writer.uint32(10).fork()).join();
+    }
+    if (message.request.length !== 0) {
+      writer.uint32(18).bytes(message.request);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateWorkflowExecutionOptionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateWorkflowExecutionOptionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.routing = HistoryRouting.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<UpdateWorkflowExecutionOptionsRequest>): UpdateWorkflowExecutionOptionsRequest {
+    return UpdateWorkflowExecutionOptionsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateWorkflowExecutionOptionsRequest>): UpdateWorkflowExecutionOptionsRequest {
+    const message = createBaseUpdateWorkflowExecutionOptionsRequest();
+    message.routing = (object.routing !== undefined && object.routing !== null)
+      ? HistoryRouting.fromPartial(object.routing)
+      : undefined;
+    message.request = object.request ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseUpdateWorkflowExecutionOptionsResponse(): UpdateWorkflowExecutionOptionsResponse {
+  return { response: Buffer.alloc(0) };
+}
+
+export const UpdateWorkflowExecutionOptionsResponse: MessageFns<UpdateWorkflowExecutionOptionsResponse> = {
+  encode(message: UpdateWorkflowExecutionOptionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.response.length !== 0) {
+      writer.uint32(10).bytes(message.response);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateWorkflowExecutionOptionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateWorkflowExecutionOptionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.response = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<UpdateWorkflowExecutionOptionsResponse>): UpdateWorkflowExecutionOptionsResponse {
+    return UpdateWorkflowExecutionOptionsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateWorkflowExecutionOptionsResponse>): UpdateWorkflowExecutionOptionsResponse {
+    const message = createBaseUpdateWorkflowExecutionOptionsResponse();
+    message.response = object.response ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 function createBaseRecordWorkflowTaskStartedRequest(): RecordWorkflowTaskStartedRequest {
   return { routing: undefined, task: undefined, pollRequest: Buffer.alloc(0) };
 }
@@ -3314,6 +3451,19 @@ export const HistoryServiceService = {
       Buffer.from(ResetStickyTaskQueueResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ResetStickyTaskQueueResponse => ResetStickyTaskQueueResponse.decode(value),
   },
+  updateWorkflowExecutionOptions: {
+    path: "/tandem.internal.v1.HistoryService/UpdateWorkflowExecutionOptions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateWorkflowExecutionOptionsRequest): Buffer =>
+      Buffer.from(UpdateWorkflowExecutionOptionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateWorkflowExecutionOptionsRequest =>
+      UpdateWorkflowExecutionOptionsRequest.decode(value),
+    responseSerialize: (value: UpdateWorkflowExecutionOptionsResponse): Buffer =>
+      Buffer.from(UpdateWorkflowExecutionOptionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateWorkflowExecutionOptionsResponse =>
+      UpdateWorkflowExecutionOptionsResponse.decode(value),
+  },
   /** TaskStarter: matching records a task as started before it hands the task to a poller. */
   recordWorkflowTaskStarted: {
     path: "/tandem.internal.v1.HistoryService/RecordWorkflowTaskStarted" as const,
@@ -3406,6 +3556,10 @@ export interface HistoryServiceServer extends UntypedServiceImplementation {
     PollWorkflowExecutionUpdateResponse
   >;
   resetStickyTaskQueue: handleUnaryCall<ResetStickyTaskQueueRequest, ResetStickyTaskQueueResponse>;
+  updateWorkflowExecutionOptions: handleUnaryCall<
+    UpdateWorkflowExecutionOptionsRequest,
+    UpdateWorkflowExecutionOptionsResponse
+  >;
   /** TaskStarter: matching records a task as started before it hands the task to a poller. */
   recordWorkflowTaskStarted: handleUnaryCall<RecordWorkflowTaskStartedRequest, RecordWorkflowTaskStartedResponse>;
   recordActivityTaskStarted: handleUnaryCall<RecordActivityTaskStartedRequest, RecordActivityTaskStartedResponse>;
@@ -3691,6 +3845,21 @@ export interface HistoryServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ResetStickyTaskQueueResponse) => void,
+  ): ClientUnaryCall;
+  updateWorkflowExecutionOptions(
+    request: UpdateWorkflowExecutionOptionsRequest,
+    callback: (error: ServiceError | null, response: UpdateWorkflowExecutionOptionsResponse) => void,
+  ): ClientUnaryCall;
+  updateWorkflowExecutionOptions(
+    request: UpdateWorkflowExecutionOptionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateWorkflowExecutionOptionsResponse) => void,
+  ): ClientUnaryCall;
+  updateWorkflowExecutionOptions(
+    request: UpdateWorkflowExecutionOptionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateWorkflowExecutionOptionsResponse) => void,
   ): ClientUnaryCall;
   /** TaskStarter: matching records a task as started before it hands the task to a poller. */
   recordWorkflowTaskStarted(
