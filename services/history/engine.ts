@@ -27,7 +27,7 @@ import { UpdateHandler } from './update-handler.js';
 import { WorkflowTaskHandler } from './workflow-task-handler.js';
 import { WorkflowTaskScheduler } from './workflow-task-scheduler.js';
 import { WorkflowReads } from './workflow-reads.js';
-import { updateOptions } from './versioning.js';
+import { updateOptions } from './workflow-options.js';
 
 const ET = enums.EventType;
 const Status = enums.WorkflowExecutionStatus;

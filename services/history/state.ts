@@ -2,9 +2,21 @@
 // the one part no event records (NonEventState), which replication ships beside the events.
 import { enums, historyv1 } from '../common/temporal.js';
 import type { ExecutionKey, ExecutionState } from '../persistence/types.js';
-import type { RunVersioning, VersioningOverride } from './versioning.js';
+import type { DeploymentVersion } from '../matching/versioning.js';
 
 export type HistoryEvent = historyv1.IHistoryEvent;
+
+/** Worker Versioning (versioning.ts folds these): what a completed workflow task's worker declared. */
+export interface RunVersioning {
+  /** temporal.api.enums.v1.VersioningBehavior the worker declared. */
+  behavior: number;
+  version: DeploymentVersion | null;
+  /** The WorkflowTaskCompleted event that set these values: the visibility record changes then. */
+  sinceEventId: number;
+}
+
+/** Pinned to a version, or auto-upgrade whatever the worker declares. */
+export type VersioningOverride = { pinned: DeploymentVersion } | { autoUpgrade: true };
 
 export interface RetryPolicyInfo {
   initialIntervalMs: number;

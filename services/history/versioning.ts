@@ -2,27 +2,14 @@
 // workflow task reported, and an override set at start or by UpdateWorkflowExecutionOptions.
 // Both come from events, so a standby holds them too. A pinned run's tasks go to its version;
 // any other run's tasks follow the task queue's current (or ramping) version in matching.
-import { apiError } from '../common/errors.js';
 import { enums, workflowv1, type workflowservice as ws, type historyv1 } from '../common/temporal.js';
 import type { DeploymentVersion } from '../matching/versioning.js';
 import { versionSearchValue } from '../namespaces/worker-deployments.js';
 import type { TypedValue } from '../persistence/visibility-query.js';
-import type { MutableState } from './mutable-state.js';
-import type { ExecutionInfo } from './state.js';
+import type { ExecutionInfo, RunVersioning, VersioningOverride } from './state.js';
 
 const PINNED = enums.VersioningBehavior.VERSIONING_BEHAVIOR_PINNED;
 const AUTO_UPGRADE = enums.VersioningBehavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE;
-
-export interface RunVersioning {
-  /** temporal.api.enums.v1.VersioningBehavior the worker declared. */
-  behavior: number;
-  version: DeploymentVersion | null;
-  /** The WorkflowTaskCompleted event that set these values: the visibility record changes then. */
-  sinceEventId: number;
-}
-
-/** Pinned to a version, or auto-upgrade whatever the worker declares. */
-export type VersioningOverride = { pinned: DeploymentVersion } | { autoUpgrade: true };
 
 type VersionLike = { deploymentName?: string | null; buildId?: string | null } | null | undefined;
 
@@ -100,33 +87,4 @@ export function versioningSearchAttributes(info: Pick<ExecutionInfo, 'versioning
     TemporalWorkerDeploymentVersion: { type: 'Keyword', value: versionSearchValue(v.deploymentName, v.buildId) },
     ...(behavior ? { TemporalWorkflowVersioningBehavior: { type: 'Keyword', value: behavior } } : {}),
   };
-}
-
-/** The field mask paths UpdateWorkflowExecutionOptions takes: only the versioning override. */
-const OVERRIDE_PATHS = new Set(['versioning_override', 'versioningOverride']);
-
-/**
- * UpdateWorkflowExecutionOptions on a running run: an options-updated event that sets or unsets
- * the versioning override (an empty override in the mask unsets it). Answers the options as set.
- */
-export function updateOptions(ms: MutableState, req: ws.IUpdateWorkflowExecutionOptionsRequest, nowMs: number): ws.IUpdateWorkflowExecutionOptionsResponse {
-  const paths = req.updateMask?.paths ?? [];
-  if (paths.length === 0) throw apiError('INVALID_ARGUMENT', 'UpdateMask is not set on request.');
-  const unknown = paths.filter((p) => !OVERRIDE_PATHS.has(p));
-  if (unknown.length > 0) throw apiError('INVALID_ARGUMENT', `UpdateMask paths ${unknown.join(', ')} are not supported: only versioning_override is.`);
-  const requested = req.workflowExecutionOptions?.versioningOverride;
-  const override = overrideFromProto(requested);
-  if (requested && !override) throw apiError('INVALID_ARGUMENT', 'VersioningOverride must pin a deployment version or be auto-upgrade.');
-  if (!ms.isRunning) throw apiError('WORKFLOW_ALREADY_COMPLETED');
-  ms.addEvent(
-    enums.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED,
-    { workflowExecutionOptionsUpdatedEventAttributes: override ? { versioningOverride: overrideToProto(override) } : { unsetVersioningOverride: true } },
-    nowMs,
-  );
-  // The sticky worker may be of another version: the next workflow task goes through routing.
-  if (ms.progress.stickyTaskQueue) {
-    ms.progress.stickyTaskQueue = '';
-    ms.dirty = true;
-  }
-  return { workflowExecutionOptions: { versioningOverride: overrideToProto(override) } };
 }
