@@ -87,7 +87,7 @@ for (const kind of storesUnderTest()) {
       await store?.dispose();
     });
 
-    test('pinned workflows drain on v1 while v2, now current, takes the new ones', { todo: 'issue 12: history does not yet record the deployment version of a workflow task completion nor route a pinned run\'s tasks to its version', timeout: TEST_TIMEOUT_MS }, async () => {
+    test('pinned workflows drain on v1 while v2, now current, takes the new ones', { timeout: TEST_TIMEOUT_MS }, async () => {
       await startWorker('v1');
       await registered('v1');
       await setCurrent('v1');
@@ -135,7 +135,7 @@ for (const kind of storesUnderTest()) {
       assert.equal(tq.versioningInfo?.currentDeploymentVersion?.buildId, 'v2');
     });
 
-    test('a ramp of 25% sends about a quarter of the new workflows to the ramping version', { todo: 'issue 12: history does not yet record the deployment version of a workflow task completion nor route a pinned run\'s tasks to its version', timeout: TEST_TIMEOUT_MS }, async () => {
+    test('a ramp of 25% sends about a quarter of the new workflows to the ramping version', { timeout: TEST_TIMEOUT_MS }, async () => {
       await setCurrent('v1');
       await service().setWorkerDeploymentRampingVersion({ namespace: NAMESPACE, deploymentName: DEPLOYMENT, buildId: 'v2', percentage: 25, identity: 'test' });
       const tq = await service().describeTaskQueue({ namespace: NAMESPACE, taskQueue: { name: taskQueue }, taskQueueType: enums.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW });
@@ -149,7 +149,7 @@ for (const kind of storesUnderTest()) {
       assert.ok(ramped >= 8 && ramped <= 32, `${ramped} of 80 new workflows ran on the ramping version`);
     });
 
-    test('a versioning override pins a new workflow to a version that is not current', { todo: 'issue 12: history does not yet record the deployment version of a workflow task completion nor route a pinned run\'s tasks to its version', timeout: TEST_TIMEOUT_MS }, async () => {
+    test('a versioning override pins a new workflow to a version that is not current', { timeout: TEST_TIMEOUT_MS }, async () => {
       // An id the 25% ramp leaves on the current version v1: only the override sends it to v2.
       let workflowId = `override-${randomUUID()}`;
       while (rampBucket(workflowId) < 25) workflowId = `override-${randomUUID()}`;
@@ -159,7 +159,9 @@ for (const kind of storesUnderTest()) {
       assert.equal(d.workflowExecutionInfo?.versioningInfo?.versioningOverride?.pinned?.version?.buildId, 'v2');
     });
 
-    test('UpdateWorkflowExecutionOptions moves a running workflow pinned to v1 onto v2', { todo: 'issue 12: history does not yet record the deployment version of a workflow task completion nor route a pinned run\'s tasks to its version', timeout: TEST_TIMEOUT_MS }, async () => {
+    // Not served yet: the TS SDK 1.24 core fails the next workflow task on the options-updated
+    // event ("not a non-stateful event"), so the frontend leaves the RPC UNIMPLEMENTED.
+    test('UpdateWorkflowExecutionOptions moves a running workflow pinned to v1 onto v2', { timeout: TEST_TIMEOUT_MS, todo: true, skip: true }, async () => {
       let workflowId = `moved-${randomUUID()}`;
       while (rampBucket(workflowId) < 25) workflowId = `moved-${randomUUID()}`;
       const h = await start(true, { workflowId });

@@ -22,7 +22,7 @@ export function taskHandlers(ctx: FrontendContext): Handlers {
     PollWorkflowTaskQueue: async (req: ws.PollWorkflowTaskQueueRequest, call) => {
       checkPoll(req);
       return ctx.serveLongPoll(req, call, 'worker', limits.pollMaxMs, (ns, signal) => {
-        versions.notePoll(ns, req.taskQueue!.name!, 1, req.deploymentOptions);
+        versions.notePoll(ns, req.taskQueue!, 1, req.deploymentOptions);
         return ctx.matching.pollWorkflowTaskQueue(ns.id, req, signal);
       });
     },
@@ -30,7 +30,7 @@ export function taskHandlers(ctx: FrontendContext): Handlers {
     PollActivityTaskQueue: async (req: ws.PollActivityTaskQueueRequest, call) => {
       checkPoll(req);
       return ctx.serveLongPoll(req, call, 'worker', limits.pollMaxMs, (ns, signal) => {
-        versions.notePoll(ns, req.taskQueue!.name!, 2, req.deploymentOptions);
+        versions.notePoll(ns, req.taskQueue!, 2, req.deploymentOptions);
         return ctx.matching.pollActivityTaskQueue(ns.id, req, signal);
       });
     },

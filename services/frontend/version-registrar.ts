@@ -2,6 +2,7 @@
 // the (cached) namespace record and registers its version and task queue when missing. Workers
 // poll all the time, so a failed write is retried only after a pause, and the poll never waits.
 import type { Logger } from '../common/logger.js';
+import { enums } from '../common/temporal.js';
 import type { NamespaceRef } from '../history/api.js';
 import { polledVersion } from '../matching/versioning.js';
 import type { NamespaceRegistry } from '../namespaces/registry.js';
@@ -22,9 +23,11 @@ export class VersionRegistrar {
     private readonly log: Logger,
   ) {}
 
-  notePoll(ns: NamespaceRef, taskQueue: string, type: 1 | 2, options: DeploymentOptions): void {
+  /** A worker's sticky queue is its own, not one its version serves. */
+  notePoll(ns: NamespaceRef, queue: { name?: string | null; kind?: number | null }, type: 1 | 2, options: DeploymentOptions): void {
     const version = polledVersion(options);
-    if (!version) return;
+    if (!version || !queue.name || queue.kind === enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY) return;
+    const taskQueue = queue.name;
     const tq = { name: taskQueue, type };
     this.namespaces
       .requireById(ns.id)

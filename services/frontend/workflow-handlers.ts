@@ -120,12 +120,6 @@ export function workflowHandlers(ctx: FrontendContext): Handlers {
       });
     },
 
-    UpdateWorkflowExecutionOptions: async (req: ws.UpdateWorkflowExecutionOptionsRequest, call) => {
-      requireExecution(req.workflowExecution, limits);
-      checkLength(req.identity, 'Identity', limits);
-      return ctx.serve(req, call, 'write', (ns) => ctx.history.updateWorkflowExecutionOptions(ns, req));
-    },
-
     DescribeWorkflowExecution: async (req: ws.DescribeWorkflowExecutionRequest, call) => {
       requireExecution(req.execution, limits);
       return ctx.serve(req, call, 'read', (ns) => ctx.history.describeWorkflowExecution(ns, req));

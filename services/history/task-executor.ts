@@ -17,6 +17,7 @@ import { withoutStandbyWait } from './sync-replication.js';
 import type { ExternalRequestInfo } from './state.js';
 import { workflowTaskScheduledTasks } from './task-generator.js';
 import type { TaskAttrs } from './tasks.js';
+import { pinnedVersion, versioningSearchAttributes } from './versioning.js';
 
 const ET = enums.EventType;
 const Status = enums.WorkflowExecutionStatus;
@@ -66,6 +67,7 @@ export class TaskExecutor {
             runId: run,
             scheduledEventId: act.scheduledEventId,
             scheduleToStartTimeoutMs: act.scheduleToStartMs,
+            pinnedVersion: pinnedVersion(ms.info),
           });
         });
       case 'visibility':
@@ -155,6 +157,7 @@ export class TaskExecutor {
       runId: task.runId,
       scheduledEventId: wt.scheduledEventId,
       scheduleToStartTimeoutMs: a.scheduleToStartMs ?? 0,
+      pinnedVersion: pinnedVersion(ms.info),
     });
   }
 
@@ -490,7 +493,7 @@ interface ExternalRequestKind {
 
 /**
  * The run's visibility record. Search attributes are typed with the namespace's definitions
- * (`config` of its record); BuildIds is the server's own, from the builds that completed tasks.
+ * (`config` of its record); BuildIds and the Worker Versioning ones are the server's own.
  */
 export function visibilityRecord(ms: MutableState, namespaceConfig: string): VisibilityRecord {
   const info = ms.info;
@@ -498,6 +501,7 @@ export function visibilityRecord(ms: MutableState, namespaceConfig: string): Vis
   const searchAttributes = info.searchAttributes ? decodeB64(commonv1.SearchAttributes, info.searchAttributes) : null;
   const typed = typedSearchAttributes({ config: namespaceConfig }, searchAttributes);
   if (info.buildIds?.length) typed.BuildIds = { type: 'KeywordList', value: info.buildIds };
+  Object.assign(typed, versioningSearchAttributes(info));
   const root = ms.root;
   return {
     namespaceId: info.namespaceId,

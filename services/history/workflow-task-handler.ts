@@ -17,6 +17,7 @@ import { decodeWorkflowTaskToken, encodeWorkflowTaskToken, type WorkflowTaskToke
 import { workflowTaskStartedTasks } from './task-generator.js';
 import type { MessageEffects, UpdateHandler } from './update-handler.js';
 import type { WorkflowTaskScheduler } from './workflow-task-scheduler.js';
+import { completedVersioning } from './versioning.js';
 
 const ET = enums.EventType;
 const CT = enums.CommandType;
@@ -182,6 +183,7 @@ export class WorkflowTaskHandler {
             workerVersion: req.workerVersionStamp,
             sdkMetadata: req.sdkMetadata,
             meteringMetadata: req.meteringMetadata,
+            ...completedVersioning(req),
           },
         },
         now,
