@@ -30,7 +30,7 @@ export function outcomeOf(err: unknown): PersistenceOutcome {
   return 'error';
 }
 
-const STORES = ['shards', 'executions', 'namespaces', 'visibility', 'taskQueues', 'clusterMetadata'] as const;
+const STORES = ['shards', 'executions', 'namespaces', 'visibility', 'taskQueues', 'clusterMetadata', 'identity'] as const;
 
 export function withPersistenceMetrics(inner: Persistence, registry: Registry): Persistence {
   const latency = histogram(registry, 'tandem_persistence_latency_seconds', 'Persistence call latency by store, operation and outcome', [

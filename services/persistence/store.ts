@@ -22,6 +22,7 @@ import type {
   VisibilityRecord,
 } from './types.js';
 import type { ClusterMetadataStore } from './cluster-store.js';
+import type { IdentityStore } from './identity-store.js';
 import type { CountResult, FieldRef, VisibilityQuery } from './visibility-query.js';
 
 export interface ShardStore {
@@ -124,5 +125,7 @@ export interface Persistence {
   readonly taskQueues: TaskQueueStore;
   /** Remote clusters, the namespace replication queue and positions, the failover audit log. */
   readonly clusterMetadata: ClusterMetadataStore;
+  /** Users, API keys and permissions (replicated by version), and the auth audit log. */
+  readonly identity: IdentityStore;
   close(): Promise<void>;
 }

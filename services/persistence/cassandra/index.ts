@@ -3,6 +3,7 @@ import type cassandra from 'cassandra-driver';
 import type { Persistence } from '../store.js';
 import { Db, createClient, mapDriverError } from './db.js';
 import { CassandraClusterMetadataStore } from './cluster-metadata.js';
+import { CassandraIdentityStore } from './identity.js';
 import { CassandraExecutionStore, CassandraShardStore } from './executions.js';
 import { CassandraNamespaceStore } from './namespaces.js';
 import { applySchema, assertKeyspaceName, type Replication } from './schema.js';
@@ -28,6 +29,7 @@ export class CassandraPersistence implements Persistence {
   readonly visibility: CassandraVisibilityStore;
   readonly taskQueues: CassandraTaskQueueStore;
   readonly clusterMetadata: CassandraClusterMetadataStore;
+  readonly identity: CassandraIdentityStore;
 
   constructor(
     private readonly client: cassandra.Client,
@@ -41,6 +43,7 @@ export class CassandraPersistence implements Persistence {
     this.visibility = new CassandraVisibilityStore(db);
     this.taskQueues = new CassandraTaskQueueStore(db);
     this.clusterMetadata = new CassandraClusterMetadataStore(db);
+    this.identity = new CassandraIdentityStore(db);
   }
 
   async close(): Promise<void> {

@@ -38,6 +38,7 @@ import {
 } from './fixtures.js';
 import { describeClusterMetadata } from './cluster-metadata-suite.js';
 import { describeHistoryTree } from './history-suite.js';
+import { describeIdentity } from './identity-suite.js';
 
 export function runPersistenceConformance(name: string, open: () => Promise<Persistence>): void {
   describe(`Persistence conformance: ${name}`, () => {
@@ -503,6 +504,7 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
 
     describeHistoryTree(() => p);
     describeClusterMetadata(() => p);
+    describeIdentity(() => p);
 
     describe('history tasks', () => {
       /** A fresh shard with one run; tasks are written through an update of it. */

@@ -393,6 +393,7 @@ export async function withOpenSearchVisibility(p: Persistence, config: OpenSearc
     visibility,
     taskQueues: p.taskQueues,
     clusterMetadata: p.clusterMetadata,
+    identity: p.identity,
     close: async () => {
       await visibility.stop();
       await p.close();

@@ -7,6 +7,7 @@ import { SqliteClusterMetadataStore } from './cluster-metadata.js';
 import { SqliteExecutionStore } from './executions.js';
 import { SqliteNamespaceStore } from './namespaces.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
+import { SqliteIdentityStore } from './identity.js';
 import { SqliteShardStore } from './shards.js';
 import { SqliteTaskQueueStore } from './taskQueues.js';
 import { SqliteVisibilityStore } from './visibility.js';
@@ -51,6 +52,7 @@ export class SqlitePersistence implements Persistence {
   readonly visibility: SqliteVisibilityStore;
   readonly taskQueues: SqliteTaskQueueStore;
   readonly clusterMetadata: SqliteClusterMetadataStore;
+  readonly identity: SqliteIdentityStore;
 
   constructor(private readonly db: Database.Database) {
     this.shards = new SqliteShardStore(db);
@@ -59,6 +61,7 @@ export class SqlitePersistence implements Persistence {
     this.visibility = new SqliteVisibilityStore(db);
     this.taskQueues = new SqliteTaskQueueStore(db);
     this.clusterMetadata = new SqliteClusterMetadataStore(db);
+    this.identity = new SqliteIdentityStore(db);
   }
 
   async close(): Promise<void> {

@@ -273,6 +273,32 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX visibility_by_close ON visibility (namespace_id, close_time_ms, start_time_ms);
     `,
   },
+  {
+    version: 7,
+    name: 'identities and auth audit',
+    // Users and API keys (../identity-store.ts): one row per (kind, id), replaced only by a higher
+    // version; and this region's auth audit log.
+    sql: `
+      CREATE TABLE identities (
+        kind TEXT NOT NULL CHECK (kind IN ('user', 'apikey')),
+        id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (kind, id)
+      ) STRICT;
+
+      CREATE TABLE auth_audit (
+        at_ms INTEGER NOT NULL,
+        identity TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'denied', 'failed')),
+        message TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX auth_audit_by_time ON auth_audit (at_ms DESC);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
