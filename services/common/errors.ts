@@ -52,6 +52,7 @@ const table = {
   },
   TASK_NOT_FOUND: { status: status.NOT_FOUND, message: (what: string) => what },
   NOT_FOUND: { status: status.NOT_FOUND, message: (what: string) => what },
+  ALREADY_EXISTS: { status: status.ALREADY_EXISTS, message: (what: string) => what },
   SCHEDULE_NOT_FOUND: { status: status.NOT_FOUND, message: (scheduleId: string) => `schedule not found: ${scheduleId}` },
   SCHEDULE_ALREADY_EXISTS: { status: status.ALREADY_EXISTS, message: () => 'schedule with this ID is already registered' },
   SEARCH_ATTRIBUTE_NOT_FOUND: { status: status.NOT_FOUND, message: (name: string) => `Search attribute ${name} doesn't exist.` },
@@ -67,6 +68,12 @@ const table = {
   BUSY: { status: status.RESOURCE_EXHAUSTED, message: (what: string) => what },
   UNAVAILABLE: { status: status.UNAVAILABLE, message: (what: string) => what },
   PERMISSION_DENIED: { status: status.PERMISSION_DENIED, message: (what: string) => what },
+  UNAUTHENTICATED: { status: status.UNAUTHENTICATED, message: (what: string) => what },
+  RATE_LIMITED: {
+    // RESOURCE_EXHAUSTED with Temporal's ResourceExhaustedFailure detail: the SDKs back off and retry.
+    status: status.RESOURCE_EXHAUSTED,
+    message: (scope: string, rps: number, retryAfterMs: number) => `${scope} exceeds its rate limit of ${rps} requests/s; retry after ${retryAfterMs} ms.`,
+  },
   UNIMPLEMENTED: { status: status.UNIMPLEMENTED, message: (method: string) => `${method} is not implemented by tandem` },
   INTERNAL: { status: status.INTERNAL, message: (what: string) => what },
   FAILED_PRECONDITION: { status: status.FAILED_PRECONDITION, message: (what: string) => what },

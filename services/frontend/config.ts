@@ -1,4 +1,7 @@
 // FrontendConfig: one typed object, defaults in one place, validated at construction.
+import { authorizerDefaults } from '../auth/authorizer.js';
+import type { GateConfig } from '../auth/gate.js';
+import { rateLimitDefaults } from '../auth/rate-limiter.js';
 
 export interface FrontendConfig {
   host: string;
@@ -31,7 +34,12 @@ export interface FrontendConfig {
    * deadline when that is sooner. Long polls are bounded by their own cap plus longPollMarginMs.
    */
   forwardTimeoutMs: number;
+  /** API keys (off by default: make dev stays open), rate limits per namespace and per key. */
+  auth: GateConfig;
 }
+
+/** What a caller gives: any setting, the auth settings one by one. */
+export type FrontendConfigInput = Partial<Omit<FrontendConfig, 'auth'>> & { region: string; auth?: Partial<GateConfig> };
 
 const defaults: Omit<FrontendConfig, 'region'> = {
   host: '127.0.0.1',
@@ -49,10 +57,11 @@ const defaults: Omit<FrontendConfig, 'region'> = {
   historyShardCount: 1,
   forwardingEnabled: true,
   forwardTimeoutMs: 10_000,
+  auth: { authEnabled: false, ...authorizerDefaults, ...rateLimitDefaults },
 };
 
-export function frontendConfig(partial: Partial<FrontendConfig> & { region: string }): FrontendConfig {
-  const c: FrontendConfig = { ...defaults, ...partial };
+export function frontendConfig(partial: FrontendConfigInput): FrontendConfig {
+  const c: FrontendConfig = { ...defaults, ...partial, auth: { ...defaults.auth, ...partial.auth } };
   const positive: (keyof FrontendConfig)[] = [
     'maxPayloadBytes',
     'maxIdLength',
@@ -73,6 +82,10 @@ export function frontendConfig(partial: Partial<FrontendConfig> & { region: stri
   if (c.longPollMarginMs < 0 || c.shutdownGraceMs < 0) throw new Error('frontend config: margins must be >= 0');
   if (c.maxReceiveMessageBytes <= c.maxPayloadBytes) {
     throw new Error('frontend config: maxReceiveMessageBytes must exceed maxPayloadBytes');
+  }
+  const { cacheTtlMs, cacheMaxEntries, namespaceRps, keyRps, burstSeconds } = c.auth;
+  if (!(cacheTtlMs >= 0 && cacheMaxEntries >= 1 && namespaceRps >= 0 && keyRps >= 0 && burstSeconds > 0)) {
+    throw new Error(`frontend config: bad auth settings ${JSON.stringify(c.auth)} (rates >= 0, 0: unlimited; burstSeconds > 0)`);
   }
   if (c.defaultPageSize > c.maxPageSize) throw new Error('frontend config: defaultPageSize exceeds maxPageSize');
   return c;

@@ -8,7 +8,10 @@ import type { Logger } from '../common/logger.js';
 import { apiError } from '../common/errors.js';
 import { counter, histogram, type Registry } from '../common/metrics.js';
 import { MalformedRequest, reflectionRoot, requestType, responseType, serviceDefinition, toMessage, type PbMethod } from '../common/grpc-codec.js';
-import { frontendConfig, type FrontendConfig } from './config.js';
+import { frontendConfig, type FrontendConfig, type FrontendConfigInput } from './config.js';
+import { CallGate, type Admission } from '../auth/gate.js';
+import { IdentityDirectory } from '../auth/directory.js';
+import { regionTag } from '../auth/versions.js';
 import { FrontendContext, type CallContext, type FrontendDeps, type Handler } from './context.js';
 import { toServiceError } from './errors.js';
 import { HealthState, healthDefinition } from '../common/health.js';
@@ -41,6 +44,8 @@ export interface FrontendServiceDeps extends FrontendDeps {
    * store that does not wait for replication (one region, tests); process mains pass theirs.
    */
   failover?: FailoverCoordinator;
+  /** Users and API keys the auth checks read. Default: a directory on this region's store. */
+  identity?: IdentityDirectory;
 }
 
 export class FrontendService implements Service {
@@ -56,8 +61,9 @@ export class FrontendService implements Service {
   private boundPort?: number;
   private readonly extraServices: ExtraService[];
   private readonly failover: FailoverCoordinator;
+  private readonly gate: CallGate;
 
-  constructor(config: Partial<FrontendConfig> & { region: string }, deps: FrontendServiceDeps) {
+  constructor(config: FrontendConfigInput, deps: FrontendServiceDeps) {
     this.config = frontendConfig(config);
     if (deps.namespaces.localRegion !== this.config.region) {
       throw new Error(`frontend region ${this.config.region} differs from the namespace registry's ${deps.namespaces.localRegion}`);
@@ -67,6 +73,8 @@ export class FrontendService implements Service {
     this.failover =
       deps.failover ?? new NamespaceFailoverCoordinator({ registry: deps.namespaces, audit: deps.persistence.clusterMetadata, log: this.log.child({ component: 'failover' }) });
     this.ctx = new FrontendContext(this.config, { ...deps, logger: this.log });
+    const identity = deps.identity ?? new IdentityDirectory(deps.persistence.identity, regionTag(deps.namespaces.config.region.initialFailoverVersion));
+    this.gate = new CallGate(this.config.auth, identity, this.log.child({ component: 'auth' }), deps.registry);
     this.requests = counter(deps.registry, 'tandem_frontend_requests_total', 'Frontend gRPC requests by method and status code', ['method', 'code']);
     this.durations = histogram(deps.registry, 'tandem_frontend_request_duration_seconds', 'Frontend gRPC request latency', ['method']);
   }
@@ -106,7 +114,7 @@ export class FrontendService implements Service {
       server.addService(serviceDefinition(service), impl);
     }
     server.addService(healthDefinition, this.health.implementation());
-    for (const extra of this.extraServices) server.addService(extra.definition, extra.implementation);
+    for (const extra of this.extraServices) server.addService(extra.definition, this.gated(extra));
     reflectionService([WORKFLOW_SERVICE, OPERATOR_SERVICE, HEALTH_SERVICE]).addToServer(server);
 
     this.boundPort = await bindInsecure(server, this.config.host, this.config.port);
@@ -136,9 +144,11 @@ export class FrontendService implements Service {
       const endTimer = this.durations.startTimer({ method: name });
       const cleanups: (() => void)[] = [];
       const ctx: CallContext = { method: name, incoming: call, longPoll: (capMs) => this.longPollSignal(call, capMs, cleanups) };
+      let admission: Admission | undefined;
       const finish = (err: unknown, response?: object) => {
         for (const c of cleanups) c();
         endTimer();
+        if (admission) this.gate.settle(admission, err);
         if (err === null) {
           this.requests.inc({ method: name, code: 'OK' });
           callback(null, response);
@@ -151,6 +161,7 @@ export class FrontendService implements Service {
       (async () => {
         const req = call.request;
         if (req instanceof MalformedRequest) throw apiError('INVALID_ARGUMENT', `Malformed ${reqType.name}: ${req.reason}.`);
+        admission = await this.gate.admit(call.getPath(), call.metadata, req as object);
         checkPayloadsAndDurations(reqType, req as object, this.config);
         // fromObject here, not in the serializer, so a bad response is logged as INTERNAL with its method.
         return toMessage(resType, await run(req, ctx));
@@ -159,6 +170,31 @@ export class FrontendService implements Service {
         (err: unknown) => finish(err),
       );
     };
+  }
+
+  /**
+   * An extra service with the same checks as Temporal's (auth, rate limits, audit) on its unary
+   * methods. Its streams are region to region (replication) and carry no key.
+   */
+  private gated(extra: ExtraService): grpc.UntypedServiceImplementation {
+    const impl: grpc.UntypedServiceImplementation = { ...extra.implementation };
+    for (const [key, def] of Object.entries(extra.definition)) {
+      const inner = extra.implementation[key];
+      if (def.requestStream || def.responseStream || !inner) continue;
+      const served = inner as grpc.handleUnaryCall<object, unknown>;
+      const handler: grpc.handleUnaryCall<object, unknown> = (call, callback) => {
+        this.gate.admit(def.path, call.metadata, call.request).then(
+          (admission) =>
+            served(call, (err, res) => {
+              this.gate.settle(admission, err ?? null);
+              callback(err, res);
+            }),
+          (err: unknown) => callback(toServiceError(err, key, this.log), null),
+        );
+      };
+      impl[key] = handler as grpc.UntypedHandleCall;
+    }
+    return impl;
   }
 
   /** Fires a margin before the deadline, after capMs, when the client goes away, or on stop(). */
