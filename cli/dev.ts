@@ -4,10 +4,9 @@
 // accepted and unused, so one command line can serve both.
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import type { Service } from '../services/common/lifecycle.js';
-import type { Logger } from '../services/common/logger.js';
 import { EmbeddedCluster, embeddedDefaults, type StoreConfig } from '../deploy/processes/embedded.js';
 import { DevRegions, devRegionsDefaults, type DevStore } from '../deploy/processes/dev-regions.js';
+import { bootstrapKey } from '../services/auth/region-services.js';
 import { examples } from './help.js';
 import { logLevelOption, port, portList, positive } from './options.js';
 
@@ -27,6 +26,7 @@ interface DevOptions {
   cassandra?: string[];
   keyspace: string;
   datacenter: string;
+  auth: boolean;
 }
 
 function cassandraOf(o: DevOptions): { contactPoints: string[]; localDataCenter: string; keyspace: string } | undefined {
@@ -45,6 +45,7 @@ function oneRegion(o: DevOptions): EmbeddedCluster {
     numShards: o.shards,
     defaultNamespace: o.namespace,
     logLevel: o.logLevel,
+    auth: o.auth,
   });
 }
 
@@ -61,12 +62,25 @@ function twoRegions(o: DevOptions): DevRegions {
     numShards: o.shards,
     defaultNamespace: o.namespace,
     logLevel: o.logLevel,
+    auth: o.auth,
   });
 }
 
+/**
+ * With --auth: a new key of the user `admin` (account role admin), usable in every region at once,
+ * printed on a line of its own for scripts. The server keeps only its hash.
+ */
+async function printAdminKey(cluster: EmbeddedCluster | DevRegions): Promise<void> {
+  const regions = cluster instanceof DevRegions ? cluster.clusters : [cluster];
+  const key = await bootstrapKey(regions[0]!.identity!, 'admin', 'admin', false, 'tandem dev --auth bootstrap');
+  for (const r of regions.slice(1)) await r.syncIdentities!();
+  console.log(`admin api key: ${key}`);
+}
+
 async function dev(o: DevOptions): Promise<void> {
-  const cluster: Service & { log: Logger } = o.regions === '1' ? oneRegion(o) : twoRegions(o);
+  const cluster = o.regions === '1' ? oneRegion(o) : twoRegions(o);
   await cluster.start();
+  if (o.auth) await printAdminKey(cluster);
   let stopping = false;
   const stop = (sig: string) => {
     if (stopping) return;
@@ -97,7 +111,8 @@ export function devCommand(program: Command): void {
     .addOption(logLevelOption())
     .addOption(new Option('--cassandra <host:port,...>', 'keep state in Cassandra at these contact points instead of SQLite').argParser((v) => v.split(',')).conflicts(['db', 'dbDir']))
     .option('--keyspace <name>', 'with --cassandra: the keyspace (two regions: <name>_a and <name>_b)', 'tandem')
-    .option('--datacenter <name>', "with --cassandra: the driver's local data center", 'datacenter1');
+    .option('--datacenter <name>', "with --cassandra: the driver's local data center", 'datacenter1')
+    .option('--auth', 'require an API key on every call (authorization: Bearer <key>) and print a new admin key once: admin api key: <key>', false);
   command.optionsGroup('Two regions (the default):');
   command
     .addOption(new Option('--ports <a,b>', "regions a and b's own frontend ports").default(two.map((r) => r.port), two.map((r) => r.port).join(',')).argParser(portList(2)))
@@ -114,5 +129,6 @@ export function devCommand(program: Command): void {
     'tandem dev --port 7233 --ports 7301,7302 --db-dir .tandem --shards 16',
     'tandem dev --cassandra 127.0.0.1:9042 --keyspace tandem  # keyspaces tandem_a and tandem_b',
     'tandem dev --regions 1 --port 7233 --db .tandem/dev.db  # one region, its frontend on --port',
+    'tandem dev --auth  # prints "admin api key: tdm_..." once; tandem apikey create ... makes more',
   ]);
 }

@@ -22,6 +22,7 @@ import { createRegistry, type Registry } from '../../services/common/metrics.js'
 import { RouterService } from '../../services/router/server.js';
 import { InMemoryRouteRegistry } from '../../services/routes/in-memory.js';
 import type { RegionConfig } from '../../services/namespaces/failover.js';
+import { bootstrapKey } from '../../services/auth/region-services.js';
 import { EmbeddedCluster, embeddedDefaults, type EmbeddedConfig, type StoreConfig } from './embedded.js';
 
 export interface DevRegionConfig {
@@ -51,6 +52,8 @@ export interface DevRegionsConfig {
   observers: Partial<Omit<ObserverConfig, 'id' | 'domain'>>;
   /** The operations page (services/ops-page); 0 picks a free port. */
   opsPagePort: number;
+  /** API keys required on every call; the failover controller gets a service account's key. */
+  auth: boolean;
 }
 
 /** The nominal failure domains of make dev's in-process observers: one per vote of the quorum. */
@@ -82,6 +85,7 @@ export function devRegionsDefaults(store: DevStore = { kind: 'sqlite', dir: '.ta
     controller: {},
     observers: {},
     opsPagePort: 7280,
+    auth: false,
   };
 }
 
@@ -128,6 +132,7 @@ export class DevRegions implements Service {
         // Registered once, as a global namespace, by start(); never as a local one per region.
         defaultNamespace: '',
         logLevel: config.logLevel,
+        auth: config.auth,
       };
       return new EmbeddedCluster(cluster, this.log);
     });
@@ -180,8 +185,21 @@ export class DevRegions implements Service {
     for (const c of [...this.clusters].reverse()) await c.stop();
   }
 
+  /**
+   * The key the controller and its observers call the regions with when auth is on: a service
+   * account with the admin role (it fails namespaces over), a new key at every start, read by
+   * every region before the controller's first probe.
+   */
+  private async controllerKey(): Promise<string | undefined> {
+    if (!this.config.auth) return undefined;
+    const key = await bootstrapKey(this.home.identity!, 'tandem-controller', 'admin', true, 'the failover controller of tandem dev');
+    for (const c of this.clusters.slice(1)) await c.syncIdentities!();
+    return key;
+  }
+
   private async startController(): Promise<void> {
-    const regions = this.clusters.map((c) => ({ name: c.config.region.name, endpoint: c.address }));
+    const apiKey = await this.controllerKey();
+    const regions = this.clusters.map((c) => ({ name: c.config.region.name, endpoint: c.address, apiKey }));
     const logger = this.log.child({ service: 'controller' });
     // The route follower re-points routes on every change at once; the controller only after its own failovers.
     const controller = new FailoverController(

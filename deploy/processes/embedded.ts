@@ -16,6 +16,8 @@ import { MatchingEngine } from '../../services/matching/engine.js';
 import { FrontendService } from '../../services/frontend/server.js';
 import { replicationWaiter } from '../../services/history/replication-progress.js';
 import { globalNamespaceServices } from '../../services/namespaces/region-services.js';
+import { identityServices } from '../../services/auth/region-services.js';
+import type { IdentityDirectory } from '../../services/auth/directory.js';
 import { routingSource } from '../../services/namespaces/worker-deployments.js';
 import { Replication } from '../../replication/replication.js';
 import type { ReplicationConfig } from '../../replication/config.js';
@@ -42,6 +44,8 @@ export interface EmbeddedConfig {
   /** Registered at start when missing. */
   defaultNamespace: string;
   logLevel: string;
+  /** API keys required on every call (services/auth); off keeps make dev open. */
+  auth: boolean;
 }
 
 export const embeddedDefaults: EmbeddedConfig = {
@@ -55,6 +59,7 @@ export const embeddedDefaults: EmbeddedConfig = {
   replication: {},
   defaultNamespace: 'default',
   logLevel: 'info',
+  auth: false,
 };
 
 export async function openStore(store: StoreConfig, log: Logger): Promise<Persistence> {
@@ -73,6 +78,10 @@ export class EmbeddedCluster implements Service {
   matching?: MatchingEngine;
   replication?: Replication;
   registry?: Registry;
+  /** Users and API keys of this region (tandem dev --auth mints its bootstrap keys here). */
+  identity?: IdentityDirectory;
+  /** Reads the other regions' users and keys now (a bootstrap key is usable everywhere at once). */
+  syncIdentities?: () => Promise<number>;
 
   constructor(readonly config: EmbeddedConfig, logger?: Logger) {
     this.log = (logger ?? createLogger({ level: config.logLevel })).child({ region: config.region.name });
@@ -111,13 +120,24 @@ export class EmbeddedCluster implements Service {
         publish: (namespaceId) => history.engine.refreshNamespace(namespaceId),
         measureLag: replication && failoverLagOf((ns, source) => replication.measureRegionLag(ns, source)),
       });
-      const extraServices = [...global.adminServices, ...(replication?.extraServices ?? [])];
+      const identity = identityServices({ store, clusters: namespaces.clusters, log: this.log });
+      const extraServices = [...global.adminServices, ...identity.adminServices, ...(replication?.extraServices ?? [])];
       const frontend = new FrontendService(
-        { host: c.host, port: c.port, region: c.region.name, historyShardCount: c.numShards },
-        { persistence: store, namespaces, history: history.engine, matching, logger: this.log, registry, failover: global.coordinator, extraServices },
+        { host: c.host, port: c.port, region: c.region.name, historyShardCount: c.numShards, auth: { authEnabled: c.auth } },
+        {
+          persistence: store,
+          namespaces,
+          history: history.engine,
+          matching,
+          logger: this.log,
+          registry,
+          failover: global.coordinator,
+          extraServices,
+          identity: identity.directory,
+        },
       );
       // Replication stops first: its streams end before the frontend drains the calls they ride on.
-      const services: Service[] = [namespaces, membership, history, ownership, matching, frontend, global.replicator, ...(replication ? [replication] : [])];
+      const services: Service[] = [namespaces, membership, history, ownership, matching, frontend, global.replicator, identity.replicator, ...(replication ? [replication] : [])];
       if (c.metricsPort > 0) services.push(new MetricsServer(registry, c.host, c.metricsPort, this.log.child({ service: 'metrics' }), 'warn'));
       this.group = new ServiceGroup(services);
       await this.group.start();
@@ -127,6 +147,8 @@ export class EmbeddedCluster implements Service {
       this.matching = matching;
       this.replication = replication;
       this.registry = registry;
+      this.identity = identity.directory;
+      this.syncIdentities = () => identity.replicator.syncOnce();
       if (c.defaultNamespace && !(await namespaces.getByName(c.defaultNamespace))) {
         await namespaces.register({ name: c.defaultNamespace, description: 'default namespace' }).catch((err: unknown) => {
           if (!(err instanceof Error && /already exists/.test(err.message))) throw err;

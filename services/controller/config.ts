@@ -5,6 +5,8 @@ export interface RegionEndpoint {
   name: string;
   /** host:port of the region's frontend. */
   endpoint: string;
+  /** The API key the controller and its observers call it with when its auth is on. */
+  apiKey?: string;
 }
 
 export interface ObserverConfig {

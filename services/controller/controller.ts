@@ -60,7 +60,7 @@ export class FailoverController implements Service, OpsBackend {
   constructor(config: Parameters<typeof controllerConfig>[0], private readonly deps: ControllerDeps) {
     this.config = controllerConfig(config);
     this.metrics = controllerMetrics(deps.registry);
-    this.clients = new Map(this.config.regions.map((r) => [r.name, new RegionClient(r.name, r.endpoint)]));
+    this.clients = new Map(this.config.regions.map((r) => [r.name, new RegionClient(r.name, r.endpoint, r.apiKey)]));
     this.log = deps.logger.child({ component: 'controller', replica: this.config.id });
   }
 
@@ -77,7 +77,7 @@ export class FailoverController implements Service, OpsBackend {
     await this.holdLease();
     this.timers.push(setInterval(() => void this.holdLease(), Math.max(50, Math.floor(this.config.leaseTtlMs / 3))));
     this.timers.push(setInterval(() => void this.tick(), this.config.tickMs));
-    this.log.info({ regions: this.config.regions, quorum: this.config.quorum, downAfterMs: this.config.downAfterMs }, 'failover controller started');
+    this.log.info({ regions: this.config.regions.map(({ name, endpoint }) => ({ name, endpoint })), quorum: this.config.quorum, downAfterMs: this.config.downAfterMs }, 'failover controller started');
   }
 
   async stop(): Promise<void> {

@@ -16,11 +16,17 @@ export class RegionClient {
   private readonly failovers: FailoverServiceClient;
   private readonly audits: FailoverAuditServiceClient;
 
+  /** Sent with every tandem.admin.v1 call (the SDK's connection sends its own). */
+  private readonly metadata = new grpc.Metadata();
+
   constructor(
     readonly region: string,
     readonly endpoint: string,
+    apiKey?: string,
   ) {
-    this.connection = Connection.lazy({ address: endpoint, interceptors: [] });
+    // tls: false, as the channels below: with an apiKey the SDK would otherwise turn TLS on by itself.
+    this.connection = Connection.lazy({ address: endpoint, interceptors: [], apiKey, tls: false });
+    if (apiKey) this.metadata.set('authorization', `Bearer ${apiKey}`);
     this.failovers = new FailoverServiceClient(endpoint, grpc.credentials.createInsecure());
     this.audits = new FailoverAuditServiceClient(endpoint, grpc.credentials.createInsecure());
   }
@@ -56,13 +62,13 @@ export class RegionClient {
 
   failover(req: FailoverNamespaceRequest, timeoutMs: number): Promise<FailoverNamespaceResponse> {
     return new Promise((resolve, reject) =>
-      this.failovers.failoverNamespace(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))),
+      this.failovers.failoverNamespace(req, this.metadata, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))),
     );
   }
 
   audit(limit: number, timeoutMs: number, namespace = ''): Promise<FailoverAuditEntry[]> {
     return new Promise((resolve, reject) =>
-      this.audits.listFailoverAudit({ namespace, limit }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res.entries))),
+      this.audits.listFailoverAudit({ namespace, limit }, this.metadata, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res.entries))),
     );
   }
 

@@ -1,0 +1,31 @@
+// What a region's frontend process adds for users and API keys, built in one place so every
+// process main wires it the same way: the directory (the frontend's auth checks read it), the
+// identity services on the frontend's port, and the replicator that reads the other regions'.
+import type { Logger } from '../common/logger.js';
+import type { ClusterMetadata } from '../namespaces/cluster-metadata.js';
+import type { Persistence } from '../persistence/store.js';
+import { IdentityDirectory } from './directory.js';
+import { identityReplicationService, identityService, type IdentityAdminService } from './identity-service.js';
+import type { Role } from './model.js';
+import { IdentityReplicator, identityReplicationDefaults, type IdentityReplicationConfig } from './replicator.js';
+import { regionTag } from './versions.js';
+
+export function identityServices(deps: { store: Persistence; clusters: ClusterMetadata; log: Logger; replication?: IdentityReplicationConfig }) {
+  const { store, clusters, log } = deps;
+  const directory = new IdentityDirectory(store.identity, regionTag(clusters.local.initialFailoverVersion));
+  const replicator = new IdentityReplicator(
+    { store: store.identity, clusters, log: log.child({ component: 'identity-replication' }) },
+    deps.replication ?? identityReplicationDefaults,
+  );
+  const adminServices: IdentityAdminService[] = [identityService(directory, clusters.local.name, log), identityReplicationService(directory, log)];
+  return { directory, replicator, adminServices };
+}
+
+/**
+ * A new key for `name`, creating the user with `role` when it does not exist yet (a dev cluster's
+ * bootstrap admin, its failover controller): the token is returned once and never stored.
+ */
+export async function bootstrapKey(directory: IdentityDirectory, name: string, role: Role, serviceAccount: boolean, description: string): Promise<string> {
+  if (!(await directory.getUser(name))) await directory.createUser(name, role, {}, serviceAccount);
+  return (await directory.createApiKey(name, description, 0)).token;
+}
