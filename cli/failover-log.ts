@@ -34,12 +34,16 @@ export function withRegionsOptions(command: Command): Command {
     .addOption(new Option('--topology <file>', "the topology file whose regions' frontends to use (instead of --regions)"));
 }
 
-/** One client per region, from the options; the caller closes them. */
-export function regionClients(o: RegionsOptions): Map<string, RegionClient> {
-  const endpoints = o.topology
+/** Each region's frontend (host:port), from the options. */
+export function regionEndpoints(o: RegionsOptions): Record<string, string> {
+  return o.topology
     ? Object.fromEntries(loadTopology(o.topology).regions.map((r) => [r.name, `${r.frontend.host === '0.0.0.0' ? '127.0.0.1' : r.frontend.host}:${r.frontend.port}`]))
     : o.regions;
-  return new Map(Object.entries(endpoints).map(([name, endpoint]) => [name, new RegionClient(name, endpoint)]));
+}
+
+/** One client per region, from the options; the caller closes them. */
+export function regionClients(o: RegionsOptions): Map<string, RegionClient> {
+  return new Map(Object.entries(regionEndpoints(o)).map(([name, endpoint]) => [name, new RegionClient(name, endpoint)]));
 }
 
 interface LogOptions extends RegionsOptions {

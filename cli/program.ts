@@ -2,6 +2,8 @@
 // suggestions and errors thrown (exitOverride) so that tandem.ts alone decides the exit code.
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { apikeyCommand } from './apikey.js';
+import { auditCommand } from './audit.js';
 import { chaosCommand } from './chaos.js';
 import { devCommand } from './dev.js';
 import { dlqCommand } from './dlq.js';
@@ -11,6 +13,7 @@ import { namespaceCommand } from './namespace.js';
 import { routesCommand } from './routes.js';
 import { statusCommand, UNHEALTHY } from './status.js';
 import { upCommand } from './up.js';
+import { userCommand } from './user.js';
 
 export const EXIT_OK = 0;
 /** The operation failed (a server said no, or nothing answered). */
@@ -42,5 +45,8 @@ export function tandemProgram(): Command {
   dlqCommand(program);
   routesCommand(program);
   chaosCommand(program);
+  userCommand(program);
+  apikeyCommand(program);
+  auditCommand(program);
   return program;
 }
