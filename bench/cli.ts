@@ -13,19 +13,27 @@ const benchDir = path.dirname(fileURLToPath(import.meta.url));
 export class UsageError extends Error {}
 
 /** `--name value` flags (every one a string) and `--help`; unknown flags are usage errors. */
-export function parseFlags<const N extends string>(argv: string[], names: readonly N[]): Partial<Record<N, string>> {
+export function parseFlags<const N extends string, const B extends string = never>(
+  argv: string[],
+  names: readonly N[],
+  switches: readonly B[] = [],
+): Partial<Record<N, string>> & Partial<Record<B, boolean>> {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
       strict: true,
-      options: { ...Object.fromEntries(names.map((n) => [n, { type: 'string' as const }])), help: { type: 'boolean' } },
+      options: {
+        ...Object.fromEntries(names.map((n) => [n, { type: 'string' as const }])),
+        ...Object.fromEntries(switches.map((n) => [n, { type: 'boolean' as const }])),
+        help: { type: 'boolean' },
+      },
     }));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   if (values.help) throw new UsageError('');
-  return values as Partial<Record<N, string>>;
+  return values as Partial<Record<N, string>> & Partial<Record<B, boolean>>;
 }
 
 export function positiveNumber(name: string, v: string | undefined, fallback: number, integer: boolean): number {

@@ -13,6 +13,8 @@ export interface DevServerOptions {
   numShards?: number;
   /** 1 (default) or 2: regions a and b, `address` then being the global endpoint. */
   regions?: 1 | 2;
+  /** `--auth`: every call needs an API key; the server's bootstrap admin key is `apiKey`. */
+  auth?: boolean;
 }
 
 /** A region of the server: its own frontend (not the global endpoint) and its /metrics. */
@@ -48,6 +50,8 @@ export class DevServer {
     /** One entry per region, a first. */
     readonly regions: DevRegion[],
     readonly probe: CpuProbe,
+    /** With auth: the admin key the server printed. */
+    readonly apiKey?: string,
   ) {}
 
   /** The first region's /metrics. */
@@ -66,7 +70,8 @@ export class DevServer {
       // The harness's region flags come first; these (the last of each flag wins) name the ports.
       const portArgs = regionCount === 2 ? ['--ports', ports.join(','), '--metrics-ports', metricsPorts.join(','), '--ops-page-port', '0'] : ['--metrics-port', String(metricsPorts[0])];
       const shardArgs = o.numShards === undefined ? [] : ['--shards', String(o.numShards)];
-      const server = await withRegionsUnderTest(regionCount, () => TandemProcess.start(fixture, [...portArgs, ...shardArgs]));
+      const server = await withRegionsUnderTest(regionCount, () => TandemProcess.start(fixture, [...portArgs, ...shardArgs, ...(o.auth ? ['--auth'] : [])]));
+      const apiKey = o.auth ? await server.adminApiKey() : undefined;
       const pid = server.pid!;
       const cassandraPid = fixture.contactPoint ? localListenerPid(fixture.contactPoint) : null;
       const probe = processProbe({ [SERVER_PARTY]: [pid], ...(cassandraPid === null ? {} : { [CASSANDRA_PARTY]: [cassandraPid] }) });
@@ -75,7 +80,7 @@ export class DevServer {
         address: regionCount === 2 ? `127.0.0.1:${ports[i]}` : server.address,
         metricsUrl: `http://127.0.0.1:${m}/metrics`,
       }));
-      return new DevServer(fixture, server, pid, regions, probe);
+      return new DevServer(fixture, server, pid, regions, probe, apiKey);
     } catch (err) {
       await fixture.dispose();
       throw err;

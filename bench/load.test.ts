@@ -24,6 +24,15 @@ for (const mode of ['start', 'complete'] as Mode[]) {
   });
 }
 
+test('start mode with --auth starts 5 of 5 with the server\'s admin key', { timeout: 120_000 }, async () => {
+  const r = await runLoad({ ...loadDefaults, store: 'sqlite', mode: 'start', workflows: 5, concurrency: 2, maxSeconds: 60, auth: true });
+  assert.deepEqual(r.errorSamples, []);
+  assert.equal(r.completed, 5);
+  assert.equal(parseCommandLine(['--auth'])[0]!.auth, true);
+  assert.equal(parseCommandLine([])[0]!.auth, false);
+  await assert.rejects(runLoad({ ...loadDefaults, store: 'sqlite', mode: 'complete', workflows: 1, concurrency: 1, maxSeconds: 1, auth: true }), /start mode on a spawned server only/);
+});
+
 test('the command line gives one run per store and refuses bad values', () => {
   const runs = parseCommandLine(['--store', 'both', '--workflows', '7', '--concurrency', '3', '--mode', 'complete']);
   assert.deepEqual(

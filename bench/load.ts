@@ -31,6 +31,8 @@ export interface LoadOptions {
    */
   probe?: CpuProbe;
   namespace: string;
+  /** Start mode on a spawned server: run it with --auth and start with its admin key (what auth costs a start). */
+  auth?: boolean;
 }
 
 export const loadDefaults = { mode: 'start', workflows: 500, concurrency: 20, maxSeconds: 120, namespace: 'default' } as const;
@@ -79,8 +81,9 @@ export function machine(): LoadResult['machine'] {
   };
 }
 
-async function startWorkflows(address: string, probe: CpuProbe, opts: LoadOptions, runTag: string): Promise<Measurement> {
-  const connection = await Connection.connect({ address });
+async function startWorkflows(address: string, probe: CpuProbe, opts: LoadOptions, runTag: string, apiKey: string | undefined): Promise<Measurement> {
+  // tls: false: with an apiKey the SDK would turn TLS on by itself, and tandem dev serves plaintext.
+  const connection = await Connection.connect({ address, apiKey, tls: false });
   try {
     const client = new Client({ connection, namespace: opts.namespace });
     return await drive(opts.workflows, opts.concurrency, opts.maxSeconds, probe, async (i, signal) => {
@@ -120,11 +123,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const startedAt = new Date().toISOString();
   const host = machine();
   const runTag = `bench-${opts.mode}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-  const server = opts.address ? undefined : await DevServer.start({ store: opts.store });
+  if (opts.auth && (opts.address || opts.mode !== 'start')) throw new UsageError('--auth runs start mode on a spawned server only');
+  const server = opts.address ? undefined : await DevServer.start({ store: opts.store, auth: opts.auth });
   try {
     const address = server?.address ?? opts.address!;
     const probe = server?.probe ?? opts.probe ?? processProbe({});
-    const m = opts.mode === 'start' ? await startWorkflows(address, probe, opts, runTag) : await completeWorkflows(address, probe, opts, runTag);
+    const m = opts.mode === 'start' ? await startWorkflows(address, probe, opts, runTag, server?.apiKey) : await completeWorkflows(address, probe, opts, runTag);
     const completed = m.latencies.length;
     const elapsedSeconds = m.cpu.wallSeconds;
     return {
@@ -173,17 +177,18 @@ export function formatTable(results: LoadResult[]): string {
 }
 
 const usage = `usage: npx tsx bench/load.ts [--store sqlite|cassandra|both] [--workflows N] [--concurrency C]
-                             [--mode start|complete] [--max-seconds S] [--address host:port] [--namespace default]
+                             [--mode start|complete] [--max-seconds S] [--address host:port] [--namespace default] [--auth]
   --store        where the spawned server keeps its data (default sqlite); with --address it only labels the results
   --workflows    workflows to start (default ${loadDefaults.workflows})
   --concurrency  calls in flight at once (default ${loadDefaults.concurrency})
   --mode         start: start calls only, no worker; complete: a worker runs each workflow's one activity (default ${loadDefaults.mode})
   --max-seconds  cap on each measured loop; a run cut by it is reported as partial (default ${loadDefaults.maxSeconds})
-  --address      use this running server instead of spawning one per store`;
+  --address      use this running server instead of spawning one per store
+  --auth         start mode: the spawned server runs with --auth and every start carries its admin API key`;
 
 /** Parses the command line into one LoadOptions per store to run, in order. */
 export function parseCommandLine(argv: string[]): LoadOptions[] {
-  const values = parseFlags(argv, ['store', 'workflows', 'concurrency', 'mode', 'max-seconds', 'address', 'namespace']);
+  const values = parseFlags(argv, ['store', 'workflows', 'concurrency', 'mode', 'max-seconds', 'address', 'namespace'], ['auth']);
   const stores = storesFlag(values.store, 'sqlite');
   if (stores.length > 1 && values.address) throw new UsageError('--store both spawns a server per store; it cannot be combined with --address');
   const base = {
@@ -193,6 +198,7 @@ export function parseCommandLine(argv: string[]): LoadOptions[] {
     maxSeconds: positiveNumber('max-seconds', values['max-seconds'], loadDefaults.maxSeconds, false),
     address: values.address,
     namespace: values.namespace ?? loadDefaults.namespace,
+    auth: values.auth === true,
   };
   return stores.map((s) => ({ ...base, store: s }));
 }

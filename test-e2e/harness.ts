@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ensureTestCassandra, dropTestKeyspace, type TestCassandra } from '../deploy/cassandra/test-instance.js';
@@ -125,6 +126,8 @@ export class TandemProcess {
         await c.close();
         return;
       } catch (err) {
+        // A server started with --auth answers a call without a key: it is up.
+        if (isUnauthenticated(err)) return;
         if (Date.now() > deadline) {
           // A server that never answered must not outlive the failed fixture and hold the suite open.
           child.kill('SIGKILL');
@@ -133,6 +136,11 @@ export class TandemProcess {
         await new Promise((r) => setTimeout(r, 200));
       }
     }
+  }
+
+  /** The key `tandem dev --auth` printed (`admin api key: <key>`), once it has. */
+  async adminApiKey(): Promise<string> {
+    return eventually('tandem dev printed its admin api key', async () => /^admin api key: (\S+)$/m.exec(this.output)?.[1], 30_000);
   }
 
   /** Graceful stop (SIGTERM) or a crash (SIGKILL); resolves when the process is gone. */
@@ -184,6 +192,11 @@ export function storesUnderTest(): StoreKind[] {
 }
 
 /** Polls check until it returns a value (errors count as "not yet"); fails after timeoutMs with the last error. */
+function isUnauthenticated(err: unknown): boolean {
+  const e = err as { code?: number; cause?: { code?: number } } | undefined;
+  return (e?.code ?? e?.cause?.code) === grpc.status.UNAUTHENTICATED;
+}
+
 export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;

@@ -9,7 +9,7 @@ import type { HistoryApi } from '../history/api.js';
 import type { MatchingApi } from '../matching/api.js';
 import { NamespaceRegistry } from '../namespaces/registry.js';
 import { openSqlitePersistence } from '../persistence/sqlite/index.js';
-import type { FrontendConfig } from './config.js';
+import type { FrontendConfigInput } from './config.js';
 import { FrontendService } from './server.js';
 
 export interface RecordedCall {
@@ -47,7 +47,7 @@ export function recordingDouble<T extends object>(
 export const regionA = { name: 'a', initialFailoverVersion: 1n, failoverVersionIncrement: 10n };
 export const regionB = { name: 'b', initialFailoverVersion: 2n, failoverVersionIncrement: 10n };
 
-export async function startFrontend(config: Partial<FrontendConfig> = {}, answers: Record<string, (...args: never[]) => unknown> = {}) {
+export async function startFrontend(config: Omit<FrontendConfigInput, 'region'> = {}, answers: Record<string, (...args: never[]) => unknown> = {}) {
   const persistence = await openSqlitePersistence({ path: ':memory:' });
   const logger = silentLogger();
   const namespaces = new NamespaceRegistry(persistence.namespaces, { region: regionA, regions: [regionA, regionB] }, logger);
@@ -68,7 +68,9 @@ export async function startFrontend(config: Partial<FrontendConfig> = {}, answer
   await frontend.start();
   // No retry interceptor: the tests check the first status of each call, and the SDK would retry
   // UNAVAILABLE and RESOURCE_EXHAUSTED for up to a minute.
-  const connection = await Connection.connect({ address: `127.0.0.1:${frontend.port}`, interceptors: [] });
+  // With auth on, lazy: connect() would call GetSystemInfo without a key.
+  const options = { address: `127.0.0.1:${frontend.port}`, interceptors: [] };
+  const connection = config.auth?.authEnabled ? Connection.lazy(options) : await Connection.connect(options);
   const client = new Client({ connection, namespace: 'default' });
   return {
     frontend,
