@@ -9,6 +9,7 @@ import { FrontendService } from '../../services/frontend/server.js';
 import { isTandemError } from '../../services/common/errors.js';
 import { replicationWaiter } from '../../services/history/replication-progress.js';
 import { globalNamespaceServices } from '../../services/namespaces/region-services.js';
+import { identityServices } from '../../services/auth/region-services.js';
 import { AdminFanout } from '../../replication/admin-fanout.js';
 import { replicationAdminService } from '../../replication/grpc-services.js';
 import { failoverLagOf } from '../../replication/receiver-lag.js';
@@ -37,6 +38,8 @@ await runProcess('frontend', async (ctx) => {
     publish: (namespaceId) => history.refreshNamespace(namespaceId),
     measureLag: admin && failoverLagOf((ns, source) => admin.measureLag(ns, source)),
   });
+  // Users and keys replicate between regions here too; requiring keys is `tandem dev --auth`'s alone so far.
+  const identity = identityServices({ store, clusters: namespaces.clusters, log: ctx.log });
   const frontend = new FrontendService(
     { host: bindHost, port: node.port, region: region.name, historyShardCount: ctx.numShards },
     {
@@ -47,7 +50,8 @@ await runProcess('frontend', async (ctx) => {
       logger: ctx.log,
       registry: ctx.registry,
       failover: global.coordinator,
-      extraServices: [...global.adminServices, ...replicationServices],
+      extraServices: [...global.adminServices, ...identity.adminServices, ...replicationServices],
+      identity: identity.directory,
     },
   );
   const afterStart = async () => {
@@ -59,6 +63,6 @@ await runProcess('frontend', async (ctx) => {
     ctx.log.info({ namespace: DEFAULT_NAMESPACE }, 'registered the default namespace');
   };
   // The proxied streams end first: the frontend's drain would otherwise wait for them.
-  const services = [namespaces, membership, history, matching, ...(admin ? [admin] : []), frontend, global.replicator, ...(streams ? [streams] : [])];
+  const services = [namespaces, membership, history, matching, ...(admin ? [admin] : []), frontend, global.replicator, identity.replicator, ...(streams ? [streams] : [])];
   return { services, afterStart };
 });

@@ -31,6 +31,12 @@ export interface HistoryConfig {
    * before it is answered UNAVAILABLE (committed here, not yet replicated; sync-replication.ts).
    */
   syncReplicationTimeoutMs: number;
+  /**
+   * A running workflow whose history grew past either limit is terminated by its next write, as
+   * Temporal does (its defaults: 50 MB, 51,200 events), so one runaway run cannot grow without end.
+   */
+  maxHistorySizeBytes: number;
+  maxHistoryEvents: number;
 }
 
 export const historyDefaults: HistoryConfig = {
@@ -45,6 +51,8 @@ export const historyDefaults: HistoryConfig = {
   timerAckMarginMs: 5_000,
   defaultStickyScheduleToStartMs: 5_000,
   syncReplicationTimeoutMs: 5_000,
+  maxHistorySizeBytes: 50 * 1024 * 1024,
+  maxHistoryEvents: 51_200,
 };
 
 export function compileHistoryConfig(user: Partial<HistoryConfig> = {}): HistoryConfig {
@@ -61,6 +69,8 @@ export function compileHistoryConfig(user: Partial<HistoryConfig> = {}): History
     'parkedRecheckIntervalMs',
     'timerAckMarginMs',
     'syncReplicationTimeoutMs',
+    'maxHistorySizeBytes',
+    'maxHistoryEvents',
   ] as const;
   for (const k of positive) {
     if (!(c[k] > 0)) throw new Error(`history.${k} must be positive, got ${c[k]}`);

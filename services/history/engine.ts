@@ -61,7 +61,31 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
     this.workflowTasks = new WorkflowTaskHandler(this, this.scheduler, new CommandHandler(this, this.starter, this.updates), this.updates);
     this.activities = new ActivityHandler(this, this.scheduler);
     this.reads = new WorkflowReads(this);
-    this.tx.onBeforeActiveWrite((ms, now) => this.scheduler.failStaleRegionTask(ms, now));
+    this.tx.onBeforeActiveWrite((ms, now) => {
+      this.scheduler.failStaleRegionTask(ms, now);
+      this.enforceHistoryLimits(ms, now);
+    });
+  }
+
+  /**
+   * A running workflow past the history limits is terminated before the write that would grow it
+   * further: that write then finds the run closed (a signal gets "workflow execution already
+   * completed"), and the history says why in the termination's reason.
+   */
+  private enforceHistoryLimits(ms: MutableState, now: number): void {
+    if (!ms.isRunning) return;
+    const events = ms.info.nextEventId - 1;
+    const { maxHistorySizeBytes, maxHistoryEvents } = this.config;
+    const reason =
+      ms.info.historySizeBytes > maxHistorySizeBytes
+        ? `Workflow history size exceeds limit: ${ms.info.historySizeBytes} bytes > ${maxHistorySizeBytes} bytes.`
+        : events > maxHistoryEvents
+          ? `Workflow history count exceeds limit: ${events} events > ${maxHistoryEvents} events.`
+          : undefined;
+    if (!reason) return;
+    this.log.warn({ workflowId: ms.key.workflowId, runId: ms.key.runId, reason }, 'workflow terminated for its history size');
+    this.prepareServerClose(ms, now);
+    ms.addEvent(ET.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED, { workflowExecutionTerminatedEventAttributes: { reason, identity: 'history-service' } }, now);
   }
 
   /** Matching and history need each other; the process main wires matching in after both exist. */

@@ -7,6 +7,7 @@ import type { RegionConfig } from '../namespaces/failover.js';
 import { NamespaceRegistry } from '../namespaces/registry.js';
 import { openSqlitePersistence } from '../persistence/sqlite/index.js';
 import type { Persistence } from '../persistence/store.js';
+import type { HistoryConfig } from './config.js';
 import { HistoryService } from './history-service.js';
 
 export const regionA: RegionConfig = { name: 'a', initialFailoverVersion: 1n, failoverVersionIncrement: 10n };
@@ -26,13 +27,13 @@ export class TestRegion {
    */
   static async start(
     region: RegionConfig,
-    opts: { numShards?: number; store?: Persistence; hostId?: string; regions?: RegionConfig[] } = {},
+    opts: { numShards?: number; store?: Persistence; hostId?: string; regions?: RegionConfig[]; config?: Partial<HistoryConfig> } = {},
   ): Promise<TestRegion> {
     const store = opts.store ?? (await openSqlitePersistence({ path: ':memory:' }));
     const log = silentLogger();
     const registry = createRegistry();
     const namespaces = new NamespaceRegistry(store.namespaces, { region, regions: opts.regions ?? [regionA, regionB] }, log);
-    const history = new HistoryService({ numShards: opts.numShards ?? 2, hostId: opts.hostId ?? `history-${region.name}` }, store, namespaces, log, registry);
+    const history = new HistoryService({ numShards: opts.numShards ?? 2, hostId: opts.hostId ?? `history-${region.name}`, ...opts.config }, store, namespaces, log, registry);
     const matching = new MatchingEngine({ store: store.taskQueues, starter: history.engine, logger: log, registry });
     history.engine.setMatching(matching);
     await namespaces.start();
