@@ -7,7 +7,8 @@ import { Option, type Command } from 'commander';
 import type { AuthAuditEntry, ListAuthAuditResponse } from '../proto/gen/tandem/admin/v1/identity.js';
 import { regionEndpoints, withRegionsOptions, type RegionsOptions } from './failover-log.js';
 import { examples } from './help.js';
-import { API_KEY_ENV, identityCall, printTable } from './identity-rpc.js';
+import { identityCall, printTable } from './identity-rpc.js';
+import { API_KEY_ENV } from './rpc.js';
 import { positive } from './options.js';
 
 interface AuditOptions extends RegionsOptions {

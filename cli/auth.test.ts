@@ -13,8 +13,12 @@ import { freePort } from '../services/common/free-port.js';
 const TANDEM = fileURLToPath(new URL('../bin/tandem.mjs', import.meta.url));
 
 function tandem(...argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return tandemWith({}, ...argv);
+}
+
+function tandemWith(env: Record<string, string>, ...argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [TANDEM, ...argv], { timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [TANDEM, ...argv], { timeout: 30_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
     });
   });
@@ -79,4 +83,13 @@ test('users, keys and the audit log through the tandem verbs, with the bootstrap
   assert.equal(audit.code, 0, audit.stderr);
   const actions = (JSON.parse(audit.stdout) as { identity: string; action: string; outcome: string }[]).map((e) => `${e.identity} ${e.action} ${e.outcome}`);
   for (const a of ['user:admin CreateUser ok', 'user:admin CreateApiKey ok', 'user:admin SetApiKeyDisabled ok']) assert.ok(actions.includes(a), `${a} in ${actions.join('; ')}`);
+});
+
+test('the other verbs send $TANDEM_API_KEY', async () => {
+  const refused = await tandem('namespace', 'describe', 'default', '--address', address);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /UNAUTHENTICATED/);
+  const described = await tandemWith({ TANDEM_API_KEY: adminKey }, 'namespace', 'describe', 'default', '--address', address);
+  assert.equal(described.code, 0, described.stderr);
+  assert.match(described.stdout, /default/);
 });

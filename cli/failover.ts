@@ -12,7 +12,7 @@ import { FailoverServiceClient, type FailoverNamespaceResponse } from '../proto/
 import { failoverLogCommand } from './failover-log.js';
 import { examples } from './help.js';
 import { addressOption, usageError } from './options.js';
-import { atAddress, unary, withConnection } from './rpc.js';
+import { apiKeyMetadata, atAddress, unary, withConnection } from './rpc.js';
 
 interface FailoverOptions {
   to?: string;
@@ -25,7 +25,7 @@ async function forced(address: string, namespace: string, to: string): Promise<v
   const identity = `${os.userInfo().username}@${os.hostname()} (tandem failover --force)`;
   try {
     const r = await atAddress(address, () =>
-      unary<FailoverNamespaceResponse>((cb) => client.failoverNamespace({ namespace, targetRegion: to, force: true, timeoutMs: 0n, identity }, cb)),
+      unary<FailoverNamespaceResponse>((cb) => client.failoverNamespace({ namespace, targetRegion: to, force: true, timeoutMs: 0n, identity }, apiKeyMetadata(), cb)),
     );
     const lag = r.lagTasks === undefined ? {} : { lagTasks: Number(r.lagTasks), lagSeconds: r.lagSeconds, lagShardsUnknown: r.lagShardsUnknown };
     console.log(JSON.stringify({ ...r, fromVersion: r.fromVersion.toString(), toVersion: r.toVersion.toString(), durationMs: Number(r.durationMs), ...lag }));

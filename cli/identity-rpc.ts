@@ -5,11 +5,10 @@ import * as grpc from '@grpc/grpc-js';
 import { Option, type Command } from 'commander';
 import { IdentityServiceClient } from '../proto/gen/tandem/admin/v1/identity.js';
 import { hostPort } from './options.js';
-import { atAddress } from './rpc.js';
+import { API_KEY_ENV, apiKeyMetadata, atAddress } from './rpc.js';
 
 /** make dev's region a. */
 export const DEFAULT_REGION_ADDRESS = '127.0.0.1:7301';
-export const API_KEY_ENV = 'TANDEM_API_KEY';
 
 export interface IdentityOptions {
   address: string;
@@ -28,8 +27,7 @@ export async function identityCall<Res>(
   call: (client: IdentityServiceClient, metadata: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
 ): Promise<Res> {
   const client = new IdentityServiceClient(o.address, grpc.credentials.createInsecure());
-  const metadata = new grpc.Metadata();
-  if (o.apiKey) metadata.set('authorization', `Bearer ${o.apiKey}`);
+  const metadata = apiKeyMetadata(o.apiKey);
   try {
     return await atAddress(o.address, () => new Promise<Res>((resolve, reject) => call(client, metadata, (err, res) => (err ? reject(err) : resolve(res)))));
   } finally {

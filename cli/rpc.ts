@@ -3,6 +3,25 @@
 import * as grpc from '@grpc/grpc-js';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 
+/** The API key every verb calls with when the cluster runs with auth (tandem user|apikey|audit also take --api-key). */
+export const API_KEY_ENV = 'TANDEM_API_KEY';
+
+/**
+ * The SDK connection options that send $TANDEM_API_KEY, if set: `tls: false` too, since with an
+ * apiKey the SDK turns TLS on by itself and tandem dev serves plaintext.
+ */
+function apiKeyOptions(): { apiKey?: string; tls?: false } {
+  const apiKey = process.env[API_KEY_ENV];
+  return apiKey ? { apiKey, tls: false } : {};
+}
+
+/** Metadata with $TANDEM_API_KEY as `authorization: Bearer`, for tandem.admin.v1 calls. */
+export function apiKeyMetadata(apiKey = process.env[API_KEY_ENV]): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  if (apiKey) metadata.set('authorization', `Bearer ${apiKey}`);
+  return metadata;
+}
+
 /** How long `withConnection` waits for the frontend's first answer. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -42,13 +61,13 @@ export async function atAddress<T>(address: string, fn: () => Promise<T>): Promi
  */
 export function withConnection<T>(address: string, fn: (c: Connection) => Promise<T>): Promise<T> {
   return atAddress(address, async () => {
-    const probe = Connection.lazy({ address, interceptors: [] });
+    const probe = Connection.lazy({ address, interceptors: [], ...apiKeyOptions() });
     try {
       await probe.withDeadline(Date.now() + CONNECT_TIMEOUT_MS, () => probe.workflowService.getSystemInfo({}));
     } finally {
       await probe.close();
     }
-    const connection = await Connection.connect({ address, connectTimeout: CONNECT_TIMEOUT_MS });
+    const connection = await Connection.connect({ address, connectTimeout: CONNECT_TIMEOUT_MS, ...apiKeyOptions() });
     try {
       return await fn(connection);
     } finally {

@@ -107,7 +107,7 @@ export class CallGate {
         admission.principal = await this.authorizer.authenticate(typeof header === 'string' ? header : undefined);
         this.authorizer.authorize(admission.principal, access, namespace, method);
       } catch (err) {
-        const outcome = isTandemError(err, 'PERMISSION_DENIED') ? 'denied' : 'unauthenticated';
+        const outcome = isTandemError(err, 'PERMISSION_DENIED') ? 'denied' : isTandemError(err, 'UNAUTHENTICATED') ? 'unauthenticated' : 'error';
         this.decisions.inc({ outcome });
         if (outcome === 'denied') this.settle(admission, err);
         throw err;
