@@ -1,8 +1,9 @@
 // Issue 13, API keys, as `tandem dev --auth` runs them: regions a and b in one process on SQLite
 // behind the global endpoint, auth on. The official client and worker with `apiKey` run a workflow
 // end to end; a read-only key cannot start, signal or terminate; a developer key cannot register a
-// namespace or fail one over; expired, disabled and 1,000 made-up keys are refused; a key
-// disabled in a stops working in a and in b (identity replication plus the 2 s key cache).
+// namespace or fail one over; expired, disabled and 1,000 made-up keys are refused; after a
+// failover the same key works in b; a key disabled in a stops working in a and in b (identity
+// replication plus the 2 s key cache).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -152,6 +153,24 @@ describe('API keys (tandem dev --auth, two regions, SQLite)', () => {
     }
     assert.equal(await codeOf(unary((cb) => identity.createApiKey({ owner: 'developer', description: '', ttlMs: 0n }, bearer(key), cb))), 'PERMISSION_DENIED');
     assert.equal(await codeOf(unary((cb) => identity.listUsers({}, new grpc.Metadata(), cb))), 'UNAUTHENTICATED');
+  });
+
+  test('a failover changes nothing for a key: after a -> b the same key and address run a workflow in b', async () => {
+    const key = await keyFor('mover', 'developer');
+    const inB = clientWith(key, dev.clusters[1]!.address);
+    await eventually('the key known in b', async () => ((await codeOf(inB.workflowService.describeNamespace({ namespace: 'default' }))) === 'OK' ? true : undefined));
+    const admin = clientWith(adminKey);
+    await admin.workflowService.updateNamespace({ namespace: 'default', replicationConfig: { activeClusterName: 'b' } });
+    const worker = await Worker.create({ connection: await NativeConnection.connect({ address: dev.address, apiKey: key, tls: false }), taskQueue, workflowsPath, activities });
+    const running = worker.run();
+    try {
+      assert.equal((await dev.clusters[1]!.namespaces!.requireByName('default')).activeRegion, 'b');
+      assert.equal(await clientWith(key).workflow.execute('greeter', { taskQueue, workflowId: `moved-${randomUUID()}`, args: ['b'] }), 'hello b');
+    } finally {
+      worker.shutdown();
+      await running;
+      await admin.workflowService.updateNamespace({ namespace: 'default', replicationConfig: { activeClusterName: 'a' } });
+    }
   });
 
   test('a key disabled in region a stops working in a and in b within seconds', async () => {
