@@ -28,13 +28,8 @@ import {
   type UpdateUserResponse,
   type User,
 } from '../../proto/gen/tandem/admin/v1/identity.js';
+import type { AdminService } from '../namespaces/admin-service.js';
 import type { ApiKeyView, IdentityDirectory, UserView } from './directory.js';
-
-/** The same shape as the frontend's ExtraService. */
-export interface IdentityAdminService {
-  definition: grpc.ServiceDefinition;
-  implementation: grpc.UntypedServiceImplementation;
-}
 
 /** Audit entries per answer when the caller asks for none or too many. */
 const MAX_AUDIT_ENTRIES = 1_000;
@@ -47,7 +42,7 @@ function keyOut(k: ApiKeyView): ApiKey {
   return { id: k.id, owner: k.owner, description: k.description, createdAtMs: BigInt(k.createdAtMs), expiresAtMs: BigInt(k.expiresAtMs), disabled: k.disabled };
 }
 
-export function identityService(directory: IdentityDirectory, region: string, log: Logger): IdentityAdminService {
+export function identityService(directory: IdentityDirectory, region: string, log: Logger): AdminService {
   const handlers = {
     createUser: async (req: CreateUserRequest): Promise<CreateUserResponse> => {
       if (!req.user) throw apiError('REQUIRED', 'user');
@@ -87,7 +82,7 @@ export function identityService(directory: IdentityDirectory, region: string, lo
   return { definition: IdentityServiceService as unknown as grpc.ServiceDefinition, implementation };
 }
 
-export function identityReplicationService(directory: IdentityDirectory, log: Logger): IdentityAdminService {
+export function identityReplicationService(directory: IdentityDirectory, log: Logger): AdminService {
   const read = async (): Promise<ReadIdentitiesResponse> => {
     const records = [...(await directory.store.listIdentities('user')), ...(await directory.store.listIdentities('apikey'))];
     return { records: records.map((r) => ({ ...r, updatedAtMs: BigInt(r.updatedAtMs) })) };

@@ -5,7 +5,8 @@ import type { Logger } from '../common/logger.js';
 import type { ClusterMetadata } from '../namespaces/cluster-metadata.js';
 import type { Persistence } from '../persistence/store.js';
 import { IdentityDirectory } from './directory.js';
-import { identityReplicationService, identityService, type IdentityAdminService } from './identity-service.js';
+import type { AdminService } from '../namespaces/admin-service.js';
+import { identityReplicationService, identityService } from './identity-service.js';
 import type { Role } from './model.js';
 import { IdentityReplicator, identityReplicationDefaults, type IdentityReplicationConfig } from './replicator.js';
 import { regionTag } from './versions.js';
@@ -17,7 +18,7 @@ export function identityServices(deps: { store: Persistence; clusters: ClusterMe
     { store: store.identity, clusters, log: log.child({ component: 'identity-replication' }) },
     deps.replication ?? identityReplicationDefaults,
   );
-  const adminServices: IdentityAdminService[] = [identityService(directory, clusters.local.name, log), identityReplicationService(directory, log)];
+  const adminServices: AdminService[] = [identityService(directory, clusters.local.name, log), identityReplicationService(directory, log)];
   return { directory, replicator, adminServices };
 }
 
