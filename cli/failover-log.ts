@@ -7,6 +7,7 @@ import { loadTopology } from '../deploy/topology.js';
 import { auditView, describeError, RegionClient } from '../services/controller/region-client.js';
 import { examples } from './help.js';
 import { positive } from './options.js';
+import { API_KEY_ENV } from './rpc.js';
 
 /** make dev's regions (deploy/processes/dev-regions.ts). */
 const DEV_REGIONS = 'a=127.0.0.1:7301,b=127.0.0.1:7302';
@@ -41,9 +42,10 @@ export function regionEndpoints(o: RegionsOptions): Record<string, string> {
     : o.regions;
 }
 
-/** One client per region, from the options; the caller closes them. */
+/** One client per region, from the options, calling with $TANDEM_API_KEY when set; the caller closes them. */
 export function regionClients(o: RegionsOptions): Map<string, RegionClient> {
-  return new Map(Object.entries(regionEndpoints(o)).map(([name, endpoint]) => [name, new RegionClient(name, endpoint)]));
+  const apiKey = process.env[API_KEY_ENV] || undefined;
+  return new Map(Object.entries(regionEndpoints(o)).map(([name, endpoint]) => [name, new RegionClient(name, endpoint, apiKey)]));
 }
 
 interface LogOptions extends RegionsOptions {
