@@ -3,10 +3,9 @@
 // tandem.admin.v1.IdentityService on a region's frontend.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CreateUserResponse, ListUsersResponse, UpdateUserResponse, User } from '../proto/gen/tandem/admin/v1/identity.js';
+import { LEVELS, ROLES } from '../services/auth/model.js';
 import { examples } from './help.js';
 import { identityCall, printTable, withIdentityOptions, type IdentityOptions } from './identity-rpc.js';
-
-const ROLES = ['admin', 'developer', 'read-only'];
 
 interface UserOptions extends IdentityOptions {
   role?: string;
@@ -17,8 +16,8 @@ interface UserOptions extends IdentityOptions {
 
 /** --namespace ns=level, repeatable. */
 function grant(value: string, previous: Record<string, string> = {}): Record<string, string> {
-  const m = /^([^=]+)=(admin|write|read|none)$/.exec(value);
-  if (!m) throw new InvalidArgumentError('must be namespace=admin|write|read (none removes the grant on update).');
+  const m = /^([^=]+)=(.+)$/.exec(value);
+  if (!m || ![...LEVELS, 'none'].includes(m[2]!)) throw new InvalidArgumentError(`must be namespace=${LEVELS.join('|')} (none removes the grant on update).`);
   return { ...previous, [m[1]!]: m[2]! };
 }
 
@@ -32,7 +31,7 @@ export function userCommand(program: Command): void {
   const namespaceOption = () => new Option('--namespace <ns=level>', 'a per-namespace permission (admin, write, read), repeatable').argParser(grant).default({});
 
   const create = withIdentityOptions(user.command('create').description('create a user (or with --service-account, a service account)').argument('<name>'))
-    .addOption(new Option('--role <role>', 'the account role').choices(ROLES).makeOptionMandatory())
+    .addOption(new Option('--role <role>', 'the account role').choices([...ROLES]).makeOptionMandatory())
     .addOption(namespaceOption())
     .option('--service-account', 'an account for programs rather than a person', false)
     .action(async (name: string, o: UserOptions) => {
@@ -47,7 +46,7 @@ export function userCommand(program: Command): void {
   ]);
 
   const update = withIdentityOptions(user.command('update').description("change a user's role or namespace permissions").argument('<name>'))
-    .addOption(new Option('--role <role>', 'the new account role').choices(ROLES))
+    .addOption(new Option('--role <role>', 'the new account role').choices([...ROLES]))
     .addOption(namespaceOption())
     .action(async (name: string, o: UserOptions) => {
       const r = await identityCall<UpdateUserResponse>(o, (c, m, cb) => c.updateUser({ name, role: o.role ?? '', setNamespacePermissions: o.namespace }, m, cb));

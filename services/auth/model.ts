@@ -37,7 +37,7 @@ export interface ApiKeyBody {
   deleted?: true;
 }
 
-export const ROLE_LEVEL: Record<Role, Level> = { admin: 'admin', developer: 'write', 'read-only': 'read' };
+const ROLE_LEVEL: Record<Role, Level> = { admin: 'admin', developer: 'write', 'read-only': 'read' };
 
 function rank(level: Level): number {
   return LEVELS.indexOf(level);
