@@ -159,9 +159,7 @@ for (const kind of storesUnderTest()) {
       assert.equal(d.workflowExecutionInfo?.versioningInfo?.versioningOverride?.pinned?.version?.buildId, 'v2');
     });
 
-    // Not served yet: the TS SDK 1.24 core fails the next workflow task on the options-updated
-    // event ("not a non-stateful event"), so the frontend leaves the RPC UNIMPLEMENTED.
-    test('UpdateWorkflowExecutionOptions moves a running workflow pinned to v1 onto v2', { timeout: TEST_TIMEOUT_MS, todo: true, skip: true }, async () => {
+    test('UpdateWorkflowExecutionOptions moves a running workflow pinned to v1 onto v2', { timeout: TEST_TIMEOUT_MS }, async () => {
       let workflowId = `moved-${randomUUID()}`;
       while (rampBucket(workflowId) < 25) workflowId = `moved-${randomUUID()}`;
       const h = await start(true, { workflowId });

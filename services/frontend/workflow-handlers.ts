@@ -120,6 +120,11 @@ export function workflowHandlers(ctx: FrontendContext): Handlers {
       });
     },
 
+    UpdateWorkflowExecutionOptions: async (req: ws.UpdateWorkflowExecutionOptionsRequest, call) => {
+      requireExecution(req.workflowExecution, limits);
+      return ctx.serve(req, call, 'write', (ns) => ctx.history.updateWorkflowExecutionOptions(ns, req));
+    },
+
     DescribeWorkflowExecution: async (req: ws.DescribeWorkflowExecutionRequest, call) => {
       requireExecution(req.execution, limits);
       return ctx.serve(req, call, 'read', (ns) => ctx.history.describeWorkflowExecution(ns, req));
