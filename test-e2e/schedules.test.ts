@@ -9,6 +9,7 @@ import { status } from '@grpc/grpc-js';
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleHandle } from '@temporalio/client';
 import { enums } from '../services/common/temporal.js';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import referenceMatchingTimes from './fixtures/schedule-matching-times.reference.json' with { type: 'json' };
 import { clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, workerConnection, workflowsPath } from './harness.js';
 
 const NAMESPACE = 'default';
@@ -232,6 +233,31 @@ for (const kind of storesUnderTest()) {
       assert.ok(times.length >= 7 * 24, `hourly times and more in a week: ${times.length}`);
       assert.ok(times.every((t, i) => t >= now - 1000 && (i === 0 || t >= times[i - 1]!)), 'ascending, in range');
       await h.delete();
+    });
+
+    test('daylight-saving shifts and jitter: ListScheduleMatchingTimes lists what the reference server lists', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const ts = (iso: string) => ({ seconds: Math.floor(Date.parse(iso) / 1000) as never });
+      const matching = async (spec: unknown, [from, to]: string[]): Promise<string[]> => {
+        const scheduleId = `matching-${randomUUID().slice(0, 8)}`;
+        await client.workflowService.createSchedule({
+          namespace: NAMESPACE,
+          scheduleId,
+          requestId: scheduleId,
+          schedule: { spec: spec as never, action: { startWorkflow: { workflowId: scheduleId, workflowType: { name: 'napper' }, taskQueue: { name: taskQueue } } }, state: { paused: true } },
+        });
+        const res = await client.workflowService.listScheduleMatchingTimes({ namespace: NAMESPACE, scheduleId, startTime: ts(from!), endTime: ts(to!) });
+        await client.workflowService.deleteSchedule({ namespace: NAMESPACE, scheduleId });
+        return (res.startTime ?? []).map((t) => new Date(Number(t.seconds) * 1000 + (t.nanos ?? 0) / 1e6).toISOString());
+      };
+      for (const c of referenceMatchingTimes.cases) assert.deepEqual(await matching(c.spec, c.window), c.expected, c.name);
+      // Jitter is seeded by the schedule (the reference's seed includes its namespace id), so only its bounds compare.
+      const { spec, window } = referenceMatchingTimes.jitter;
+      const jittered = (await matching(spec, window)).map((t) => Date.parse(t));
+      const hour = 3_600_000;
+      const nominal = jittered.map((t) => Math.floor(t / hour) * hour);
+      assert.deepEqual(nominal.map((t) => new Date(t).getUTCHours()), [1, 2, 3, 4, 5], 'nominal times strictly after the start');
+      assert.ok(jittered.every((t, i) => t - nominal[i]! < 600_000), `within 10 min of their nominal time: ${jittered.map((t) => new Date(t).toISOString())}`);
+      assert.ok(new Set(jittered.map((t, i) => t - nominal[i]!)).size > 1, 'jitter varies between times');
     });
 
     test('create twice is refused; list shows schedules and a workflow list does not; delete stops it', { timeout: TEST_TIMEOUT_MS }, async () => {
