@@ -140,6 +140,28 @@ for (const kind of storesUnderTest()) {
       await h.delete();
     });
 
+    test('each action gets the last completion result; pause on failure pauses at the first failed action', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const id = `counter-${randomUUID().slice(0, 8)}`;
+      const h = await client.schedule.create({
+        scheduleId: id,
+        spec: { intervals: [{ every: '1s' }] },
+        action: { type: 'startWorkflow', workflowType: 'scheduledCounter', args: [3], taskQueue, workflowId: id },
+        policies: { pauseOnFailure: true, overlap: ScheduleOverlapPolicy.BUFFER_ONE },
+      });
+      const paused = await eventually(`${id} paused by its failed action`, async () => {
+        const d = await h.describe();
+        return d.state.paused ? d : undefined;
+      });
+      assert.match(paused.state.note ?? '', /^paused due to workflow failure: counter-.*: Failed$/);
+      const runs = paused.info.recentActions.map((a) => client.workflow.getHandle(a.action.workflow.workflowId, a.action.workflow.firstExecutionRunId));
+      assert.deepEqual(await runs[0]!.result(), 1);
+      assert.deepEqual(await runs[1]!.result(), 2, 'the second action counted on from the first one\'s result');
+      await assert.rejects(runs[2]!.result(), (err: Error) => /planned failure at action 3/.test(String(err.cause)));
+      await sleep(2500);
+      assert.equal((await h.describe()).info.numActionsTaken, paused.info.numActionsTaken, 'no action while paused');
+      await h.delete();
+    });
+
     test('trigger and backfill start the runs they name, even while paused', { timeout: TEST_TIMEOUT_MS }, async () => {
       const h = await create('manual', '10s', 10, { state: { paused: true }, policies: { overlap: ScheduleOverlapPolicy.ALLOW_ALL } });
       await h.trigger();

@@ -46,6 +46,8 @@ export interface StartParams {
   signal?: { name: string; input?: commonv1.IPayloads | null; header?: commonv1.IHeader | null; identity: string; requestId: string };
   /** Worker Versioning: pinned to a version, or auto-upgrade, whatever the workers declare. */
   versioningOverride?: workflowv1.IVersioningOverride | null;
+  /** A start that carries an earlier run's outcome without continuing it (a schedule's next action). */
+  prior?: { lastCompletionResult?: commonv1.IPayloads | null; continuedFailure?: failurev1.IFailure | null };
 }
 
 
@@ -72,6 +74,7 @@ export function startParamsFromRequest(req: ws.IStartWorkflowExecutionRequest | 
     searchAttributes: req.searchAttributes,
     firstWorkflowTaskBackoffMs: cron ? nextCronDelayMs(cron, Date.now()) : delayMs,
     versioningOverride: req.versioningOverride,
+    prior: 'lastCompletionResult' in req ? { lastCompletionResult: req.lastCompletionResult, continuedFailure: req.continuedFailure } : undefined,
   };
 }
 
@@ -102,8 +105,8 @@ export class RunStarter {
           firstExecutionRunId: p.continued?.firstRunId ?? ms.info.runId,
           continuedExecutionRunId: p.continued?.previousRunId ?? '',
           initiator: p.continued?.initiator ?? 0,
-          continuedFailure: p.continued?.failure,
-          lastCompletionResult: p.continued?.lastCompletionResult,
+          continuedFailure: p.continued ? p.continued.failure : p.prior?.continuedFailure,
+          lastCompletionResult: p.continued ? p.continued.lastCompletionResult : p.prior?.lastCompletionResult,
           attempt: p.continued?.attempt ?? 1,
           retryPolicy: p.retryPolicy,
           cronSchedule: p.cronSchedule ?? '',
