@@ -120,6 +120,13 @@ export function workflowHandlers(ctx: FrontendContext): Handlers {
       });
     },
 
+    ResetWorkflowExecution: async (req: ws.ResetWorkflowExecutionRequest, call) => {
+      requireExecution(req.workflowExecution, limits);
+      checkLength(req.reason, 'Reason', limits);
+      req.requestId = requestIdOrNew(req.requestId, limits);
+      return ctx.serve(req, call, 'write', (ns) => ctx.history.resetWorkflowExecution(ns, req));
+    },
+
     UpdateWorkflowExecutionOptions: async (req: ws.UpdateWorkflowExecutionOptionsRequest, call) => {
       requireExecution(req.workflowExecution, limits);
       return ctx.serve(req, call, 'write', (ns) => ctx.history.updateWorkflowExecutionOptions(ns, req));
@@ -134,6 +141,12 @@ export function workflowHandlers(ctx: FrontendContext): Handlers {
       requireExecution(req.execution, limits);
       pageSize(req.maximumPageSize, 'MaximumPageSize', limits);
       return ctx.serveLongPoll(req, call, 'read', limits.longPollMaxMs, (ns, signal) => ctx.history.getWorkflowExecutionHistory(ns, req, signal));
+    },
+
+    GetWorkflowExecutionHistoryReverse: async (req: ws.GetWorkflowExecutionHistoryReverseRequest, call) => {
+      requireExecution(req.execution, limits);
+      pageSize(req.maximumPageSize, 'MaximumPageSize', limits);
+      return ctx.serve(req, call, 'read', (ns) => ctx.history.getWorkflowExecutionHistoryReverse(ns, req));
     },
 
     UpdateWorkflowExecution: async (req: ws.UpdateWorkflowExecutionRequest, call) => {

@@ -59,6 +59,9 @@ export interface HistoryApi {
   resetStickyTaskQueue(ns: NamespaceRef, execution: commonv1.IWorkflowExecution): Promise<void>;
   /** Worker Versioning: sets or unsets the run's versioning override (the only option Tandem takes). */
   updateWorkflowExecutionOptions(ns: NamespaceRef, req: ws.IUpdateWorkflowExecutionOptionsRequest): Promise<ws.IUpdateWorkflowExecutionOptionsResponse>;
+  getWorkflowExecutionHistoryReverse(ns: NamespaceRef, req: ws.IGetWorkflowExecutionHistoryReverseRequest): Promise<ws.IGetWorkflowExecutionHistoryReverseResponse>;
+  /** A new run from the base run's history up to a workflow task, its later signals reapplied (reset.ts). */
+  resetWorkflowExecution(ns: NamespaceRef, req: ws.IResetWorkflowExecutionRequest): Promise<ws.IResetWorkflowExecutionResponse>;
   /**
    * Every history node of the region holds the namespace's current record when this resolves
    * (a failover's handover step; DESIGN invariants 4, 10).

@@ -19,6 +19,7 @@ import type { HistoryContext } from './context.js';
 import { MutableState } from './mutable-state.js';
 import { HistoryNotifier } from './notifier.js';
 import { RunStarter, startParamsFromRequest, type StartParams } from './run-starter.js';
+import { resetWorkflowExecution } from './reset.js';
 import { newRunId, type Shard } from './shard.js';
 import type { ShardController } from './shard-controller.js';
 import { SyncReplication, withoutStandbyWait, type ReplicationAckWaiter } from './sync-replication.js';
@@ -336,6 +337,10 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
     return this.reads.history(ns, req, signal);
   }
 
+  getWorkflowExecutionHistoryReverse(ns: NamespaceRef, req: ws.IGetWorkflowExecutionHistoryReverseRequest): Promise<ws.IGetWorkflowExecutionHistoryReverseResponse> {
+    return this.reads.historyReverse(ns, req);
+  }
+
   queryWorkflow(ns: NamespaceRef, req: ws.IQueryWorkflowRequest, signal: AbortSignal): Promise<ws.IQueryWorkflowResponse> {
     return this.reads.query(ns, req, signal);
   }
@@ -363,6 +368,10 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
       resp = updateOptions(ms, req, Date.now());
     });
     return resp;
+  }
+
+  resetWorkflowExecution(ns: NamespaceRef, req: ws.IResetWorkflowExecutionRequest): Promise<ws.IResetWorkflowExecutionResponse> {
+    return resetWorkflowExecution(this, ns, req);
   }
 
   // ---- worker protocol (delegated) -----------------------------------------------------------

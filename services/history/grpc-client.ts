@@ -96,6 +96,16 @@ export class RemoteHistory implements HistoryApi, TaskStarter, Service {
     return ws.UpdateWorkflowExecutionOptionsResponse.decode(response);
   }
 
+  async getWorkflowExecutionHistoryReverse(ns: NamespaceRef, req: ws.IGetWorkflowExecutionHistoryReverseRequest): Promise<ws.IGetWorkflowExecutionHistoryReverseResponse> {
+    const { response } = await this.plain('getWorkflowExecutionHistoryReverse', ns, req.execution?.workflowId, ws.GetWorkflowExecutionHistoryReverseRequest, req);
+    return ws.GetWorkflowExecutionHistoryReverseResponse.decode(response);
+  }
+
+  async resetWorkflowExecution(ns: NamespaceRef, req: ws.IResetWorkflowExecutionRequest): Promise<ws.IResetWorkflowExecutionResponse> {
+    const { response } = await this.plain('resetWorkflowExecution', ns, req.workflowExecution?.workflowId, ws.ResetWorkflowExecutionRequest, req);
+    return ws.ResetWorkflowExecutionResponse.decode(response);
+  }
+
   async describeWorkflowExecution(
     ns: NamespaceRef,
     req: ws.IDescribeWorkflowExecutionRequest,

@@ -86,6 +86,10 @@ function historyHandlers(e: HistoryApi & TaskStarter): RpcHandlers<typeof Histor
     updateWorkflowExecutionOptions: temporalCall(ws.UpdateWorkflowExecutionOptionsRequest, ws.UpdateWorkflowExecutionOptionsResponse, (ns, req) =>
       e.updateWorkflowExecutionOptions(ns, req),
     ),
+    getWorkflowExecutionHistoryReverse: temporalCall(ws.GetWorkflowExecutionHistoryReverseRequest, ws.GetWorkflowExecutionHistoryReverseResponse, (ns, req) =>
+      e.getWorkflowExecutionHistoryReverse(ns, req),
+    ),
+    resetWorkflowExecution: temporalCall(ws.ResetWorkflowExecutionRequest, ws.ResetWorkflowExecutionResponse, (ns, req) => e.resetWorkflowExecution(ns, req)),
     getWorkflowExecutionHistory: temporalCall(
       ws.GetWorkflowExecutionHistoryRequest,
       ws.GetWorkflowExecutionHistoryResponse,
