@@ -215,7 +215,7 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
   async signalRun(ns: NamespaceRef, workflowId: string, runId: string, signal: NonNullable<StartParams['signal']>, external?: commonv1.IWorkflowExecution): Promise<void> {
     await this.tx.update(ns.id, workflowId, runId, (ms) => {
       if (!ms.isRunning) throw apiError('WORKFLOW_ALREADY_COMPLETED');
-      if (signal.requestId && ms.info.signalRequestIds.includes(signal.requestId)) return;
+      if (signal.requestId && ms.hasSignal(signal.requestId)) return;
       const now = Date.now();
       ms.addEvent(
         ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
@@ -250,7 +250,7 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
   ): Promise<void> {
     await this.tx.update(ns.id, workflowId, runId, (ms) => {
       if (!ms.isRunning) throw apiError('WORKFLOW_ALREADY_COMPLETED');
-      if (ms.info.cancelRequested) return;
+      if (ms.cancelRequested) return;
       const now = Date.now();
       ms.addEvent(
         ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED,

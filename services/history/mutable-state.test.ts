@@ -73,6 +73,24 @@ test('events that arrive during a running workflow task wait in the buffer, then
   assert.equal(ms.info.nextEventId, 7);
 });
 
+test('a signal (by its request id) and a cancel request are known while buffered behind a running workflow task, and after', () => {
+  // A client's retry of a signal whose first attempt was buffered (its answer lost, e.g. a history
+  // node paused past its lease) must not be buffered a second time.
+  const ms = started();
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, { workflowTaskScheduledEventAttributes: { taskQueue: { name: 'q' } } }, 1_001);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_STARTED, { workflowTaskStartedEventAttributes: { scheduledEventId: L(2) } }, 1_002);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, { workflowExecutionSignaledEventAttributes: { signalName: 'add', requestId: 'req-1' } }, 1_003);
+  assert.equal(ms.progress.buffered.length, 1);
+  assert.equal(ms.hasSignal('req-1'), true, 'buffered');
+  assert.equal(ms.hasSignal('req-2'), false);
+  assert.equal(ms.cancelRequested, false);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED, { workflowExecutionCancelRequestedEventAttributes: { cause: 'test' } }, 1_003);
+  assert.equal(ms.cancelRequested, true, 'a buffered cancel request counts: a retried one adds none');
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, { workflowTaskCompletedEventAttributes: { scheduledEventId: L(2), startedEventId: L(3) } }, 1_004);
+  ms.flushBuffered();
+  assert.equal(ms.hasSignal('req-1'), true, 'in history');
+});
+
 test('a buffered activity outcome points at its buffered started event once both get ids', () => {
   const ms = started();
   ms.addEvent(ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, { activityTaskScheduledEventAttributes: { activityId: '1', activityType: { name: 'A' }, startToCloseTimeout: durationFromMs(1000) } }, 1_001);

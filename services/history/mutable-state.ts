@@ -225,6 +225,25 @@ export class MutableState {
     return events;
   }
 
+  /**
+   * Whether a signal with this request id is in the run already: in history (the fold's window of
+   * recent ids) or still buffered behind the workflow task in flight, which the fold has not seen
+   * yet. A retried signal whose first attempt was buffered must not be buffered twice.
+   */
+  hasSignal(requestId: string): boolean {
+    if (this.info.signalRequestIds.includes(requestId)) return true;
+    return this.bufferedEvents().some((e) => e.workflowExecutionSignaledEventAttributes?.requestId === requestId);
+  }
+
+  /** Whether cancellation was requested: in history, or buffered behind the workflow task in flight. */
+  get cancelRequested(): boolean {
+    return this.info.cancelRequested || this.bufferedEvents().some((e) => e.eventType === ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED);
+  }
+
+  private bufferedEvents(): HistoryEvent[] {
+    return this.progress.buffered.map((b) => decodeB64(historyv1.HistoryEvent, b));
+  }
+
   /** Writes a speculative or transient task's scheduled (and started) events: it becomes normal. */
   materializeUnpersistedTask(): void {
     const t = this.unpersistedTask;
