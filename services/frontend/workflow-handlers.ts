@@ -120,6 +120,33 @@ export function workflowHandlers(ctx: FrontendContext): Handlers {
       });
     },
 
+    PauseActivity: async (req: ws.PauseActivityRequest, call) => {
+      requireExecution(req.execution, limits);
+      checkLength(req.identity, 'Identity', limits);
+      return ctx.serve(req, call, 'write', async (ns) => {
+        await ctx.history.pauseActivity(ns, req);
+        return {};
+      });
+    },
+
+    UnpauseActivity: async (req: ws.UnpauseActivityRequest, call) => {
+      requireExecution(req.execution, limits);
+      checkLength(req.identity, 'Identity', limits);
+      return ctx.serve(req, call, 'write', async (ns) => {
+        await ctx.history.unpauseActivity(ns, req);
+        return {};
+      });
+    },
+
+    ResetActivity: async (req: ws.ResetActivityRequest, call) => {
+      requireExecution(req.execution, limits);
+      checkLength(req.identity, 'Identity', limits);
+      return ctx.serve(req, call, 'write', async (ns) => {
+        await ctx.history.resetActivity(ns, req);
+        return {};
+      });
+    },
+
     ResetWorkflowExecution: async (req: ws.ResetWorkflowExecutionRequest, call) => {
       requireExecution(req.workflowExecution, limits);
       checkLength(req.reason, 'Reason', limits);

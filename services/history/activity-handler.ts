@@ -43,7 +43,8 @@ export class ActivityHandler {
     const now = Date.now();
     const ms = await this.ctx.tx.update(task.taskQueue.namespaceId, task.workflowId, task.runId, (ms) => {
       const act = ms.activity(task.scheduledEventId);
-      if (!ms.isRunning || !act || act.progress.started) throw activityNotFound();
+      // A paused activity's queued task is dropped; unpausing dispatches it again.
+      if (!ms.isRunning || !act || act.progress.started || act.progress.paused) throw activityNotFound();
       act.progress.started = true;
       act.progress.startedTimeMs = now;
       act.progress.identity = poll.identity ?? '';
@@ -126,7 +127,7 @@ export class ActivityHandler {
       act.progress.lastHeartbeatMs = Date.now();
       act.progress.heartbeatDetails = req.details ? encodeB64(commonv1.Payloads, req.details) : act.progress.heartbeatDetails;
       ms.dirty = true;
-      return { cancelRequested: act.cancelRequested };
+      return { cancelRequested: act.cancelRequested, activityPaused: Boolean(act.progress.paused) };
     });
   }
 
@@ -144,14 +145,20 @@ export class ActivityHandler {
   ): Promise<ws.IRespondActivityTaskFailedResponse> {
     await this.withActivity(ns, req, (ms, act) => {
       if (req.lastHeartbeatDetails) act.progress.heartbeatDetails = encodeB64(commonv1.Payloads, req.lastHeartbeatDetails);
-      this.failAttempt(ms, act, req.failure ?? { message: 'activity failed' }, req.identity ?? '', Date.now());
+      // The SDKs report an attempt they stopped because it was paused as a failure: it waits for unpausing, whatever the policy.
+      if (act.progress.paused && !act.cancelRequested) this.endPausedAttempt(ms, act, req.identity ?? '', req.failure);
+      else this.failAttempt(ms, act, req.failure ?? { message: 'activity failed' }, req.identity ?? '', Date.now());
     });
     return {};
   }
 
   async canceled(ns: NamespaceRef, req: ws.IRespondActivityTaskCanceledRequest | ws.IRespondActivityTaskCanceledByIdRequest): Promise<void> {
     await this.withActivity(ns, req, (ms, act) =>
-      this.recordOutcome(ms, act, ET.EVENT_TYPE_ACTIVITY_TASK_CANCELED, (ids) => ({
+      // Canceled by its worker because it was paused (the workflow asked nothing): the attempt
+      // ends and the activity waits for UnpauseActivity, which dispatches the next one.
+      act.progress.paused && !act.cancelRequested
+        ? this.endPausedAttempt(ms, act, req.identity ?? '')
+        : this.recordOutcome(ms, act, ET.EVENT_TYPE_ACTIVITY_TASK_CANCELED, (ids) => ({
         activityTaskCanceledEventAttributes: {
           ...ids,
           details: req.details,
@@ -160,6 +167,16 @@ export class ActivityHandler {
         },
       })),
     );
+  }
+
+  private endPausedAttempt(ms: MutableState, act: ActivityInfo, identity: string, failure?: failurev1.IFailure | null): void {
+    act.progress.lastFailure = encodeB64(failurev1.Failure, failure ?? { message: 'activity paused', canceledFailureInfo: {} });
+    act.progress.lastWorkerIdentity = identity || act.progress.lastWorkerIdentity;
+    act.progress.attempt += 1;
+    act.progress.started = false;
+    act.progress.startedTimeMs = 0;
+    act.progress.lastHeartbeatMs = 0;
+    ms.dirty = true;
   }
 
   /** The attempt's started event, then its outcome, then a workflow task to react to it. */
@@ -248,7 +265,7 @@ export class ActivityHandler {
   /** Dispatches a retry attempt once its backoff has passed. */
   async retryDue(ms: MutableState, scheduledEventId: number, attempt: number): Promise<void> {
     const act = ms.activity(scheduledEventId);
-    if (!act || act.progress.started || act.progress.attempt !== attempt || !ms.isRunning) return;
+    if (!act || act.progress.started || act.progress.attempt !== attempt || !ms.isRunning || act.progress.paused) return;
     await this.ctx.matching.addActivityTask({
       taskQueue: { namespaceId: ms.info.namespaceId, name: act.taskQueue, type: 2, kind: 1 },
       workflowId: ms.info.workflowId,

@@ -51,6 +51,10 @@ export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionRespons
       activityType: { name: a.activityType },
       state: a.cancelRequested
         ? enums.PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
+        : a.progress.paused
+          ? a.progress.started
+            ? enums.PendingActivityState.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED
+            : enums.PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED
         : a.progress.started
           ? enums.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
           : enums.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED,
@@ -63,6 +67,10 @@ export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionRespons
       expirationTime: a.scheduleToCloseMs ? timestampFromMs(a.scheduledTimeMs + a.scheduleToCloseMs) : null,
       lastFailure: a.progress.lastFailure ? decodeB64(failurev1.Failure, a.progress.lastFailure) : null,
       lastWorkerIdentity: a.progress.lastWorkerIdentity,
+      paused: Boolean(a.progress.paused),
+      pauseInfo: a.progress.paused
+        ? { pauseTime: timestampFromMs(a.progress.paused.timeMs), manual: { identity: a.progress.paused.identity, reason: a.progress.paused.reason } }
+        : null,
     })),
     pendingChildren: ms.data.children.map((c) => ({
       workflowId: c.workflowId,

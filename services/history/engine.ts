@@ -19,6 +19,7 @@ import type { HistoryContext } from './context.js';
 import { MutableState } from './mutable-state.js';
 import { HistoryNotifier } from './notifier.js';
 import { RunStarter, startParamsFromRequest, type StartParams } from './run-starter.js';
+import { ActivityOperator } from './activity-operator.js';
 import { resetWorkflowExecution } from './reset.js';
 import { newRunId, type Shard } from './shard.js';
 import type { ShardController } from './shard-controller.js';
@@ -44,6 +45,7 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
   readonly activities: ActivityHandler;
   readonly updates: UpdateHandler;
   readonly reads: WorkflowReads;
+  private readonly activityOperator: ActivityOperator;
   private matchingApi?: MatchingApi;
   private readonly sync: SyncReplication;
 
@@ -62,6 +64,7 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
     this.workflowTasks = new WorkflowTaskHandler(this, this.scheduler, new CommandHandler(this, this.starter, this.updates), this.updates);
     this.activities = new ActivityHandler(this, this.scheduler);
     this.reads = new WorkflowReads(this);
+    this.activityOperator = new ActivityOperator(this);
     this.tx.onBeforeActiveWrite((ms, now) => this.scheduler.failStaleRegionTask(ms, now));
   }
 
@@ -368,6 +371,18 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
       resp = updateOptions(ms, req, Date.now());
     });
     return resp;
+  }
+
+  pauseActivity(ns: NamespaceRef, req: ws.IPauseActivityRequest): Promise<void> {
+    return this.activityOperator.pause(ns, req);
+  }
+
+  unpauseActivity(ns: NamespaceRef, req: ws.IUnpauseActivityRequest): Promise<void> {
+    return this.activityOperator.unpause(ns, req);
+  }
+
+  resetActivity(ns: NamespaceRef, req: ws.IResetActivityRequest): Promise<void> {
+    return this.activityOperator.reset(ns, req);
   }
 
   resetWorkflowExecution(ns: NamespaceRef, req: ws.IResetWorkflowExecutionRequest): Promise<ws.IResetWorkflowExecutionResponse> {

@@ -80,6 +80,8 @@ export interface ActivityProgress {
   /** Base64 Failure of the last failed attempt. */
   lastFailure: string | null;
   lastWorkerIdentity: string;
+  /** Set by PauseActivity: the attempt is not dispatched (activity-operator.ts). */
+  paused?: { timeMs: number; identity: string; reason: string } | null;
 }
 
 export interface TimerInfo {

@@ -36,3 +36,4 @@ export * from './worker-cases.js';
 export * from './lifecycle.js';
 export * from './search-attributes.js';
 export * from './schedules.js';
+export * from './activity-operator.js';
