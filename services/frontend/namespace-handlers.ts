@@ -44,10 +44,10 @@ export function systemHandlers(ctx: FrontendContext): Handlers {
         encodedFailureAttributes: true,
         upsertMemo: true,
         countGroupByExecutionStatus: true,
-        // Eager start and SDK metadata need history support first (see DESIGN SDK notes).
-        eagerWorkflowStart: false,
+        eagerWorkflowStart: true,
+        // SDK metadata needs history support first (see DESIGN SDK notes).
         sdkMetadata: false,
-        supportsSchedules: false,
+        supportsSchedules: true,
         buildIdBasedVersioning: false,
       },
     }),

@@ -94,7 +94,15 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
 
   async startWorkflowExecution(ns: NamespaceRef, req: ws.IStartWorkflowExecutionRequest): Promise<ws.IStartWorkflowExecutionResponse> {
     const params = startParamsFromRequest(req);
-    return this.startRun(ns, params, req.workflowIdReusePolicy ?? 0, req.workflowIdConflictPolicy ?? 0);
+    // Eager start (the caller's client and worker share a connection): the first task is started
+    // in the start's own write and answered with it. A delayed or cron start is not eager.
+    const eager = Boolean(req.requestEagerExecution) && params.firstWorkflowTaskBackoffMs === 0;
+    if (eager) params.eagerIdentity = req.identity ?? '';
+    const resp = await this.startRun(ns, params, req.workflowIdReusePolicy ?? 0, req.workflowIdConflictPolicy ?? 0);
+    if (eager && resp.started) {
+      resp.eagerWorkflowTask = await this.workflowTasks.startedTaskResponse(await this.tx.read(ns.id, params.workflowId, resp.runId ?? ''));
+    }
+    return resp;
   }
 
   async signalWithStartWorkflowExecution(

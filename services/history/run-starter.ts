@@ -46,6 +46,8 @@ export interface StartParams {
   signal?: { name: string; input?: commonv1.IPayloads | null; header?: commonv1.IHeader | null; identity: string; requestId: string };
   /** Worker Versioning: pinned to a version, or auto-upgrade, whatever the workers declare. */
   versioningOverride?: workflowv1.IVersioningOverride | null;
+  /** Eager workflow start: the caller's identity, its worker takes the first task from the start's answer. */
+  eagerIdentity?: string;
   /** A start that carries an earlier run's outcome without continuing it (a schedule's next action). */
   prior?: { lastCompletionResult?: commonv1.IPayloads | null; continuedFailure?: failurev1.IFailure | null };
 }
@@ -140,7 +142,23 @@ export class RunStarter {
         now,
       );
     }
-    if (p.firstWorkflowTaskBackoffMs <= 0) this.scheduler.schedule(ms, now);
+    if (p.firstWorkflowTaskBackoffMs > 0) return;
+    this.scheduler.schedule(ms, now);
+    // Eager start: the first task is started in the start's own write, so matching never sees it.
+    if (p.eagerIdentity !== undefined) {
+      ms.addEvent(
+        ET.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        {
+          workflowTaskStartedEventAttributes: {
+            scheduledEventId: toLong(BigInt(ms.workflowTask!.scheduledEventId)),
+            identity: p.eagerIdentity,
+            requestId: randomUUID(),
+            historySizeBytes: toLong(BigInt(ms.info.historySizeBytes)),
+          },
+        },
+        now,
+      );
+    }
   }
 
   /**

@@ -104,6 +104,11 @@ export class WorkflowTaskHandler {
     timer.unref();
   }
 
+  /** The poll response of the run's started workflow task (eager workflow start answers it). */
+  startedTaskResponse(ms: MutableState): Promise<ws.IPollWorkflowTaskQueueResponse> {
+    return this.pollResponse(ms);
+  }
+
   private async pollResponse(ms: MutableState): Promise<ws.IPollWorkflowTaskQueueResponse> {
     const info = ms.info;
     const spec = ms.speculative;
