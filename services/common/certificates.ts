@@ -59,11 +59,16 @@ export function mintCa(commonName: string, validDays = 3650): CertificateAuthori
     { name: 'subjectKeyIdentifier' },
   ]);
   cert.sign(keys.privateKey, forge.md.sha256.create());
-  return {
-    cert: forge.pki.certificateToPem(cert),
-    key: forge.pki.privateKeyToPem(keys.privateKey),
-    issue: (spec) => issue(cert, keys.privateKey, spec),
-  };
+  return authority(cert, keys.privateKey);
+}
+
+/** A CA minted earlier, from its certificate and key. */
+export function caFromPem(pem: Pem): CertificateAuthority {
+  return authority(forge.pki.certificateFromPem(pem.cert), forge.pki.privateKeyFromPem(pem.key));
+}
+
+function authority(cert: forge.pki.Certificate, key: forge.pki.rsa.PrivateKey): CertificateAuthority {
+  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(key), issue: (spec) => issue(cert, key, spec) };
 }
 
 function issue(caCert: forge.pki.Certificate, caKey: forge.pki.rsa.PrivateKey, spec: LeafSpec): Pem {
