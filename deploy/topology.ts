@@ -496,19 +496,18 @@ export function frontendAddressFor(t: Topology, from: string, to: RegionSpec): s
 }
 
 /** The TLS of a region's frontend server. */
-export function frontendTls(r: RegionSpec): TlsFiles | undefined {
-  return r.tls && { certFile: r.tls.certFile, keyFile: r.tls.keyFile, caFile: r.tls.caFile, refreshMs: r.tls.refreshMs };
+export function frontendTls(tls: RegionTlsSpec | undefined): TlsFiles | undefined {
+  return tls && { certFile: tls.certFile, keyFile: tls.keyFile, caFile: tls.caFile, refreshMs: tls.refreshMs };
 }
 
 /** What a region's processes present to, and check, other regions' frontends with. */
-export function linkTls(r: RegionSpec): ClientTlsFiles | undefined {
-  return r.tls && { caFile: r.tls.caFile, certFile: r.tls.clientCertFile, keyFile: r.tls.clientKeyFile, refreshMs: r.tls.refreshMs };
+export function linkTls(tls: RegionTlsSpec | undefined): ClientTlsFiles | undefined {
+  return tls && { caFile: tls.caFile, certFile: tls.clientCertFile, keyFile: tls.clientKeyFile, refreshMs: tls.refreshMs };
 }
 
-/** What reaches the regions' frontends from outside them (router, controller, CLI): their CA. */
-export function regionClientTls(t: Topology): ClientTlsFiles | undefined {
-  const e = t.global.endpoint.tls;
-  return e && { caFile: e.caFile, refreshMs: e.refreshMs };
+/** What reaches the regions' frontends from outside them (router, controller, CLI): the global endpoint's CA. */
+export function regionClientTls(endpoint: EndpointTlsSpec | undefined): ClientTlsFiles | undefined {
+  return endpoint && { caFile: endpoint.caFile, refreshMs: endpoint.refreshMs };
 }
 
 export function redisUrl(r: RedisSpec): string {

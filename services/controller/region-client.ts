@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { Connection } from '@temporalio/client';
 import { toNumber } from '../common/proto-time.js';
+import { channelCredentials, sdkTls, type ClientTlsFiles } from '../common/tls.js';
 import { fromDescribeNamespaceResponse } from '../namespaces/convert.js';
 import type { NamespaceRecord } from '../persistence/types.js';
 import { FailoverServiceClient, type FailoverNamespaceRequest, type FailoverNamespaceResponse } from '../../proto/gen/tandem/admin/v1/failover.js';
@@ -19,10 +20,12 @@ export class RegionClient {
   constructor(
     readonly region: string,
     readonly endpoint: string,
+    tls?: ClientTlsFiles,
   ) {
-    this.connection = Connection.lazy({ address: endpoint, interceptors: [] });
-    this.failovers = new FailoverServiceClient(endpoint, grpc.credentials.createInsecure());
-    this.audits = new FailoverAuditServiceClient(endpoint, grpc.credentials.createInsecure());
+    this.connection = Connection.lazy({ address: endpoint, interceptors: [], tls: sdkTls(tls) });
+    const credentials = channelCredentials(tls);
+    this.failovers = new FailoverServiceClient(endpoint, credentials);
+    this.audits = new FailoverAuditServiceClient(endpoint, credentials);
   }
 
   /** Runs fn's WorkflowService calls with a deadline timeoutMs from now. */
