@@ -54,7 +54,7 @@ function check(creds: grpc.ChannelCredentials, which: 'open' | 'peers'): Promise
 function servedCommonName(): Promise<string> {
   const [host, port] = address.split(':');
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host, port: Number(port), ca: ca.cert, ALPNProtocols: ['h2'] }, () => {
+    const socket = tls.connect({ host, port: Number(port), ca: ca.cert, servername: 'localhost', ALPNProtocols: ['h2'] }, () => {
       resolve(String(socket.getPeerCertificate().subject.CN));
       socket.end();
     });
