@@ -17,6 +17,7 @@ function dev(o: { topology: string; newCa: boolean }, command: Command): void {
 
 export function certsCommand(program: Command): void {
   const certs = program.command('certs').description('certificates for running with TLS');
+  examples(certs, ['tandem certs dev  # a local CA and the certificates of deploy/local/two-regions-tls.json']);
   const command = certs
     .command('dev')
     .description("mint a local CA (kept) and issue the certificates a topology's tls sections name; run again to rotate them")
