@@ -93,7 +93,7 @@ export class EmbeddedCluster implements Service {
     this.store = store;
     try {
       const namespaces = new NamespaceRegistry(store.namespaces, { region: c.region, regions: c.regions }, this.log.child({ service: 'namespaces' }), store.clusterMetadata);
-      const links = channelCredentials(linkTls(c.tls));
+      const links = channelCredentials(linkTls(c.tls), this.log.child({ component: 'tls' }));
       const replication = c.regions.some((r) => r.name !== c.region.name)
         ? new Replication(c.replication, { store, namespaces, numShards: c.numShards, logger: this.log, registry, links })
         : undefined;

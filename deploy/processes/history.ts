@@ -18,7 +18,7 @@ await runProcess('history', async (ctx) => {
   const store = await ctx.openStore();
   const namespaces = ctx.namespaces(store);
   const replication =
-    topology.regions.length > 1 ? new Replication({}, { store, namespaces, numShards: ctx.numShards, logger: ctx.log, registry: ctx.registry, links: channelCredentials(linkTls(region.tls)) }) : undefined;
+    topology.regions.length > 1 ? new Replication({}, { store, namespaces, numShards: ctx.numShards, logger: ctx.log, registry: ctx.registry, links: channelCredentials(linkTls(region.tls), ctx.log.child({ component: 'tls' })) }) : undefined;
   const history = new HistoryService({ numShards: ctx.numShards, hostId: instanceId }, store, namespaces, ctx.log, ctx.registry, 'none', {
     shardListeners: replication ? [replication] : [],
   });

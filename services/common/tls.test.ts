@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { mintCa, type Pem } from './certificates.js';
 import { bindServer } from './grpc-server.js';
 import { HealthState, healthDefinition } from './health.js';
+import type { Logger } from './logger.js';
 import { channelCredentials, peersOnly, serverCredentials, TlsFileError, type ClientTlsFiles, type TlsFiles } from './tls.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-tls-'));
@@ -33,6 +34,10 @@ const caFile = put('ca.pem', ca.cert);
 const otherCaFile = put('other-ca.pem', otherCa.cert);
 const peer: ClientTlsFiles = identity('peer', ca.issue({ commonName: 'region b', usage: ['client'] }), ca.cert);
 const stranger: ClientTlsFiles = { ...identity('stranger', otherCa.issue({ commonName: 'region x', usage: ['client'] }), ca.cert) };
+
+/** What the server's certificate provider logged, as [level, message]. */
+const logged: [string, string][] = [];
+const log = { warn: (_: object, msg: string) => logged.push(['warn', msg]), info: (_: object, msg: string) => logged.push(['info', msg]) } as unknown as Logger;
 
 let server: grpc.Server;
 let address: string;
@@ -69,7 +74,7 @@ before(async () => {
   server.addService(healthDefinition, health.implementation());
   const peersDefinition = Object.fromEntries(Object.entries(healthDefinition).map(([k, d]) => [k, { ...d, path: d.path.replace('grpc.health.v1', 'peers') }]));
   server.addService(peersDefinition, peersOnly(health.implementation()));
-  address = `127.0.0.1:${await bindServer(server, '127.0.0.1', 0, serverCredentials(serverFiles))}`;
+  address = `127.0.0.1:${await bindServer(server, '127.0.0.1', 0, serverCredentials(serverFiles, log))}`;
 });
 
 after(() => {
@@ -120,5 +125,19 @@ describe('TLS credentials', () => {
       await new Promise((r) => setTimeout(r, REFRESH_MS));
     }
     assert.equal(await check(channelCredentials(peer), 'peers'), grpc.status.OK);
+  });
+
+  test('a rotation that never becomes whole is logged once and the last good certificate stays in use', async () => {
+    const served = await servedCommonName();
+    put('server.pem', 'not a certificate');
+    const deadline = Date.now() + 10_000;
+    while (!logged.some(([level]) => level === 'warn')) {
+      assert.ok(Date.now() < deadline, 'the bad file was not noticed');
+      await new Promise((r) => setTimeout(r, REFRESH_MS));
+    }
+    assert.equal(await servedCommonName(), served);
+    assert.equal(await check(channelCredentials(peer), 'peers'), grpc.status.OK);
+    await new Promise((r) => setTimeout(r, REFRESH_MS * 3));
+    assert.equal(logged.filter(([level]) => level === 'warn').length, 1);
   });
 });

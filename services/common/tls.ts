@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import type { Logger } from './logger.js';
 
 /** How often the files are read again when the settings do not say. */
 export const DEFAULT_TLS_REFRESH_MS = 10_000;
@@ -58,16 +59,21 @@ interface Loaded {
 /**
  * Reads the files now (a missing or bad one fails the start, named) and again every refreshMs
  * while a server or channel uses them, handing grpc-js a new set only when it loads: a rotation
- * caught half-written (the key replaced, the certificate not yet) keeps the last good set
- * instead of failing handshakes until the next read, which grpc-js's own file watcher does.
+ * caught half-written (the key replaced, the certificate not yet) keeps the last good set,
+ * where grpc-js's own file watcher would fail every handshake until its next read.
  */
 class WatchedFiles implements grpc.experimental.CertificateProvider {
   private loaded: Loaded;
   private timer?: NodeJS.Timeout;
   private readonly caListeners = new Set<grpc.experimental.CaCertificateUpdateListener>();
   private readonly identityListeners = new Set<grpc.experimental.IdentityCertificateUpdateListener>();
+  /** The last failed reload's message: a bad set is logged once, not at every read. */
+  private failure?: string;
 
-  constructor(private readonly files: ClientTlsFiles) {
+  constructor(
+    private readonly files: ClientTlsFiles,
+    private readonly log?: Logger,
+  ) {
     this.loaded = this.load();
   }
 
@@ -88,14 +94,21 @@ class WatchedFiles implements grpc.experimental.CertificateProvider {
     let next: Loaded;
     try {
       next = this.load();
-    } catch {
+    } catch (err) {
+      const message = (err as Error).message;
+      if (message !== this.failure) this.log?.warn({ err }, 'TLS files not reloaded; the last good certificates stay in use');
+      this.failure = message;
       return;
     }
+    this.failure = undefined;
     const was = this.loaded;
     this.loaded = next;
     if (!next.ca.equals(was.ca)) for (const l of this.caListeners) l({ caCertificate: next.ca });
     const changed = next.identity && (!next.identity.certificate.equals(was.identity!.certificate) || !next.identity.privateKey.equals(was.identity!.privateKey));
-    if (changed) for (const l of this.identityListeners) l(next.identity!);
+    if (changed) {
+      this.log?.info({ certFile: this.files.certFile }, 'TLS certificate reloaded');
+      for (const l of this.identityListeners) l(next.identity!);
+    }
   }
 
   private watch(): void {
@@ -136,21 +149,21 @@ class WatchedFiles implements grpc.experimental.CertificateProvider {
  * clients have none); `peersOnly` services then take only callers whose certificate chains to
  * caFile. Plaintext without settings.
  */
-export function serverCredentials(tls: TlsFiles | undefined): grpc.ServerCredentials {
+export function serverCredentials(tls: TlsFiles | undefined, log?: Logger): grpc.ServerCredentials {
   if (!tls) return grpc.ServerCredentials.createInsecure();
-  const files = new WatchedFiles(tls);
+  const files = new WatchedFiles(tls, log);
   // One provider in both places: grpc-js 1.14 passes its two provider arguments to the
   // constructor in swapped order, which is harmless only when they are the same.
   return grpc.experimental.createCertificateProviderServerCredentials(files, files, false);
 }
 
 /** Channel credentials checking the server against caFile, presenting certFile when given. Plaintext without settings. */
-export function channelCredentials(tls: ClientTlsFiles | undefined): grpc.ChannelCredentials {
+export function channelCredentials(tls: ClientTlsFiles | undefined, log?: Logger): grpc.ChannelCredentials {
   if (!tls) return grpc.credentials.createInsecure();
   if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
     throw new TlsFileError(tls.certFile ?? tls.keyFile!, tls.certFile ? 'certificate (without its private key)' : 'private key (without its certificate)', new Error('both or neither must be set'));
   }
-  const files = new WatchedFiles(tls);
+  const files = new WatchedFiles(tls, log);
   return grpc.experimental.createCertificateProviderChannelCredentials(files, tls.certFile ? files : null);
 }
 

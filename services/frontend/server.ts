@@ -116,7 +116,7 @@ export class FrontendService implements Service {
     for (const extra of this.extraServices) server.addService(extra.definition, extra.peersOnly && this.tls ? peersOnly(extra.implementation) : extra.implementation);
     reflectionService([WORKFLOW_SERVICE, OPERATOR_SERVICE, HEALTH_SERVICE]).addToServer(server);
 
-    this.boundPort = await bindServer(server, this.config.host, this.config.port, serverCredentials(this.tls));
+    this.boundPort = await bindServer(server, this.config.host, this.config.port, serverCredentials(this.tls, this.log.child({ component: 'tls' })));
     this.server = server;
     this.health.setServing(true);
     this.log.info({ address: this.address, tls: this.tls !== undefined }, 'frontend listening');

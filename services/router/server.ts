@@ -85,7 +85,7 @@ export class RouterService implements Service {
     }
     server.addService(healthDefinition, this.health.implementation());
     new ReflectionService(protoLoader.fromJSON(reflectionRoot.toJSON()), { services: [...PROXIED_SERVICES, HEALTH_SERVICE] }).addToServer(server);
-    this.boundPort = await bindServer(server, this.config.host, this.config.port, serverCredentials(this.tls));
+    this.boundPort = await bindServer(server, this.config.host, this.config.port, serverCredentials(this.tls, this.log.child({ component: 'tls' })));
     this.server = server;
     this.health.setServing(true);
     this.log.info({ address: this.address }, 'router listening');
