@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { Client, Connection } from '@temporalio/client';
@@ -14,13 +13,13 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } 
 import { writeDevCertificates } from '../deploy/dev-certs.js';
 import { DevRegions, devRegionsDefaults } from '../deploy/processes/dev-regions.js';
 import { linkTls, parseTopology, type Topology } from '../deploy/topology.js';
-import { mintCa } from '../services/common/certificates.js';
 import { createLogger } from '../services/common/logger.js';
-import { channelCredentials, sdkTls, type ClientTlsFiles } from '../services/common/tls.js';
+import { channelCredentials, sdkTls } from '../services/common/tls.js';
 import { NamespaceReplicationServiceClient } from '../proto/gen/tandem/admin/v1/namespace_replication.js';
 import { ReplicationServiceClient, type StreamShardResponse } from '../proto/gen/tandem/replication/v1/replication.js';
 import * as activities from './activities.js';
 import { eventually, freePort, workflowsPath } from './harness.js';
+import { rogueRegion, servedSerial } from './tls-fixture.js';
 
 const NUM_SHARDS = 4;
 const REFRESH_MS = 200;
@@ -35,18 +34,6 @@ function tlsTopology(): Topology {
   for (const r of doc.regions) r.tls.refreshMs = REFRESH_MS;
   doc.global.endpoint.tls.refreshMs = REFRESH_MS;
   return parseTopology(doc, dir);
-}
-
-/** The serial number of the certificate a new TLS connection to address is served. */
-function servedSerial(address: string): Promise<string> {
-  const [host, port] = address.split(':');
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host, port: Number(port), ca: caPem, servername: 'localhost', ALPNProtocols: ['h2'] }, () => {
-      resolve(socket.getPeerCertificate().serialNumber);
-      socket.end();
-    });
-    socket.on('error', reject);
-  });
 }
 
 /** Whether region b's store holds a run of workflowId (replicated from a). */
@@ -118,10 +105,7 @@ describe('TLS between the SDK, the global endpoint and two regions', () => {
   });
 
   test("a region presenting a certificate from another CA is refused by a's replication services", async () => {
-    const other = mintCa('another CA').issue({ commonName: 'region b', usage: ['client'] });
-    const rogue: ClientTlsFiles = { caFile: topology.regions[1]!.tls!.caFile, certFile: path.join(dir, 'rogue.pem'), keyFile: path.join(dir, 'rogue-key.pem') };
-    fs.writeFileSync(rogue.certFile!, other.cert);
-    fs.writeFileSync(rogue.keyFile!, other.key);
+    const rogue = rogueRegion(dir, topology.regions[1]!.tls!.caFile);
     const a = dev.clusters[0]!.address;
     const code = async (credentials: grpc.ChannelCredentials) => {
       const streams = new ReplicationServiceClient(a, credentials);
@@ -149,10 +133,10 @@ describe('TLS between the SDK, the global endpoint and two regions', () => {
 
   test('re-issued certificates (tandem certs dev again) are served to new connections without a restart', async () => {
     const endpoints = [dev.address, ...dev.clusters.map((c) => c.address)];
-    const before = await Promise.all(endpoints.map(servedSerial));
+    const before = await Promise.all(endpoints.map((e) => servedSerial(e, caPem)));
     writeDevCertificates(topology);
     for (const [i, address] of endpoints.entries()) {
-      await eventually(`${address} serves its re-issued certificate`, async () => ((await servedSerial(address)) !== before[i] ? true : undefined), 10_000);
+      await eventually(`${address} serves its re-issued certificate`, async () => ((await servedSerial(address, caPem)) !== before[i] ? true : undefined), 10_000);
     }
     // New connections after the rotation: the client through the global endpoint, and a to b.
     const connection = await Connection.connect({ address: dev.address, tls: sdkTls({ caFile: topology.global.endpoint.tls!.caFile }) });
