@@ -1,5 +1,5 @@
 // Issue 13, TLS, as `tandem up` runs it: two regions of separate processes (one history node each)
-// on the test Cassandra and Redis, a link each way, the router; every tls section filled and its
+// on the test Cassandra and Redis, a link each way, the router, the controller; every tls section filled and its
 // certificates issued as `tandem certs dev` does. The official client through the global endpoint
 // over TLS, a global namespace and a workflow replicated to b over mutual TLS through the links,
 // a certificate from another CA refused, re-issued certificates picked up by the running processes.
@@ -15,6 +15,8 @@ import { Client, Connection } from '@temporalio/client';
 import { ensureTestCassandra, dropTestKeyspace, type TestCassandra } from '../deploy/cassandra/test-instance.js';
 import { writeDevCertificates } from '../deploy/dev-certs.js';
 import { LocalCluster } from '../deploy/processes/local-cluster.js';
+import { scrape } from '../deploy/processes/node-process.js';
+import { parsePrometheusText, sumSamples } from '../deploy/processes/prom-text.js';
 import { ensureTestRedis } from '../deploy/redis/test-instance.js';
 import { regionClientTls, type Topology } from '../deploy/topology.js';
 import { channelCredentials, sdkTls } from '../services/common/tls.js';
@@ -79,7 +81,7 @@ describe('tandem up with TLS: the router, two regions and the links between them
     fs.writeFileSync(topologyFile, JSON.stringify(topology, null, 2));
     const logFile = process.env.TANDEM_E2E_LOG ?? path.join(dir, 'processes.log');
     const write = (line: string) => fs.appendFileSync(logFile, `${line}\n`);
-    cluster = new LocalCluster({ topologyFile, topology, global: true, controller: false, log: (m) => write(`[up] ${m}`), onLine: (id, l) => write(`[${id}] ${l}`) });
+    cluster = new LocalCluster({ topologyFile, topology, global: true, log: (m) => write(`[up] ${m}`), onLine: (id, l) => write(`[${id}] ${l}`) });
     await cluster.start();
   });
 
@@ -111,6 +113,20 @@ describe('tandem up with TLS: the router, two regions and the links between them
       async () => ((await local(() => inB.workflowService.getWorkflowExecutionHistory({ namespace, execution }))).history?.events?.length ? true : undefined),
       60_000,
     );
+  });
+
+  test("the failover controller's observers find both regions healthy over TLS", async () => {
+    const controller = cluster.node(topology.global.controllers[0]!.id);
+    for (const region of [a, b]) {
+      await eventually(
+        `a healthy probe of ${region}`,
+        async () => {
+          const text = await scrape(controller.metricsUrl);
+          return text && sumSamples(parsePrometheusText(text), 'tandem_controller_probes_total', { region, outcome: 'healthy' }) > 0 ? true : undefined;
+        },
+        60_000,
+      );
+    }
   });
 
   test("a certificate from another CA is refused by a's frontend process", async () => {
