@@ -6,6 +6,8 @@
 // One failover controller replica runs here too, with in-memory lease and report stores and two
 // in-process observers (two nominal failure domains, so its quorum of 2 is met when both see a
 // region down): a region stopped for downAfterMs has its namespaces failed over to the other.
+// With a topology's tls sections (`tandem dev --tls`), the global endpoint and the frontends serve
+// TLS and the regions replicate and forward over mutual TLS, as `tandem up` runs them.
 import path from 'node:path';
 import { createLogger, type Logger } from '../../services/common/logger.js';
 import type { Service } from '../../services/common/lifecycle.js';
