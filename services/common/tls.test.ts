@@ -140,4 +140,18 @@ describe('TLS credentials', () => {
     await new Promise((r) => setTimeout(r, REFRESH_MS * 3));
     assert.equal(logged.filter(([level]) => level === 'warn').length, 1);
   });
+
+  test('a rotated client certificate is presented on new connections of the same credentials', async () => {
+    const files = identity('rotating', ca.issue({ commonName: 'region c', usage: ['client'] }), ca.cert);
+    const credentials = channelCredentials(files);
+    assert.equal(await check(credentials, 'peers'), grpc.status.OK);
+    const foreign = otherCa.issue({ commonName: 'region c', usage: ['client'] });
+    put('rotating-key.pem', foreign.key);
+    put('rotating.pem', foreign.cert);
+    const deadline = Date.now() + 10_000;
+    while ((await check(credentials, 'peers')) !== grpc.status.UNAUTHENTICATED) {
+      assert.ok(Date.now() < deadline, 'the rotated client certificate was not presented');
+      await new Promise((r) => setTimeout(r, REFRESH_MS));
+    }
+  });
 });
