@@ -95,6 +95,14 @@ describe('TLS between the SDK, the global endpoint and two regions', () => {
     }
   });
 
+  test("the failover controller's observers find both regions healthy over TLS", async () => {
+    const probes = async (region: string) => {
+      const values = (await dev.controllerRegistry.getSingleMetric('tandem_controller_probes_total')?.get())?.values ?? [];
+      return values.filter((v) => v.labels.region === region && v.labels.outcome === 'healthy').reduce((s, v) => s + v.value, 0);
+    };
+    for (const region of ['a', 'b']) await eventually(`a healthy probe of ${region}`, async () => ((await probes(region)) > 0 ? true : undefined));
+  });
+
   test('plaintext to the TLS global endpoint is refused', async () => {
     const connection = Connection.lazy({ address: dev.address });
     try {

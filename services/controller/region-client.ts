@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { Connection } from '@temporalio/client';
 import { toNumber } from '../common/proto-time.js';
-import { channelCredentials, sdkTls, type ClientTlsFiles } from '../common/tls.js';
+import { channelCredentials, type ClientTlsFiles } from '../common/tls.js';
 import { fromDescribeNamespaceResponse } from '../namespaces/convert.js';
 import type { NamespaceRecord } from '../persistence/types.js';
 import { FailoverServiceClient, type FailoverNamespaceRequest, type FailoverNamespaceResponse } from '../../proto/gen/tandem/admin/v1/failover.js';
@@ -22,8 +22,10 @@ export class RegionClient {
     readonly endpoint: string,
     tls?: ClientTlsFiles,
   ) {
-    this.connection = Connection.lazy({ address: endpoint, interceptors: [], tls: sdkTls(tls) });
+    // One set of credentials for the SDK's connection and the admin clients: a re-issued CA or
+    // certificate reaches their next connection without a restart.
     const credentials = channelCredentials(tls);
+    this.connection = Connection.lazy({ address: endpoint, interceptors: [], credentials });
     this.failovers = new FailoverServiceClient(endpoint, credentials);
     this.audits = new FailoverAuditServiceClient(endpoint, credentials);
   }
