@@ -13,6 +13,8 @@ export interface DevServerOptions {
   numShards?: number;
   /** 1 (default) or 2: regions a and b, `address` then being the global endpoint. */
   regions?: 1 | 2;
+  /** Two regions only: `tandem dev --tls <topologyFile>`, checked against the CA `ca`. */
+  tls?: { topologyFile: string; ca: Buffer };
 }
 
 /** A region of the server: its own frontend (not the global endpoint) and its /metrics. */
@@ -66,7 +68,10 @@ export class DevServer {
       // The harness's region flags come first; these (the last of each flag wins) name the ports.
       const portArgs = regionCount === 2 ? ['--ports', ports.join(','), '--metrics-ports', metricsPorts.join(','), '--ops-page-port', '0'] : ['--metrics-port', String(metricsPorts[0])];
       const shardArgs = o.numShards === undefined ? [] : ['--shards', String(o.numShards)];
-      const server = await withRegionsUnderTest(regionCount, () => TandemProcess.start(fixture, [...portArgs, ...shardArgs]));
+      const tlsArgs = o.tls ? ['--tls', o.tls.topologyFile] : [];
+      const server = await withRegionsUnderTest(regionCount, () =>
+        TandemProcess.start(fixture, [...portArgs, ...shardArgs, ...tlsArgs], o.tls && { serverRootCACertificate: o.tls.ca }),
+      );
       const pid = server.pid!;
       const cassandraPid = fixture.contactPoint ? localListenerPid(fixture.contactPoint) : null;
       const probe = processProbe({ [SERVER_PARTY]: [pid], ...(cassandraPid === null ? {} : { [CASSANDRA_PARTY]: [cassandraPid] }) });

@@ -3,7 +3,7 @@
 // coordinator wrote: operators, drills, the failover controller), merged newest first. A region
 // that does not answer is named on stderr; the others are still listed.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { loadTopology } from '../deploy/topology.js';
+import { loadTopology, regionClientTls } from '../deploy/topology.js';
 import { auditView, describeError, RegionClient } from '../services/controller/region-client.js';
 import { examples } from './help.js';
 import { positive } from './options.js';
@@ -36,10 +36,13 @@ export function withRegionsOptions(command: Command): Command {
 
 /** One client per region, from the options; the caller closes them. */
 export function regionClients(o: RegionsOptions): Map<string, RegionClient> {
-  const endpoints = o.topology
-    ? Object.fromEntries(loadTopology(o.topology).regions.map((r) => [r.name, `${r.frontend.host === '0.0.0.0' ? '127.0.0.1' : r.frontend.host}:${r.frontend.port}`]))
+  const topology = o.topology ? loadTopology(o.topology) : undefined;
+  const endpoints = topology
+    ? Object.fromEntries(topology.regions.map((r) => [r.name, `${r.frontend.host === '0.0.0.0' ? '127.0.0.1' : r.frontend.host}:${r.frontend.port}`]))
     : o.regions;
-  return new Map(Object.entries(endpoints).map(([name, endpoint]) => [name, new RegionClient(name, endpoint)]));
+  // With TLS in the topology, the regions' frontends are checked against its CA.
+  const tls = regionClientTls(topology?.global.endpoint.tls);
+  return new Map(Object.entries(endpoints).map(([name, endpoint]) => [name, new RegionClient(name, endpoint, tls)]));
 }
 
 interface LogOptions extends RegionsOptions {

@@ -2,6 +2,7 @@
 // suggestions and errors thrown (exitOverride) so that tandem.ts alone decides the exit code.
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { certsCommand } from './certs.js';
 import { chaosCommand } from './chaos.js';
 import { devCommand } from './dev.js';
 import { dlqCommand } from './dlq.js';
@@ -42,5 +43,6 @@ export function tandemProgram(): Command {
   dlqCommand(program);
   routesCommand(program);
   chaosCommand(program);
+  certsCommand(program);
   return program;
 }

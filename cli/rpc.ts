@@ -2,6 +2,7 @@
 // the gRPC status (code and details), which the command prints before exiting 1.
 import * as grpc from '@grpc/grpc-js';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
+import { channelCredentials, sdkTls } from '../services/common/tls.js';
 
 /** How long `withConnection` waits for the frontend's first answer. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -35,20 +36,32 @@ export async function atAddress<T>(address: string, fn: () => Promise<T>): Promi
   }
 }
 
+/** Where a verb calls: --address, and --tls-ca when it serves TLS. */
+export interface Target {
+  address: string;
+  tlsCa?: string;
+}
+
+/** grpc-js credentials for a target: TLS checked against its CA, or plaintext. */
+export function credentialsFor(t: Target): grpc.ChannelCredentials {
+  return channelCredentials(t.tlsCa === undefined ? undefined : { caFile: t.tlsCa });
+}
+
 /**
  * The official client connected to `address`. A first call without retries fails at once when
  * nothing listens there (the client's own connect would wait out its timeout, then say only
  * that it missed the deadline); the connection `fn` gets keeps the client's retries.
  */
-export function withConnection<T>(address: string, fn: (c: Connection) => Promise<T>): Promise<T> {
+export function withConnection<T>({ address, tlsCa }: Target, fn: (c: Connection) => Promise<T>): Promise<T> {
   return atAddress(address, async () => {
-    const probe = Connection.lazy({ address, interceptors: [] });
+    const tls = sdkTls(tlsCa === undefined ? undefined : { caFile: tlsCa });
+    const probe = Connection.lazy({ address, interceptors: [], tls });
     try {
       await probe.withDeadline(Date.now() + CONNECT_TIMEOUT_MS, () => probe.workflowService.getSystemInfo({}));
     } finally {
       await probe.close();
     }
-    const connection = await Connection.connect({ address, connectTimeout: CONNECT_TIMEOUT_MS });
+    const connection = await Connection.connect({ address, connectTimeout: CONNECT_TIMEOUT_MS, tls });
     try {
       return await fn(connection);
     } finally {

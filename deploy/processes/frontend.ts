@@ -13,6 +13,8 @@ import { AdminFanout } from '../../replication/admin-fanout.js';
 import { replicationAdminService } from '../../replication/grpc-services.js';
 import { failoverLagOf } from '../../replication/receiver-lag.js';
 import { StreamShardProxy } from '../../replication/stream-proxy.js';
+import { channelCredentials } from '../../services/common/tls.js';
+import { frontendTls, linkTls } from '../topology.js';
 import { runProcess } from './region-config.js';
 
 const DEFAULT_NAMESPACE = 'default';
@@ -24,6 +26,7 @@ await runProcess('frontend', async (ctx) => {
   const membership = ctx.membership('frontend');
   const history = new RemoteHistory({ membership, numShards: ctx.numShards, logger: ctx.log });
   const matching = new RemoteMatching({ membership, logger: ctx.log });
+  const links = channelCredentials(linkTls(region.tls), ctx.log.child({ component: 'tls' }));
   const replicated = topology.regions.length > 1;
   const streams = replicated ? new StreamShardProxy({ membership, numShards: ctx.numShards, logger: ctx.log }) : undefined;
   const admin = replicated ? new AdminFanout(membership, ctx.numShards, ctx.log) : undefined;
@@ -36,6 +39,7 @@ await runProcess('frontend', async (ctx) => {
     waitForReplication: replicationWaiter(store, ctx.numShards, namespaces),
     publish: (namespaceId) => history.refreshNamespace(namespaceId),
     measureLag: admin && failoverLagOf((ns, source) => admin.measureLag(ns, source)),
+    links,
   });
   const frontend = new FrontendService(
     { host: bindHost, port: node.port, region: region.name, historyShardCount: ctx.numShards },
@@ -48,6 +52,8 @@ await runProcess('frontend', async (ctx) => {
       registry: ctx.registry,
       failover: global.coordinator,
       extraServices: [...global.adminServices, ...replicationServices],
+      tls: frontendTls(region.tls),
+      links,
     },
   );
   const afterStart = async () => {

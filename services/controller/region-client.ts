@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { Connection } from '@temporalio/client';
 import { toNumber } from '../common/proto-time.js';
+import { channelCredentials, type ClientTlsFiles } from '../common/tls.js';
 import { fromDescribeNamespaceResponse } from '../namespaces/convert.js';
 import type { NamespaceRecord } from '../persistence/types.js';
 import { FailoverServiceClient, type FailoverNamespaceRequest, type FailoverNamespaceResponse } from '../../proto/gen/tandem/admin/v1/failover.js';
@@ -19,10 +20,14 @@ export class RegionClient {
   constructor(
     readonly region: string,
     readonly endpoint: string,
+    tls?: ClientTlsFiles,
   ) {
-    this.connection = Connection.lazy({ address: endpoint, interceptors: [] });
-    this.failovers = new FailoverServiceClient(endpoint, grpc.credentials.createInsecure());
-    this.audits = new FailoverAuditServiceClient(endpoint, grpc.credentials.createInsecure());
+    // One set of credentials for the SDK's connection and the admin clients: a re-issued CA or
+    // certificate reaches their next connection without a restart.
+    const credentials = channelCredentials(tls);
+    this.connection = Connection.lazy({ address: endpoint, interceptors: [], credentials });
+    this.failovers = new FailoverServiceClient(endpoint, credentials);
+    this.audits = new FailoverAuditServiceClient(endpoint, credentials);
   }
 
   /** Runs fn's WorkflowService calls with a deadline timeoutMs from now. */

@@ -2,7 +2,8 @@
 // Every call goes through one wrapper: decode check, generic payload/duration checks, the handler,
 // error mapping, metrics. No request can throw past it.
 import * as grpc from '@grpc/grpc-js';
-import { bindInsecure, newStopController, stopGracefully } from '../common/grpc-server.js';
+import { bindServer, newStopController, stopGracefully } from '../common/grpc-server.js';
+import { peersOnly, serverCredentials, type TlsFiles } from '../common/tls.js';
 import type { Service } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { apiError } from '../common/errors.js';
@@ -30,12 +31,16 @@ const HEALTH_SERVICE = 'grpc.health.v1.Health';
 export interface ExtraService {
   definition: grpc.ServiceDefinition;
   implementation: grpc.UntypedServiceImplementation;
+  /** For other regions only (replication): with TLS, served only to callers with a client certificate the region's CA signed. */
+  peersOnly?: boolean;
 }
 
 export interface FrontendServiceDeps extends FrontendDeps {
   registry: Registry;
   /** E.g. the inter-region replication endpoint, added by the process main. */
   extraServices?: ExtraService[];
+  /** The port's TLS; plaintext when absent. */
+  tls?: TlsFiles;
   /**
    * Where UpdateNamespace's change of active cluster goes. Default: a coordinator on this region's
    * store that does not wait for replication (one region, tests); process mains pass theirs.
@@ -56,6 +61,7 @@ export class FrontendService implements Service {
   private boundPort?: number;
   private readonly extraServices: ExtraService[];
   private readonly failover: FailoverCoordinator;
+  private readonly tls?: TlsFiles;
 
   constructor(config: Partial<FrontendConfig> & { region: string }, deps: FrontendServiceDeps) {
     this.config = frontendConfig(config);
@@ -64,6 +70,7 @@ export class FrontendService implements Service {
     }
     this.log = deps.logger.child({ service: 'frontend' });
     this.extraServices = deps.extraServices ?? [];
+    this.tls = deps.tls;
     this.failover =
       deps.failover ?? new NamespaceFailoverCoordinator({ registry: deps.namespaces, audit: deps.persistence.clusterMetadata, log: this.log.child({ component: 'failover' }) });
     this.ctx = new FrontendContext(this.config, { ...deps, logger: this.log });
@@ -106,13 +113,13 @@ export class FrontendService implements Service {
       server.addService(serviceDefinition(service), impl);
     }
     server.addService(healthDefinition, this.health.implementation());
-    for (const extra of this.extraServices) server.addService(extra.definition, extra.implementation);
+    for (const extra of this.extraServices) server.addService(extra.definition, extra.peersOnly && this.tls ? peersOnly(extra.implementation) : extra.implementation);
     reflectionService([WORKFLOW_SERVICE, OPERATOR_SERVICE, HEALTH_SERVICE]).addToServer(server);
 
-    this.boundPort = await bindInsecure(server, this.config.host, this.config.port);
+    this.boundPort = await bindServer(server, this.config.host, this.config.port, serverCredentials(this.tls, this.log.child({ component: 'tls' })));
     this.server = server;
     this.health.setServing(true);
-    this.log.info({ address: this.address }, 'frontend listening');
+    this.log.info({ address: this.address, tls: this.tls !== undefined }, 'frontend listening');
   }
 
   async stop(): Promise<void> {
