@@ -44,9 +44,11 @@ export function systemHandlers(ctx: FrontendContext): Handlers {
         encodedFailureAttributes: true,
         upsertMemo: true,
         countGroupByExecutionStatus: true,
-        // Eager start and SDK metadata need history support first (see DESIGN SDK notes).
+        // WorkflowTaskCompleted events keep the worker's sdk_metadata, so SDK flags a worker
+        // recorded replay the same way on every other worker.
+        sdkMetadata: true,
+        // Eager start needs history support first.
         eagerWorkflowStart: false,
-        sdkMetadata: false,
         supportsSchedules: false,
         buildIdBasedVersioning: false,
       },

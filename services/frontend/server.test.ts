@@ -44,7 +44,7 @@ describe('system', () => {
     assert.equal(info.capabilities?.signalAndQueryHeader, true);
     assert.equal(info.capabilities?.internalErrorDifferentiation, true);
     assert.equal(info.capabilities?.countGroupByExecutionStatus, true);
-    assert.equal(info.capabilities?.sdkMetadata, false);
+    assert.equal(info.capabilities?.sdkMetadata, true);
     assert.equal(info.capabilities?.eagerWorkflowStart, false);
   });
 

@@ -35,3 +35,4 @@ export * from './money-transfer.js';
 export * from './worker-cases.js';
 export * from './lifecycle.js';
 export * from './search-attributes.js';
+export * from './parity.js';
