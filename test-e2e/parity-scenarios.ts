@@ -3,7 +3,7 @@
 // behave the same. `record-reference.ts` runs them against the reference server once and keeps
 // the answers as a fixture; `parity.test.ts` runs them against Tandem and compares.
 import { randomUUID } from 'node:crypto';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle, WorkflowStartOptions } from '@temporalio/client';
 import { toPayloads } from '@temporalio/common';
 import { enums, historyv1, updatev1, workflowservice as ws } from '../services/common/temporal.js';
 import { eventually } from './harness.js';
@@ -48,6 +48,9 @@ const volatileFields = new Set([
   'firstWorkflowTaskBackoff',
   'workerVersion',
   'sdkVersion',
+  'namespaceId',
+  // Written by the SDK from its own source paths, not by the server.
+  'stackTrace',
 ]);
 
 /** SDK flags are a set (core keeps them in a hash set): their order means nothing. */
@@ -70,9 +73,23 @@ export function normalizeEvent(e: historyv1.IHistoryEvent): Record<string, unkno
   return withoutVolatile(historyv1.HistoryEvent.toObject(historyv1.HistoryEvent.fromObject(e), asObject)) as Record<string, unknown>;
 }
 
+/** Small pages: a page of the big histories of `suggestContinueAsNew` must stay under gRPC's 4 MiB. */
+const HISTORY_PAGE_EVENTS = 2;
+
 async function historyOf(client: Client, h: WorkflowHandle): Promise<Record<string, unknown>[]> {
-  const res = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId: h.workflowId } });
-  return (res.history?.events ?? []).map(normalizeEvent);
+  const events: Record<string, unknown>[] = [];
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const res = await client.workflowService.getWorkflowExecutionHistory({
+      namespace: client.options.namespace,
+      execution: { workflowId: h.workflowId },
+      maximumPageSize: HISTORY_PAGE_EVENTS,
+      nextPageToken,
+    });
+    events.push(...(res.history?.events ?? []).map(normalizeEvent));
+    nextPageToken = res.nextPageToken?.length ? res.nextPageToken : undefined;
+  } while (nextPageToken);
+  return events;
 }
 
 async function outcomeOf(call: () => Promise<unknown>, toObject: (r: unknown) => unknown): Promise<CallOutcome> {
@@ -110,9 +127,22 @@ async function firstTaskDone(client: Client, h: WorkflowHandle): Promise<void> {
   );
 }
 
-function start(env: ScenarioEnv, workflowType: string): Promise<WorkflowHandle> {
-  return env.client.workflow.start(workflowType, { workflowId: `${workflowType}-${randomUUID()}`, taskQueue: env.taskQueue, args: [] });
+type StartOptions = Pick<WorkflowStartOptions, 'args' | 'retry' | 'workflowExecutionTimeout'>;
+
+function start(env: ScenarioEnv, workflowType: string, opts: StartOptions = {}): Promise<WorkflowHandle> {
+  return env.client.workflow.start(workflowType, { workflowId: `${workflowType}-${randomUUID()}`, taskQueue: env.taskQueue, args: [], ...opts });
 }
+
+/** Runs a workflow to its close, whatever the close; its history is the result. */
+async function runToClose(env: ScenarioEnv, workflowType: string, opts: StartOptions = {}): Promise<ScenarioRun> {
+  const h = await start(env, workflowType, opts);
+  await h.result().catch(() => undefined);
+  return { workflowId: h.workflowId, history: await historyOf(env.client, h), calls: {} };
+}
+
+const quickRetry = { initialInterval: '10ms', backoffCoefficient: 1 };
+/** Big enough that a few of them cross the reference's 4 MiB suggestion threshold, small enough for the 2 MiB payload limit. */
+const BLOB_BYTES = 1_200_000;
 
 export const scenarios = {
   /** Issue 14.1: a cancelled timer; the history must replay on any worker. */
@@ -168,6 +198,37 @@ export const scenarios = {
     await h.signal('slowSignal');
     await h.result();
     return { workflowId: h.workflowId, history: await historyOf(client, h), calls: {} };
+  },
+
+  /** Issue 14.6: the retry state of each way an activity's retries end. */
+  activityRetryStates: (env: ScenarioEnv) => runToClose(env, 'activityRetryStates'),
+  /** Issue 14.6: a non-retryable failure under a retry policy. */
+  workflowNonRetryable: (env: ScenarioEnv) => runToClose(env, 'failsWith', { args: ['nonRetryable'], retry: { ...quickRetry, maximumAttempts: 3 } }),
+  /** Issue 14.6: a retryable failure on the last attempt. */
+  workflowMaximumAttempts: (env: ScenarioEnv) => runToClose(env, 'failsWith', { args: ['retryable'], retry: { ...quickRetry, maximumAttempts: 1 } }),
+  /** Issue 14.6: a failure without a retry policy. */
+  workflowNoRetryPolicy: (env: ScenarioEnv) => runToClose(env, 'failsWith', { args: ['retryable'] }),
+  /** Issue 14.6: a run timed out. */
+  workflowTimedOut: (env: ScenarioEnv) => runToClose(env, 'napper', { args: [3_600_000], workflowExecutionTimeout: '1s' }),
+  /** Issue 14.6: a child failed for good, as its parent's history tells it. */
+  childRetryState: (env: ScenarioEnv) => runToClose(env, 'failingChildParent'),
+
+  /** Issue 14.6: each signal grows the history by about a megabyte until the server suggests continue-as-new. */
+  async suggestContinueAsNew(env: ScenarioEnv): Promise<ScenarioRun> {
+    const h = await start(env, 'growsUntilSuggested');
+    await firstTaskDone(env.client, h);
+    const blob = 'x'.repeat(BLOB_BYTES);
+    // One signal per workflow task, so both servers write the same history.
+    for (let sent = 1; (await h.describe()).status.name === 'RUNNING'; sent++) {
+      await h.signal('blob', blob);
+      await eventually('the signal handled and its workflow task completed', async () =>
+        (await h.query<number>('blobs')) === sent && !(await h.describe()).raw.pendingWorkflowTask ? true : undefined,
+      );
+    }
+    const events = await historyOf(env.client, h);
+    // The blobs themselves say nothing; their sizes are in historySizeBytes, which both servers count their own way.
+    for (const e of events) delete (e.workflowExecutionSignaledEventAttributes as { input?: unknown } | undefined)?.input;
+    return { workflowId: h.workflowId, history: events, calls: {} };
   },
 };
 

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { workflowsPath } from './harness.js';
+import * as activities from './parity-activities.js';
 import { scenarios, type ScenarioName, type ScenarioResult } from './parity-scenarios.js';
 
 export const referenceFixture = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'reference-parity.json');
@@ -17,7 +18,7 @@ async function main(address: string): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const taskQueue = `parity-${randomUUID()}`;
   const native = await NativeConnection.connect({ address });
-  const worker = await Worker.create({ connection: native, taskQueue, workflowsPath });
+  const worker = await Worker.create({ connection: native, taskQueue, workflowsPath, activities });
   const running = worker.run();
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });

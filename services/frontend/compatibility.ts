@@ -34,7 +34,8 @@ export const knownDifferences: Record<Service, Record<string, string>> = {
       '`request_eager_execution` is ignored (the capability is off, so SDKs do not ask); `user_metadata` (static summary and details) is not stored.',
     SignalWithStartWorkflowExecution: '`user_metadata` is not stored.',
     DescribeWorkflowExecution: '`execution_config.user_metadata` is never returned (not stored at start).',
-    PollWorkflowTaskQueue: 'WorkflowTaskStarted events never set `suggest_continue_as_new`, however long the history grows.',
+    PollWorkflowTaskQueue:
+      'The WorkflowTaskStarted event of a transient (retried) or speculative (Workflow Update) task, which exists only in the poll response, carries neither `suggest_continue_as_new` nor `history_size_bytes`.',
     RespondWorkflowTaskCompleted: 'The `user_metadata` of commands (timer, activity and child workflow summaries) is not written to their events.',
   },
   [OPERATOR_SERVICE]: {},

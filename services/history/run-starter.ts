@@ -6,7 +6,7 @@ import { durationFromMs, optionalDurationMs, timestampFromMs, toLong } from '../
 import { nextCronDelayMs } from './cron.js';
 import { MutableState } from './mutable-state.js';
 import { decodeB64 } from './payload-codec.js';
-import { retryBackoffMs } from './retry-policy.js';
+import { retryDecision, retryPolicyWithDefaults, type RetryDecision } from './retry-policy.js';
 import { newRunId } from './shard.js';
 import type { ParentInfo } from './state.js';
 import type { Transactions } from './transaction.js';
@@ -49,6 +49,12 @@ export interface StartParams {
 }
 
 
+/** The reference's workflow task timeout: 10 s unless asked, at most 120 s, never past the run timeout (0: none). */
+export function workflowTaskTimeoutMs(requested: Parameters<typeof optionalDurationMs>[0], runTimeoutMs: number): number {
+  const ms = Math.min(optionalDurationMs(requested) || 10_000, 120_000);
+  return runTimeoutMs > 0 ? Math.min(ms, runTimeoutMs) : ms;
+}
+
 export function startParamsFromRequest(req: ws.IStartWorkflowExecutionRequest | ws.ISignalWithStartWorkflowExecutionRequest): StartParams {
   const executionTimeoutMs = optionalDurationMs(req.workflowExecutionTimeout);
   let runTimeoutMs = optionalDurationMs(req.workflowRunTimeout);
@@ -64,7 +70,7 @@ export function startParamsFromRequest(req: ws.IStartWorkflowExecutionRequest | 
     header: req.header,
     workflowExecutionTimeoutMs: executionTimeoutMs,
     workflowRunTimeoutMs: runTimeoutMs,
-    workflowTaskTimeoutMs: Math.min(optionalDurationMs(req.workflowTaskTimeout) || 10_000, 120_000),
+    workflowTaskTimeoutMs: workflowTaskTimeoutMs(req.workflowTaskTimeout, runTimeoutMs ?? 0),
     identity: req.identity ?? '',
     retryPolicy: req.retryPolicy,
     cronSchedule: cron,
@@ -105,7 +111,7 @@ export class RunStarter {
           continuedFailure: p.continued?.failure,
           lastCompletionResult: p.continued?.lastCompletionResult,
           attempt: p.continued?.attempt ?? 1,
-          retryPolicy: p.retryPolicy,
+          retryPolicy: p.retryPolicy ? retryPolicyWithDefaults(p.retryPolicy) : null,
           cronSchedule: p.cronSchedule ?? '',
           memo: p.memo,
           searchAttributes: p.searchAttributes,
@@ -155,6 +161,11 @@ export class RunStarter {
     return next;
   }
 
+  /** What the run's retry policy says about the failure that closes it. */
+  retryDecision(ms: MutableState, failure: failurev1.IFailure | null, now: number): RetryDecision {
+    return retryDecision(ms.info.retryPolicy, ms.info.attempt, failure, now, ms.info.executionExpirationTimeMs);
+  }
+
   /** Start params for a retry or cron run of ms, or null when neither applies. */
   async nextRunParams(
     ms: MutableState,
@@ -168,7 +179,7 @@ export class RunStarter {
     let attempt = info.attempt;
     let initiator = enums.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_RETRY;
     if (kind === 'retry') {
-      backoff = retryBackoffMs(info.retryPolicy, info.attempt, failure, now, info.executionExpirationTimeMs);
+      backoff = this.retryDecision(ms, failure, now).backoffMs;
       attempt = info.attempt + 1;
     } else if (info.cronSchedule) {
       backoff = nextCronDelayMs(info.cronSchedule, now);

@@ -78,6 +78,8 @@ export class WorkflowTaskHandler {
             identity: poll.identity ?? '',
             requestId,
             historySizeBytes: toLong(BigInt(ms.info.historySizeBytes)),
+            // Set only when true, as the reference does: a false one would be written and shown.
+            ...(this.continueAsNewSuggested(ms) && { suggestContinueAsNew: true }),
           },
         },
         now,
@@ -85,6 +87,15 @@ export class WorkflowTaskHandler {
       return ms;
     });
     return this.pollResponse(ms);
+  }
+
+  /**
+   * The reference's test, made before the started event is added: the events that have ids so
+   * far (the scheduled event included) and the bytes of the history written so far.
+   */
+  private continueAsNewSuggested(ms: MutableState): boolean {
+    const c = this.ctx.config;
+    return ms.info.nextEventId - 1 >= c.suggestContinueAsNewHistoryCount || ms.info.historySizeBytes >= c.suggestContinueAsNewHistoryBytes;
   }
 
   /**

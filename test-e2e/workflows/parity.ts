@@ -1,6 +1,22 @@
 // Workflows of the parity suite (issue 14): each runs the same way on Tandem and on the reference
 // server, whose histories are kept as fixtures (test-e2e/fixtures/reference-parity.json).
-import { CancellationScope, condition, defineSignal, defineUpdate, isCancellation, setHandler, sleep } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  condition,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type * as activities from '../parity-activities.js';
 
 /** Starts a long timer, lets a short one fire, then cancels the long one: a TimerCanceled event. */
 export async function cancelledTimer(): Promise<string> {
@@ -47,4 +63,60 @@ export async function leavesHandlerRunning(): Promise<string> {
   });
   await condition(() => started !== '');
   return `left the ${started} handler running`;
+}
+
+/** The retry state an activity or child failure carried, as the workflow saw it. */
+function retryStateOf(err: unknown): string {
+  if (err instanceof ActivityFailure || err instanceof ChildWorkflowFailure) return String(err.retryState);
+  throw err;
+}
+
+async function settle(run: () => Promise<unknown>): Promise<string> {
+  try {
+    await run();
+    return 'completed';
+  } catch (err) {
+    return retryStateOf(err);
+  }
+}
+
+const quick = { initialInterval: '10ms', backoffCoefficient: 1 };
+
+/** One activity per retry state a policy can end with; answers the states the workflow saw. */
+export async function activityRetryStates(): Promise<string[]> {
+  const threeAttempts = proxyActivities<typeof activities>({ startToCloseTimeout: '10s', retry: { ...quick, maximumAttempts: 3, nonRetryableErrorTypes: ['Fatal'] } });
+  const twoAttempts = proxyActivities<typeof activities>({ startToCloseTimeout: '10s', retry: { ...quick, maximumAttempts: 2 } });
+  const oneAttempt = proxyActivities<typeof activities>({ startToCloseTimeout: '200ms', retry: { maximumAttempts: 1 } });
+  const scheduleToClose = proxyActivities<typeof activities>({ scheduleToCloseTimeout: '300ms', retry: quick });
+  return [
+    await settle(() => threeAttempts.failAs('nonRetryable')),
+    await settle(() => twoAttempts.failAs('retryable')),
+    await settle(() => threeAttempts.failAs('fatalType')),
+    await settle(() => oneAttempt.outlast(2_000)),
+    await settle(() => scheduleToClose.outlast(2_000)),
+  ];
+}
+
+export async function failsWith(kind: activities.FailureKind): Promise<never> {
+  if (kind === 'nonRetryable') throw ApplicationFailure.nonRetryable('no point retrying', 'Permanent');
+  throw ApplicationFailure.create({ message: 'try again', type: 'Transient' });
+}
+
+/** A child that fails for good: the parent sees the child's retry state. */
+export async function failingChildParent(): Promise<string> {
+  return await settle(() =>
+    executeChild(failsWith, { args: ['nonRetryable'], workflowId: `${workflowInfo().workflowId}-child`, retry: { ...quick, maximumAttempts: 3 } }),
+  );
+}
+
+export const blobSignal = defineSignal<[string]>('blob');
+export const blobsQuery = defineQuery<number>('blobs');
+
+/** Takes signals until the server suggests continuing as new; answers how many it took. */
+export async function growsUntilSuggested(): Promise<number> {
+  let blobs = 0;
+  setHandler(blobSignal, () => void blobs++);
+  setHandler(blobsQuery, () => blobs);
+  await condition(() => workflowInfo().continueAsNewSuggested);
+  return blobs;
 }
