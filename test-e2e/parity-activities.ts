@@ -14,3 +14,7 @@ export async function failAs(kind: FailureKind): Promise<void> {
 export async function outlast(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
+
+export async function echo(text: string): Promise<string> {
+  return text;
+}

@@ -127,7 +127,7 @@ async function firstTaskDone(client: Client, h: WorkflowHandle): Promise<void> {
   );
 }
 
-type StartOptions = Pick<WorkflowStartOptions, 'args' | 'retry' | 'workflowExecutionTimeout'>;
+type StartOptions = Pick<WorkflowStartOptions, 'args' | 'retry' | 'workflowExecutionTimeout' | 'staticSummary' | 'staticDetails'>;
 
 function start(env: ScenarioEnv, workflowType: string, opts: StartOptions = {}): Promise<WorkflowHandle> {
   return env.client.workflow.start(workflowType, { workflowId: `${workflowType}-${randomUUID()}`, taskQueue: env.taskQueue, args: [], ...opts });
@@ -212,6 +212,19 @@ export const scenarios = {
   workflowTimedOut: (env: ScenarioEnv) => runToClose(env, 'napper', { args: [3_600_000], workflowExecutionTimeout: '1s' }),
   /** Issue 14.6: a child failed for good, as its parent's history tells it. */
   childRetryState: (env: ScenarioEnv) => runToClose(env, 'failingChildParent'),
+
+  /** Issue 14.4: user metadata of the run, a timer, an activity and a child, in history and in describe. */
+  async userMetadata(env: ScenarioEnv): Promise<ScenarioRun> {
+    const run = await runToClose(env, 'summarizedSteps', { staticSummary: 'parity summary', staticDetails: 'parity **details**' });
+    const { client } = env;
+    const describe = async (workflowId: string) =>
+      outcomeOf(
+        () => client.workflowService.describeWorkflowExecution({ namespace: client.options.namespace, execution: { workflowId } }),
+        (r) => ({ userMetadata: ws.DescribeWorkflowExecutionResponse.toObject(r as never, asObject).executionConfig?.userMetadata }),
+      );
+    run.calls = { describe: await describe(run.workflowId), describeChild: await describe(`${run.workflowId}-child`) };
+    return run;
+  },
 
   /** Issue 14.6: each signal grows the history by about a megabyte until the server suggests continue-as-new. */
   async suggestContinueAsNew(env: ScenarioEnv): Promise<ScenarioRun> {

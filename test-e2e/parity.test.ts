@@ -118,6 +118,16 @@ for (const kind of storesUnderTest()) {
       assertSameHistory((await scenarios.suggestContinueAsNew(env)).history, reference.scenarios.suggestContinueAsNew.history);
     });
 
+    test('user metadata: the summaries and details of the run, a timer, an activity and a child are in history and describe', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const run = await scenarios.userMetadata(env);
+      assertSameHistory(run.history, reference.scenarios.userMetadata.history);
+      assert.deepEqual(run.calls, reference.scenarios.userMetadata.calls);
+      const handle = env.client.workflow.getHandle(run.workflowId);
+      const described = await handle.describe();
+      assert.equal(await described.staticSummary(), 'parity summary', 'as the SDK reads it');
+      assert.equal(await described.staticDetails(), 'parity **details**');
+    });
+
     testReplay(() => store!);
   });
 }

@@ -30,13 +30,9 @@ export const knownDifferences: Record<Service, Record<string, string>> = {
     GetSystemInfo:
       'Capabilities `eagerWorkflowStart`, `supportsSchedules`, `buildIdBasedVersioning` and `nexus` are false (the reference reports them true).',
     DescribeNamespace: '`namespace_info.capabilities` (eager start, sync and async update) and `supports_schedules` are left unset / false.',
-    StartWorkflowExecution:
-      '`request_eager_execution` is ignored (the capability is off, so SDKs do not ask); `user_metadata` (static summary and details) is not stored.',
-    SignalWithStartWorkflowExecution: '`user_metadata` is not stored.',
-    DescribeWorkflowExecution: '`execution_config.user_metadata` is never returned (not stored at start).',
+    StartWorkflowExecution: '`request_eager_execution` is ignored (the capability is off, so SDKs do not ask).',
     PollWorkflowTaskQueue:
       'The WorkflowTaskStarted event of a transient (retried) or speculative (Workflow Update) task, which exists only in the poll response, carries neither `suggest_continue_as_new` nor `history_size_bytes`.',
-    RespondWorkflowTaskCompleted: 'The `user_metadata` of commands (timer, activity and child workflow summaries) is not written to their events.',
   },
   [OPERATOR_SERVICE]: {},
 };

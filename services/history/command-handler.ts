@@ -71,6 +71,7 @@ export class CommandHandler {
               useWorkflowBuildId: a.useWorkflowBuildId,
               priority: a.priority,
             },
+            userMetadata: c.userMetadata,
           },
           now,
         );
@@ -111,7 +112,10 @@ export class CommandHandler {
         }
         ms.addEvent(
           ET.EVENT_TYPE_TIMER_STARTED,
-          { timerStartedEventAttributes: { timerId: a.timerId, startToFireTimeout: a.startToFireTimeout, workflowTaskCompletedEventId: wftId } },
+          {
+            timerStartedEventAttributes: { timerId: a.timerId, startToFireTimeout: a.startToFireTimeout, workflowTaskCompletedEventId: wftId },
+            userMetadata: c.userMetadata,
+          },
           now,
         );
         return;
@@ -306,6 +310,7 @@ export class CommandHandler {
               memo: a.memo,
               searchAttributes: a.searchAttributes,
             },
+            userMetadata: c.userMetadata,
           },
           now,
         );

@@ -1,7 +1,7 @@
 // Creating runs: a client's start request, a child, and the run that follows a closed one
 // (continue-as-new, retry, cron), which is written in the same batch as the close.
 import { randomUUID } from 'node:crypto';
-import { enums, commonv1, workflowservice as ws, failure as failurev1, type workflowv1 } from '../common/temporal.js';
+import { enums, commonv1, workflowservice as ws, failure as failurev1, type sdkv1, type workflowv1 } from '../common/temporal.js';
 import { durationFromMs, optionalDurationMs, timestampFromMs, toLong } from '../common/proto-time.js';
 import { nextCronDelayMs } from './cron.js';
 import { MutableState } from './mutable-state.js';
@@ -46,6 +46,8 @@ export interface StartParams {
   signal?: { name: string; input?: commonv1.IPayloads | null; header?: commonv1.IHeader | null; identity: string; requestId: string };
   /** Worker Versioning: pinned to a version, or auto-upgrade, whatever the workers declare. */
   versioningOverride?: workflowv1.IVersioningOverride | null;
+  /** The static summary and details the Web UI shows, kept on the started event. */
+  userMetadata?: sdkv1.IUserMetadata | null;
 }
 
 
@@ -78,6 +80,7 @@ export function startParamsFromRequest(req: ws.IStartWorkflowExecutionRequest | 
     searchAttributes: req.searchAttributes,
     firstWorkflowTaskBackoffMs: cron ? nextCronDelayMs(cron, Date.now()) : delayMs,
     versioningOverride: req.versioningOverride,
+    userMetadata: req.userMetadata,
   };
 }
 
@@ -125,6 +128,7 @@ export class RunStarter {
           workflowId: ms.info.workflowId,
           versioningOverride: p.versioningOverride,
         },
+        userMetadata: p.userMetadata,
       },
       now,
     );

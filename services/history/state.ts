@@ -207,6 +207,8 @@ export interface ExecutionInfo {
   /** Worker Versioning (versioning.ts): what the last completed workflow task's worker declared. */
   versioning?: RunVersioning;
   versioningOverride?: VersioningOverride;
+  /** Base64 UserMetadata of the started event (static summary and details), absent when it had none. */
+  userMetadata?: string;
 }
 
 /**

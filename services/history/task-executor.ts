@@ -313,7 +313,8 @@ export class TaskExecutor {
     const parent = await e.tx.read(task.namespaceId, task.workflowId, task.runId);
     const child = parent.child(initiatedEventId);
     if (!parent.isRunning || !child || child.startedEventId > 0) return;
-    const a = (await e.tx.readEvent(parent, initiatedEventId))?.startChildWorkflowExecutionInitiatedEventAttributes;
+    const initiated = await e.tx.readEvent(parent, initiatedEventId);
+    const a = initiated?.startChildWorkflowExecutionInitiatedEventAttributes;
     if (!a) return;
     const executionTimeoutMs = optionalDurationMs(a.workflowExecutionTimeout);
     const params: StartParams = {
@@ -333,6 +334,7 @@ export class TaskExecutor {
       memo: a.memo,
       searchAttributes: a.searchAttributes,
       firstWorkflowTaskBackoffMs: 0,
+      userMetadata: initiated.userMetadata,
       parent: {
         namespaceId: task.namespaceId,
         namespace: (await e.namespaces.requireById(task.namespaceId)).name,

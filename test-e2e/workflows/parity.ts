@@ -120,3 +120,21 @@ export async function growsUntilSuggested(): Promise<number> {
   await condition(() => workflowInfo().continueAsNewSuggested);
   return blobs;
 }
+
+const summarized = proxyActivities<typeof activities>({ startToCloseTimeout: '10s', summary: 'echo, summarized' });
+
+export async function summarizedChild(): Promise<string> {
+  return 'child done';
+}
+
+/** A timer, an activity and a child, each with the static summary the Web UI shows. */
+export async function summarizedSteps(): Promise<string> {
+  await sleep(10, { summary: 'a short nap' });
+  const echoed = await summarized.echo('hello');
+  const child = await executeChild(summarizedChild, {
+    workflowId: `${workflowInfo().workflowId}-child`,
+    staticSummary: 'the child',
+    staticDetails: 'the child, in **detail**',
+  });
+  return `${echoed}, ${child}`;
+}
