@@ -31,8 +31,6 @@ export const knownDifferences: Record<Service, Record<string, string>> = {
       'Capabilities `eagerWorkflowStart`, `supportsSchedules`, `buildIdBasedVersioning` and `nexus` are false (the reference reports them true).',
     DescribeNamespace: '`namespace_info.capabilities` (eager start, sync and async update) and `supports_schedules` are left unset / false.',
     StartWorkflowExecution: '`request_eager_execution` is ignored (the capability is off, so SDKs do not ask).',
-    PollWorkflowTaskQueue:
-      'The WorkflowTaskStarted event of a transient (retried) or speculative (Workflow Update) task, which exists only in the poll response, carries neither `suggest_continue_as_new` nor `history_size_bytes`.',
   },
   [OPERATOR_SERVICE]: {},
 };

@@ -104,6 +104,18 @@ test('a speculative workflow task writes nothing until it is materialized', () =
   assert.equal(ms.speculative, null);
 });
 
+test("an unpersisted task's started event tells what its start saw, written as the reference writes it", () => {
+  const ms = started();
+  ms.takeTransaction();
+  const spec = { scheduledEventId: 2, startedEventId: 3, scheduledTimeMs: 1, startedTimeMs: 2, taskQueue: 'q', kind: 1 as const, startToCloseMs: 10_000, identity: 'w', requestId: 'r' };
+  ms.speculative = { ...spec, startedAs: { historySizeBytes: 5_000_000, suggestContinueAsNew: true } };
+  const shown = ms.unpersistedTaskEvents()[1]!.workflowTaskStartedEventAttributes!;
+  assert.equal(toNumber(shown.historySizeBytes), 5_000_000);
+  assert.equal(shown.suggestContinueAsNew, true);
+  ms.speculative = { ...spec, startedAs: { historySizeBytes: 10, suggestContinueAsNew: false } };
+  assert.ok(!('suggestContinueAsNew' in ms.unpersistedTaskEvents()[1]!.workflowTaskStartedEventAttributes!), 'false is left unset');
+});
+
 test('the state survives its blob', () => {
   const ms = started();
   const copy = MutableState.fromBlob(ms.toBlob(), 3, 7n);

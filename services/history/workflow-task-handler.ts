@@ -10,8 +10,8 @@ import type { NamespaceRef } from './api.js';
 import { BadCommand, type CommandHandler } from './command-handler.js';
 import type { HistoryContext } from './context.js';
 import { encodeHistoryPageToken } from './history-page-token.js';
-import type { MutableState, SpeculativeWorkflowTask } from './mutable-state.js';
-import type { WorkflowTaskInfo } from './state.js';
+import { startedEventFacts, type MutableState, type SpeculativeWorkflowTask } from './mutable-state.js';
+import type { StartedEventFacts, WorkflowTaskInfo } from './state.js';
 import { withoutStandbyWait } from './sync-replication.js';
 import { decodeWorkflowTaskToken, encodeWorkflowTaskToken, type WorkflowTaskToken } from './task-token.js';
 import { workflowTaskStartedTasks } from './task-generator.js';
@@ -52,6 +52,7 @@ export class WorkflowTaskHandler {
         spec.startedTimeMs = now;
         spec.identity = poll.identity ?? '';
         spec.requestId = requestId;
+        spec.startedAs = this.startedFacts(ms);
         this.armSpeculativeTimeout(ms.key, spec);
         return ms;
       }
@@ -66,6 +67,7 @@ export class WorkflowTaskHandler {
         wt.startedTimeMs = now;
         wt.requestId = requestId;
         wt.identity = poll.identity ?? '';
+        wt.startedAs = this.startedFacts(ms);
         ms.dirty = true;
         for (const t of workflowTaskStartedTasks(ms)) ms.addTask(t);
         return ms;
@@ -77,9 +79,7 @@ export class WorkflowTaskHandler {
             scheduledEventId: toLong(BigInt(wt.scheduledEventId)),
             identity: poll.identity ?? '',
             requestId,
-            historySizeBytes: toLong(BigInt(ms.info.historySizeBytes)),
-            // Set only when true, as the reference does: a false one would be written and shown.
-            ...(this.continueAsNewSuggested(ms) && { suggestContinueAsNew: true }),
+            ...startedEventFacts(this.startedFacts(ms)),
           },
         },
         now,
@@ -90,12 +90,15 @@ export class WorkflowTaskHandler {
   }
 
   /**
-   * The reference's test, made before the started event is added: the events that have ids so
-   * far (the scheduled event included) and the bytes of the history written so far.
+   * What a started event tells the worker, with the reference's test for suggesting continue-as-new,
+   * made before the started event is added: the events written so far (a persisted scheduled event
+   * included, a transient or speculative one not) and their bytes.
    */
-  private continueAsNewSuggested(ms: MutableState): boolean {
+  private startedFacts(ms: MutableState): StartedEventFacts {
     const c = this.ctx.config;
-    return ms.info.nextEventId - 1 >= c.suggestContinueAsNewHistoryCount || ms.info.historySizeBytes >= c.suggestContinueAsNewHistoryBytes;
+    const events = ms.info.nextEventId - 1;
+    const bytes = ms.info.historySizeBytes;
+    return { historySizeBytes: bytes, suggestContinueAsNew: events >= c.suggestContinueAsNewHistoryCount || bytes >= c.suggestContinueAsNewHistoryBytes };
   }
 
   /**
