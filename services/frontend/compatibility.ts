@@ -29,7 +29,7 @@ export const knownDifferences: Record<Service, Record<string, string>> = {
   [WORKFLOW_SERVICE]: {
     GetSystemInfo:
       'Capabilities `eagerWorkflowStart`, `supportsSchedules`, `buildIdBasedVersioning` and `nexus` are false (the reference reports them true).',
-    DescribeNamespace: '`namespace_info.capabilities` (eager start, sync and async update) and `supports_schedules` are left unset / false.',
+    DescribeNamespace: '`namespace_info.supports_schedules` and `namespace_info.capabilities.eager_workflow_start` are false (the reference reports them true).',
     StartWorkflowExecution: '`request_eager_execution` is ignored (the capability is off, so SDKs do not ask).',
   },
   [OPERATOR_SERVICE]: {},

@@ -118,6 +118,8 @@ describe('namespaces', () => {
     assert.equal(d.namespaceInfo?.state, temporal.api.enums.v1.NamespaceState.NAMESPACE_STATE_REGISTERED);
     assert.equal(d.namespaceInfo?.ownerEmail, 'team@example.com');
     assert.deepEqual({ ...d.namespaceInfo?.data }, { team: 'payments' });
+    assert.equal(d.namespaceInfo?.capabilities?.syncUpdate, true);
+    assert.equal(d.namespaceInfo?.capabilities?.asyncUpdate, true);
     assert.equal(Number(d.config?.workflowExecutionRetentionTtl?.seconds), 86_400);
     assert.equal(d.replicationConfig?.activeClusterName, 'a');
     assert.equal(Number(d.failoverVersion), 1);

@@ -108,6 +108,8 @@ export function toDescribeNamespaceResponse(rec: NamespaceRecord): ws.IDescribeN
     data: { ...rec.data },
     id: rec.id,
     supportsSchedules: false,
+    // What the SDKs may check per namespace; as GetSystemInfo, no eager start.
+    capabilities: { eagerWorkflowStart: false, syncUpdate: true, asyncUpdate: true },
   };
   return {
     namespaceInfo: info,
