@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle, WorkflowStartOptions } from '@temporalio/client';
 import { toPayloads } from '@temporalio/common';
-import { enums, historyv1, updatev1, workflowservice as ws } from '../services/common/temporal.js';
+import { enums, historyv1, protocolv1, updatev1, workflowservice as ws } from '../services/common/temporal.js';
 import { eventually } from './harness.js';
 
 export interface ScenarioEnv {
@@ -188,6 +188,63 @@ export const scenarios = {
       pollUpdateResponse,
     );
     return { workflowId: h.workflowId, history: await historyOf(client, h), calls };
+  },
+
+  /**
+   * Issue 14.2: a worker closes the run while an update it has not seen yet waits. The test is
+   * the worker (raw polls and completions on a queue no SDK worker polls), so the update surely
+   * arrives while the task runs; the next task, if any, rejects it and closes the run.
+   */
+  async closeUnderPendingUpdate(env: ScenarioEnv): Promise<ScenarioRun> {
+    const { client } = env;
+    const namespace = client.options.namespace;
+    const taskQueue = { name: `${env.taskQueue}-raw` };
+    const workflowId = `closeUnderPendingUpdate-${randomUUID()}`;
+    const updateId = 'pending-1';
+    await client.workflowService.startWorkflowExecution({ namespace, workflowId, workflowType: { name: 'raw' }, taskQueue, requestId: randomUUID() });
+    // A long poll needs a deadline; the task is already there.
+    const poll = () =>
+      client.connection.withDeadline(Date.now() + 30_000, () => client.workflowService.pollWorkflowTaskQueue({ namespace, taskQueue, identity: 'parity-raw' }));
+    const close = (taskToken: Uint8Array, messages: protocolv1.IMessage[] = []) => () =>
+      client.workflowService.respondWorkflowTaskCompleted({
+        namespace,
+        taskToken,
+        identity: 'parity-raw',
+        commands: [{ commandType: enums.CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, completeWorkflowExecutionCommandAttributes: {} }],
+        messages,
+      });
+    const first = await poll();
+    const update = outcomeOf(rawUpdate(env, workflowId, updateId, 'late', []), updateResponse);
+    await eventually('the update admitted', async () => {
+      const r = await client.workflowService.pollWorkflowExecutionUpdate({
+        namespace,
+        updateRef: { workflowExecution: { workflowId }, updateId },
+        waitPolicy: { lifecycleStage: enums.UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED },
+      });
+      return r.stage ? true : undefined;
+    });
+    const calls: Record<string, CallOutcome> = { closeWithUpdatePending: await outcomeOf(close(first.taskToken!), empty) };
+    if ('code' in calls.closeWithUpdatePending) {
+      const second = await poll();
+      const delivered = second.messages ?? [];
+      calls.nextTaskMessages = { response: delivered.map((m) => ({ protocolInstanceId: m.protocolInstanceId, type: m.body?.type_url })) };
+      const rejections = delivered.map((m) => ({
+        id: `${m.protocolInstanceId}/reject`,
+        protocolInstanceId: m.protocolInstanceId,
+        body: {
+          type_url: 'type.googleapis.com/temporal.api.update.v1.Rejection',
+          value: updatev1.Rejection.encode({
+            rejectedRequestMessageId: m.id,
+            rejectedRequestSequencingEventId: m.eventId,
+            rejectedRequest: updatev1.Request.decode(m.body!.value!),
+            failure: { message: 'the run is closing', applicationFailureInfo: { type: 'Closing' } },
+          }).finish(),
+        },
+      }));
+      calls.closeAfterRejecting = await outcomeOf(close(second.taskToken!, rejections), empty);
+    }
+    calls.update = await update;
+    return { workflowId, history: await historyOf(client, client.workflow.getHandle(workflowId)), calls };
   },
 
   /** Issue 14.2: the workflow completes while a signal's handler still runs. */

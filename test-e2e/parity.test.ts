@@ -101,6 +101,12 @@ for (const kind of storesUnderTest()) {
       assert.ok(warnings.some((m) => m.includes('[TMPRL1102] Workflow finished while an update handler was still running')), warnings.join('\n'));
     });
 
+    test('a run closed while an update waits for its first delivery: the close stands, the update is aborted as the reference words it', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const run = await scenarios.closeUnderPendingUpdate(env);
+      assert.deepEqual(run.calls, reference.scenarios.closeUnderPendingUpdate.calls);
+      assertSameHistory(run.history, reference.scenarios.closeUnderPendingUpdate.history);
+    });
+
     test('a run that completes under a running signal handler: the SDK warns, the history is the reference one', { timeout: TEST_TIMEOUT_MS }, async () => {
       warnings.length = 0;
       const run = await scenarios.unfinishedSignal(env);

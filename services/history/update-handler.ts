@@ -237,7 +237,7 @@ export class UpdateHandler {
         if (stage >= wanted) return { updateRef, stage };
         if (!ms.isRunning) {
           this.registry.dropRun(key);
-          throw apiError('WORKFLOW_ALREADY_COMPLETED');
+          throw apiError('UPDATE_ABORTED_BY_CLOSE');
         }
         if (signal.aborted) return { updateRef, stage };
         const timeout = AbortSignal.any([signal, AbortSignal.timeout(REDELIVER_CHECK_MS)]);
