@@ -44,9 +44,10 @@ export function systemHandlers(ctx: FrontendContext): Handlers {
         encodedFailureAttributes: true,
         upsertMemo: true,
         countGroupByExecutionStatus: true,
+        // WorkflowTaskCompleted events keep the worker's sdk_metadata, so SDK flags a worker
+        // recorded replay the same way on every other worker.
+        sdkMetadata: true,
         eagerWorkflowStart: true,
-        // SDK metadata needs history support first (see DESIGN SDK notes).
-        sdkMetadata: false,
         supportsSchedules: true,
         buildIdBasedVersioning: false,
       },

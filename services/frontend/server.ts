@@ -13,18 +13,12 @@ import { frontendConfig, type FrontendConfig } from './config.js';
 import { FrontendContext, type CallContext, type FrontendDeps, type Handler } from './context.js';
 import { toServiceError } from './errors.js';
 import { HealthState, healthDefinition } from '../common/health.js';
-import { deploymentHandlers } from './deployment-handlers.js';
-import { namespaceHandlers, systemHandlers } from './namespace-handlers.js';
-import { OPERATOR_SERVICE, operatorHandlers } from './operator-handlers.js';
+import { OPERATOR_SERVICE, servedHandlers, WORKFLOW_SERVICE } from './handlers.js';
 import { NamespaceFailoverCoordinator, type FailoverCoordinator } from '../namespaces/failover-coordinator.js';
 import { reflectionService } from './reflection.js';
-import { scheduleHandlers } from './schedule-handlers.js';
-import { taskHandlers } from './task-handlers.js';
 import { checkPayloadsAndDurations } from './validation.js';
-import { visibilityHandlers } from './visibility-handlers.js';
-import { workflowHandlers } from './workflow-handlers.js';
 
-export const WORKFLOW_SERVICE = 'temporal.api.workflowservice.v1.WorkflowService';
+export { WORKFLOW_SERVICE };
 const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
 /** A gRPC service of another layer served on the frontend's port (one address per region). */
@@ -94,19 +88,7 @@ export class FrontendService implements Service {
       'grpc.max_receive_message_length': this.config.maxReceiveMessageBytes,
       'grpc.max_send_message_length': -1,
     });
-    const handlers: Record<string, Handler> = {
-      ...systemHandlers(this.ctx),
-      ...namespaceHandlers(this.ctx, this.failover),
-      ...workflowHandlers(this.ctx),
-      ...taskHandlers(this.ctx),
-      ...deploymentHandlers(this.ctx),
-      ...visibilityHandlers(this.ctx),
-      ...scheduleHandlers(this.ctx),
-    };
-    for (const [name, served] of [
-      [WORKFLOW_SERVICE, handlers],
-      [OPERATOR_SERVICE, operatorHandlers(this.ctx)],
-    ] as const) {
+    for (const [name, served] of Object.entries(servedHandlers(this.ctx, this.failover))) {
       const service = reflectionRoot.lookupService(name);
       const impl: grpc.UntypedServiceImplementation = {};
       for (const method of service.methodsArray) impl[method.name] = this.unary(method, served[method.name]);

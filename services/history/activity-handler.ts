@@ -10,7 +10,7 @@ import type { HistoryContext } from './context.js';
 import type { WorkflowTaskScheduler } from './workflow-task-scheduler.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeB64, encodeB64 } from './payload-codec.js';
-import { retryBackoffMs, retryPolicyToProto } from './retry-policy.js';
+import { retryDecision, retryPolicyToProto } from './retry-policy.js';
 import type { ActivityInfo, HistoryEvent } from './state.js';
 import type Long from 'long';
 import { decodeActivityTaskToken, encodeActivityTaskToken } from './task-token.js';
@@ -193,9 +193,11 @@ export class ActivityHandler {
   }
 
   /** Retries the attempt per the activity's policy, or records the final failure. */
-  failAttempt(ms: MutableState, act: ActivityInfo, failure: failurev1.IFailure, identity: string, now: number, retryable = true): void {
+  failAttempt(ms: MutableState, act: ActivityInfo, failure: failurev1.IFailure, identity: string, now: number): void {
     const deadline = act.scheduleToCloseMs ? act.scheduledTimeMs + act.scheduleToCloseMs : 0;
-    const backoff = act.cancelRequested || !retryable ? -1 : retryBackoffMs(act.retryPolicy, act.progress.attempt, failure, now, deadline);
+    const { retryState, backoffMs: backoff } = act.cancelRequested
+      ? { retryState: enums.RetryState.RETRY_STATE_CANCEL_REQUESTED, backoffMs: -1 }
+      : retryDecision(act.retryPolicy, act.progress.attempt, failure, now, deadline);
     if (backoff >= 0) {
       act.progress.lastFailure = encodeB64(failurev1.Failure, failure);
       act.progress.attempt += 1;
@@ -209,7 +211,6 @@ export class ActivityHandler {
       return;
     }
     const startedId = this.addStartedEvent(ms, act, now);
-    const retryState = retryable ? retryStateOf(act, failure) : enums.RetryState.RETRY_STATE_TIMEOUT;
     if (failure.timeoutFailureInfo) {
       ms.addEvent(
         ET.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
@@ -257,9 +258,7 @@ export class ActivityHandler {
       },
       cause: act.progress.lastFailure ? decodeB64(failurev1.Failure, act.progress.lastFailure) : null,
     };
-    // Schedule-to-start and schedule-to-close spend the activity's whole budget: no retry.
-    const retryable = type !== 'scheduleToStart' && type !== 'scheduleToClose';
-    this.failAttempt(ms, act, failure, act.progress.identity, now, retryable);
+    this.failAttempt(ms, act, failure, act.progress.identity, now);
   }
 
   /** Dispatches a retry attempt once its backoff has passed. */
@@ -293,14 +292,4 @@ export class ActivityHandler {
     );
     return toLong(BigInt(e.eventId?.toString() ?? '0'));
   }
-}
-
-function retryStateOf(act: ActivityInfo, failure: failurev1.IFailure): number {
-  if (!act.retryPolicy) return enums.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET;
-  if (failure.applicationFailureInfo?.nonRetryable) return enums.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE;
-  if (act.retryPolicy.maximumAttempts > 0 && act.progress.attempt >= act.retryPolicy.maximumAttempts) {
-    return enums.RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED;
-  }
-  if (failure.timeoutFailureInfo) return enums.RetryState.RETRY_STATE_TIMEOUT;
-  return enums.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE;
 }

@@ -31,6 +31,13 @@ export interface HistoryConfig {
    * before it is answered UNAVAILABLE (committed here, not yet replicated; sync-replication.ts).
    */
   syncReplicationTimeoutMs: number;
+  /**
+   * A workflow task started once the history holds this many events, or this many bytes, tells
+   * the worker to continue as new (`suggest_continue_as_new`); the reference's defaults
+   * (`limit.historyCount.suggestContinueAsNew`, `limit.historySize.suggestContinueAsNew`).
+   */
+  suggestContinueAsNewHistoryCount: number;
+  suggestContinueAsNewHistoryBytes: number;
 }
 
 export const historyDefaults: HistoryConfig = {
@@ -45,6 +52,8 @@ export const historyDefaults: HistoryConfig = {
   timerAckMarginMs: 5_000,
   defaultStickyScheduleToStartMs: 5_000,
   syncReplicationTimeoutMs: 5_000,
+  suggestContinueAsNewHistoryCount: 4 * 1024,
+  suggestContinueAsNewHistoryBytes: 4 * 1024 * 1024,
 };
 
 export function compileHistoryConfig(user: Partial<HistoryConfig> = {}): HistoryConfig {
@@ -61,6 +70,8 @@ export function compileHistoryConfig(user: Partial<HistoryConfig> = {}): History
     'parkedRecheckIntervalMs',
     'timerAckMarginMs',
     'syncReplicationTimeoutMs',
+    'suggestContinueAsNewHistoryCount',
+    'suggestContinueAsNewHistoryBytes',
   ] as const;
   for (const k of positive) {
     if (!(c[k] > 0)) throw new Error(`history.${k} must be positive, got ${c[k]}`);

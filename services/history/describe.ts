@@ -1,5 +1,5 @@
 // DescribeWorkflowExecution's answer, read from mutable state alone.
-import { enums, commonv1, workflowservice as ws, failure as failurev1 } from '../common/temporal.js';
+import { enums, commonv1, sdkv1, workflowservice as ws, failure as failurev1 } from '../common/temporal.js';
 import { durationFromMs, timestampFromMs, toLong } from '../common/proto-time.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeB64 } from './payload-codec.js';
@@ -15,6 +15,7 @@ export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionRespons
       workflowExecutionTimeout: info.executionTimeoutMs ? durationFromMs(info.executionTimeoutMs) : null,
       workflowRunTimeout: info.runTimeoutMs ? durationFromMs(info.runTimeoutMs) : null,
       defaultWorkflowTaskTimeout: durationFromMs(info.workflowTaskTimeoutMs),
+      userMetadata: info.userMetadata ? decodeB64(sdkv1.UserMetadata, info.userMetadata) : null,
     },
     workflowExecutionInfo: {
       execution: { workflowId: info.workflowId, runId: info.runId },

@@ -8,7 +8,7 @@ import { foldHistory } from './event-fold.js';
 import { MutableState } from './mutable-state.js';
 import { differences, eventPart } from './replay-check.js';
 import { generateTasks } from './task-generator.js';
-import { retryBackoffMs } from './retry-policy.js';
+import { retryDecision } from './retry-policy.js';
 import type { RetryPolicyInfo } from './state.js';
 
 const ET = enums.EventType;
@@ -122,6 +122,18 @@ test('a speculative workflow task writes nothing until it is materialized', () =
   assert.equal(ms.speculative, null);
 });
 
+test("an unpersisted task's started event tells what its start saw, written as the reference writes it", () => {
+  const ms = started();
+  ms.takeTransaction();
+  const spec = { scheduledEventId: 2, startedEventId: 3, scheduledTimeMs: 1, startedTimeMs: 2, taskQueue: 'q', kind: 1 as const, startToCloseMs: 10_000, identity: 'w', requestId: 'r' };
+  ms.speculative = { ...spec, startedAs: { historySizeBytes: 5_000_000, suggestContinueAsNew: true } };
+  const shown = ms.unpersistedTaskEvents()[1]!.workflowTaskStartedEventAttributes!;
+  assert.equal(toNumber(shown.historySizeBytes), 5_000_000);
+  assert.equal(shown.suggestContinueAsNew, true);
+  ms.speculative = { ...spec, startedAs: { historySizeBytes: 10, suggestContinueAsNew: false } };
+  assert.ok(!('suggestContinueAsNew' in ms.unpersistedTaskEvents()[1]!.workflowTaskStartedEventAttributes!), 'false is left unset');
+});
+
 test('the state survives its blob', () => {
   const ms = started();
   const copy = MutableState.fromBlob(ms.toBlob(), 3, 7n);
@@ -129,14 +141,23 @@ test('the state survives its blob', () => {
   assert.equal(copy.dbRecordVersion, 3);
 });
 
-test('retry backoff follows the policy and stops where it says', () => {
-  const p: RetryPolicyInfo = { initialIntervalMs: 100, backoffCoefficient: 2, maximumIntervalMs: 350, maximumAttempts: 4, nonRetryableErrorTypes: ['Fatal'] };
-  assert.equal(retryBackoffMs(p, 1, {}, 0, 0), 100);
-  assert.equal(retryBackoffMs(p, 2, {}, 0, 0), 200);
-  assert.equal(retryBackoffMs(p, 3, {}, 0, 0), 350);
-  assert.equal(retryBackoffMs(p, 4, {}, 0, 0), -1, 'attempts exhausted');
-  assert.equal(retryBackoffMs(p, 1, { applicationFailureInfo: { type: 'Fatal' } }, 0, 0), -1);
-  assert.equal(retryBackoffMs(p, 1, { applicationFailureInfo: { nonRetryable: true } }, 0, 0), -1);
-  assert.equal(retryBackoffMs(p, 1, {}, 1_000, 1_050), -1, 'past the deadline');
-  assert.equal(retryBackoffMs(null, 1, {}, 0, 0), -1);
+test('retry decisions follow the policy and name why they stop, in the reference order', () => {
+  const RS = enums.RetryState;
+  const TT = enums.TimeoutType;
+  const p: RetryPolicyInfo = { initialIntervalMs: 100, backoffCoefficient: 2, maximumIntervalMs: 350, maximumAttempts: 4, nonRetryableErrorTypes: ['Fatal', 'TemporalTimeout:TIMEOUT_TYPE_HEARTBEAT'] };
+  const decide = (attempt: number, failure: object, now = 0, deadline = 0) => retryDecision(p, attempt, failure, now, deadline);
+  assert.deepEqual(decide(1, {}), { retryState: RS.RETRY_STATE_IN_PROGRESS, backoffMs: 100 });
+  assert.equal(decide(2, {}).backoffMs, 200);
+  assert.equal(decide(3, {}).backoffMs, 350, 'capped by the maximum interval');
+  assert.deepEqual(decide(4, {}), { retryState: RS.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED, backoffMs: -1 });
+  assert.equal(decide(1, { applicationFailureInfo: { type: 'Fatal' } }).retryState, RS.RETRY_STATE_NON_RETRYABLE_FAILURE);
+  assert.equal(decide(4, { applicationFailureInfo: { nonRetryable: true } }).retryState, RS.RETRY_STATE_NON_RETRYABLE_FAILURE, 'before the attempts count');
+  assert.equal(decide(1, { timeoutFailureInfo: { timeoutType: TT.TIMEOUT_TYPE_START_TO_CLOSE } }).retryState, RS.RETRY_STATE_IN_PROGRESS);
+  assert.equal(decide(1, { timeoutFailureInfo: { timeoutType: TT.TIMEOUT_TYPE_HEARTBEAT } }).retryState, RS.RETRY_STATE_NON_RETRYABLE_FAILURE, 'listed by the policy');
+  assert.equal(decide(1, { timeoutFailureInfo: { timeoutType: TT.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE } }).retryState, RS.RETRY_STATE_NON_RETRYABLE_FAILURE);
+  assert.equal(decide(1, { timeoutFailureInfo: { timeoutType: TT.TIMEOUT_TYPE_SCHEDULE_TO_START } }).retryState, RS.RETRY_STATE_NON_RETRYABLE_FAILURE);
+  assert.equal(decide(1, { canceledFailureInfo: {} }).retryState, RS.RETRY_STATE_NON_RETRYABLE_FAILURE);
+  assert.equal(decide(1, { serverFailureInfo: { nonRetryable: true } }).retryState, RS.RETRY_STATE_NON_RETRYABLE_FAILURE);
+  assert.deepEqual(decide(1, {}, 1_000, 1_050), { retryState: RS.RETRY_STATE_TIMEOUT, backoffMs: -1 }, 'past the deadline');
+  assert.equal(retryDecision(null, 1, {}, 0, 0).retryState, RS.RETRY_STATE_RETRY_POLICY_NOT_SET);
 });

@@ -14,6 +14,7 @@ import {
   type HistoryEvent,
   type MutableStateData,
   type NonEventState,
+  type StartedEventFacts,
   type TimerInfo,
   type UpdateInfo,
   type WorkflowTaskInfo,
@@ -45,6 +46,7 @@ export interface SpeculativeWorkflowTask {
   startToCloseMs: number;
   identity: string;
   requestId: string;
+  startedAs?: StartedEventFacts;
 }
 
 /** A workflow task whose events exist only in what the worker is shown. */
@@ -64,6 +66,12 @@ function unpersistedScheduledEvent(t: UnpersistedTask, version: bigint): History
   };
 }
 
+/** The started event's fields; suggest_continue_as_new only when true, as the reference writes it. */
+export function startedEventFacts(f: StartedEventFacts | undefined): Pick<historyv1.IWorkflowTaskStartedEventAttributes, 'historySizeBytes' | 'suggestContinueAsNew'> {
+  if (!f) return {};
+  return { historySizeBytes: toLong(BigInt(f.historySizeBytes)), ...(f.suggestContinueAsNew && { suggestContinueAsNew: true }) };
+}
+
 function unpersistedStartedEvent(t: UnpersistedTask, version: bigint): HistoryEvent {
   return {
     eventId: toLong(BigInt(t.startedEventId)),
@@ -74,6 +82,7 @@ function unpersistedStartedEvent(t: UnpersistedTask, version: bigint): HistoryEv
       scheduledEventId: toLong(BigInt(t.scheduledEventId)),
       identity: t.identity,
       requestId: t.requestId,
+      ...startedEventFacts(t.startedAs),
     },
   };
 }

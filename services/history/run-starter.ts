@@ -1,12 +1,12 @@
 // Creating runs: a client's start request, a child, and the run that follows a closed one
 // (continue-as-new, retry, cron), which is written in the same batch as the close.
 import { randomUUID } from 'node:crypto';
-import { enums, commonv1, workflowservice as ws, failure as failurev1, type workflowv1 } from '../common/temporal.js';
+import { enums, commonv1, workflowservice as ws, failure as failurev1, type sdkv1, type workflowv1 } from '../common/temporal.js';
 import { durationFromMs, optionalDurationMs, timestampFromMs, toLong } from '../common/proto-time.js';
 import { nextCronDelayMs } from './cron.js';
 import { MutableState } from './mutable-state.js';
 import { decodeB64 } from './payload-codec.js';
-import { retryBackoffMs } from './retry-policy.js';
+import { retryDecision, retryPolicyWithDefaults, type RetryDecision } from './retry-policy.js';
 import { newRunId } from './shard.js';
 import type { ParentInfo } from './state.js';
 import type { Transactions } from './transaction.js';
@@ -50,8 +50,16 @@ export interface StartParams {
   eagerIdentity?: string;
   /** A start that carries an earlier run's outcome without continuing it (a schedule's next action). */
   prior?: { lastCompletionResult?: commonv1.IPayloads | null; continuedFailure?: failurev1.IFailure | null };
+  /** The static summary and details the Web UI shows, kept on the started event. */
+  userMetadata?: sdkv1.IUserMetadata | null;
 }
 
+
+/** The reference's workflow task timeout: 10 s unless asked, at most 120 s, never past the run timeout (0: none). */
+export function workflowTaskTimeoutMs(requested: Parameters<typeof optionalDurationMs>[0], runTimeoutMs: number): number {
+  const ms = Math.min(optionalDurationMs(requested) || 10_000, 120_000);
+  return runTimeoutMs > 0 ? Math.min(ms, runTimeoutMs) : ms;
+}
 
 export function startParamsFromRequest(req: ws.IStartWorkflowExecutionRequest | ws.ISignalWithStartWorkflowExecutionRequest): StartParams {
   const executionTimeoutMs = optionalDurationMs(req.workflowExecutionTimeout);
@@ -68,7 +76,7 @@ export function startParamsFromRequest(req: ws.IStartWorkflowExecutionRequest | 
     header: req.header,
     workflowExecutionTimeoutMs: executionTimeoutMs,
     workflowRunTimeoutMs: runTimeoutMs,
-    workflowTaskTimeoutMs: Math.min(optionalDurationMs(req.workflowTaskTimeout) || 10_000, 120_000),
+    workflowTaskTimeoutMs: workflowTaskTimeoutMs(req.workflowTaskTimeout, runTimeoutMs ?? 0),
     identity: req.identity ?? '',
     retryPolicy: req.retryPolicy,
     cronSchedule: cron,
@@ -77,6 +85,7 @@ export function startParamsFromRequest(req: ws.IStartWorkflowExecutionRequest | 
     firstWorkflowTaskBackoffMs: cron ? nextCronDelayMs(cron, Date.now()) : delayMs,
     versioningOverride: req.versioningOverride,
     prior: 'lastCompletionResult' in req ? { lastCompletionResult: req.lastCompletionResult, continuedFailure: req.continuedFailure } : undefined,
+    userMetadata: req.userMetadata,
   };
 }
 
@@ -110,7 +119,7 @@ export class RunStarter {
           continuedFailure: p.continued ? p.continued.failure : p.prior?.continuedFailure,
           lastCompletionResult: p.continued ? p.continued.lastCompletionResult : p.prior?.lastCompletionResult,
           attempt: p.continued?.attempt ?? 1,
-          retryPolicy: p.retryPolicy,
+          retryPolicy: p.retryPolicy ? retryPolicyWithDefaults(p.retryPolicy) : null,
           cronSchedule: p.cronSchedule ?? '',
           memo: p.memo,
           searchAttributes: p.searchAttributes,
@@ -124,6 +133,7 @@ export class RunStarter {
           workflowId: ms.info.workflowId,
           versioningOverride: p.versioningOverride,
         },
+        userMetadata: p.userMetadata,
       },
       now,
     );
@@ -176,6 +186,11 @@ export class RunStarter {
     return next;
   }
 
+  /** What the run's retry policy says about the failure that closes it. */
+  retryDecision(ms: MutableState, failure: failurev1.IFailure | null, now: number): RetryDecision {
+    return retryDecision(ms.info.retryPolicy, ms.info.attempt, failure, now, ms.info.executionExpirationTimeMs);
+  }
+
   /** Start params for a retry or cron run of ms, or null when neither applies. */
   async nextRunParams(
     ms: MutableState,
@@ -189,7 +204,7 @@ export class RunStarter {
     let attempt = info.attempt;
     let initiator = enums.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_RETRY;
     if (kind === 'retry') {
-      backoff = retryBackoffMs(info.retryPolicy, info.attempt, failure, now, info.executionExpirationTimeMs);
+      backoff = this.retryDecision(ms, failure, now).backoffMs;
       attempt = info.attempt + 1;
     } else if (info.cronSchedule) {
       backoff = nextCronDelayMs(info.cronSchedule, now);

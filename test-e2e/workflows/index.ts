@@ -37,3 +37,4 @@ export * from './lifecycle.js';
 export * from './search-attributes.js';
 export * from './schedules.js';
 export * from './activity-operator.js';
+export * from './parity.js';
