@@ -90,6 +90,11 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
     return this.shards.shardFor(namespaceId, workflowId);
   }
 
+  /** The workflow id's current run, as its shard records it; null when it never ran. */
+  currentExecution(namespaceId: string, workflowId: string): Promise<CurrentExecution | null> {
+    return this.store.executions.getCurrentExecution(this.shardFor(namespaceId, workflowId).shardId, namespaceId, workflowId);
+  }
+
   // ---- starting runs ----------------------------------------------------------------------
 
   async startWorkflowExecution(ns: NamespaceRef, req: ws.IStartWorkflowExecutionRequest): Promise<ws.IStartWorkflowExecutionResponse> {
@@ -119,8 +124,7 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
     };
     // Signal-with-start signals a running workflow and starts one otherwise: a running current run
     // is never an error here.
-    const shard = this.shardFor(ns.id, params.workflowId);
-    const current = await this.store.executions.getCurrentExecution(shard.shardId, ns.id, params.workflowId);
+    const current = await this.currentExecution(ns.id, params.workflowId);
     if (current && (current.state === 'created' || current.state === 'running')) {
       try {
         await this.signalRun(ns, params.workflowId, current.runId, params.signal);
@@ -135,11 +139,10 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
 
   /** Creates a run, honouring the workflow-id reuse and conflict policies against the current run. */
   async startRun(ns: NamespaceRef, params: StartParams, reusePolicy: number, conflictPolicy: number): Promise<ws.IStartWorkflowExecutionResponse> {
-    const shard = this.shardFor(ns.id, params.workflowId);
     // Refused before the dedup answer too: a passive region cannot know the start is done.
     await this.tx.activeNamespace(ns.id);
     for (let attempt = 1; ; attempt++) {
-      const current = await this.store.executions.getCurrentExecution(shard.shardId, ns.id, params.workflowId);
+      const current = await this.currentExecution(ns.id, params.workflowId);
       let mode: CreateMode = { kind: 'brandNew' };
       if (current) {
         const decided = await this.decideOnCurrent(ns, params, current, reusePolicy, conflictPolicy);
@@ -394,7 +397,7 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
   }
 
   resetWorkflowExecution(ns: NamespaceRef, req: ws.IResetWorkflowExecutionRequest): Promise<ws.IResetWorkflowExecutionResponse> {
-    return resetWorkflowExecution(this, ns, req);
+    return resetWorkflowExecution(this, this, ns, req);
   }
 
   // ---- worker protocol (delegated) -----------------------------------------------------------

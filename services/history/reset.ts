@@ -6,13 +6,14 @@
 import { apiError, isTandemError } from '../common/errors.js';
 import { toLong } from '../common/proto-time.js';
 import { enums, type workflowservice as ws } from '../common/temporal.js';
-import type { CreateMode } from '../persistence/types.js';
+import type { CreateMode, CurrentExecution } from '../persistence/types.js';
 import type { NamespaceRef } from './api.js';
-import type { HistoryEngine } from './engine.js';
+import type { HistoryContext } from './context.js';
 import { isSignal, reapplyUserInput } from './events-reapplier.js';
 import { MutableState } from './mutable-state.js';
 import { newRunId } from './shard.js';
 import type { HistoryEvent } from './state.js';
+import type { WorkflowTaskScheduler } from './workflow-task-scheduler.js';
 
 const ET = enums.EventType;
 const Reapply = enums.ResetReapplyType;
@@ -28,25 +29,31 @@ function reapplied(req: ws.IResetWorkflowExecutionRequest): (e: HistoryEvent) =>
   return (e) => !none && !signalsExcluded && isSignal(e);
 }
 
-export async function resetWorkflowExecution(engine: HistoryEngine, ns: NamespaceRef, req: ws.IResetWorkflowExecutionRequest): Promise<ws.IResetWorkflowExecutionResponse> {
+/** What a reset needs beside the handlers' context: the current run, terminating it, the task scheduler. */
+export interface ResetRuns {
+  readonly scheduler: WorkflowTaskScheduler;
+  currentExecution(namespaceId: string, workflowId: string): Promise<CurrentExecution | null>;
+  terminateRun(ns: NamespaceRef, workflowId: string, runId: string, reason: string, identity: string): Promise<void>;
+}
+
+export async function resetWorkflowExecution(ctx: HistoryContext, runs: ResetRuns, ns: NamespaceRef, req: ws.IResetWorkflowExecutionRequest): Promise<ws.IResetWorkflowExecutionResponse> {
   const workflowId = req.workflowExecution?.workflowId ?? '';
   const finishEventId = Number(req.workflowTaskFinishEventId ?? 0);
   if (finishEventId <= 1) throw apiError('INVALID_ARGUMENT', 'WorkflowTaskFinishEventId must be the id of a workflow task completed, failed or timed out event.');
   const requestId = req.requestId ?? '';
-  await engine.tx.activeNamespace(ns.id);
-  const shard = engine.shardFor(ns.id, workflowId);
-  const current = await engine.store.executions.getCurrentExecution(shard.shardId, ns.id, workflowId);
+  await ctx.tx.activeNamespace(ns.id);
+  const current = await runs.currentExecution(ns.id, workflowId);
   if (!current) throw apiError('WORKFLOW_NOT_FOUND', `workflow ${workflowId} not found`);
   // A retried reset: the run it made is the current one.
   if (requestId && current.createRequestId === requestId) return { runId: current.runId };
 
-  const base = await engine.tx.read(ns.id, workflowId, req.workflowExecution?.runId || current.runId);
+  const base = await ctx.tx.read(ns.id, workflowId, req.workflowExecution?.runId || current.runId);
   if (finishEventId >= base.info.nextEventId) {
     throw apiError('INVALID_ARGUMENT', `WorkflowTaskFinishEventId ${finishEventId} is past the run's last event ${base.info.nextEventId - 1}.`);
   }
   // The reset point's workflow task ends with the event before it: its started event.
-  const kept = await engine.tx.readAllEvents(base, 1, finishEventId);
-  const later = (await engine.tx.readAllEvents(base, finishEventId, base.info.nextEventId)).filter(reapplied(req));
+  const kept = await ctx.tx.readAllEvents(base, 1, finishEventId);
+  const later = (await ctx.tx.readAllEvents(base, finishEventId, base.info.nextEventId)).filter(reapplied(req));
   const forkVersion = kept.at(-1)?.version;
   const rebuild = (version: bigint, newRunIdentity: string) => {
     const ms = MutableState.empty({ namespaceId: ns.id, workflowId, runId: newRunIdentity }, version, newRunIdentity);
@@ -67,16 +74,16 @@ export async function resetWorkflowExecution(engine: HistoryEngine, ns: Namespac
 
   if (current.state === 'created' || current.state === 'running') {
     try {
-      await engine.terminateRun(ns, workflowId, current.runId, req.reason || 'reset', RESETTER_IDENTITY);
+      await runs.terminateRun(ns, workflowId, current.runId, req.reason || 'reset', RESETTER_IDENTITY);
     } catch (err) {
       // Closed meanwhile: the reset goes on from it.
       if (!isTandemError(err, 'WORKFLOW_ALREADY_COMPLETED')) throw err;
     }
   }
-  const closed = await engine.store.executions.getCurrentExecution(shard.shardId, ns.id, workflowId);
+  const closed = await runs.currentExecution(ns.id, workflowId);
   const mode: CreateMode = { kind: 'replaceCurrent', previousRunId: closed!.runId, previousLastWriteVersion: closed!.lastWriteVersion };
   const runId = newRunId();
-  await engine.tx.create(ns.id, workflowId, mode, (version, now) => {
+  await ctx.tx.create(ns.id, workflowId, mode, (version, now) => {
     const ms = rebuild(version, runId);
     ms.progress.createRequestId = requestId;
     // As the reference: a task only scheduled at the point is started, so that it can fail.
@@ -104,10 +111,10 @@ export async function resetWorkflowExecution(engine: HistoryEngine, ns: Namespac
       },
       now,
     );
-    reapplyUserInput(ms, later, base.info.runId, now, engine.scheduler);
-    engine.scheduler.scheduleIfIdle(ms, now);
+    reapplyUserInput(ms, later, base.info.runId, now, runs.scheduler);
+    runs.scheduler.scheduleIfIdle(ms, now);
     return ms;
   });
-  engine.log.info({ namespace: ns.name, workflowId, baseRunId: base.info.runId, runId, finishEventId, reapplied: later.length }, 'workflow reset');
+  ctx.log.info({ namespace: ns.name, workflowId, baseRunId: base.info.runId, runId, finishEventId, reapplied: later.length }, 'workflow reset');
   return { runId };
 }
