@@ -14,8 +14,7 @@ import { retryDecision, retryPolicyToProto } from './retry-policy.js';
 import type { ActivityInfo, HistoryEvent } from './state.js';
 import type Long from 'long';
 import { decodeActivityTaskToken, encodeActivityTaskToken } from './task-token.js';
-import { activityHeartbeatTimer, activityScheduleTimers, activityStartedTimers } from './task-generator.js';
-import { timerTask } from './tasks.js';
+import { activityAttemptTasks, activityHeartbeatTimer, activityStartedTimers } from './task-generator.js';
 import { pinnedVersion } from './versioning.js';
 
 const ET = enums.EventType;
@@ -32,6 +31,16 @@ const timeoutTypes: Record<ActivityTimeoutType, number> = {
   startToClose: enums.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
   heartbeat: enums.TimeoutType.TIMEOUT_TYPE_HEARTBEAT,
 };
+
+/** The current attempt is over (it failed): the next one is not started and has no heartbeat yet. */
+function endAttempt(ms: MutableState, act: ActivityInfo, failure: failurev1.IFailure): void {
+  act.progress.lastFailure = encodeB64(failurev1.Failure, failure);
+  act.progress.attempt += 1;
+  act.progress.started = false;
+  act.progress.startedTimeMs = 0;
+  act.progress.lastHeartbeatMs = 0;
+  ms.dirty = true;
+}
 
 export class ActivityHandler {
   constructor(
@@ -169,14 +178,10 @@ export class ActivityHandler {
     );
   }
 
+  /** The attempt of a paused activity ends; the next one is dispatched when it is unpaused. */
   private endPausedAttempt(ms: MutableState, act: ActivityInfo, identity: string, failure?: failurev1.IFailure | null): void {
-    act.progress.lastFailure = encodeB64(failurev1.Failure, failure ?? { message: 'activity paused', canceledFailureInfo: {} });
     act.progress.lastWorkerIdentity = identity || act.progress.lastWorkerIdentity;
-    act.progress.attempt += 1;
-    act.progress.started = false;
-    act.progress.startedTimeMs = 0;
-    act.progress.lastHeartbeatMs = 0;
-    ms.dirty = true;
+    endAttempt(ms, act, failure ?? { message: 'activity paused', canceledFailureInfo: {} });
   }
 
   /** The attempt's started event, then its outcome, then a workflow task to react to it. */
@@ -199,15 +204,9 @@ export class ActivityHandler {
       ? { retryState: enums.RetryState.RETRY_STATE_CANCEL_REQUESTED, backoffMs: -1 }
       : retryDecision(act.retryPolicy, act.progress.attempt, failure, now, deadline);
     if (backoff >= 0) {
-      act.progress.lastFailure = encodeB64(failurev1.Failure, failure);
-      act.progress.attempt += 1;
-      act.progress.started = false;
-      act.progress.startedTimeMs = 0;
-      act.progress.lastHeartbeatMs = 0;
+      endAttempt(ms, act, failure);
       act.progress.currentAttemptScheduledTimeMs = now + backoff;
-      ms.dirty = true;
-      ms.addTask(timerTask('activityRetry', now + backoff, { scheduledEventId: act.scheduledEventId, attempt: act.progress.attempt }));
-      for (const t of activityScheduleTimers(ms, act.scheduledEventId)) ms.addTask(t);
+      for (const t of activityAttemptTasks(ms, act.scheduledEventId)) ms.addTask(t);
       return;
     }
     const startedId = this.addStartedEvent(ms, act, now);

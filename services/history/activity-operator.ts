@@ -10,8 +10,7 @@ import type { NamespaceRef } from './api.js';
 import type { HistoryContext } from './context.js';
 import type { MutableState } from './mutable-state.js';
 import type { ActivityInfo } from './state.js';
-import { activityScheduleTimers } from './task-generator.js';
-import { timerTask } from './tasks.js';
+import { activityAttemptTasks } from './task-generator.js';
 
 /** Which pending activities a request names: by id, by type, or all of them. */
 interface Selector {
@@ -31,8 +30,7 @@ function select(ms: MutableState, s: Selector): ActivityInfo[] {
 function dispatchSoon(ms: MutableState, act: ActivityInfo, now: number, jitter: TimestampLike | null | undefined): void {
   const at = now + Math.floor(Math.random() * msFromDuration(jitter));
   act.progress.currentAttemptScheduledTimeMs = at;
-  ms.addTask(timerTask('activityRetry', at, { scheduledEventId: act.scheduledEventId, attempt: act.progress.attempt }));
-  for (const t of activityScheduleTimers(ms, act.scheduledEventId)) ms.addTask(t);
+  for (const t of activityAttemptTasks(ms, act.scheduledEventId)) ms.addTask(t);
 }
 
 /**
