@@ -15,6 +15,8 @@ export interface DevServerOptions {
   regions?: 1 | 2;
   /** `--auth`: every call needs an API key; the server's bootstrap admin key is `apiKey`. */
   auth?: boolean;
+  /** Two regions only: `tandem dev --tls <topologyFile>`, checked against the CA `ca`. */
+  tls?: { topologyFile: string; ca: Buffer };
 }
 
 /** A region of the server: its own frontend (not the global endpoint) and its /metrics. */
@@ -70,7 +72,10 @@ export class DevServer {
       // The harness's region flags come first; these (the last of each flag wins) name the ports.
       const portArgs = regionCount === 2 ? ['--ports', ports.join(','), '--metrics-ports', metricsPorts.join(','), '--ops-page-port', '0'] : ['--metrics-port', String(metricsPorts[0])];
       const shardArgs = o.numShards === undefined ? [] : ['--shards', String(o.numShards)];
-      const server = await withRegionsUnderTest(regionCount, () => TandemProcess.start(fixture, [...portArgs, ...shardArgs, ...(o.auth ? ['--auth'] : [])]));
+      const tlsArgs = o.tls ? ['--tls', o.tls.topologyFile] : [];
+      const server = await withRegionsUnderTest(regionCount, () =>
+        TandemProcess.start(fixture, [...portArgs, ...shardArgs, ...tlsArgs, ...(o.auth ? ['--auth'] : [])], o.tls && { serverRootCACertificate: o.tls.ca }),
+      );
       const apiKey = o.auth ? await server.adminApiKey() : undefined;
       const pid = server.pid!;
       const cassandraPid = fixture.contactPoint ? localListenerPid(fixture.contactPoint) : null;

@@ -5,7 +5,7 @@
 // that does not answer is named on stderr and the others are still listed.
 import { Option, type Command } from 'commander';
 import type { AuthAuditEntry, ListAuthAuditResponse } from '../proto/gen/tandem/admin/v1/identity.js';
-import { regionEndpoints, withRegionsOptions, type RegionsOptions } from './failover-log.js';
+import { regionTargets, withRegionsOptions, type RegionsOptions } from './failover-log.js';
 import { examples } from './help.js';
 import { identityCall, printTable } from './identity-rpc.js';
 import { API_KEY_ENV } from './rpc.js';
@@ -18,9 +18,10 @@ interface AuditOptions extends RegionsOptions {
 }
 
 async function printAudit(o: AuditOptions): Promise<void> {
+  const { endpoints, tls, apiKey } = regionTargets(o);
   const lists = await Promise.all(
-    Object.entries(regionEndpoints(o)).map(([region, address]) =>
-      identityCall<ListAuthAuditResponse>({ address, apiKey: o.apiKey }, (c, m, cb) => c.listAuthAudit({ limit: o.limit }, m, cb)).then(
+    Object.entries(endpoints).map(([region, address]) =>
+      identityCall<ListAuthAuditResponse>({ address, apiKey: o.apiKey ?? apiKey, tlsCa: tls?.caFile }, (c, m, cb) => c.listAuthAudit({ limit: o.limit }, m, cb)).then(
         (r) => r.entries.map((e: AuthAuditEntry) => ({ region, at: Number(e.atMs), identity: e.identity, action: e.action, target: e.target, outcome: e.outcome, message: e.message })),
         (err: unknown) => {
           console.error(`tandem: region ${region} (${address}) not read: ${err instanceof Error ? err.message : String(err)}`);

@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { EmbeddedCluster, embeddedDefaults, type StoreConfig } from '../deploy/processes/embedded.js';
-import { DevRegions, devRegionsDefaults, type DevStore } from '../deploy/processes/dev-regions.js';
+import { DevRegions, devRegionsDefaults, type DevRegionsConfig, type DevStore } from '../deploy/processes/dev-regions.js';
+import { loadTopology, TopologyError, type RegionTlsSpec } from '../deploy/topology.js';
 import { bootstrapKey } from '../services/auth/region-services.js';
 import { examples } from './help.js';
 import { logLevelOption, port, portList, positive } from './options.js';
@@ -26,6 +27,7 @@ interface DevOptions {
   cassandra?: string[];
   keyspace: string;
   datacenter: string;
+  tls?: string;
   auth: boolean;
 }
 
@@ -49,15 +51,25 @@ function oneRegion(o: DevOptions): EmbeddedCluster {
   });
 }
 
+/** The tls sections of a topology: its regions a and b's, and its global endpoint's. */
+function tlsOf(file: string | undefined): Pick<DevRegionsConfig, 'endpointTls'> & { regions: Map<string, RegionTlsSpec | undefined> } {
+  if (!file) return { regions: new Map() };
+  const t = loadTopology(file);
+  if (!t.global.endpoint.tls) throw new TopologyError(`topology ${file} has no tls sections (see deploy/local/two-regions-tls.json)`);
+  return { endpointTls: t.global.endpoint.tls, regions: new Map(t.regions.map((r) => [r.name, r.tls])) };
+}
+
 function twoRegions(o: DevOptions): DevRegions {
   const cassandra = cassandraOf(o);
   const store: DevStore = cassandra ? { kind: 'cassandra', ...cassandra } : { kind: 'sqlite', dir: o.dbDir };
   const defaults = devRegionsDefaults(store);
+  const tls = tlsOf(o.tls);
   return new DevRegions({
     ...defaults,
     host: o.host,
     devPort: o.port,
-    regions: defaults.regions.map((r, i) => ({ ...r, port: o.ports[i]!, metricsPort: o.metricsPorts[i]! })),
+    endpointTls: tls.endpointTls,
+    regions: defaults.regions.map((r, i) => ({ ...r, port: o.ports[i]!, metricsPort: o.metricsPorts[i]!, tls: tls.regions.get(r.name) })),
     opsPagePort: o.opsPagePort,
     numShards: o.shards,
     defaultNamespace: o.namespace,
@@ -118,7 +130,8 @@ export function devCommand(program: Command): void {
     .addOption(new Option('--ports <a,b>', "regions a and b's own frontend ports").default(two.map((r) => r.port), two.map((r) => r.port).join(',')).argParser(portList(2)))
     .addOption(new Option('--metrics-ports <a,b>', "regions a and b's /metrics ports (0: any free port)").default(two.map((r) => r.metricsPort), two.map((r) => r.metricsPort).join(',')).argParser(portList(2)))
     .addOption(new Option('--ops-page-port <port>', 'the operations page for SREs (0: any free port)').default(devRegionsDefaults().opsPagePort).argParser(port))
-    .option('--db-dir <dir>', 'SQLite files of both regions in this directory', '.tandem');
+    .option('--db-dir <dir>', 'SQLite files of both regions in this directory', '.tandem')
+    .option('--tls <topology>', "TLS with the certificates this topology's tls sections name (regions a and b, the global endpoint): tandem certs dev makes them");
   command.optionsGroup('One region (--regions 1):');
   command
     .addOption(new Option('--metrics-port <port>', 'the /metrics port (0: any free port)').default(embeddedDefaults.metricsPort).argParser(port))
@@ -128,6 +141,7 @@ export function devCommand(program: Command): void {
     'tandem dev  # what make dev runs: a on :7301, b on :7302, the global endpoint on :7233',
     'tandem dev --port 7233 --ports 7301,7302 --db-dir .tandem --shards 16',
     'tandem dev --cassandra 127.0.0.1:9042 --keyspace tandem  # keyspaces tandem_a and tandem_b',
+    'tandem certs dev && tandem dev --tls deploy/local/two-regions-tls.json  # TLS everywhere, mutual between regions',
     'tandem dev --regions 1 --port 7233 --db .tandem/dev.db  # one region, its frontend on --port',
     'tandem dev --auth  # prints "admin api key: tdm_..." once; tandem apikey create ... makes more',
   ]);

@@ -1,23 +1,21 @@
 // tandem dlq list|retry|purge [--shard N] [--task ID] [--limit 100] [--address 127.0.0.1:7233]
 // The replication DLQ of the region whose frontend --address names (tandem.replication.v1
 // ReplicationAdminService, served on the frontend's port).
-import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ReplicationAdminServiceClient, type DlqEntry, type DlqSelector } from '../proto/gen/tandem/replication/v1/replication.js';
 import { examples } from './help.js';
-import { addressOption, count, usageError } from './options.js';
-import { atAddress, unary } from './rpc.js';
+import { addressOption, count, tlsCaOption, usageError } from './options.js';
+import { atAddress, credentialsFor, unary, type Target } from './rpc.js';
 
 type Admin = InstanceType<typeof ReplicationAdminServiceClient>;
 
 const LIST_LIMIT = 100;
 
-interface DlqOptions {
+interface DlqOptions extends Target {
   shard?: number;
   task?: bigint;
   /** list only. */
   limit?: number;
-  address: string;
 }
 
 function taskId(value: string): bigint {
@@ -52,9 +50,10 @@ function dlqVerb(dlq: Command, name: string, description: string, run: (admin: A
     .addOption(new Option('--shard <n>', 'only this shard').argParser(count))
     .addOption(new Option('--task <id>', 'only this DLQ task of --shard (task ids are per shard)').argParser(taskId))
     .addOption(addressOption('a frontend of the region whose DLQ to work on'))
+    .addOption(tlsCaOption())
     .action(async (o: DlqOptions, command: Command) => {
       if (o.task !== undefined && o.shard === undefined) usageError(command, '--task needs --shard (DLQ task ids are per shard)');
-      const admin: Admin = new ReplicationAdminServiceClient(o.address, grpc.credentials.createInsecure());
+      const admin: Admin = new ReplicationAdminServiceClient(o.address, credentialsFor(o));
       try {
         await atAddress(o.address, () => run(admin, { shardId: o.shard, dlqTaskId: o.task }, o));
       } finally {

@@ -3,7 +3,8 @@
 // coordinator wrote: operators, drills, the failover controller), merged newest first. A region
 // that does not answer is named on stderr; the others are still listed.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { loadTopology } from '../deploy/topology.js';
+import { loadTopology, regionClientTls, topologyAdminKey } from '../deploy/topology.js';
+import type { ClientTlsFiles } from '../services/common/tls.js';
 import { auditView, describeError, RegionClient } from '../services/controller/region-client.js';
 import { examples } from './help.js';
 import { positive } from './options.js';
@@ -35,17 +36,25 @@ export function withRegionsOptions(command: Command): Command {
     .addOption(new Option('--topology <file>', "the topology file whose regions' frontends to use (instead of --regions)"));
 }
 
-/** Each region's frontend (host:port), from the options. */
-export function regionEndpoints(o: RegionsOptions): Record<string, string> {
-  return o.topology
-    ? Object.fromEntries(loadTopology(o.topology).regions.map((r) => [r.name, `${r.frontend.host === '0.0.0.0' ? '127.0.0.1' : r.frontend.host}:${r.frontend.port}`]))
-    : o.regions;
+/**
+ * Each region's frontend (host:port), with TLS in the topology the CA they are checked against,
+ * and the key to call with: $TANDEM_API_KEY, else the topology's admin key when it has auth.
+ */
+export function regionTargets(o: RegionsOptions): { endpoints: Record<string, string>; tls?: ClientTlsFiles; apiKey?: string } {
+  const envKey = process.env[API_KEY_ENV] || undefined;
+  if (!o.topology) return { endpoints: o.regions, apiKey: envKey };
+  const topology = loadTopology(o.topology);
+  return {
+    endpoints: Object.fromEntries(topology.regions.map((r) => [r.name, `${r.frontend.host === '0.0.0.0' ? '127.0.0.1' : r.frontend.host}:${r.frontend.port}`])),
+    tls: regionClientTls(topology.global.endpoint.tls),
+    apiKey: envKey ?? topologyAdminKey(topology),
+  };
 }
 
-/** One client per region, from the options, calling with $TANDEM_API_KEY when set; the caller closes them. */
+/** One client per region, from the options (regionTargets); the caller closes them. */
 export function regionClients(o: RegionsOptions): Map<string, RegionClient> {
-  const apiKey = process.env[API_KEY_ENV] || undefined;
-  return new Map(Object.entries(regionEndpoints(o)).map(([name, endpoint]) => [name, new RegionClient(name, endpoint, apiKey)]));
+  const { endpoints, tls, apiKey } = regionTargets(o);
+  return new Map(Object.entries(endpoints).map(([name, endpoint]) => [name, new RegionClient(name, endpoint, { tls, apiKey })]));
 }
 
 interface LogOptions extends RegionsOptions {

@@ -6,22 +6,21 @@
 // forced one the replication lag it lost as the region taking over measured it (lagTasks,
 // lagSeconds; lagShardsUnknown shards not covered).
 import os from 'node:os';
-import * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { FailoverServiceClient, type FailoverNamespaceResponse } from '../proto/gen/tandem/admin/v1/failover.js';
 import { failoverLogCommand } from './failover-log.js';
 import { examples } from './help.js';
-import { addressOption, usageError } from './options.js';
-import { apiKeyMetadata, atAddress, unary, withConnection } from './rpc.js';
+import { addressOption, tlsCaOption, usageError } from './options.js';
+import { apiKeyMetadata, atAddress, credentialsFor, unary, withConnection, type Target } from './rpc.js';
 
-interface FailoverOptions {
+interface FailoverOptions extends Target {
   to?: string;
   force: boolean;
-  address: string;
 }
 
-async function forced(address: string, namespace: string, to: string): Promise<void> {
-  const client = new FailoverServiceClient(address, grpc.credentials.createInsecure());
+async function forced(target: Target, namespace: string, to: string): Promise<void> {
+  const { address } = target;
+  const client = new FailoverServiceClient(address, credentialsFor(target));
   const identity = `${os.userInfo().username}@${os.hostname()} (tandem failover --force)`;
   try {
     const r = await atAddress(address, () =>
@@ -34,8 +33,8 @@ async function forced(address: string, namespace: string, to: string): Promise<v
   }
 }
 
-function graceful(address: string, namespace: string, to: string): Promise<void> {
-  return withConnection(address, async (c) => {
+function graceful(target: Target, namespace: string, to: string): Promise<void> {
+  return withConnection(target, async (c) => {
     const before = await c.workflowService.describeNamespace({ namespace });
     const started = Date.now();
     const after = await c.workflowService.updateNamespace({ namespace, replicationConfig: { activeClusterName: to } });
@@ -62,9 +61,10 @@ export function failoverCommand(program: Command): void {
     .option('--to <region>', 'the region to make active')
     .option('--force', 'an outage: switch at once in the region --address names, without waiting for the active one (default: graceful)', false)
     .addOption(addressOption('a frontend of either region (with --force: of the region taking over)'))
+    .addOption(tlsCaOption())
     .action((namespace: string, o: FailoverOptions) => {
       if (!o.to) usageError(failover, "required option '--to <region>' not specified");
-      return o.force ? forced(o.address, namespace, o.to) : graceful(o.address, namespace, o.to);
+      return o.force ? forced(o, namespace, o.to) : graceful(o, namespace, o.to);
     });
   failoverLogCommand(failover);
   examples(failover, [

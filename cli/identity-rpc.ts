@@ -4,21 +4,21 @@
 import * as grpc from '@grpc/grpc-js';
 import { Option, type Command } from 'commander';
 import { IdentityServiceClient } from '../proto/gen/tandem/admin/v1/identity.js';
-import { hostPort } from './options.js';
-import { API_KEY_ENV, apiKeyMetadata, atAddress } from './rpc.js';
+import { hostPort, tlsCaOption } from './options.js';
+import { API_KEY_ENV, apiKeyMetadata, atAddress, credentialsFor, type Target } from './rpc.js';
 
 /** make dev's region a. */
 export const DEFAULT_REGION_ADDRESS = '127.0.0.1:7301';
 
-export interface IdentityOptions {
-  address: string;
+export interface IdentityOptions extends Target {
   apiKey?: string;
 }
 
 export function withIdentityOptions(command: Command): Command {
   return command
     .addOption(new Option('--address <host:port>', "a region's frontend (any region: changes replicate)").default(DEFAULT_REGION_ADDRESS).argParser(hostPort))
-    .addOption(new Option('--api-key <key>', 'an account admin\'s API key (when the cluster runs with auth)').env(API_KEY_ENV));
+    .addOption(new Option('--api-key <key>', 'an account admin\'s API key (when the cluster runs with auth)').env(API_KEY_ENV))
+    .addOption(tlsCaOption());
 }
 
 /** The call's answer, with the key as `authorization: Bearer`; a gRPC failure becomes an RpcFailure. */
@@ -26,7 +26,7 @@ export async function identityCall<Res>(
   o: IdentityOptions,
   call: (client: IdentityServiceClient, metadata: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
 ): Promise<Res> {
-  const client = new IdentityServiceClient(o.address, grpc.credentials.createInsecure());
+  const client = new IdentityServiceClient(o.address, credentialsFor(o));
   const metadata = apiKeyMetadata(o.apiKey);
   try {
     return await atAddress(o.address, () => new Promise<Res>((resolve, reject) => call(client, metadata, (err, res) => (err ? reject(err) : resolve(res)))));

@@ -4,8 +4,8 @@
 import { Option, type Command } from 'commander';
 import { durationFromMs, msFromDuration } from '../services/common/proto-time.js';
 import { examples } from './help.js';
-import { addressOption, durationMs } from './options.js';
-import { withConnection } from './rpc.js';
+import { addressOption, durationMs, tlsCaOption } from './options.js';
+import { withConnection, type Target } from './rpc.js';
 
 function printNamespace(ns: { namespaceInfo?: any; config?: any; replicationConfig?: any; isGlobalNamespace?: boolean | null }) {
   const info = ns.namespaceInfo ?? {};
@@ -32,13 +32,12 @@ function printNamespace(ns: { namespaceInfo?: any; config?: any; replicationConf
 
 const REPLICATION_KEY = 'tandem.replication';
 
-interface CreateOptions {
+interface CreateOptions extends Target {
   retention: number;
   description: string;
   ownerEmail: string;
   regions?: string[];
   replication?: 'async' | 'sync';
-  address: string;
 }
 
 export function namespaceCommand(program: Command): void {
@@ -55,8 +54,9 @@ export function namespaceCommand(program: Command): void {
     .addOption(new Option('--regions <list>', 'a global namespace replicated to these regions (comma-separated), active in the first').argParser((v) => v.split(',').map((r) => r.trim()).filter(Boolean)))
     .addOption(new Option('--replication <mode>', 'sync: a write is acknowledged only once every standby region applied it (global namespaces; default async)').choices(['async', 'sync']))
     .addOption(addressOption())
+    .addOption(tlsCaOption())
     .action((name: string, o: CreateOptions) =>
-      withConnection(o.address, async (c) => {
+      withConnection(o, async (c) => {
         await c.workflowService.registerNamespace({
           namespace: name,
           description: o.description,
@@ -79,8 +79,9 @@ export function namespaceCommand(program: Command): void {
     .description('print a namespace as JSON: state, retention, active region, regions, replication mode, data')
     .argument('<name>', 'the namespace')
     .addOption(addressOption())
-    .action((name: string, o: { address: string }) =>
-      withConnection(o.address, async (c) => printNamespace(await c.workflowService.describeNamespace({ namespace: name }))),
+    .addOption(tlsCaOption())
+    .action((name: string, o: Target) =>
+      withConnection(o, async (c) => printNamespace(await c.workflowService.describeNamespace({ namespace: name }))),
     );
   examples(describe, ['tandem namespace describe orders', 'tandem namespace describe default --address 127.0.0.1:7302  # as region b sees it']);
 
@@ -88,8 +89,9 @@ export function namespaceCommand(program: Command): void {
     .command('list')
     .description("print every namespace's name, one a line")
     .addOption(addressOption())
-    .action((o: { address: string }) =>
-      withConnection(o.address, async (c) => {
+    .addOption(tlsCaOption())
+    .action((o: Target) =>
+      withConnection(o, async (c) => {
         let token: Uint8Array | undefined;
         do {
           const page = await c.workflowService.listNamespaces({ pageSize: 100, nextPageToken: token });

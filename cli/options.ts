@@ -50,6 +50,11 @@ export function addressOption(what = 'the frontend (or the global endpoint) to t
   return new Option('--address <host:port>', what).default(DEFAULT_ADDRESS).argParser(hostPort);
 }
 
+/** --tls-ca: the address serves TLS; its certificate must chain to this CA. */
+export function tlsCaOption(): Option {
+  return new Option('--tls-ca <file>', 'the address serves TLS: check its certificate against this CA (PEM), e.g. deploy/local/certs/ca.pem');
+}
+
 export function logLevelOption(): Option {
   return new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 }

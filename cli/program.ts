@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { apikeyCommand } from './apikey.js';
 import { auditCommand } from './audit.js';
+import { certsCommand } from './certs.js';
 import { chaosCommand } from './chaos.js';
 import { devCommand } from './dev.js';
 import { dlqCommand } from './dlq.js';
@@ -48,5 +49,6 @@ export function tandemProgram(): Command {
   userCommand(program);
   apikeyCommand(program);
   auditCommand(program);
+  certsCommand(program);
   return program;
 }

@@ -2,17 +2,15 @@
 // the gRPC status (code and details), which the command prints before exiting 1.
 import * as grpc from '@grpc/grpc-js';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
+import { channelCredentials, sdkTls } from '../services/common/tls.js';
 
 /** The API key every verb calls with when the cluster runs with auth (tandem user|apikey|audit also take --api-key). */
 export const API_KEY_ENV = 'TANDEM_API_KEY';
 
-/**
- * The SDK connection options that send $TANDEM_API_KEY, if set: `tls: false` too, since with an
- * apiKey the SDK turns TLS on by itself and tandem dev serves plaintext.
- */
-function apiKeyOptions(): { apiKey?: string; tls?: false } {
+/** $TANDEM_API_KEY, if set, as the SDK connection's apiKey option. */
+function apiKeyOption(): { apiKey?: string } {
   const apiKey = process.env[API_KEY_ENV];
-  return apiKey ? { apiKey, tls: false } : {};
+  return apiKey ? { apiKey } : {};
 }
 
 /** Metadata with $TANDEM_API_KEY as `authorization: Bearer`, for tandem.admin.v1 calls. */
@@ -54,20 +52,33 @@ export async function atAddress<T>(address: string, fn: () => Promise<T>): Promi
   }
 }
 
+/** Where a verb calls: --address, and --tls-ca when it serves TLS. */
+export interface Target {
+  address: string;
+  tlsCa?: string;
+}
+
+/** grpc-js credentials for a target: TLS checked against its CA, or plaintext. */
+export function credentialsFor(t: Target): grpc.ChannelCredentials {
+  return channelCredentials(t.tlsCa === undefined ? undefined : { caFile: t.tlsCa });
+}
+
 /**
  * The official client connected to `address`. A first call without retries fails at once when
  * nothing listens there (the client's own connect would wait out its timeout, then say only
  * that it missed the deadline); the connection `fn` gets keeps the client's retries.
  */
-export function withConnection<T>(address: string, fn: (c: Connection) => Promise<T>): Promise<T> {
+export function withConnection<T>({ address, tlsCa }: Target, fn: (c: Connection) => Promise<T>): Promise<T> {
   return atAddress(address, async () => {
-    const probe = Connection.lazy({ address, interceptors: [], ...apiKeyOptions() });
+    // `false`, not undefined, for plaintext: with an apiKey the SDK would turn TLS on by itself.
+    const tls = sdkTls(tlsCa === undefined ? undefined : { caFile: tlsCa }) ?? false;
+    const probe = Connection.lazy({ address, interceptors: [], tls, ...apiKeyOption() });
     try {
       await probe.withDeadline(Date.now() + CONNECT_TIMEOUT_MS, () => probe.workflowService.getSystemInfo({}));
     } finally {
       await probe.close();
     }
-    const connection = await Connection.connect({ address, connectTimeout: CONNECT_TIMEOUT_MS, ...apiKeyOptions() });
+    const connection = await Connection.connect({ address, connectTimeout: CONNECT_TIMEOUT_MS, tls, ...apiKeyOption() });
     try {
       return await fn(connection);
     } finally {

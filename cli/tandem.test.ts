@@ -31,16 +31,18 @@ function tandem(...argv: string[]): Promise<Run> {
 
 /** Every verb and sub-verb, and options its --help must mention. */
 const verbs: Record<string, string[]> = {
-  dev: ['--auth', '--regions', '--host', '--port', '--shards', '--namespace', '--log-level', '--ports', '--metrics-ports', '--db-dir', '--metrics-port', '--db', '--cassandra', '--keyspace', '--datacenter'],
+  dev: ['--auth', '--regions', '--host', '--port', '--shards', '--namespace', '--log-level', '--ports', '--metrics-ports', '--db-dir', '--metrics-port', '--db', '--cassandra', '--keyspace', '--datacenter', '--tls'],
   namespace: ['create', 'describe', 'list'],
   'namespace create': ['<name>', '--retention', '--description', '--owner-email', '--address'],
   'namespace describe': ['<name>', '--address'],
-  'namespace list': ['--address'],
+  'namespace list': ['--address', '--tls-ca'],
+  certs: ['dev'],
+  'certs dev': ['--topology', '--new-ca'],
   up: ['--topology', '--region', '--log-level'],
   status: ['--topology', '--region', '--json'],
-  failover: ['<namespace>', '--to', '--force', '--address'],
+  failover: ['<namespace>', '--to', '--force', '--address', '--tls-ca'],
   dlq: ['list', 'retry', 'purge'],
-  'dlq list': ['--shard', '--task', '--limit', '--address'],
+  'dlq list': ['--shard', '--task', '--limit', '--address', '--tls-ca'],
   'dlq retry': ['--shard', '--task', '--address'],
   'dlq purge': ['--shard', '--task', '--address'],
   user: ['create', 'update', 'delete', 'list'],
@@ -150,5 +152,28 @@ test('a call to a port where nothing listens exits 1 at once, naming the address
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`^tandem: call to ${address} failed: UNAVAILABLE \\(14\\): .*ECONNREFUSED.*is a tandem frontend listening there\\?`));
     assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
+  }
+});
+
+test('certs dev writes the certificates a topology names, and again under the same CA', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-certs-'));
+  try {
+    const topology = path.join(dir, 'topology.json');
+    fs.copyFileSync(fileURLToPath(new URL('../deploy/local/two-regions-tls.json', import.meta.url)), topology);
+    const first = await tandem('certs', 'dev', '--topology', topology);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /ca-key\.pem/);
+    for (const f of ['ca.pem', 'a/frontend.pem', 'a/client-key.pem', 'b/client.pem', 'global/endpoint.pem']) assert.ok(fs.existsSync(path.join(dir, 'certs', f)), f);
+    assert.equal(fs.statSync(path.join(dir, 'certs', 'a', 'frontend-key.pem')).mode & 0o777, 0o600);
+    const ca = fs.readFileSync(path.join(dir, 'certs', 'ca.pem'), 'utf8');
+    const again = await tandem('certs', 'dev', '--topology', topology);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stdout, /ca\.pem/);
+    assert.equal(fs.readFileSync(path.join(dir, 'certs', 'ca.pem'), 'utf8'), ca);
+    const none = await tandem('certs', 'dev', '--topology', fileURLToPath(new URL('../deploy/local/two-regions.json', import.meta.url)));
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no tls sections/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

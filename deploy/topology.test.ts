@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findLink, findNode, findRegion, frontendAddressFor, loadTopology, parseTopology, regionNodes, TopologyError } from './topology.js';
+import { findLink, findNode, findRegion, frontendAddressFor, frontendTls, linkTls, loadTopology, parseTopology, regionClientTls, regionNodes, TopologyError } from './topology.js';
 import { processConfig, regionConfigs } from './processes/region-config.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -107,4 +107,32 @@ test('bad topologies fail with the path of the offending field', () => {
   bad((t) => (t.regions[0].visibility = { store: 'opensearch', url: 'h:9200' }), /^regions\[0\]\.visibility: .*not http/);
   bad((t) => (t.regions[0].visibility = { store: 'opensearch', url: 'http://h:9200', index: 'Bad' }), /^regions\[0\]\.visibility: .*index "Bad"/);
   assert.throws(() => loadTopology(path.join(here, 'nope.json')), /cannot read topology/);
+});
+
+test('TLS: two-regions-tls.json names certificates (and its admin key) under deploy/local/certs, on everywhere or nowhere', () => {
+  const t = loadTopology(local('two-regions-tls.json'));
+  const a = findRegion(t, 'a');
+  assert.deepEqual(a.tls, {
+    certFile: local('certs/a/frontend.pem'),
+    keyFile: local('certs/a/frontend-key.pem'),
+    caFile: local('certs/ca.pem'),
+    clientCertFile: local('certs/a/client.pem'),
+    clientKeyFile: local('certs/a/client-key.pem'),
+    refreshMs: 10_000,
+  });
+  assert.deepEqual(linkTls(a.tls), { caFile: local('certs/ca.pem'), certFile: local('certs/a/client.pem'), keyFile: local('certs/a/client-key.pem'), refreshMs: 10_000 });
+  assert.equal(frontendTls(a.tls)?.certFile, local('certs/a/frontend.pem'));
+  assert.deepEqual(regionClientTls(t.global.endpoint.tls), { caFile: local('certs/ca.pem'), refreshMs: 10_000 });
+  assert.equal(loadTopology(local('two-regions.json')).regions[0]!.tls, undefined);
+  assert.deepEqual(t.global.auth, { adminKeyFile: local('certs/admin.key') });
+  assert.equal(loadTopology(local('two-regions.json')).global.auth, undefined);
+
+  const doc = JSON.parse(fs.readFileSync(local('two-regions-tls.json'), 'utf8'));
+  assert.equal(parseTopology(doc, '/etc/tandem').regions[1]!.tls!.caFile, '/etc/tandem/certs/ca.pem');
+  delete doc.regions[1].tls;
+  assert.throws(() => parseTopology(doc), /regions\[1\]\.tls is required: regions\[0\]\.tls is set/);
+  delete doc.regions[0].tls;
+  assert.throws(() => parseTopology(doc), /regions\[0\]\.tls is required: global\.endpoint\.tls is set/);
+  delete doc.global.endpoint.tls.keyFile;
+  assert.throws(() => parseTopology(doc), /global\.endpoint\.tls\.keyFile must be a non-empty string/);
 });

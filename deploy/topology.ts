@@ -3,6 +3,8 @@
 // parseTopology() validates it completely and names the offending path in its errors, so a typo
 // fails at start instead of as a process that never joins.
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_TLS_REFRESH_MS, type ClientTlsFiles, type TlsFiles } from '../services/common/tls.js';
 import { resolveOpenSearchConfig } from '../services/persistence/opensearch/visibility.js';
 
 export interface NodeSpec {
@@ -49,6 +51,30 @@ export interface RedisSpec {
   port: number;
 }
 
+/**
+ * A region's TLS: its frontend serves certFile to SDK clients and other regions; its processes
+ * present clientCertFile to other regions' frontends (mutual TLS) and check their certificates,
+ * and other regions' client certificates, against caFile. Paths are absolute once loaded
+ * (relative ones are read from the topology file's folder).
+ */
+export interface RegionTlsSpec {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  clientCertFile: string;
+  clientKeyFile: string;
+  /** How often the files are re-read for rotation. */
+  refreshMs: number;
+}
+
+/** The global endpoint's TLS: the certificate it serves, and the CA it checks the regions' frontends against. */
+export interface EndpointTlsSpec {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  refreshMs: number;
+}
+
 export interface RegionSpec {
   name: string;
   initialFailoverVersion: number;
@@ -59,6 +85,8 @@ export interface RegionSpec {
   frontend: NodeSpec;
   matching: NodeSpec[];
   history: NodeSpec[];
+  /** Absent: plaintext (then in every region and at the global endpoint). */
+  tls?: RegionTlsSpec;
 }
 
 export interface MembershipSpec {
@@ -74,6 +102,8 @@ export interface EndpointSpec {
   port: number;
   /** /metrics and /healthz of the router process. */
   metricsPort: number;
+  /** Present exactly when the regions have TLS. */
+  tls?: EndpointTlsSpec;
 }
 
 /** The routes' DNS face (services/routes/dns-server.ts), served by the router process when configured. */
@@ -112,7 +142,19 @@ export interface ControllerSpec {
   opsPagePort: number;
 }
 
+/**
+ * API keys on every region's frontend (and so through the global endpoint). The admin key file
+ * holds the bootstrap key of the account admin `admin`: `tandem up` writes a new one (mode 0600)
+ * when it is missing, each region's frontend adds it to its users and keys at start unless that
+ * key was deleted, and the failover controller calls the regions with it.
+ */
+export interface AuthSpec {
+  adminKeyFile: string;
+}
+
 export interface GlobalSpec {
+  /** Absent: every call is let through, as make dev does by default. */
+  auth?: AuthSpec;
   /** The route registry's Redis (and the controller's lease). */
   redis: RedisSpec;
   /** First segment of the global control plane's keys in that Redis (clusters sharing one Redis differ here). */
@@ -200,6 +242,11 @@ class Reader {
     return this.int(key, 1, 65535, fallback);
   }
 
+  /** A file path, resolved against baseDir when relative. */
+  file(key: string, baseDir: string): string {
+    return path.resolve(baseDir, this.string(key));
+  }
+
   bool(key: string, fallback: boolean): boolean {
     const v = this.obj[key] ?? fallback;
     if (typeof v !== 'boolean') throw new TopologyError(`${this.at(key)} must be true or false`);
@@ -215,7 +262,15 @@ function node(r: Reader, defaultId?: string): NodeSpec {
   return { id, host: r.string('host', '127.0.0.1'), port: r.port('port'), metricsPort: r.port('metricsPort') };
 }
 
-function region(r: Reader, increment: number): RegionSpec {
+function endpointTls(t: Reader, baseDir: string): EndpointTlsSpec {
+  return { certFile: t.file('certFile', baseDir), keyFile: t.file('keyFile', baseDir), caFile: t.file('caFile', baseDir), refreshMs: t.int('refreshMs', 50, 3_600_000, DEFAULT_TLS_REFRESH_MS) };
+}
+
+function regionTls(t: Reader, baseDir: string): RegionTlsSpec {
+  return { ...endpointTls(t, baseDir), clientCertFile: t.file('clientCertFile', baseDir), clientKeyFile: t.file('clientKeyFile', baseDir) };
+}
+
+function region(r: Reader, increment: number, baseDir: string): RegionSpec {
   const name = r.string('name');
   if (!NAME.test(name)) throw new TopologyError(`${r.path}.name ${JSON.stringify(name)} must match ${NAME.source}`);
   const c = r.object('cassandra');
@@ -242,6 +297,7 @@ function region(r: Reader, increment: number): RegionSpec {
     frontend: node(r.object('frontend'), `${name}-frontend`),
     matching: r.array('matching').map((n) => node(n)),
     history: r.array('history').map((n) => node(n)),
+    ...(r.has('tls') ? { tls: regionTls(r.object('tls'), baseDir) } : {}),
   };
   if (spec.matching.length === 0) throw new TopologyError(`${r.path}.matching needs at least one node`);
   if (spec.history.length === 0) throw new TopologyError(`${r.path}.history needs at least one node`);
@@ -279,7 +335,7 @@ function link(r: Reader, regions: RegionSpec[]): LinkSpec {
   return { id: `link-${from}-${to}`, from, to, host: r.string('host', '127.0.0.1'), port: r.port('port'), controlPort: r.port('controlPort') };
 }
 
-function globalSpec(g: Reader, regions: RegionSpec[]): GlobalSpec {
+function globalSpec(g: Reader, regions: RegionSpec[], baseDir: string): GlobalSpec {
   const endpoint = g.object('endpoint', { port: 7233 });
   const host = endpoint.string('host', '127.0.0.1');
   const keyPrefix = g.string('keyPrefix', 'tandem');
@@ -287,7 +343,13 @@ function globalSpec(g: Reader, regions: RegionSpec[]): GlobalSpec {
   const spec: GlobalSpec = {
     redis: redis(g.object('redis', { port: 6390 })),
     keyPrefix,
-    endpoint: { host, port: endpoint.port('port'), metricsPort: endpoint.port('metricsPort', 9233) },
+    endpoint: {
+      host,
+      port: endpoint.port('port'),
+      metricsPort: endpoint.port('metricsPort', 9233),
+      ...(endpoint.has('tls') ? { tls: endpointTls(endpoint.object('tls'), baseDir) } : {}),
+    },
+    ...(g.has('auth') ? { auth: { adminKeyFile: g.object('auth').file('adminKeyFile', baseDir) } } : {}),
     links: g.has('links') ? g.array('links').map((l) => link(l, regions)) : [],
     controllers: g.has('controllers') ? g.array('controllers').map((c) => controller(c, host)) : DEFAULT_CONTROLLERS.map((c) => ({ ...c, host })),
   };
@@ -313,8 +375,11 @@ function redis(r: Reader): RedisSpec {
   return { managed: r.bool('managed', true), host: r.string('host', '127.0.0.1'), port: r.port('port') };
 }
 
-/** Validates a parsed topology document; throws TopologyError naming the first bad field. */
-export function parseTopology(doc: unknown): Topology {
+/**
+ * Validates a parsed topology document; throws TopologyError naming the first bad field. Relative
+ * certificate paths are resolved against baseDir (loadTopology: the file's folder).
+ */
+export function parseTopology(doc: unknown, baseDir = process.cwd()): Topology {
   const root = Reader.of(doc, '');
   const cluster = root.object('cluster');
   const increment = cluster.int('failoverVersionIncrement', 1, 1_000_000);
@@ -327,15 +392,24 @@ export function parseTopology(doc: unknown): Topology {
   if (membership.heartbeatMs * 2 > membership.ttlMs) {
     throw new TopologyError(`cluster.membership.heartbeatMs must be at most half of ttlMs (a member would expire between two heartbeats)`);
   }
-  const regions = root.array('regions').map((r) => region(r, increment));
+  const regions = root.array('regions').map((r) => region(r, increment, baseDir));
   if (regions.length === 0) throw new TopologyError('regions needs at least one region');
   const topo: Topology = {
     cluster: { numShards: cluster.int('numShards', 1, 16384), failoverVersionIncrement: increment, membership },
     regions,
-    global: globalSpec(root.object('global', {}), regions),
+    global: globalSpec(root.object('global', {}), regions, baseDir),
   };
   checkUnique(topo);
+  checkTlsEverywhere(topo);
   return topo;
+}
+
+/** TLS on in every region and at the global endpoint, or nowhere: a plaintext end could not talk to a TLS one. */
+function checkTlsEverywhere(t: Topology): void {
+  const ends = [...t.regions.map((r, i) => ({ where: `regions[${i}].tls`, on: r.tls !== undefined })), { where: 'global.endpoint.tls', on: t.global.endpoint.tls !== undefined }];
+  const on = ends.find((e) => e.on);
+  const off = ends.find((e) => !e.on);
+  if (on && off) throw new TopologyError(`${off.where} is required: ${on.where} is set, and TLS is on everywhere or nowhere`);
 }
 
 /** Region names, node ids, initial failover versions and every bound host:port are unique. */
@@ -391,7 +465,7 @@ export function loadTopology(file: string): Topology {
     throw new TopologyError(`topology ${file} is not JSON: ${(err as Error).message}`);
   }
   try {
-    return parseTopology(doc);
+    return parseTopology(doc, path.dirname(path.resolve(file)));
   } catch (err) {
     if (err instanceof TopologyError) throw new TopologyError(`topology ${file}: ${err.message}`);
     throw err;
@@ -432,6 +506,32 @@ export function findLink(t: Topology, from: string, to: string): LinkSpec | unde
 export function frontendAddressFor(t: Topology, from: string, to: RegionSpec): string {
   const l = from === to.name ? undefined : findLink(t, from, to.name);
   return l ? `${l.host}:${l.port}` : `${to.frontend.host}:${to.frontend.port}`;
+}
+
+/** The TLS of a region's frontend server. */
+export function frontendTls(tls: RegionTlsSpec | undefined): TlsFiles | undefined {
+  return tls && { certFile: tls.certFile, keyFile: tls.keyFile, caFile: tls.caFile, refreshMs: tls.refreshMs };
+}
+
+/** What a region's processes present to, and check, other regions' frontends with. */
+export function linkTls(tls: RegionTlsSpec | undefined): ClientTlsFiles | undefined {
+  return tls && { caFile: tls.caFile, certFile: tls.clientCertFile, keyFile: tls.clientKeyFile, refreshMs: tls.refreshMs };
+}
+
+/** What reaches the regions' frontends from outside them (router, controller, CLI): the global endpoint's CA. */
+export function regionClientTls(endpoint: EndpointTlsSpec | undefined): ClientTlsFiles | undefined {
+  return endpoint && { caFile: endpoint.caFile, refreshMs: endpoint.refreshMs };
+}
+
+/** The admin key of a topology with auth (its file, written by `tandem up`); undefined without auth. */
+export function topologyAdminKey(t: Topology): string | undefined {
+  const file = t.global.auth?.adminKeyFile;
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new TopologyError(`global.auth.adminKeyFile ${file} cannot be read (tandem up writes it): ${(err as Error).message}`);
+  }
 }
 
 export function redisUrl(r: RedisSpec): string {

@@ -37,6 +37,7 @@ export function replicationStreamService(serve: (call: SenderCall) => void): Ext
   return {
     definition: ReplicationServiceService as unknown as grpc.ServiceDefinition,
     implementation: { streamShard: serve },
+    peersOnly: true,
   };
 }
 

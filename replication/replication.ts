@@ -2,6 +2,7 @@
 // per remote region (streams that region's tasks in) and the sender side other regions' receivers
 // stream from; plus the region's replication DLQ. The process main passes it to HistoryService as
 // a shard listener and serves `extraServices` on the frontend's port.
+import type * as grpc from '@grpc/grpc-js';
 import type { Service } from '../services/common/lifecycle.js';
 import type { Logger } from '../services/common/logger.js';
 import type { Registry } from '../services/common/metrics.js';
@@ -27,6 +28,9 @@ import type { SenderCall } from './stream-sender.js';
 
 export interface ReplicationDeps {
   store: Persistence;
+  /** How this region reaches other regions' frontends (the receivers' streams); default plaintext. */
+  links?: grpc.ChannelCredentials;
+
   /** Its config names the local region and every region (with their frontend addresses). */
   namespaces: NamespaceRegistry;
   numShards: number;
@@ -39,7 +43,7 @@ export class Replication implements Service, HistoryShardListener, DlqAdmin, Lag
   private readonly log: Logger;
   private readonly metrics;
   private readonly dlq: ReplicationDlq;
-  private readonly clients = new StreamClients();
+  private readonly clients: StreamClients;
   private engine?: HistoryEngine;
   private senders?: SenderHub;
   /** Receivers by shard id, one per remote region. */
@@ -49,6 +53,7 @@ export class Replication implements Service, HistoryShardListener, DlqAdmin, Lag
 
   constructor(config: Partial<ReplicationConfig>, private readonly deps: ReplicationDeps) {
     this.config = replicationConfig(config);
+    this.clients = new StreamClients(deps.links);
     const region = deps.namespaces.localRegion;
     this.log = deps.logger.child({ service: 'replication', region });
     this.metrics = replicationMetrics(deps.registry);

@@ -8,10 +8,12 @@ export type ReceiverCall = grpc.ClientDuplexStream<StreamShardRequest, StreamSha
 export class StreamClients {
   private readonly clients = new Map<string, InstanceType<typeof ReplicationServiceClient>>();
 
+  constructor(private readonly credentials = grpc.credentials.createInsecure()) {}
+
   open(address: string): ReceiverCall {
     let client = this.clients.get(address);
     if (!client) {
-      client = new ReplicationServiceClient(address, grpc.credentials.createInsecure(), internalChannelOptions);
+      client = new ReplicationServiceClient(address, this.credentials, internalChannelOptions);
       this.clients.set(address, client);
     }
     return client.streamShard();

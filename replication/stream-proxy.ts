@@ -41,6 +41,7 @@ export class StreamShardProxy implements Service {
     return {
       definition: definition as unknown as grpc.ServiceDefinition,
       implementation: { streamShard: (call: Downstream) => this.serve(call) },
+      peersOnly: true,
     };
   }
 

@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 
 export async function greet(name: string): Promise<string> {
   return `hello ${name}`;
@@ -15,4 +15,19 @@ export async function deposit(amount: number, fail: boolean): Promise<string> {
 
 export async function refund(amount: number): Promise<string> {
   return `refunded ${amount}`;
+}
+
+/**
+ * Heartbeats until cancelled (paused, for the activity-operator tests) on its first attempt, for
+ * at most `maxMs`; a later attempt returns at once, naming its attempt.
+ */
+export async function heartbeatsUntilStopped(maxMs: number): Promise<string> {
+  const ctx = Context.current();
+  if (ctx.info.attempt > 1) return `attempt ${ctx.info.attempt}`;
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline) {
+    ctx.heartbeat();
+    await ctx.sleep(100);
+  }
+  return 'not stopped';
 }

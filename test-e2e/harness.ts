@@ -86,14 +86,16 @@ export class TandemProcess {
     readonly store: StoreFixture,
     readonly port: number,
     private readonly extraArgs: string[] = [],
+    /** The official client's tls option, when the server runs with `--tls`. */
+    readonly tls?: { serverRootCACertificate: Buffer },
   ) {
     this.address = `127.0.0.1:${port}`;
   }
 
-  static async start(store: StoreFixture, extraArgs: string[] = []): Promise<TandemProcess> {
+  static async start(store: StoreFixture, extraArgs: string[] = [], tls?: { serverRootCACertificate: Buffer }): Promise<TandemProcess> {
     // Two regions: the address is the global endpoint; the regions' own ports stay fixed across restarts.
     const regionArgs = regionsUnderTest() === 2 ? ['--regions', '2', '--ports', `${await freePort()},${await freePort()}`, '--metrics-ports', '0,0', '--ops-page-port', '0'] : ['--regions', '1', '--metrics-port', '0'];
-    const p = new TandemProcess(store, await freePort(), [...regionArgs, ...extraArgs]);
+    const p = new TandemProcess(store, await freePort(), [...regionArgs, ...extraArgs], tls);
     await p.start();
     return p;
   }
@@ -121,7 +123,7 @@ export class TandemProcess {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`tandem exited with ${child.exitCode}:\n${this.output}`);
       try {
-        const c = await Connection.connect({ address: this.address, connectTimeout: 1000 });
+        const c = await Connection.connect({ address: this.address, connectTimeout: 1000, tls: this.tls });
         await c.workflowService.getSystemInfo({});
         await c.close();
         return;

@@ -9,6 +9,7 @@ import { status } from '@grpc/grpc-js';
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleHandle } from '@temporalio/client';
 import { enums } from '../services/common/temporal.js';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import referenceMatchingTimes from './fixtures/schedule-matching-times.reference.json' with { type: 'json' };
 import { clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, workerConnection, workflowsPath } from './harness.js';
 
 const NAMESPACE = 'default';
@@ -139,6 +140,28 @@ for (const kind of storesUnderTest()) {
       await h.delete();
     });
 
+    test('each action gets the last completion result; pause on failure pauses at the first failed action', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const id = `counter-${randomUUID().slice(0, 8)}`;
+      const h = await client.schedule.create({
+        scheduleId: id,
+        spec: { intervals: [{ every: '1s' }] },
+        action: { type: 'startWorkflow', workflowType: 'scheduledCounter', args: [3], taskQueue, workflowId: id },
+        policies: { pauseOnFailure: true, overlap: ScheduleOverlapPolicy.BUFFER_ONE },
+      });
+      const paused = await eventually(`${id} paused by its failed action`, async () => {
+        const d = await h.describe();
+        return d.state.paused ? d : undefined;
+      });
+      assert.match(paused.state.note ?? '', /^paused due to workflow failure: counter-.*: Failed$/);
+      const runs = paused.info.recentActions.map((a) => client.workflow.getHandle(a.action.workflow.workflowId, a.action.workflow.firstExecutionRunId));
+      assert.deepEqual(await runs[0]!.result(), 1);
+      assert.deepEqual(await runs[1]!.result(), 2, 'the second action counted on from the first one\'s result');
+      await assert.rejects(runs[2]!.result(), (err: Error) => /planned failure at action 3/.test(String(err.cause)));
+      await sleep(2500);
+      assert.equal((await h.describe()).info.numActionsTaken, paused.info.numActionsTaken, 'no action while paused');
+      await h.delete();
+    });
+
     test('trigger and backfill start the runs they name, even while paused', { timeout: TEST_TIMEOUT_MS }, async () => {
       const h = await create('manual', '10s', 10, { state: { paused: true }, policies: { overlap: ScheduleOverlapPolicy.ALLOW_ALL } });
       await h.trigger();
@@ -232,6 +255,31 @@ for (const kind of storesUnderTest()) {
       assert.ok(times.length >= 7 * 24, `hourly times and more in a week: ${times.length}`);
       assert.ok(times.every((t, i) => t >= now - 1000 && (i === 0 || t >= times[i - 1]!)), 'ascending, in range');
       await h.delete();
+    });
+
+    test('daylight-saving shifts and jitter: ListScheduleMatchingTimes lists what the reference server lists', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const ts = (iso: string) => ({ seconds: Math.floor(Date.parse(iso) / 1000) as never });
+      const matching = async (spec: unknown, [from, to]: string[]): Promise<string[]> => {
+        const scheduleId = `matching-${randomUUID().slice(0, 8)}`;
+        await client.workflowService.createSchedule({
+          namespace: NAMESPACE,
+          scheduleId,
+          requestId: scheduleId,
+          schedule: { spec: spec as never, action: { startWorkflow: { workflowId: scheduleId, workflowType: { name: 'napper' }, taskQueue: { name: taskQueue } } }, state: { paused: true } },
+        });
+        const res = await client.workflowService.listScheduleMatchingTimes({ namespace: NAMESPACE, scheduleId, startTime: ts(from!), endTime: ts(to!) });
+        await client.workflowService.deleteSchedule({ namespace: NAMESPACE, scheduleId });
+        return (res.startTime ?? []).map((t) => new Date(Number(t.seconds) * 1000 + (t.nanos ?? 0) / 1e6).toISOString());
+      };
+      for (const c of referenceMatchingTimes.cases) assert.deepEqual(await matching(c.spec, c.window), c.expected, c.name);
+      // Jitter is seeded by the schedule (the reference's seed includes its namespace id), so only its bounds compare.
+      const { spec, window } = referenceMatchingTimes.jitter;
+      const jittered = (await matching(spec, window)).map((t) => Date.parse(t));
+      const hour = 3_600_000;
+      const nominal = jittered.map((t) => Math.floor(t / hour) * hour);
+      assert.deepEqual(nominal.map((t) => new Date(t).getUTCHours()), [1, 2, 3, 4, 5], 'nominal times strictly after the start');
+      assert.ok(jittered.every((t, i) => t - nominal[i]! < 600_000), `within 10 min of their nominal time: ${jittered.map((t) => new Date(t).toISOString())}`);
+      assert.ok(new Set(jittered.map((t, i) => t - nominal[i]!)).size > 1, 'jitter varies between times');
     });
 
     test('create twice is refused; list shows schedules and a workflow list does not; delete stops it', { timeout: TEST_TIMEOUT_MS }, async () => {

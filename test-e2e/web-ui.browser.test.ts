@@ -2,7 +2,7 @@
 // chromium driven by playwright-core) against `tandem dev` as make dev runs it (two regions on
 // SQLite behind the global endpoint), seeded by the official client and worker
 // (test-e2e/web-ui-fixture.ts): the list's count and status chips, the Running saved view, a
-// filter on a custom search attribute, the Relationships tab of a parent and of its child, and
+// filter on a custom search attribute, the Relationships tab of a parent and of its child, the Schedules page and a schedule's page, and
 // on every page no failed /api/v1 call, no console error and no error toast or banner.
 // Each failure names the UI's failed calls (method, status, query, the server's message) and
 // leaves a screenshot in the temp folder.
@@ -13,7 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ensureChromium } from '../deploy/chromium/ensure.js';
-import { NAMESPACE, SEEDED, SEEDED_TOTAL, startAll } from './web-ui-fixture.js';
+import { eventually } from './harness.js';
+import { NAMESPACE, SEEDED, SEEDED_TOTAL, startAll, TASK_QUEUE } from './web-ui-fixture.js';
 
 const WAIT_MS = 30_000;
 /** Screenshots of failed checks, made on the first failure. */
@@ -230,6 +231,37 @@ describe('the official Temporal Web UI over make dev', { timeout: 600_000 }, () 
         }
         assert.ok(await page.getByText('Child Count', { exact: true }).first().isVisible(), `${id}'s Relationships tab shows the tree with child counts`);
         await quiet();
+      }
+    }));
+
+  test('the Schedules page lists a schedule, and its page shows it with its recent run', () =>
+    checked('schedules', async () => {
+      const id = 'ui-schedule';
+      const client = all.seeded.client;
+      const h = await client.schedule.create({
+        scheduleId: id,
+        spec: { intervals: [{ every: '1h' }] },
+        action: { type: 'startWorkflow', workflowType: 'uiDone', args: [3], taskQueue: TASK_QUEUE, workflowId: id },
+        state: { note: 'made by the browser test' },
+      });
+      try {
+        await h.trigger();
+        const started = await eventually(`${id}'s triggered run`, async () => (await h.describe()).info.recentActions[0]?.action.workflow.workflowId);
+        // The list comes from visibility (eventually consistent): load until the schedule shows.
+        const deadline = Date.now() + WAIT_MS;
+        for (;;) {
+          await page.goto(`${all.ui.url}/namespaces/${NAMESPACE}/schedules`);
+          await quiet();
+          if ((await page.getByText(id, { exact: true }).count()) > 0) break;
+          if (Date.now() > deadline) assert.fail(`the Schedules page never listed ${id}`);
+          problems = [];
+          calls = [];
+        }
+        await page.goto(`${all.ui.url}/namespaces/${NAMESPACE}/schedules/${id}`);
+        await page.getByText(started, { exact: false }).first().waitFor({ timeout: WAIT_MS });
+        await page.getByText('made by the browser test').first().waitFor({ timeout: WAIT_MS });
+      } finally {
+        await h.delete();
       }
     }));
 });

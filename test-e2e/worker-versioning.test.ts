@@ -133,6 +133,18 @@ for (const kind of storesUnderTest()) {
       const tq = await service().describeTaskQueue({ namespace: NAMESPACE, taskQueue: { name: taskQueue }, taskQueueType: enums.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, reportStats: true });
       assert.deepEqual([...new Set(tq.pollers?.map((p) => `${p.identity}=${p.deploymentOptions?.buildId}`))].sort(), ['worker-v1=v1', 'worker-v2=v2']);
       assert.equal(tq.versioningInfo?.currentDeploymentVersion?.buildId, 'v2');
+      // The enhanced mode `temporal task-queue describe` uses: pollers and stats per type.
+      const enhanced = await service().describeTaskQueue({
+        namespace: NAMESPACE,
+        taskQueue: { name: taskQueue },
+        apiMode: enums.DescribeTaskQueueMode.DESCRIBE_TASK_QUEUE_MODE_ENHANCED,
+        reportPollers: true,
+        reportStats: true,
+      });
+      const types = enhanced.versionsInfo?.['']?.typesInfo ?? {};
+      assert.deepEqual(Object.keys(types).sort(), ['1', '2'], 'workflow and activity types');
+      assert.deepEqual([...new Set(types['1']?.pollers?.map((p) => p.identity))].sort(), ['worker-v1', 'worker-v2']);
+      assert.ok(types['1']?.stats, 'with stats');
     });
 
     test('a ramp of 25% sends about a quarter of the new workflows to the ramping version', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -159,9 +171,7 @@ for (const kind of storesUnderTest()) {
       assert.equal(d.workflowExecutionInfo?.versioningInfo?.versioningOverride?.pinned?.version?.buildId, 'v2');
     });
 
-    // Not served yet: the TS SDK 1.24 core fails the next workflow task on the options-updated
-    // event ("not a non-stateful event"), so the frontend leaves the RPC UNIMPLEMENTED.
-    test('UpdateWorkflowExecutionOptions moves a running workflow pinned to v1 onto v2', { timeout: TEST_TIMEOUT_MS, todo: true, skip: true }, async () => {
+    test('UpdateWorkflowExecutionOptions moves a running workflow pinned to v1 onto v2', { timeout: TEST_TIMEOUT_MS }, async () => {
       let workflowId = `moved-${randomUUID()}`;
       while (rampBucket(workflowId) < 25) workflowId = `moved-${randomUUID()}`;
       const h = await start(true, { workflowId });

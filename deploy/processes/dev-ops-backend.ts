@@ -59,6 +59,8 @@ export class DevOpsBackend implements OpsBackend {
     private readonly clusters: EmbeddedCluster[],
     private readonly routes: RouteRegistry,
     config: Partial<DevOpsBackendConfig> = {},
+    /** How the regions' frontends are reached (their CA with TLS). */
+    private readonly credentials = grpc.credentials.createInsecure(),
   ) {
     this.config = { ...devOpsBackendDefaults, ...config };
   }
@@ -149,7 +151,7 @@ export class DevOpsBackend implements OpsBackend {
     const started = performance.now();
     const check = healthDefinition.Check!;
     // A channel per probe: a long-lived one would back off after the region went away and see it come back late.
-    const client = new grpc.Client(cluster.address, grpc.credentials.createInsecure());
+    const client = new grpc.Client(cluster.address, this.credentials);
     return new Promise<Probe>((resolve) => {
       client.makeUnaryRequest(
         check.path,
@@ -240,7 +242,7 @@ export class DevOpsBackend implements OpsBackend {
   }
 
   private callFailover(address: string, req: FailoverNamespaceRequest): Promise<FailoverNamespaceResponse> {
-    const client = new FailoverServiceClient(address, grpc.credentials.createInsecure());
+    const client = new FailoverServiceClient(address, this.credentials);
     return new Promise<FailoverNamespaceResponse>((resolve, reject) => {
       client.failoverNamespace(req, new grpc.Metadata(), { deadline: Date.now() + this.config.failoverTimeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
     }).finally(() => client.close());

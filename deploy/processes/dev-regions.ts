@@ -6,6 +6,8 @@
 // One failover controller replica runs here too, with in-memory lease and report stores and two
 // in-process observers (two nominal failure domains, so its quorum of 2 is met when both see a
 // region down): a region stopped for downAfterMs has its namespaces failed over to the other.
+// With a topology's tls sections (`tandem dev --tls`), the global endpoint and the frontends serve
+// TLS and the regions replicate and forward over mutual TLS, as `tandem up` runs them.
 import path from 'node:path';
 import { createLogger, type Logger } from '../../services/common/logger.js';
 import type { Service } from '../../services/common/lifecycle.js';
@@ -24,6 +26,8 @@ import { InMemoryRouteRegistry } from '../../services/routes/in-memory.js';
 import type { RegionConfig } from '../../services/namespaces/failover.js';
 import { bootstrapKey } from '../../services/auth/region-services.js';
 import { EmbeddedCluster, embeddedDefaults, type EmbeddedConfig, type StoreConfig } from './embedded.js';
+import { channelCredentials } from '../../services/common/tls.js';
+import { regionClientTls, type EndpointTlsSpec, type RegionTlsSpec } from '../topology.js';
 
 export interface DevRegionConfig {
   name: string;
@@ -32,6 +36,7 @@ export interface DevRegionConfig {
   /** 0 disables this region's metrics endpoint. */
   metricsPort: number;
   store: StoreConfig;
+  tls?: RegionTlsSpec;
 }
 
 export interface DevRegionsConfig {
@@ -54,6 +59,8 @@ export interface DevRegionsConfig {
   opsPagePort: number;
   /** API keys required on every call; the failover controller gets a service account's key. */
   auth: boolean;
+  /** The global endpoint's TLS (and the CA of the regions' frontends); with it, every region has tls. */
+  endpointTls?: EndpointTlsSpec;
 }
 
 /** The nominal failure domains of make dev's in-process observers: one per vote of the quorum. */
@@ -112,6 +119,9 @@ export class DevRegions implements Service {
 
   constructor(readonly config: DevRegionsConfig, logger?: Logger) {
     if (config.regions.length < 2) throw new Error('dev regions: at least two regions');
+    if (config.regions.some((r) => (r.tls === undefined) !== (config.endpointTls === undefined))) {
+      throw new Error('dev regions: TLS at the global endpoint and in every region, or nowhere');
+    }
     this.log = logger ?? createLogger({ level: config.logLevel });
     const regions: RegionConfig[] = config.regions.map((r) => ({
       name: r.name,
@@ -133,6 +143,7 @@ export class DevRegions implements Service {
         defaultNamespace: '',
         logLevel: config.logLevel,
         auth: config.auth,
+        tls: r.tls,
       };
       return new EmbeddedCluster(cluster, this.log);
     });
@@ -161,10 +172,14 @@ export class DevRegions implements Service {
         this.log.child({ service: 'routes' }),
       );
       await this.follower.start();
-      this.router = new RouterService({ host: this.config.host, port: this.config.devPort }, { routes: this.routes, registry: this.home.registry!, logger: this.log });
+      this.router = new RouterService(
+        { host: this.config.host, port: this.config.devPort },
+        { routes: this.routes, registry: this.home.registry!, logger: this.log, tls: this.config.endpointTls, regionCredentials: channelCredentials(regionClientTls(this.config.endpointTls)) },
+      );
       await this.router.start();
       await this.startController();
-      this.opsPage = new OpsPageServer({ host: this.config.host, port: this.config.opsPagePort }, { backend: new DevOpsBackend(this.clusters, this.routes), logger: this.log, registry: this.home.registry });
+      const backend = new DevOpsBackend(this.clusters, this.routes, {}, channelCredentials(regionClientTls(this.config.endpointTls)));
+      this.opsPage = new OpsPageServer({ host: this.config.host, port: this.config.opsPagePort }, { backend, logger: this.log, registry: this.home.registry });
       await this.opsPage.start();
       this.log.info({ regions: this.clusters.map((c) => `${c.config.region.name}@${c.address}`), globalEndpoint: this.address, operationsPage: this.opsPage.url }, 'tandem regions are serving');
     } catch (err) {
@@ -199,7 +214,8 @@ export class DevRegions implements Service {
 
   private async startController(): Promise<void> {
     const apiKey = await this.controllerKey();
-    const regions = this.clusters.map((c) => ({ name: c.config.region.name, endpoint: c.address, apiKey }));
+    const tls = regionClientTls(this.config.endpointTls);
+    const regions = this.clusters.map((c) => ({ name: c.config.region.name, endpoint: c.address, tls, apiKey }));
     const logger = this.log.child({ service: 'controller' });
     // The route follower re-points routes on every change at once; the controller only after its own failovers.
     const controller = new FailoverController(

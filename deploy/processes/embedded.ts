@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../../services/common/logger.js';
 import { createRegistry, MetricsServer, type Registry } from '../../services/common/metrics.js';
 import { ServiceGroup, type Service } from '../../services/common/lifecycle.js';
 import type { Persistence } from '../../services/persistence/store.js';
+import { channelCredentials } from '../../services/common/tls.js';
 import { openSqlitePersistence } from '../../services/persistence/sqlite/index.js';
 import { openCassandraPersistence } from '../../services/persistence/cassandra/index.js';
 import { NamespaceRegistry } from '../../services/namespaces/registry.js';
@@ -22,6 +23,7 @@ import { routingSource } from '../../services/namespaces/worker-deployments.js';
 import { Replication } from '../../replication/replication.js';
 import type { ReplicationConfig } from '../../replication/config.js';
 import { failoverLagOf } from '../../replication/receiver-lag.js';
+import { frontendTls, linkTls, type RegionTlsSpec } from '../topology.js';
 
 export type StoreConfig =
   | { kind: 'sqlite'; path: string }
@@ -46,6 +48,8 @@ export interface EmbeddedConfig {
   logLevel: string;
   /** API keys required on every call (services/auth); off keeps make dev open. */
   auth: boolean;
+  /** The frontend's TLS and the client certificate for the other regions; plaintext when absent. */
+  tls?: RegionTlsSpec;
 }
 
 export const embeddedDefaults: EmbeddedConfig = {
@@ -98,8 +102,9 @@ export class EmbeddedCluster implements Service {
     this.store = store;
     try {
       const namespaces = new NamespaceRegistry(store.namespaces, { region: c.region, regions: c.regions }, this.log.child({ service: 'namespaces' }), store.clusterMetadata);
+      const links = channelCredentials(linkTls(c.tls), this.log.child({ component: 'tls' }));
       const replication = c.regions.some((r) => r.name !== c.region.name)
-        ? new Replication(c.replication, { store, namespaces, numShards: c.numShards, logger: this.log, registry })
+        ? new Replication(c.replication, { store, namespaces, numShards: c.numShards, logger: this.log, registry, links })
         : undefined;
       // The region's code path with the in-memory membership: one history member owns every shard.
       const hostId = `embedded-${process.pid}`;
@@ -119,8 +124,9 @@ export class EmbeddedCluster implements Service {
         waitForReplication: replicationWaiter(store, c.numShards, namespaces),
         publish: (namespaceId) => history.engine.refreshNamespace(namespaceId),
         measureLag: replication && failoverLagOf((ns, source) => replication.measureRegionLag(ns, source)),
+        links,
       });
-      const identity = identityServices({ store, clusters: namespaces.clusters, log: this.log });
+      const identity = identityServices({ store, clusters: namespaces.clusters, log: this.log, links });
       const extraServices = [...global.adminServices, ...identity.adminServices, ...(replication?.extraServices ?? [])];
       const frontend = new FrontendService(
         { host: c.host, port: c.port, region: c.region.name, historyShardCount: c.numShards, auth: { authEnabled: c.auth } },
@@ -134,6 +140,8 @@ export class EmbeddedCluster implements Service {
           failover: global.coordinator,
           extraServices,
           identity: identity.directory,
+          tls: frontendTls(c.tls),
+          links,
         },
       );
       // Replication stops first: its streams end before the frontend drains the calls they ride on.

@@ -9,11 +9,14 @@ import { FrontendService } from '../../services/frontend/server.js';
 import { isTandemError } from '../../services/common/errors.js';
 import { replicationWaiter } from '../../services/history/replication-progress.js';
 import { globalNamespaceServices } from '../../services/namespaces/region-services.js';
-import { identityServices } from '../../services/auth/region-services.js';
+import { directoryDefaults } from '../../services/auth/directory.js';
+import { identityServices, importAdminKey } from '../../services/auth/region-services.js';
 import { AdminFanout } from '../../replication/admin-fanout.js';
 import { replicationAdminService } from '../../replication/grpc-services.js';
 import { failoverLagOf } from '../../replication/receiver-lag.js';
 import { StreamShardProxy } from '../../replication/stream-proxy.js';
+import { channelCredentials } from '../../services/common/tls.js';
+import { frontendTls, linkTls, topologyAdminKey } from '../topology.js';
 import { runProcess } from './region-config.js';
 
 const DEFAULT_NAMESPACE = 'default';
@@ -25,6 +28,7 @@ await runProcess('frontend', async (ctx) => {
   const membership = ctx.membership('frontend');
   const history = new RemoteHistory({ membership, numShards: ctx.numShards, logger: ctx.log });
   const matching = new RemoteMatching({ membership, logger: ctx.log });
+  const links = channelCredentials(linkTls(region.tls), ctx.log.child({ component: 'tls' }));
   const replicated = topology.regions.length > 1;
   const streams = replicated ? new StreamShardProxy({ membership, numShards: ctx.numShards, logger: ctx.log }) : undefined;
   const admin = replicated ? new AdminFanout(membership, ctx.numShards, ctx.log) : undefined;
@@ -37,11 +41,16 @@ await runProcess('frontend', async (ctx) => {
     waitForReplication: replicationWaiter(store, ctx.numShards, namespaces),
     publish: (namespaceId) => history.refreshNamespace(namespaceId),
     measureLag: admin && failoverLagOf((ns, source) => admin.measureLag(ns, source)),
+    links,
   });
-  // Users and keys replicate between regions here too; requiring keys is `tandem dev --auth`'s alone so far.
-  const identity = identityServices({ store, clusters: namespaces.clusters, log: ctx.log });
+  // Users and keys replicate between regions whether or not this topology requires keys.
+  const identity = identityServices({ store, clusters: namespaces.clusters, log: ctx.log, links });
+  const adminKey = topologyAdminKey(topology);
+  if (adminKey !== undefined && (await importAdminKey(identity.directory, adminKey, directoryDefaults.maxKeyTtlMs))) {
+    ctx.log.info('stored the topology admin key');
+  }
   const frontend = new FrontendService(
-    { host: bindHost, port: node.port, region: region.name, historyShardCount: ctx.numShards },
+    { host: bindHost, port: node.port, region: region.name, historyShardCount: ctx.numShards, auth: { authEnabled: adminKey !== undefined } },
     {
       persistence: store,
       namespaces,
@@ -52,6 +61,8 @@ await runProcess('frontend', async (ctx) => {
       failover: global.coordinator,
       extraServices: [...global.adminServices, ...identity.adminServices, ...replicationServices],
       identity: identity.directory,
+      tls: frontendTls(region.tls),
+      links,
     },
   );
   const afterStart = async () => {

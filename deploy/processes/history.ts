@@ -9,14 +9,16 @@ import { ShardOwnership } from '../../services/history/shard-ownership.js';
 import { RemoteMatching } from '../../services/matching/grpc-client.js';
 import { Replication } from '../../replication/replication.js';
 import { serveReplicationOnNode } from '../../replication/node-rpc.js';
+import { channelCredentials } from '../../services/common/tls.js';
+import { linkTls } from '../topology.js';
 import { runProcess } from './region-config.js';
 
 await runProcess('history', async (ctx) => {
-  const { node, instanceId, bindHost, topology } = ctx.config;
+  const { node, instanceId, bindHost, topology, region } = ctx.config;
   const store = await ctx.openStore();
   const namespaces = ctx.namespaces(store);
   const replication =
-    topology.regions.length > 1 ? new Replication({}, { store, namespaces, numShards: ctx.numShards, logger: ctx.log, registry: ctx.registry }) : undefined;
+    topology.regions.length > 1 ? new Replication({}, { store, namespaces, numShards: ctx.numShards, logger: ctx.log, registry: ctx.registry, links: channelCredentials(linkTls(region.tls), ctx.log.child({ component: 'tls' })) }) : undefined;
   const history = new HistoryService({ numShards: ctx.numShards, hostId: instanceId }, store, namespaces, ctx.log, ctx.registry, 'none', {
     shardListeners: replication ? [replication] : [],
   });

@@ -4,6 +4,9 @@
 // its Redis, the router (global endpoint), the seeded routes (global-routes.ts) and the failover
 // controller. Stops in reverse. Every spawn is written to the run state
 // (deploy/chaos/run-state.ts) so `tandem chaos` in another shell finds the pids.
+import fs from 'node:fs';
+import path from 'node:path';
+import { mintKey } from '../../services/auth/secrets.js';
 import { openCassandraPersistence } from '../../services/persistence/cassandra/index.js';
 import { LauncherControlServer } from '../chaos/launcher-control.js';
 import { RunState } from '../chaos/run-state.js';
@@ -43,6 +46,15 @@ export const ROUTER_ID = 'global-router';
 // The failover controller's replicas (services/controller, deploy/processes/controller.ts, one per
 // `global.controllers` entry), after the router and the seeded routes: it re-points routes on
 // failovers, it does not write the first ones.
+/** A topology with auth and no admin key file yet: a new key in it, readable by this user alone. */
+function ensureAdminKeyFile(t: Topology, log: (msg: string) => void): void {
+  const file = t.global.auth?.adminKeyFile;
+  if (!file || fs.existsSync(file)) return;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${mintKey().token}\n`, { mode: 0o600, flag: 'wx' });
+  log(`auth is on: the admin API key is in ${file} (export TANDEM_API_KEY=$(cat ${file}))`);
+}
+
 const controllerArgs = (topologyFile: string, c: ControllerSpec, logLevel = 'info') => [
   '--topology', topologyFile,
   '--node', c.id,
@@ -85,6 +97,7 @@ export class LocalCluster {
   async start(): Promise<void> {
     const t = this.options.topology;
     try {
+      ensureAdminKeyFile(t, this.log);
       const globalRedis = this.options.global && t.global.redis.managed ? [this.startRedis(storeName.globalRedis, t.global.redis)] : [];
       await settleAll<unknown>([...this.regions.map((r) => this.startStores(r)), ...globalRedis]);
       for (const r of this.regions) await this.applySchema(r);

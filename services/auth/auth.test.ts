@@ -6,6 +6,7 @@ import { isTandemError } from '../common/errors.js';
 import { openSqlitePersistence } from '../persistence/sqlite/index.js';
 import { Authorizer } from './authorizer.js';
 import { IdentityDirectory } from './directory.js';
+import { importAdminKey } from './region-services.js';
 import { accessOf } from './methods.js';
 import { allows, levelOn, type Access } from './model.js';
 import { TokenBuckets } from './rate-limiter.js';
@@ -163,6 +164,26 @@ describe('directory and authorizer', () => {
       const fresh = await dir.createApiKey('svc', '', 0);
       await dir.deleteUser('svc');
       assert.match(await refusal(auth.authenticate(`Bearer ${fresh.token}`), 'UNAUTHENTICATED'), /no longer exists/);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test("a topology's admin key: stored once for the account admin, never revived after a deletion", async () => {
+    const { p, dir } = await directory();
+    try {
+      const auth = new Authorizer(dir, { cacheTtlMs: 0, cacheMaxEntries: 100 });
+      const { token, id } = mintKey();
+      assert.equal(await importAdminKey(dir, token, 60_000), true);
+      assert.equal(await importAdminKey(dir, token, 60_000), false, 'a second frontend finds it stored');
+      const who = await auth.authenticate(`Bearer ${token}`);
+      assert.deepEqual([who.identity, who.user.role], ['user:admin', 'admin']);
+      await dir.setApiKeyDisabled(id, true);
+      assert.equal(await importAdminKey(dir, token, 60_000), false, 'a restart does not re-enable it');
+      await dir.deleteApiKey(id);
+      assert.equal(await importAdminKey(dir, token, 60_000), false, 'nor revive it');
+      await refusal(auth.authenticate(`Bearer ${token}`), 'UNAUTHENTICATED');
+      await refusal(importAdminKey(dir, 'not-a-key', 60_000), 'INVALID_ARGUMENT');
     } finally {
       await p.close();
     }

@@ -4,7 +4,7 @@
 import { apiError } from '../common/errors.js';
 import type { IdentityKind, IdentityRecord, IdentityStore } from '../persistence/identity-store.js';
 import { checkName, parseLevel, parseRole, type ApiKeyBody, type Level, type UserBody } from './model.js';
-import { mintKey } from './secrets.js';
+import { hashSecret, mintKey, parseToken } from './secrets.js';
 import { nextVersion } from './versions.js';
 
 const WRITE_ATTEMPTS = 5;
@@ -119,6 +119,21 @@ export class IdentityDirectory {
       return body;
     });
     return { key: keyView(minted.id, body), token: minted.token };
+  }
+
+  /**
+   * Stores a key whose token was made elsewhere (a topology's admin key file), unless a record of
+   * it exists, deleted or not: a restart must not revive a key an admin disabled or deleted.
+   * True when this call stored it.
+   */
+  async importApiKey(owner: string, token: string, description: string, ttlMs: number): Promise<boolean> {
+    const parsed = parseToken(token);
+    if (!parsed) throw apiError('INVALID_ARGUMENT', 'not an API key (tdm_<id>_<secret>).');
+    if (await this.store.getIdentity('apikey', parsed.id)) return false;
+    const createdAtMs = this.now();
+    const body: ApiKeyBody = { owner, hash: hashSecret(parsed.secret), description, createdAtMs, expiresAtMs: createdAtMs + ttlMs, disabled: false };
+    const now = this.now();
+    return this.store.putIdentityIfNewer({ kind: 'apikey', id: parsed.id, version: nextVersion(undefined, now, this.tag), body: JSON.stringify(body), updatedAtMs: now });
   }
 
   async listApiKeys(owner?: string): Promise<ApiKeyView[]> {

@@ -90,5 +90,7 @@ export function identityReplicationService(directory: IdentityDirectory, log: Lo
   return {
     definition: IdentityReplicationServiceService as unknown as grpc.ServiceDefinition,
     implementation: { readIdentities: unaryHandler('ReadIdentities', read, log) },
+    // Key hashes are for other regions only: with TLS, a caller must present a peer certificate.
+    peersOnly: true,
   };
 }

@@ -2,7 +2,8 @@
 // namespace; anything that changes a workflow, or runs a worker (polls and responds: a read-only
 // key must not be able to complete someone's tasks), needs write; changing a namespace or failing
 // it over needs admin on it; registering namespaces, clusters, users and keys needs the account
-// role admin. Region-to-region services carry no key (they are for TLS, issue 13 part 3).
+// role admin. Region-to-region services carry no key: with TLS they take only callers with a
+// certificate of the regions' CA (services/common/tls.ts peersOnly).
 import type { Access } from './model.js';
 
 const WORKFLOW = 'temporal.api.workflowservice.v1.WorkflowService';

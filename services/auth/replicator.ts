@@ -32,7 +32,7 @@ export class IdentityReplicator implements Service {
   private loop?: Promise<void>;
 
   constructor(
-    private readonly deps: { store: IdentityStore; clusters: Pick<ClusterMetadata, 'remotes' | 'local'>; log: Logger },
+    private readonly deps: { store: IdentityStore; clusters: Pick<ClusterMetadata, 'remotes' | 'local'>; log: Logger; links?: grpc.ChannelCredentials },
     private readonly config: IdentityReplicationConfig = identityReplicationDefaults,
   ) {}
 
@@ -70,7 +70,7 @@ export class IdentityReplicator implements Service {
     known?.client.close();
     const remote: Remote = {
       address,
-      client: new IdentityReplicationServiceClient(address, grpc.credentials.createInsecure(), {
+      client: new IdentityReplicationServiceClient(address, this.deps.links ?? grpc.credentials.createInsecure(), {
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 2_000,
       }),

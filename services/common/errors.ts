@@ -50,6 +50,8 @@ const table = {
     status: status.NOT_FOUND,
     message: () => 'workflow execution already completed',
   },
+  /** An update admitted but never accepted when its run closed (the reference's wording). */
+  UPDATE_ABORTED_BY_CLOSE: { status: status.NOT_FOUND, message: () => 'workflow update was aborted by closing workflow' },
   TASK_NOT_FOUND: { status: status.NOT_FOUND, message: (what: string) => what },
   NOT_FOUND: { status: status.NOT_FOUND, message: (what: string) => what },
   ALREADY_EXISTS: { status: status.ALREADY_EXISTS, message: (what: string) => what },

@@ -3,11 +3,14 @@ import { setMaxListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { HealthState } from './health.js';
 
-/** Binds host:port (port 0 picks one) and resolves with the port bound. */
+/** Binds host:port (port 0 picks one) with these credentials and resolves with the port bound. */
+export function bindServer(server: grpc.Server, host: string, port: number, credentials: grpc.ServerCredentials): Promise<number> {
+  return new Promise<number>((resolve, reject) => server.bindAsync(`${host}:${port}`, credentials, (err, bound) => (err ? reject(err) : resolve(bound))));
+}
+
+/** bindServer in plaintext: the servers internal to a region. */
 export function bindInsecure(server: grpc.Server, host: string, port: number): Promise<number> {
-  return new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
-  );
+  return bindServer(server, host, port, grpc.ServerCredentials.createInsecure());
 }
 
 /** Lets calls in flight finish for up to graceMs, then cuts them off. Resolves true if they drained. */

@@ -22,3 +22,4 @@ export import commandv1 = protoRoot.temporal.api.command.v1;
 export import protocolv1 = protoRoot.temporal.api.protocol.v1;
 export import updatev1 = protoRoot.temporal.api.update.v1;
 export import queryv1 = protoRoot.temporal.api.query.v1;
+export import sdkv1 = protoRoot.temporal.api.sdk.v1;

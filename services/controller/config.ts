@@ -1,10 +1,13 @@
 // The failover controller's settings and their defaults, in one place, validated at start.
+import type { ClientTlsFiles } from '../common/tls.js';
 import { validateVerdictConfig, type VerdictConfig } from './region-verdicts.js';
 
 export interface RegionEndpoint {
   name: string;
   /** host:port of the region's frontend. */
   endpoint: string;
+  /** The CA its frontend's certificate chains to; plaintext when absent. */
+  tls?: ClientTlsFiles;
   /** The API key the controller and its observers call it with when its auth is on. */
   apiKey?: string;
 }

@@ -60,7 +60,7 @@ export class FailoverController implements Service, OpsBackend {
   constructor(config: Parameters<typeof controllerConfig>[0], private readonly deps: ControllerDeps) {
     this.config = controllerConfig(config);
     this.metrics = controllerMetrics(deps.registry);
-    this.clients = new Map(this.config.regions.map((r) => [r.name, new RegionClient(r.name, r.endpoint, r.apiKey)]));
+    this.clients = new Map(this.config.regions.map((r) => [r.name, new RegionClient(r.name, r.endpoint, r)]));
     this.log = deps.logger.child({ component: 'controller', replica: this.config.id });
   }
 

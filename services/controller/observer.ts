@@ -37,7 +37,7 @@ export class Observer implements Service {
     regions: RegionEndpoint[],
     private readonly deps: { store: ControllerStore; logger: Logger; metrics: ControllerMetrics; lag?: LagProbe },
   ) {
-    this.clients = regions.map((r) => new RegionClient(r.name, r.endpoint, r.apiKey));
+    this.clients = regions.map((r) => new RegionClient(r.name, r.endpoint, r));
     this.log = deps.logger.child({ component: 'observer', observer: config.id, domain: config.domain });
   }
 

@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { Connection } from '@temporalio/client';
 import { toNumber } from '../common/proto-time.js';
+import { channelCredentials, type ClientTlsFiles } from '../common/tls.js';
 import { fromDescribeNamespaceResponse } from '../namespaces/convert.js';
 import type { NamespaceRecord } from '../persistence/types.js';
 import { FailoverServiceClient, type FailoverNamespaceRequest, type FailoverNamespaceResponse } from '../../proto/gen/tandem/admin/v1/failover.js';
@@ -22,13 +23,17 @@ export class RegionClient {
   constructor(
     readonly region: string,
     readonly endpoint: string,
-    apiKey?: string,
+    { tls, apiKey }: { tls?: ClientTlsFiles; apiKey?: string } = {},
   ) {
-    // tls: false, as the channels below: with an apiKey the SDK would otherwise turn TLS on by itself.
-    this.connection = Connection.lazy({ address: endpoint, interceptors: [], apiKey, tls: false });
+    // One set of credentials for the SDK's connection and the admin clients: a re-issued CA or
+    // certificate reaches their next connection without a restart. The key goes as a header,
+    // since the SDK refuses its apiKey option beside credentials.
+    const credentials = channelCredentials(tls);
     if (apiKey) this.metadata.set('authorization', `Bearer ${apiKey}`);
-    this.failovers = new FailoverServiceClient(endpoint, grpc.credentials.createInsecure());
-    this.audits = new FailoverAuditServiceClient(endpoint, grpc.credentials.createInsecure());
+    const metadata = apiKey ? { authorization: `Bearer ${apiKey}` } : undefined;
+    this.connection = Connection.lazy({ address: endpoint, interceptors: [], credentials, metadata });
+    this.failovers = new FailoverServiceClient(endpoint, credentials);
+    this.audits = new FailoverAuditServiceClient(endpoint, credentials);
   }
 
   /** Runs fn's WorkflowService calls with a deadline timeoutMs from now. */

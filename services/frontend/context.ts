@@ -1,5 +1,6 @@
 // What every handler gets: the frontend's dependencies, its config, and per-call context; and
 // where a call is served: here, or in its namespace's active region (forwarding.ts).
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
 import type { Registry } from '../common/metrics.js';
 import type { HistoryApi, NamespaceRef } from '../history/api.js';
@@ -18,6 +19,8 @@ export interface FrontendDeps {
   matching: MatchingApi;
   logger: Logger;
   registry: Registry;
+  /** How this region reaches other regions' frontends (forwarding, remote cluster info); default plaintext. */
+  links?: grpc.ChannelCredentials;
 }
 
 export interface CallContext {
@@ -52,7 +55,7 @@ export class FrontendContext {
     readonly config: FrontendConfig,
     readonly deps: FrontendDeps,
   ) {
-    this.forwarder = new Forwarder(config, deps.namespaces.config.regions, deps.registry, deps.logger.child({ component: 'forwarding' }));
+    this.forwarder = new Forwarder(config, deps.namespaces.config.regions, deps.registry, deps.logger.child({ component: 'forwarding' }), deps.links);
   }
 
   get history(): HistoryApi {

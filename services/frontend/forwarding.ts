@@ -69,6 +69,7 @@ export class Forwarder {
     private readonly regions: RegionConfig[],
     registry: Registry,
     private readonly log: Logger,
+    private readonly credentials = grpc.credentials.createInsecure(),
   ) {
     this.forwarded = counter(
       registry,
@@ -152,7 +153,7 @@ export class Forwarder {
   private client(address: string): grpc.Client {
     let client = this.clients.get(address);
     if (!client) {
-      client = new grpc.Client(address, grpc.credentials.createInsecure(), channelOptions);
+      client = new grpc.Client(address, this.credentials, channelOptions);
       this.clients.set(address, client);
     }
     return client;

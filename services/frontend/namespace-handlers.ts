@@ -44,10 +44,11 @@ export function systemHandlers(ctx: FrontendContext): Handlers {
         encodedFailureAttributes: true,
         upsertMemo: true,
         countGroupByExecutionStatus: true,
-        // Eager start and SDK metadata need history support first (see DESIGN SDK notes).
-        eagerWorkflowStart: false,
-        sdkMetadata: false,
-        supportsSchedules: false,
+        // WorkflowTaskCompleted events keep the worker's sdk_metadata, so SDK flags a worker
+        // recorded replay the same way on every other worker.
+        sdkMetadata: true,
+        eagerWorkflowStart: true,
+        supportsSchedules: true,
         buildIdBasedVersioning: false,
       },
     }),

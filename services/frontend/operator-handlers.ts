@@ -27,9 +27,9 @@ const WORKFLOW_SERVICE = 'temporal.api.workflowservice.v1.WorkflowService';
 const REMOTE_INFO_TIMEOUT_MS = 5_000;
 
 /** The remote frontend's own GetClusterInfo; FAILED_PRECONDITION when it cannot be reached. */
-function remoteClusterInfo(address: string): Promise<ws.GetClusterInfoResponse> {
+function remoteClusterInfo(address: string, credentials = grpc.credentials.createInsecure()): Promise<ws.GetClusterInfoResponse> {
   const method = serviceDefinition(reflectionRoot.lookupService(WORKFLOW_SERVICE)).GetClusterInfo!;
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const client = new grpc.Client(address, credentials);
   return new Promise<ws.GetClusterInfoResponse>((resolve, reject) => {
     client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, {}, new grpc.Metadata(), { deadline: Date.now() + REMOTE_INFO_TIMEOUT_MS }, (err, res) => {
       if (err) reject(apiError('FAILED_PRECONDITION', `Cannot read cluster info from ${address}: ${err.details || err.message}.`));
@@ -130,7 +130,7 @@ export function operatorHandlers(ctx: FrontendContext): Handlers {
 
     AddOrUpdateRemoteCluster: async (req: { frontendAddress?: string; enableRemoteClusterConnection?: boolean }) => {
       const address = requireString(req.frontendAddress, 'FrontendAddress', ctx.config);
-      const info = await remoteClusterInfo(address);
+      const info = await remoteClusterInfo(address, ctx.deps.links);
       if (!info.clusterName) throw apiError('FAILED_PRECONDITION', `The frontend at ${address} reports no cluster name.`);
       if (info.historyShardCount !== ctx.config.historyShardCount) {
         throw apiError(

@@ -38,8 +38,10 @@ const LIST_ACTIONS = 5;
 const jsonPayload = (v: unknown): commonv1.IPayload => ({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(v)) });
 
 /** The user's search attributes, without the ones the scheduler keeps for itself. */
-function userSearchAttributes(sa: commonv1.ISearchAttributes | null): commonv1.ISearchAttributes {
-  return { indexedFields: Object.fromEntries(Object.entries(sa?.indexedFields ?? {}).filter(([name]) => !SCHEDULER_SEARCH_ATTRIBUTES.has(name))) };
+/** The schedule's own search attributes; none: unset, as the reference answers. */
+function userSearchAttributes(sa: commonv1.ISearchAttributes | null): commonv1.ISearchAttributes | null {
+  const fields = Object.entries(sa?.indexedFields ?? {}).filter(([name]) => !SCHEDULER_SEARCH_ATTRIBUTES.has(name));
+  return fields.length > 0 ? { indexedFields: Object.fromEntries(fields) } : null;
 }
 
 function compile(schedule: ISchedule, scheduleId: string): CompiledSpec {

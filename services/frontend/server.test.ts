@@ -44,8 +44,9 @@ describe('system', () => {
     assert.equal(info.capabilities?.signalAndQueryHeader, true);
     assert.equal(info.capabilities?.internalErrorDifferentiation, true);
     assert.equal(info.capabilities?.countGroupByExecutionStatus, true);
-    assert.equal(info.capabilities?.sdkMetadata, false);
-    assert.equal(info.capabilities?.eagerWorkflowStart, false);
+    assert.equal(info.capabilities?.sdkMetadata, true);
+    assert.equal(info.capabilities?.eagerWorkflowStart, true);
+    assert.equal(info.capabilities?.supportsSchedules, true);
   });
 
   test('GetClusterInfo names the region and its failover versions', async () => {
@@ -118,6 +119,8 @@ describe('namespaces', () => {
     assert.equal(d.namespaceInfo?.state, temporal.api.enums.v1.NamespaceState.NAMESPACE_STATE_REGISTERED);
     assert.equal(d.namespaceInfo?.ownerEmail, 'team@example.com');
     assert.deepEqual({ ...d.namespaceInfo?.data }, { team: 'payments' });
+    assert.equal(d.namespaceInfo?.capabilities?.syncUpdate, true);
+    assert.equal(d.namespaceInfo?.capabilities?.asyncUpdate, true);
     assert.equal(Number(d.config?.workflowExecutionRetentionTtl?.seconds), 86_400);
     assert.equal(d.replicationConfig?.activeClusterName, 'a');
     assert.equal(Number(d.failoverVersion), 1);

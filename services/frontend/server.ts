@@ -2,7 +2,8 @@
 // Every call goes through one wrapper: decode check, generic payload/duration checks, the handler,
 // error mapping, metrics. No request can throw past it.
 import * as grpc from '@grpc/grpc-js';
-import { bindInsecure, newStopController, stopGracefully } from '../common/grpc-server.js';
+import { bindServer, newStopController, stopGracefully } from '../common/grpc-server.js';
+import { peersOnly, serverCredentials, type TlsFiles } from '../common/tls.js';
 import type { Service } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { apiError } from '../common/errors.js';
@@ -15,30 +16,28 @@ import { regionTag } from '../auth/versions.js';
 import { FrontendContext, type CallContext, type FrontendDeps, type Handler } from './context.js';
 import { toServiceError } from './errors.js';
 import { HealthState, healthDefinition } from '../common/health.js';
-import { deploymentHandlers } from './deployment-handlers.js';
-import { namespaceHandlers, systemHandlers } from './namespace-handlers.js';
-import { OPERATOR_SERVICE, operatorHandlers } from './operator-handlers.js';
+import { OPERATOR_SERVICE, servedHandlers, WORKFLOW_SERVICE } from './handlers.js';
 import { NamespaceFailoverCoordinator, type FailoverCoordinator } from '../namespaces/failover-coordinator.js';
 import { reflectionService } from './reflection.js';
-import { scheduleHandlers } from './schedule-handlers.js';
-import { taskHandlers } from './task-handlers.js';
 import { checkPayloadsAndDurations } from './validation.js';
-import { visibilityHandlers } from './visibility-handlers.js';
-import { workflowHandlers } from './workflow-handlers.js';
 
-export const WORKFLOW_SERVICE = 'temporal.api.workflowservice.v1.WorkflowService';
+export { WORKFLOW_SERVICE };
 const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
 /** A gRPC service of another layer served on the frontend's port (one address per region). */
 export interface ExtraService {
   definition: grpc.ServiceDefinition;
   implementation: grpc.UntypedServiceImplementation;
+  /** For other regions only (replication): with TLS, served only to callers with a client certificate the region's CA signed. */
+  peersOnly?: boolean;
 }
 
 export interface FrontendServiceDeps extends FrontendDeps {
   registry: Registry;
   /** E.g. the inter-region replication endpoint, added by the process main. */
   extraServices?: ExtraService[];
+  /** The port's TLS; plaintext when absent. */
+  tls?: TlsFiles;
   /**
    * Where UpdateNamespace's change of active cluster goes. Default: a coordinator on this region's
    * store that does not wait for replication (one region, tests); process mains pass theirs.
@@ -62,6 +61,7 @@ export class FrontendService implements Service {
   private readonly extraServices: ExtraService[];
   private readonly failover: FailoverCoordinator;
   private readonly gate: CallGate;
+  private readonly tls?: TlsFiles;
 
   constructor(config: FrontendConfigInput, deps: FrontendServiceDeps) {
     this.config = frontendConfig(config);
@@ -70,6 +70,7 @@ export class FrontendService implements Service {
     }
     this.log = deps.logger.child({ service: 'frontend' });
     this.extraServices = deps.extraServices ?? [];
+    this.tls = deps.tls;
     this.failover =
       deps.failover ?? new NamespaceFailoverCoordinator({ registry: deps.namespaces, audit: deps.persistence.clusterMetadata, log: this.log.child({ component: 'failover' }) });
     this.ctx = new FrontendContext(this.config, { ...deps, logger: this.log });
@@ -95,32 +96,23 @@ export class FrontendService implements Service {
       'grpc.max_receive_message_length': this.config.maxReceiveMessageBytes,
       'grpc.max_send_message_length': -1,
     });
-    const handlers: Record<string, Handler> = {
-      ...systemHandlers(this.ctx),
-      ...namespaceHandlers(this.ctx, this.failover),
-      ...workflowHandlers(this.ctx),
-      ...taskHandlers(this.ctx),
-      ...deploymentHandlers(this.ctx),
-      ...visibilityHandlers(this.ctx),
-      ...scheduleHandlers(this.ctx),
-    };
-    for (const [name, served] of [
-      [WORKFLOW_SERVICE, handlers],
-      [OPERATOR_SERVICE, operatorHandlers(this.ctx)],
-    ] as const) {
+    for (const [name, served] of Object.entries(servedHandlers(this.ctx, this.failover))) {
       const service = reflectionRoot.lookupService(name);
       const impl: grpc.UntypedServiceImplementation = {};
       for (const method of service.methodsArray) impl[method.name] = this.unary(method, served[method.name]);
       server.addService(serviceDefinition(service), impl);
     }
     server.addService(healthDefinition, this.health.implementation());
-    for (const extra of this.extraServices) server.addService(extra.definition, this.gated(extra));
+    for (const extra of this.extraServices) {
+      const impl = this.gated(extra);
+      server.addService(extra.definition, extra.peersOnly && this.tls ? peersOnly(impl) : impl);
+    }
     reflectionService([WORKFLOW_SERVICE, OPERATOR_SERVICE, HEALTH_SERVICE]).addToServer(server);
 
-    this.boundPort = await bindInsecure(server, this.config.host, this.config.port);
+    this.boundPort = await bindServer(server, this.config.host, this.config.port, serverCredentials(this.tls, this.log.child({ component: 'tls' })));
     this.server = server;
     this.health.setServing(true);
-    this.log.info({ address: this.address }, 'frontend listening');
+    this.log.info({ address: this.address, tls: this.tls !== undefined }, 'frontend listening');
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,6 @@
 // Task-queue RPCs of workers: long polls and query answers go to matching.
 import { apiError } from '../common/errors.js';
-import type { workflowservice as ws } from '../common/temporal.js';
+import { enums, type taskqueuev1, type workflowservice as ws } from '../common/temporal.js';
 import { decodeQueryTaskToken } from '../history/task-token.js';
 import type { FrontendContext, Handlers } from './context.js';
 import { checkDeploymentOptions, checkLength, requireTaskQueueName } from './validation.js';
@@ -8,9 +8,27 @@ import { VersionRegistrar } from './version-registrar.js';
 
 type PollRequest = ws.IPollWorkflowTaskQueueRequest | ws.IPollActivityTaskQueueRequest;
 
+const ENHANCED = enums.DescribeTaskQueueMode.DESCRIBE_TASK_QUEUE_MODE_ENHANCED;
+/** The types an enhanced describe reports when it names none (nexus queues are not served). */
+const DEFAULT_TYPES = [enums.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, enums.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY];
+
 export function taskHandlers(ctx: FrontendContext): Handlers {
   const limits = ctx.config;
   const versions = new VersionRegistrar(ctx.namespaces, ctx.deps.logger);
+
+  /**
+   * DescribeTaskQueue's enhanced mode (what `temporal task-queue describe` asks): pollers and
+   * stats per task queue type, under the unversioned key "" (every version's sub-queue counted in).
+   */
+  const describeEnhanced = async (namespaceId: string, req: ws.DescribeTaskQueueRequest): Promise<ws.IDescribeTaskQueueResponse> => {
+    const types = req.taskQueueTypes?.length ? req.taskQueueTypes : DEFAULT_TYPES;
+    const typesInfo: Record<string, taskqueuev1.ITaskQueueTypeInfo> = {};
+    for (const type of types.filter((t) => DEFAULT_TYPES.includes(t))) {
+      const r = await ctx.matching.describeTaskQueue(namespaceId, { taskQueue: req.taskQueue, taskQueueType: type, reportStats: req.reportStats });
+      typesInfo[type] = { pollers: req.reportPollers ? r.pollers : [], stats: req.reportStats ? r.stats : null };
+    }
+    return { versionsInfo: { '': { typesInfo } } };
+  };
 
   const checkPoll = (req: PollRequest) => {
     requireTaskQueueName(req.taskQueue?.name, limits);
@@ -50,7 +68,8 @@ export function taskHandlers(ctx: FrontendContext): Handlers {
 
     DescribeTaskQueue: async (req: ws.DescribeTaskQueueRequest, call) => {
       requireTaskQueueName(req.taskQueue?.name, limits);
-      return ctx.serve(req, call, 'read', (ns) => ctx.matching.describeTaskQueue(ns.id, req));
+      if (req.apiMode !== ENHANCED) return ctx.serve(req, call, 'read', (ns) => ctx.matching.describeTaskQueue(ns.id, req));
+      return ctx.serve(req, call, 'read', (ns) => describeEnhanced(ns.id, req));
     },
 
     ShutdownWorker: async (req: ws.ShutdownWorkerRequest, call) => {

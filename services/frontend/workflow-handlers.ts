@@ -120,6 +120,45 @@ export function workflowHandlers(ctx: FrontendContext): Handlers {
       });
     },
 
+    PauseActivity: async (req: ws.PauseActivityRequest, call) => {
+      requireExecution(req.execution, limits);
+      checkLength(req.identity, 'Identity', limits);
+      return ctx.serve(req, call, 'write', async (ns) => {
+        await ctx.history.pauseActivity(ns, req);
+        return {};
+      });
+    },
+
+    UnpauseActivity: async (req: ws.UnpauseActivityRequest, call) => {
+      requireExecution(req.execution, limits);
+      checkLength(req.identity, 'Identity', limits);
+      return ctx.serve(req, call, 'write', async (ns) => {
+        await ctx.history.unpauseActivity(ns, req);
+        return {};
+      });
+    },
+
+    ResetActivity: async (req: ws.ResetActivityRequest, call) => {
+      requireExecution(req.execution, limits);
+      checkLength(req.identity, 'Identity', limits);
+      return ctx.serve(req, call, 'write', async (ns) => {
+        await ctx.history.resetActivity(ns, req);
+        return {};
+      });
+    },
+
+    ResetWorkflowExecution: async (req: ws.ResetWorkflowExecutionRequest, call) => {
+      requireExecution(req.workflowExecution, limits);
+      checkLength(req.reason, 'Reason', limits);
+      req.requestId = requestIdOrNew(req.requestId, limits);
+      return ctx.serve(req, call, 'write', (ns) => ctx.history.resetWorkflowExecution(ns, req));
+    },
+
+    UpdateWorkflowExecutionOptions: async (req: ws.UpdateWorkflowExecutionOptionsRequest, call) => {
+      requireExecution(req.workflowExecution, limits);
+      return ctx.serve(req, call, 'write', (ns) => ctx.history.updateWorkflowExecutionOptions(ns, req));
+    },
+
     DescribeWorkflowExecution: async (req: ws.DescribeWorkflowExecutionRequest, call) => {
       requireExecution(req.execution, limits);
       return ctx.serve(req, call, 'read', (ns) => ctx.history.describeWorkflowExecution(ns, req));
@@ -129,6 +168,12 @@ export function workflowHandlers(ctx: FrontendContext): Handlers {
       requireExecution(req.execution, limits);
       pageSize(req.maximumPageSize, 'MaximumPageSize', limits);
       return ctx.serveLongPoll(req, call, 'read', limits.longPollMaxMs, (ns, signal) => ctx.history.getWorkflowExecutionHistory(ns, req, signal));
+    },
+
+    GetWorkflowExecutionHistoryReverse: async (req: ws.GetWorkflowExecutionHistoryReverseRequest, call) => {
+      requireExecution(req.execution, limits);
+      pageSize(req.maximumPageSize, 'MaximumPageSize', limits);
+      return ctx.serve(req, call, 'read', (ns) => ctx.history.getWorkflowExecutionHistoryReverse(ns, req));
     },
 
     UpdateWorkflowExecution: async (req: ws.UpdateWorkflowExecutionRequest, call) => {

@@ -10,12 +10,11 @@ import type { HistoryContext } from './context.js';
 import type { WorkflowTaskScheduler } from './workflow-task-scheduler.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeB64, encodeB64 } from './payload-codec.js';
-import { retryBackoffMs, retryPolicyToProto } from './retry-policy.js';
+import { retryDecision, retryPolicyToProto } from './retry-policy.js';
 import type { ActivityInfo, HistoryEvent } from './state.js';
 import type Long from 'long';
 import { decodeActivityTaskToken, encodeActivityTaskToken } from './task-token.js';
-import { activityHeartbeatTimer, activityScheduleTimers, activityStartedTimers } from './task-generator.js';
-import { timerTask } from './tasks.js';
+import { activityAttemptTasks, activityHeartbeatTimer, activityStartedTimers } from './task-generator.js';
 import { pinnedVersion } from './versioning.js';
 
 const ET = enums.EventType;
@@ -33,6 +32,16 @@ const timeoutTypes: Record<ActivityTimeoutType, number> = {
   heartbeat: enums.TimeoutType.TIMEOUT_TYPE_HEARTBEAT,
 };
 
+/** The current attempt is over (it failed): the next one is not started and has no heartbeat yet. */
+function endAttempt(ms: MutableState, act: ActivityInfo, failure: failurev1.IFailure): void {
+  act.progress.lastFailure = encodeB64(failurev1.Failure, failure);
+  act.progress.attempt += 1;
+  act.progress.started = false;
+  act.progress.startedTimeMs = 0;
+  act.progress.lastHeartbeatMs = 0;
+  ms.dirty = true;
+}
+
 export class ActivityHandler {
   constructor(
     private readonly ctx: HistoryContext,
@@ -43,7 +52,8 @@ export class ActivityHandler {
     const now = Date.now();
     const ms = await this.ctx.tx.update(task.taskQueue.namespaceId, task.workflowId, task.runId, (ms) => {
       const act = ms.activity(task.scheduledEventId);
-      if (!ms.isRunning || !act || act.progress.started) throw activityNotFound();
+      // A paused activity's queued task is dropped; unpausing dispatches it again.
+      if (!ms.isRunning || !act || act.progress.started || act.progress.paused) throw activityNotFound();
       act.progress.started = true;
       act.progress.startedTimeMs = now;
       act.progress.identity = poll.identity ?? '';
@@ -126,7 +136,7 @@ export class ActivityHandler {
       act.progress.lastHeartbeatMs = Date.now();
       act.progress.heartbeatDetails = req.details ? encodeB64(commonv1.Payloads, req.details) : act.progress.heartbeatDetails;
       ms.dirty = true;
-      return { cancelRequested: act.cancelRequested };
+      return { cancelRequested: act.cancelRequested, activityPaused: Boolean(act.progress.paused) };
     });
   }
 
@@ -144,14 +154,20 @@ export class ActivityHandler {
   ): Promise<ws.IRespondActivityTaskFailedResponse> {
     await this.withActivity(ns, req, (ms, act) => {
       if (req.lastHeartbeatDetails) act.progress.heartbeatDetails = encodeB64(commonv1.Payloads, req.lastHeartbeatDetails);
-      this.failAttempt(ms, act, req.failure ?? { message: 'activity failed' }, req.identity ?? '', Date.now());
+      // The SDKs report an attempt they stopped because it was paused as a failure: it waits for unpausing, whatever the policy.
+      if (act.progress.paused && !act.cancelRequested) this.endPausedAttempt(ms, act, req.identity ?? '', req.failure);
+      else this.failAttempt(ms, act, req.failure ?? { message: 'activity failed' }, req.identity ?? '', Date.now());
     });
     return {};
   }
 
   async canceled(ns: NamespaceRef, req: ws.IRespondActivityTaskCanceledRequest | ws.IRespondActivityTaskCanceledByIdRequest): Promise<void> {
     await this.withActivity(ns, req, (ms, act) =>
-      this.recordOutcome(ms, act, ET.EVENT_TYPE_ACTIVITY_TASK_CANCELED, (ids) => ({
+      // Canceled by its worker because it was paused (the workflow asked nothing): the attempt
+      // ends and the activity waits for UnpauseActivity, which dispatches the next one.
+      act.progress.paused && !act.cancelRequested
+        ? this.endPausedAttempt(ms, act, req.identity ?? '')
+        : this.recordOutcome(ms, act, ET.EVENT_TYPE_ACTIVITY_TASK_CANCELED, (ids) => ({
         activityTaskCanceledEventAttributes: {
           ...ids,
           details: req.details,
@@ -160,6 +176,12 @@ export class ActivityHandler {
         },
       })),
     );
+  }
+
+  /** The attempt of a paused activity ends; the next one is dispatched when it is unpaused. */
+  private endPausedAttempt(ms: MutableState, act: ActivityInfo, identity: string, failure?: failurev1.IFailure | null): void {
+    act.progress.lastWorkerIdentity = identity || act.progress.lastWorkerIdentity;
+    endAttempt(ms, act, failure ?? { message: 'activity paused', canceledFailureInfo: {} });
   }
 
   /** The attempt's started event, then its outcome, then a workflow task to react to it. */
@@ -176,23 +198,18 @@ export class ActivityHandler {
   }
 
   /** Retries the attempt per the activity's policy, or records the final failure. */
-  failAttempt(ms: MutableState, act: ActivityInfo, failure: failurev1.IFailure, identity: string, now: number, retryable = true): void {
+  failAttempt(ms: MutableState, act: ActivityInfo, failure: failurev1.IFailure, identity: string, now: number): void {
     const deadline = act.scheduleToCloseMs ? act.scheduledTimeMs + act.scheduleToCloseMs : 0;
-    const backoff = act.cancelRequested || !retryable ? -1 : retryBackoffMs(act.retryPolicy, act.progress.attempt, failure, now, deadline);
+    const { retryState, backoffMs: backoff } = act.cancelRequested
+      ? { retryState: enums.RetryState.RETRY_STATE_CANCEL_REQUESTED, backoffMs: -1 }
+      : retryDecision(act.retryPolicy, act.progress.attempt, failure, now, deadline);
     if (backoff >= 0) {
-      act.progress.lastFailure = encodeB64(failurev1.Failure, failure);
-      act.progress.attempt += 1;
-      act.progress.started = false;
-      act.progress.startedTimeMs = 0;
-      act.progress.lastHeartbeatMs = 0;
+      endAttempt(ms, act, failure);
       act.progress.currentAttemptScheduledTimeMs = now + backoff;
-      ms.dirty = true;
-      ms.addTask(timerTask('activityRetry', now + backoff, { scheduledEventId: act.scheduledEventId, attempt: act.progress.attempt }));
-      for (const t of activityScheduleTimers(ms, act.scheduledEventId)) ms.addTask(t);
+      for (const t of activityAttemptTasks(ms, act.scheduledEventId)) ms.addTask(t);
       return;
     }
     const startedId = this.addStartedEvent(ms, act, now);
-    const retryState = retryable ? retryStateOf(act, failure) : enums.RetryState.RETRY_STATE_TIMEOUT;
     if (failure.timeoutFailureInfo) {
       ms.addEvent(
         ET.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
@@ -240,15 +257,13 @@ export class ActivityHandler {
       },
       cause: act.progress.lastFailure ? decodeB64(failurev1.Failure, act.progress.lastFailure) : null,
     };
-    // Schedule-to-start and schedule-to-close spend the activity's whole budget: no retry.
-    const retryable = type !== 'scheduleToStart' && type !== 'scheduleToClose';
-    this.failAttempt(ms, act, failure, act.progress.identity, now, retryable);
+    this.failAttempt(ms, act, failure, act.progress.identity, now);
   }
 
   /** Dispatches a retry attempt once its backoff has passed. */
   async retryDue(ms: MutableState, scheduledEventId: number, attempt: number): Promise<void> {
     const act = ms.activity(scheduledEventId);
-    if (!act || act.progress.started || act.progress.attempt !== attempt || !ms.isRunning) return;
+    if (!act || act.progress.started || act.progress.attempt !== attempt || !ms.isRunning || act.progress.paused) return;
     await this.ctx.matching.addActivityTask({
       taskQueue: { namespaceId: ms.info.namespaceId, name: act.taskQueue, type: 2, kind: 1 },
       workflowId: ms.info.workflowId,
@@ -276,14 +291,4 @@ export class ActivityHandler {
     );
     return toLong(BigInt(e.eventId?.toString() ?? '0'));
   }
-}
-
-function retryStateOf(act: ActivityInfo, failure: failurev1.IFailure): number {
-  if (!act.retryPolicy) return enums.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET;
-  if (failure.applicationFailureInfo?.nonRetryable) return enums.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE;
-  if (act.retryPolicy.maximumAttempts > 0 && act.progress.attempt >= act.retryPolicy.maximumAttempts) {
-    return enums.RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED;
-  }
-  if (failure.timeoutFailureInfo) return enums.RetryState.RETRY_STATE_TIMEOUT;
-  return enums.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE;
 }

@@ -59,6 +59,13 @@ export interface HistoryApi {
   resetStickyTaskQueue(ns: NamespaceRef, execution: commonv1.IWorkflowExecution): Promise<void>;
   /** Worker Versioning: sets or unsets the run's versioning override (the only option Tandem takes). */
   updateWorkflowExecutionOptions(ns: NamespaceRef, req: ws.IUpdateWorkflowExecutionOptionsRequest): Promise<ws.IUpdateWorkflowExecutionOptionsResponse>;
+  getWorkflowExecutionHistoryReverse(ns: NamespaceRef, req: ws.IGetWorkflowExecutionHistoryReverseRequest): Promise<ws.IGetWorkflowExecutionHistoryReverseResponse>;
+  /** The operator's activity verbs (activity-operator.ts): no event, only the attempt's state. */
+  pauseActivity(ns: NamespaceRef, req: ws.IPauseActivityRequest): Promise<void>;
+  unpauseActivity(ns: NamespaceRef, req: ws.IUnpauseActivityRequest): Promise<void>;
+  resetActivity(ns: NamespaceRef, req: ws.IResetActivityRequest): Promise<void>;
+  /** A new run from the base run's history up to a workflow task, its later signals reapplied (reset.ts). */
+  resetWorkflowExecution(ns: NamespaceRef, req: ws.IResetWorkflowExecutionRequest): Promise<ws.IResetWorkflowExecutionResponse>;
   /**
    * Every history node of the region holds the namespace's current record when this resolves
    * (a failover's handover step; DESIGN invariants 4, 10).

@@ -9,7 +9,8 @@ import type { NamespaceRef } from './api.js';
 import type { HistoryContext } from './context.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeB64 } from './payload-codec.js';
-import type { RunStarter, StartParams } from './run-starter.js';
+import { workflowTaskTimeoutMs, type RunStarter, type StartParams } from './run-starter.js';
+import { retryPolicyWithDefaults } from './retry-policy.js';
 import type { MessageEffects, UpdateHandler } from './update-handler.js';
 
 const ET = enums.EventType;
@@ -66,9 +67,11 @@ export class CommandHandler {
               startToCloseTimeout: durationFromMs(t.startToCloseMs),
               heartbeatTimeout: durationFromMs(t.heartbeatMs),
               workflowTaskCompletedEventId: wftId,
-              retryPolicy: activityRetryPolicy(a.retryPolicy),
+              retryPolicy: retryPolicyWithDefaults(a.retryPolicy),
+              useWorkflowBuildId: a.useWorkflowBuildId,
               priority: a.priority,
             },
+            userMetadata: c.userMetadata,
           },
           now,
         );
@@ -109,7 +112,10 @@ export class CommandHandler {
         }
         ms.addEvent(
           ET.EVENT_TYPE_TIMER_STARTED,
-          { timerStartedEventAttributes: { timerId: a.timerId, startToFireTimeout: a.startToFireTimeout, workflowTaskCompletedEventId: wftId } },
+          {
+            timerStartedEventAttributes: { timerId: a.timerId, startToFireTimeout: a.startToFireTimeout, workflowTaskCompletedEventId: wftId },
+            userMetadata: c.userMetadata,
+          },
           now,
         );
         return;
@@ -189,16 +195,16 @@ export class CommandHandler {
       }
       case CT.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: {
         const a = c.failWorkflowExecutionCommandAttributes ?? {};
-        const retry =
-          (await this.starter.nextRunParams(ms, 'retry', now, a.failure ?? null, null)) ??
-          (await this.starter.nextRunParams(ms, 'cron', now, a.failure ?? null, null));
-        const next = retry ? this.starter.newRunAfter(ms, retry, now) : null;
+        const retry = await this.starter.nextRunParams(ms, 'retry', now, a.failure ?? null, null);
+        const params = retry ?? (await this.starter.nextRunParams(ms, 'cron', now, a.failure ?? null, null));
+        const next = params ? this.starter.newRunAfter(ms, params, now) : null;
         ms.addEvent(
           ET.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
           {
             workflowExecutionFailedEventAttributes: {
               failure: a.failure,
-              retryState: next ? enums.RetryState.RETRY_STATE_IN_PROGRESS : enums.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
+              // A cron run that follows a failure is no retry: the event tells why the policy stopped.
+              retryState: retry ? enums.RetryState.RETRY_STATE_IN_PROGRESS : this.starter.retryDecision(ms, a.failure ?? null, now).retryState,
               workflowTaskCompletedEventId: wftId,
               newExecutionRunId: next?.info.runId ?? '',
             },
@@ -292,18 +298,19 @@ export class CommandHandler {
               taskQueue: { name: a.taskQueue?.name || ms.info.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
               input: a.input,
               workflowExecutionTimeout: a.workflowExecutionTimeout,
-              workflowRunTimeout: a.workflowRunTimeout,
-              workflowTaskTimeout: a.workflowTaskTimeout,
+              ...childTimeouts(a),
               parentClosePolicy: a.parentClosePolicy || enums.ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE,
               control: a.control,
               workflowTaskCompletedEventId: wftId,
-              workflowIdReusePolicy: a.workflowIdReusePolicy,
-              retryPolicy: a.retryPolicy,
+              workflowIdReusePolicy: a.workflowIdReusePolicy || enums.WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+              retryPolicy: a.retryPolicy ? retryPolicyWithDefaults(a.retryPolicy) : null,
+              inheritBuildId: a.inheritBuildId,
               cronSchedule: a.cronSchedule,
               header: a.header,
               memo: a.memo,
               searchAttributes: a.searchAttributes,
             },
+            userMetadata: c.userMetadata,
           },
           now,
         );
@@ -409,13 +416,15 @@ function activityTimeouts(a: commandv1.IScheduleActivityTaskCommandAttributes, r
 }
 
 /** Activities retry by default (Temporal's default policy); the worker may narrow it. */
-function activityRetryPolicy(p: commonv1.IRetryPolicy | null | undefined): commonv1.IRetryPolicy {
-  const initial = optionalDurationMs(p?.initialInterval) || 1000;
-  return {
-    initialInterval: durationFromMs(initial),
-    backoffCoefficient: p?.backoffCoefficient && p.backoffCoefficient >= 1 ? p.backoffCoefficient : 2,
-    maximumInterval: durationFromMs(optionalDurationMs(p?.maximumInterval) || initial * 100),
-    maximumAttempts: p?.maximumAttempts ?? 0,
-    nonRetryableErrorTypes: p?.nonRetryableErrorTypes ?? [],
-  };
+
+/**
+ * A child's run and task timeouts as the reference records them on the initiated event: the run
+ * timeout defaults to the execution timeout (an explicit zero when neither is set), the task
+ * timeout to 10 s, never longer than the run timeout.
+ */
+function childTimeouts(
+  a: commandv1.IStartChildWorkflowExecutionCommandAttributes,
+): Pick<commandv1.IStartChildWorkflowExecutionCommandAttributes, 'workflowRunTimeout' | 'workflowTaskTimeout'> {
+  const runMs = optionalDurationMs(a.workflowRunTimeout) || optionalDurationMs(a.workflowExecutionTimeout) || 0;
+  return { workflowRunTimeout: runMs ? durationFromMs(runMs) : {}, workflowTaskTimeout: durationFromMs(workflowTaskTimeoutMs(a.workflowTaskTimeout, runMs)) };
 }

@@ -37,6 +37,13 @@ export interface HistoryConfig {
    */
   maxHistorySizeBytes: number;
   maxHistoryEvents: number;
+  /**
+   * A workflow task started once the history holds this many events, or this many bytes, tells
+   * the worker to continue as new (`suggest_continue_as_new`); the reference's defaults
+   * (`limit.historyCount.suggestContinueAsNew`, `limit.historySize.suggestContinueAsNew`).
+   */
+  suggestContinueAsNewHistoryCount: number;
+  suggestContinueAsNewHistoryBytes: number;
 }
 
 export const historyDefaults: HistoryConfig = {
@@ -53,6 +60,8 @@ export const historyDefaults: HistoryConfig = {
   syncReplicationTimeoutMs: 5_000,
   maxHistorySizeBytes: 50 * 1024 * 1024,
   maxHistoryEvents: 51_200,
+  suggestContinueAsNewHistoryCount: 4 * 1024,
+  suggestContinueAsNewHistoryBytes: 4 * 1024 * 1024,
 };
 
 export function compileHistoryConfig(user: Partial<HistoryConfig> = {}): HistoryConfig {
@@ -71,6 +80,8 @@ export function compileHistoryConfig(user: Partial<HistoryConfig> = {}): History
     'syncReplicationTimeoutMs',
     'maxHistorySizeBytes',
     'maxHistoryEvents',
+    'suggestContinueAsNewHistoryCount',
+    'suggestContinueAsNewHistoryBytes',
   ] as const;
   for (const k of positive) {
     if (!(c[k] > 0)) throw new Error(`history.${k} must be positive, got ${c[k]}`);

@@ -1,5 +1,5 @@
 // DescribeWorkflowExecution's answer, read from mutable state alone.
-import { enums, commonv1, workflowservice as ws, failure as failurev1 } from '../common/temporal.js';
+import { enums, commonv1, sdkv1, workflowservice as ws, failure as failurev1 } from '../common/temporal.js';
 import { durationFromMs, timestampFromMs, toLong } from '../common/proto-time.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeB64 } from './payload-codec.js';
@@ -15,6 +15,7 @@ export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionRespons
       workflowExecutionTimeout: info.executionTimeoutMs ? durationFromMs(info.executionTimeoutMs) : null,
       workflowRunTimeout: info.runTimeoutMs ? durationFromMs(info.runTimeoutMs) : null,
       defaultWorkflowTaskTimeout: durationFromMs(info.workflowTaskTimeoutMs),
+      userMetadata: info.userMetadata ? decodeB64(sdkv1.UserMetadata, info.userMetadata) : null,
     },
     workflowExecutionInfo: {
       execution: { workflowId: info.workflowId, runId: info.runId },
@@ -51,6 +52,10 @@ export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionRespons
       activityType: { name: a.activityType },
       state: a.cancelRequested
         ? enums.PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
+        : a.progress.paused
+          ? a.progress.started
+            ? enums.PendingActivityState.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED
+            : enums.PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED
         : a.progress.started
           ? enums.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
           : enums.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED,
@@ -63,6 +68,10 @@ export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionRespons
       expirationTime: a.scheduleToCloseMs ? timestampFromMs(a.scheduledTimeMs + a.scheduleToCloseMs) : null,
       lastFailure: a.progress.lastFailure ? decodeB64(failurev1.Failure, a.progress.lastFailure) : null,
       lastWorkerIdentity: a.progress.lastWorkerIdentity,
+      paused: Boolean(a.progress.paused),
+      pauseInfo: a.progress.paused
+        ? { pauseTime: timestampFromMs(a.progress.paused.timeMs), manual: { identity: a.progress.paused.identity, reason: a.progress.paused.reason } }
+        : null,
     })),
     pendingChildren: ms.data.children.map((c) => ({
       workflowId: c.workflowId,

@@ -19,6 +19,8 @@ import type { HistoryContext } from './context.js';
 import { MutableState } from './mutable-state.js';
 import { HistoryNotifier } from './notifier.js';
 import { RunStarter, startParamsFromRequest, type StartParams } from './run-starter.js';
+import { ActivityOperator } from './activity-operator.js';
+import { resetWorkflowExecution } from './reset.js';
 import { newRunId, type Shard } from './shard.js';
 import type { ShardController } from './shard-controller.js';
 import { SyncReplication, withoutStandbyWait, type ReplicationAckWaiter } from './sync-replication.js';
@@ -43,6 +45,7 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
   readonly activities: ActivityHandler;
   readonly updates: UpdateHandler;
   readonly reads: WorkflowReads;
+  private readonly activityOperator: ActivityOperator;
   private matchingApi?: MatchingApi;
   private readonly sync: SyncReplication;
 
@@ -61,6 +64,7 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
     this.workflowTasks = new WorkflowTaskHandler(this, this.scheduler, new CommandHandler(this, this.starter, this.updates), this.updates);
     this.activities = new ActivityHandler(this, this.scheduler);
     this.reads = new WorkflowReads(this);
+    this.activityOperator = new ActivityOperator(this);
     this.tx.onBeforeActiveWrite((ms, now) => {
       this.scheduler.failStaleRegionTask(ms, now);
       this.enforceHistoryLimits(ms, now);
@@ -110,11 +114,24 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
     return this.shards.shardFor(namespaceId, workflowId);
   }
 
+  /** The workflow id's current run, as its shard records it; null when it never ran. */
+  currentExecution(namespaceId: string, workflowId: string): Promise<CurrentExecution | null> {
+    return this.store.executions.getCurrentExecution(this.shardFor(namespaceId, workflowId).shardId, namespaceId, workflowId);
+  }
+
   // ---- starting runs ----------------------------------------------------------------------
 
   async startWorkflowExecution(ns: NamespaceRef, req: ws.IStartWorkflowExecutionRequest): Promise<ws.IStartWorkflowExecutionResponse> {
     const params = startParamsFromRequest(req);
-    return this.startRun(ns, params, req.workflowIdReusePolicy ?? 0, req.workflowIdConflictPolicy ?? 0);
+    // Eager start (the caller's client and worker share a connection): the first task is started
+    // in the start's own write and answered with it. A delayed or cron start is not eager.
+    const eager = Boolean(req.requestEagerExecution) && params.firstWorkflowTaskBackoffMs === 0;
+    if (eager) params.eagerIdentity = req.identity ?? '';
+    const resp = await this.startRun(ns, params, req.workflowIdReusePolicy ?? 0, req.workflowIdConflictPolicy ?? 0);
+    if (eager && resp.started) {
+      resp.eagerWorkflowTask = await this.workflowTasks.startedTaskResponse(await this.tx.read(ns.id, params.workflowId, resp.runId ?? ''));
+    }
+    return resp;
   }
 
   async signalWithStartWorkflowExecution(
@@ -131,8 +148,7 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
     };
     // Signal-with-start signals a running workflow and starts one otherwise: a running current run
     // is never an error here.
-    const shard = this.shardFor(ns.id, params.workflowId);
-    const current = await this.store.executions.getCurrentExecution(shard.shardId, ns.id, params.workflowId);
+    const current = await this.currentExecution(ns.id, params.workflowId);
     if (current && (current.state === 'created' || current.state === 'running')) {
       try {
         await this.signalRun(ns, params.workflowId, current.runId, params.signal);
@@ -147,11 +163,10 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
 
   /** Creates a run, honouring the workflow-id reuse and conflict policies against the current run. */
   async startRun(ns: NamespaceRef, params: StartParams, reusePolicy: number, conflictPolicy: number): Promise<ws.IStartWorkflowExecutionResponse> {
-    const shard = this.shardFor(ns.id, params.workflowId);
     // Refused before the dedup answer too: a passive region cannot know the start is done.
     await this.tx.activeNamespace(ns.id);
     for (let attempt = 1; ; attempt++) {
-      const current = await this.store.executions.getCurrentExecution(shard.shardId, ns.id, params.workflowId);
+      const current = await this.currentExecution(ns.id, params.workflowId);
       let mode: CreateMode = { kind: 'brandNew' };
       if (current) {
         const decided = await this.decideOnCurrent(ns, params, current, reusePolicy, conflictPolicy);
@@ -238,7 +253,7 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
   async signalRun(ns: NamespaceRef, workflowId: string, runId: string, signal: NonNullable<StartParams['signal']>, external?: commonv1.IWorkflowExecution): Promise<void> {
     await this.tx.update(ns.id, workflowId, runId, (ms) => {
       if (!ms.isRunning) throw apiError('WORKFLOW_ALREADY_COMPLETED');
-      if (signal.requestId && ms.info.signalRequestIds.includes(signal.requestId)) return;
+      if (signal.requestId && ms.hasSignal(signal.requestId)) return;
       const now = Date.now();
       ms.addEvent(
         ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
@@ -273,7 +288,7 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
   ): Promise<void> {
     await this.tx.update(ns.id, workflowId, runId, (ms) => {
       if (!ms.isRunning) throw apiError('WORKFLOW_ALREADY_COMPLETED');
-      if (ms.info.cancelRequested) return;
+      if (ms.cancelRequested) return;
       const now = Date.now();
       ms.addEvent(
         ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
@@ -360,6 +375,10 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
     return this.reads.history(ns, req, signal);
   }
 
+  getWorkflowExecutionHistoryReverse(ns: NamespaceRef, req: ws.IGetWorkflowExecutionHistoryReverseRequest): Promise<ws.IGetWorkflowExecutionHistoryReverseResponse> {
+    return this.reads.historyReverse(ns, req);
+  }
+
   queryWorkflow(ns: NamespaceRef, req: ws.IQueryWorkflowRequest, signal: AbortSignal): Promise<ws.IQueryWorkflowResponse> {
     return this.reads.query(ns, req, signal);
   }
@@ -387,6 +406,22 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
       resp = updateOptions(ms, req, Date.now());
     });
     return resp;
+  }
+
+  pauseActivity(ns: NamespaceRef, req: ws.IPauseActivityRequest): Promise<void> {
+    return this.activityOperator.pause(ns, req);
+  }
+
+  unpauseActivity(ns: NamespaceRef, req: ws.IUnpauseActivityRequest): Promise<void> {
+    return this.activityOperator.unpause(ns, req);
+  }
+
+  resetActivity(ns: NamespaceRef, req: ws.IResetActivityRequest): Promise<void> {
+    return this.activityOperator.reset(ns, req);
+  }
+
+  resetWorkflowExecution(ns: NamespaceRef, req: ws.IResetWorkflowExecutionRequest): Promise<ws.IResetWorkflowExecutionResponse> {
+    return resetWorkflowExecution(this, this, ns, req);
   }
 
   // ---- worker protocol (delegated) -----------------------------------------------------------

@@ -1,7 +1,7 @@
 // The fold: a run's mutable state is its history events applied in order (DESIGN invariant 4a).
 // New events and replicated ones go through the same function, so the standby region holds the
 // state the active one has; it must depend only on the event and the state before it.
-import { enums, historyv1, commonv1 } from '../common/temporal.js';
+import { enums, historyv1, commonv1, sdkv1 } from '../common/temporal.js';
 import { msFromDuration, msFromTimestamp, optionalDurationMs, toBigInt, toNumber } from '../common/proto-time.js';
 import type { ExecutionKey } from '../persistence/types.js';
 import { mergeSearchAttributes } from '../namespaces/search-attributes.js';
@@ -71,6 +71,7 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
       info.memo = a.memo ? encodeB64(commonv1.Memo, a.memo) : null;
       info.searchAttributes = a.searchAttributes ? encodeB64(commonv1.SearchAttributes, a.searchAttributes) : null;
       setOptional(info, 'versioningOverride', overrideFromProto(a.versioningOverride));
+      setOptional(info, 'userMetadata', e.userMetadata ? encodeB64(sdkv1.UserMetadata, e.userMetadata) : undefined);
       if (a.parentWorkflowExecution?.workflowId) {
         info.parent = {
           namespaceId: a.parentWorkflowNamespaceId ?? '',
@@ -345,7 +346,7 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
 }
 
 /** Absent rather than undefined: the state equals its stored (JSON) blob. */
-function setOptional<K extends 'versioning' | 'versioningOverride'>(info: MutableStateData['info'], key: K, value: MutableStateData['info'][K]): void {
+function setOptional<K extends 'versioning' | 'versioningOverride' | 'userMetadata'>(info: MutableStateData['info'], key: K, value: MutableStateData['info'][K]): void {
   if (value === undefined) delete info[key];
   else info[key] = value;
 }

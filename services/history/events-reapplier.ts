@@ -47,7 +47,7 @@ export function reapplyUserInput(ms: MutableState, events: HistoryEvent[], origi
     switch (e.eventType) {
       case ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: {
         const requestId = signalRequestId(e, originRunId);
-        if (ms.info.signalRequestIds.includes(requestId)) break;
+        if (ms.hasSignal(requestId)) break;
         add(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, { workflowExecutionSignaledEventAttributes: { ...e.workflowExecutionSignaledEventAttributes, requestId } });
         break;
       }
@@ -68,7 +68,7 @@ export function reapplyUserInput(ms: MutableState, events: HistoryEvent[], origi
         break;
       }
       case ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
-        if (ms.info.cancelRequested) break;
+        if (ms.cancelRequested) break;
         add(ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED, { workflowExecutionCancelRequestedEventAttributes: e.workflowExecutionCancelRequestedEventAttributes });
         break;
       default:

@@ -96,6 +96,28 @@ export class RemoteHistory implements HistoryApi, TaskStarter, Service {
     return ws.UpdateWorkflowExecutionOptionsResponse.decode(response);
   }
 
+  async getWorkflowExecutionHistoryReverse(ns: NamespaceRef, req: ws.IGetWorkflowExecutionHistoryReverseRequest): Promise<ws.IGetWorkflowExecutionHistoryReverseResponse> {
+    const { response } = await this.plain('getWorkflowExecutionHistoryReverse', ns, req.execution?.workflowId, ws.GetWorkflowExecutionHistoryReverseRequest, req);
+    return ws.GetWorkflowExecutionHistoryReverseResponse.decode(response);
+  }
+
+  async pauseActivity(ns: NamespaceRef, req: ws.IPauseActivityRequest): Promise<void> {
+    await this.plain('pauseActivity', ns, req.execution?.workflowId, ws.PauseActivityRequest, req);
+  }
+
+  async unpauseActivity(ns: NamespaceRef, req: ws.IUnpauseActivityRequest): Promise<void> {
+    await this.plain('unpauseActivity', ns, req.execution?.workflowId, ws.UnpauseActivityRequest, req);
+  }
+
+  async resetActivity(ns: NamespaceRef, req: ws.IResetActivityRequest): Promise<void> {
+    await this.plain('resetActivity', ns, req.execution?.workflowId, ws.ResetActivityRequest, req);
+  }
+
+  async resetWorkflowExecution(ns: NamespaceRef, req: ws.IResetWorkflowExecutionRequest): Promise<ws.IResetWorkflowExecutionResponse> {
+    const { response } = await this.plain('resetWorkflowExecution', ns, req.workflowExecution?.workflowId, ws.ResetWorkflowExecutionRequest, req);
+    return ws.ResetWorkflowExecutionResponse.decode(response);
+  }
+
   async describeWorkflowExecution(
     ns: NamespaceRef,
     req: ws.IDescribeWorkflowExecutionRequest,

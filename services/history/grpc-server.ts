@@ -86,6 +86,13 @@ function historyHandlers(e: HistoryApi & TaskStarter): RpcHandlers<typeof Histor
     updateWorkflowExecutionOptions: temporalCall(ws.UpdateWorkflowExecutionOptionsRequest, ws.UpdateWorkflowExecutionOptionsResponse, (ns, req) =>
       e.updateWorkflowExecutionOptions(ns, req),
     ),
+    getWorkflowExecutionHistoryReverse: temporalCall(ws.GetWorkflowExecutionHistoryReverseRequest, ws.GetWorkflowExecutionHistoryReverseResponse, (ns, req) =>
+      e.getWorkflowExecutionHistoryReverse(ns, req),
+    ),
+    pauseActivity: temporalCommand(ws.PauseActivityRequest, (ns, req) => e.pauseActivity(ns, req)),
+    unpauseActivity: temporalCommand(ws.UnpauseActivityRequest, (ns, req) => e.unpauseActivity(ns, req)),
+    resetActivity: temporalCommand(ws.ResetActivityRequest, (ns, req) => e.resetActivity(ns, req)),
+    resetWorkflowExecution: temporalCall(ws.ResetWorkflowExecutionRequest, ws.ResetWorkflowExecutionResponse, (ns, req) => e.resetWorkflowExecution(ns, req)),
     getWorkflowExecutionHistory: temporalCall(
       ws.GetWorkflowExecutionHistoryRequest,
       ws.GetWorkflowExecutionHistoryResponse,

@@ -8,7 +8,7 @@ import { foldHistory } from './event-fold.js';
 import { MutableState } from './mutable-state.js';
 import { differences, eventPart } from './replay-check.js';
 import { generateTasks } from './task-generator.js';
-import { retryBackoffMs } from './retry-policy.js';
+import { retryDecision } from './retry-policy.js';
 import type { RetryPolicyInfo } from './state.js';
 
 const ET = enums.EventType;
@@ -73,6 +73,24 @@ test('events that arrive during a running workflow task wait in the buffer, then
   assert.equal(ms.info.nextEventId, 7);
 });
 
+test('a signal (by its request id) and a cancel request are known while buffered behind a running workflow task, and after', () => {
+  // A client's retry of a signal whose first attempt was buffered (its answer lost, e.g. a history
+  // node paused past its lease) must not be buffered a second time.
+  const ms = started();
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, { workflowTaskScheduledEventAttributes: { taskQueue: { name: 'q' } } }, 1_001);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_STARTED, { workflowTaskStartedEventAttributes: { scheduledEventId: L(2) } }, 1_002);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, { workflowExecutionSignaledEventAttributes: { signalName: 'add', requestId: 'req-1' } }, 1_003);
+  assert.equal(ms.progress.buffered.length, 1);
+  assert.equal(ms.hasSignal('req-1'), true, 'buffered');
+  assert.equal(ms.hasSignal('req-2'), false);
+  assert.equal(ms.cancelRequested, false);
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED, { workflowExecutionCancelRequestedEventAttributes: { cause: 'test' } }, 1_003);
+  assert.equal(ms.cancelRequested, true, 'a buffered cancel request counts: a retried one adds none');
+  ms.addEvent(ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, { workflowTaskCompletedEventAttributes: { scheduledEventId: L(2), startedEventId: L(3) } }, 1_004);
+  ms.flushBuffered();
+  assert.equal(ms.hasSignal('req-1'), true, 'in history');
+});
+
 test('a buffered activity outcome points at its buffered started event once both get ids', () => {
   const ms = started();
   ms.addEvent(ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, { activityTaskScheduledEventAttributes: { activityId: '1', activityType: { name: 'A' }, startToCloseTimeout: durationFromMs(1000) } }, 1_001);
@@ -104,6 +122,18 @@ test('a speculative workflow task writes nothing until it is materialized', () =
   assert.equal(ms.speculative, null);
 });
 
+test("an unpersisted task's started event tells what its start saw, written as the reference writes it", () => {
+  const ms = started();
+  ms.takeTransaction();
+  const spec = { scheduledEventId: 2, startedEventId: 3, scheduledTimeMs: 1, startedTimeMs: 2, taskQueue: 'q', kind: 1 as const, startToCloseMs: 10_000, identity: 'w', requestId: 'r' };
+  ms.speculative = { ...spec, startedAs: { historySizeBytes: 5_000_000, suggestContinueAsNew: true } };
+  const shown = ms.unpersistedTaskEvents()[1]!.workflowTaskStartedEventAttributes!;
+  assert.equal(toNumber(shown.historySizeBytes), 5_000_000);
+  assert.equal(shown.suggestContinueAsNew, true);
+  ms.speculative = { ...spec, startedAs: { historySizeBytes: 10, suggestContinueAsNew: false } };
+  assert.ok(!('suggestContinueAsNew' in ms.unpersistedTaskEvents()[1]!.workflowTaskStartedEventAttributes!), 'false is left unset');
+});
+
 test('the state survives its blob', () => {
   const ms = started();
   const copy = MutableState.fromBlob(ms.toBlob(), 3, 7n);
@@ -111,14 +141,23 @@ test('the state survives its blob', () => {
   assert.equal(copy.dbRecordVersion, 3);
 });
 
-test('retry backoff follows the policy and stops where it says', () => {
-  const p: RetryPolicyInfo = { initialIntervalMs: 100, backoffCoefficient: 2, maximumIntervalMs: 350, maximumAttempts: 4, nonRetryableErrorTypes: ['Fatal'] };
-  assert.equal(retryBackoffMs(p, 1, {}, 0, 0), 100);
-  assert.equal(retryBackoffMs(p, 2, {}, 0, 0), 200);
-  assert.equal(retryBackoffMs(p, 3, {}, 0, 0), 350);
-  assert.equal(retryBackoffMs(p, 4, {}, 0, 0), -1, 'attempts exhausted');
-  assert.equal(retryBackoffMs(p, 1, { applicationFailureInfo: { type: 'Fatal' } }, 0, 0), -1);
-  assert.equal(retryBackoffMs(p, 1, { applicationFailureInfo: { nonRetryable: true } }, 0, 0), -1);
-  assert.equal(retryBackoffMs(p, 1, {}, 1_000, 1_050), -1, 'past the deadline');
-  assert.equal(retryBackoffMs(null, 1, {}, 0, 0), -1);
+test('retry decisions follow the policy and name why they stop, in the reference order', () => {
+  const RS = enums.RetryState;
+  const TT = enums.TimeoutType;
+  const p: RetryPolicyInfo = { initialIntervalMs: 100, backoffCoefficient: 2, maximumIntervalMs: 350, maximumAttempts: 4, nonRetryableErrorTypes: ['Fatal', 'TemporalTimeout:TIMEOUT_TYPE_HEARTBEAT'] };
+  const decide = (attempt: number, failure: object, now = 0, deadline = 0) => retryDecision(p, attempt, failure, now, deadline);
+  assert.deepEqual(decide(1, {}), { retryState: RS.RETRY_STATE_IN_PROGRESS, backoffMs: 100 });
+  assert.equal(decide(2, {}).backoffMs, 200);
+  assert.equal(decide(3, {}).backoffMs, 350, 'capped by the maximum interval');
+  assert.deepEqual(decide(4, {}), { retryState: RS.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED, backoffMs: -1 });
+  assert.equal(decide(1, { applicationFailureInfo: { type: 'Fatal' } }).retryState, RS.RETRY_STATE_NON_RETRYABLE_FAILURE);
+  assert.equal(decide(4, { applicationFailureInfo: { nonRetryable: true } }).retryState, RS.RETRY_STATE_NON_RETRYABLE_FAILURE, 'before the attempts count');
+  assert.equal(decide(1, { timeoutFailureInfo: { timeoutType: TT.TIMEOUT_TYPE_START_TO_CLOSE } }).retryState, RS.RETRY_STATE_IN_PROGRESS);
+  assert.equal(decide(1, { timeoutFailureInfo: { timeoutType: TT.TIMEOUT_TYPE_HEARTBEAT } }).retryState, RS.RETRY_STATE_NON_RETRYABLE_FAILURE, 'listed by the policy');
+  assert.equal(decide(1, { timeoutFailureInfo: { timeoutType: TT.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE } }).retryState, RS.RETRY_STATE_NON_RETRYABLE_FAILURE);
+  assert.equal(decide(1, { timeoutFailureInfo: { timeoutType: TT.TIMEOUT_TYPE_SCHEDULE_TO_START } }).retryState, RS.RETRY_STATE_NON_RETRYABLE_FAILURE);
+  assert.equal(decide(1, { canceledFailureInfo: {} }).retryState, RS.RETRY_STATE_NON_RETRYABLE_FAILURE);
+  assert.equal(decide(1, { serverFailureInfo: { nonRetryable: true } }).retryState, RS.RETRY_STATE_NON_RETRYABLE_FAILURE);
+  assert.deepEqual(decide(1, {}, 1_000, 1_050), { retryState: RS.RETRY_STATE_TIMEOUT, backoffMs: -1 }, 'past the deadline');
+  assert.equal(retryDecision(null, 1, {}, 0, 0).retryState, RS.RETRY_STATE_RETRY_POLICY_NOT_SET);
 });

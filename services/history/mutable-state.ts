@@ -14,6 +14,7 @@ import {
   type HistoryEvent,
   type MutableStateData,
   type NonEventState,
+  type StartedEventFacts,
   type TimerInfo,
   type UpdateInfo,
   type WorkflowTaskInfo,
@@ -45,6 +46,7 @@ export interface SpeculativeWorkflowTask {
   startToCloseMs: number;
   identity: string;
   requestId: string;
+  startedAs?: StartedEventFacts;
 }
 
 /** A workflow task whose events exist only in what the worker is shown. */
@@ -64,6 +66,12 @@ function unpersistedScheduledEvent(t: UnpersistedTask, version: bigint): History
   };
 }
 
+/** The started event's fields; suggest_continue_as_new only when true, as the reference writes it. */
+export function startedEventFacts(f: StartedEventFacts | undefined): Pick<historyv1.IWorkflowTaskStartedEventAttributes, 'historySizeBytes' | 'suggestContinueAsNew'> {
+  if (!f) return {};
+  return { historySizeBytes: toLong(BigInt(f.historySizeBytes)), ...(f.suggestContinueAsNew && { suggestContinueAsNew: true }) };
+}
+
 function unpersistedStartedEvent(t: UnpersistedTask, version: bigint): HistoryEvent {
   return {
     eventId: toLong(BigInt(t.startedEventId)),
@@ -74,6 +82,7 @@ function unpersistedStartedEvent(t: UnpersistedTask, version: bigint): HistoryEv
       scheduledEventId: toLong(BigInt(t.scheduledEventId)),
       identity: t.identity,
       requestId: t.requestId,
+      ...startedEventFacts(t.startedAs),
     },
   };
 }
@@ -223,6 +232,25 @@ export class MutableState {
     const events = [unpersistedScheduledEvent(t, this.currentVersion)];
     if (t.startedEventId > 0) events.push(unpersistedStartedEvent(t, this.currentVersion));
     return events;
+  }
+
+  /**
+   * Whether a signal with this request id is in the run already: in history (the fold's window of
+   * recent ids) or still buffered behind the workflow task in flight, which the fold has not seen
+   * yet. A retried signal whose first attempt was buffered must not be buffered twice.
+   */
+  hasSignal(requestId: string): boolean {
+    if (this.info.signalRequestIds.includes(requestId)) return true;
+    return this.bufferedEvents().some((e) => e.workflowExecutionSignaledEventAttributes?.requestId === requestId);
+  }
+
+  /** Whether cancellation was requested: in history, or buffered behind the workflow task in flight. */
+  get cancelRequested(): boolean {
+    return this.info.cancelRequested || this.bufferedEvents().some((e) => e.eventType === ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED);
+  }
+
+  private bufferedEvents(): HistoryEvent[] {
+    return this.progress.buffered.map((b) => decodeB64(historyv1.HistoryEvent, b));
   }
 
   /** Writes a speculative or transient task's scheduled (and started) events: it becomes normal. */

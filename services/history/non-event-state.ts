@@ -5,8 +5,8 @@
 // workflow task).
 import type { MutableState } from './mutable-state.js';
 import type { ActivityProgress, MutableStateData, NonEventState, VersionHistoryItem } from './state.js';
-import { activityScheduleTimers, activityStartedTimers, workflowTaskScheduledTasks, workflowTaskStartedTasks } from './task-generator.js';
-import { timerTask, type NewTask } from './tasks.js';
+import { activityAttemptTasks, activityStartedTimers, workflowTaskScheduledTasks, workflowTaskStartedTasks } from './task-generator.js';
+import type { NewTask } from './tasks.js';
 
 export interface NonEventSnapshot {
   progress: NonEventState;
@@ -48,8 +48,7 @@ export function applyNonEventState(ms: MutableState, snap: NonEventSnapshot, now
       tasks.push(...activityStartedTimers(ms, act.scheduledEventId));
     } else if (!p.started && before.attempt !== p.attempt) {
       // A retry the active region scheduled: due at its backoff, with its own timeouts.
-      tasks.push(timerTask('activityRetry', p.currentAttemptScheduledTimeMs, { scheduledEventId: act.scheduledEventId, attempt: p.attempt }));
-      tasks.push(...activityScheduleTimers(ms, act.scheduledEventId));
+      tasks.push(...activityAttemptTasks(ms, act.scheduledEventId));
     }
   }
   ms.dirty = true;

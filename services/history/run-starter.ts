@@ -1,12 +1,12 @@
 // Creating runs: a client's start request, a child, and the run that follows a closed one
 // (continue-as-new, retry, cron), which is written in the same batch as the close.
 import { randomUUID } from 'node:crypto';
-import { enums, commonv1, workflowservice as ws, failure as failurev1, type workflowv1 } from '../common/temporal.js';
+import { enums, commonv1, workflowservice as ws, failure as failurev1, type sdkv1, type workflowv1 } from '../common/temporal.js';
 import { durationFromMs, optionalDurationMs, timestampFromMs, toLong } from '../common/proto-time.js';
 import { nextCronDelayMs } from './cron.js';
 import { MutableState } from './mutable-state.js';
 import { decodeB64 } from './payload-codec.js';
-import { retryBackoffMs } from './retry-policy.js';
+import { retryDecision, retryPolicyWithDefaults, type RetryDecision } from './retry-policy.js';
 import { newRunId } from './shard.js';
 import type { ParentInfo } from './state.js';
 import type { Transactions } from './transaction.js';
@@ -46,8 +46,20 @@ export interface StartParams {
   signal?: { name: string; input?: commonv1.IPayloads | null; header?: commonv1.IHeader | null; identity: string; requestId: string };
   /** Worker Versioning: pinned to a version, or auto-upgrade, whatever the workers declare. */
   versioningOverride?: workflowv1.IVersioningOverride | null;
+  /** Eager workflow start: the caller's identity, its worker takes the first task from the start's answer. */
+  eagerIdentity?: string;
+  /** A start that carries an earlier run's outcome without continuing it (a schedule's next action). */
+  prior?: { lastCompletionResult?: commonv1.IPayloads | null; continuedFailure?: failurev1.IFailure | null };
+  /** The static summary and details the Web UI shows, kept on the started event. */
+  userMetadata?: sdkv1.IUserMetadata | null;
 }
 
+
+/** The reference's workflow task timeout: 10 s unless asked, at most 120 s, never past the run timeout (0: none). */
+export function workflowTaskTimeoutMs(requested: Parameters<typeof optionalDurationMs>[0], runTimeoutMs: number): number {
+  const ms = Math.min(optionalDurationMs(requested) || 10_000, 120_000);
+  return runTimeoutMs > 0 ? Math.min(ms, runTimeoutMs) : ms;
+}
 
 export function startParamsFromRequest(req: ws.IStartWorkflowExecutionRequest | ws.ISignalWithStartWorkflowExecutionRequest): StartParams {
   const executionTimeoutMs = optionalDurationMs(req.workflowExecutionTimeout);
@@ -64,7 +76,7 @@ export function startParamsFromRequest(req: ws.IStartWorkflowExecutionRequest | 
     header: req.header,
     workflowExecutionTimeoutMs: executionTimeoutMs,
     workflowRunTimeoutMs: runTimeoutMs,
-    workflowTaskTimeoutMs: Math.min(optionalDurationMs(req.workflowTaskTimeout) || 10_000, 120_000),
+    workflowTaskTimeoutMs: workflowTaskTimeoutMs(req.workflowTaskTimeout, runTimeoutMs ?? 0),
     identity: req.identity ?? '',
     retryPolicy: req.retryPolicy,
     cronSchedule: cron,
@@ -72,6 +84,8 @@ export function startParamsFromRequest(req: ws.IStartWorkflowExecutionRequest | 
     searchAttributes: req.searchAttributes,
     firstWorkflowTaskBackoffMs: cron ? nextCronDelayMs(cron, Date.now()) : delayMs,
     versioningOverride: req.versioningOverride,
+    prior: 'lastCompletionResult' in req ? { lastCompletionResult: req.lastCompletionResult, continuedFailure: req.continuedFailure } : undefined,
+    userMetadata: req.userMetadata,
   };
 }
 
@@ -102,10 +116,10 @@ export class RunStarter {
           firstExecutionRunId: p.continued?.firstRunId ?? ms.info.runId,
           continuedExecutionRunId: p.continued?.previousRunId ?? '',
           initiator: p.continued?.initiator ?? 0,
-          continuedFailure: p.continued?.failure,
-          lastCompletionResult: p.continued?.lastCompletionResult,
+          continuedFailure: p.continued ? p.continued.failure : p.prior?.continuedFailure,
+          lastCompletionResult: p.continued ? p.continued.lastCompletionResult : p.prior?.lastCompletionResult,
           attempt: p.continued?.attempt ?? 1,
-          retryPolicy: p.retryPolicy,
+          retryPolicy: p.retryPolicy ? retryPolicyWithDefaults(p.retryPolicy) : null,
           cronSchedule: p.cronSchedule ?? '',
           memo: p.memo,
           searchAttributes: p.searchAttributes,
@@ -119,6 +133,7 @@ export class RunStarter {
           workflowId: ms.info.workflowId,
           versioningOverride: p.versioningOverride,
         },
+        userMetadata: p.userMetadata,
       },
       now,
     );
@@ -137,7 +152,23 @@ export class RunStarter {
         now,
       );
     }
-    if (p.firstWorkflowTaskBackoffMs <= 0) this.scheduler.schedule(ms, now);
+    if (p.firstWorkflowTaskBackoffMs > 0) return;
+    this.scheduler.schedule(ms, now);
+    // Eager start: the first task is started in the start's own write, so matching never sees it.
+    if (p.eagerIdentity !== undefined) {
+      ms.addEvent(
+        ET.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        {
+          workflowTaskStartedEventAttributes: {
+            scheduledEventId: toLong(BigInt(ms.workflowTask!.scheduledEventId)),
+            identity: p.eagerIdentity,
+            requestId: randomUUID(),
+            historySizeBytes: toLong(BigInt(ms.info.historySizeBytes)),
+          },
+        },
+        now,
+      );
+    }
   }
 
   /**
@@ -155,6 +186,11 @@ export class RunStarter {
     return next;
   }
 
+  /** What the run's retry policy says about the failure that closes it. */
+  retryDecision(ms: MutableState, failure: failurev1.IFailure | null, now: number): RetryDecision {
+    return retryDecision(ms.info.retryPolicy, ms.info.attempt, failure, now, ms.info.executionExpirationTimeMs);
+  }
+
   /** Start params for a retry or cron run of ms, or null when neither applies. */
   async nextRunParams(
     ms: MutableState,
@@ -168,7 +204,7 @@ export class RunStarter {
     let attempt = info.attempt;
     let initiator = enums.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_RETRY;
     if (kind === 'retry') {
-      backoff = retryBackoffMs(info.retryPolicy, info.attempt, failure, now, info.executionExpirationTimeMs);
+      backoff = this.retryDecision(ms, failure, now).backoffMs;
       attempt = info.attempt + 1;
     } else if (info.cronSchedule) {
       backoff = nextCronDelayMs(info.cronSchedule, now);

@@ -7,9 +7,23 @@ import { isTandemError } from '../common/errors.js';
 import { enums, type commandv1, type commonv1, type historyv1, type workflowservice as ws } from '../common/temporal.js';
 import { durationFromMs } from '../common/proto-time.js';
 import { compileScheduleSpec, type CompiledSpec } from '../schedules/schedule-spec.js';
-import { plan, recordStarted, startFailed, wakeAtMs, type PlannedStart } from '../schedules/scheduler.js';
+import { plan, recordStarted, startFailed, wakeAtMs, type ClosedAction, type PlannedStart } from '../schedules/scheduler.js';
 import { bookkeepingOf, foldSchedulerState, pausedOf, PAUSED_SEARCH_ATTRIBUTE, type SchedulerState } from '../schedules/scheduler-state.js';
-import { BOOKKEEPING_MARKER, SCHEDULER_SEARCH_ATTRIBUTES, SCHEDULER_TASK_QUEUE, SCHEDULER_WORKFLOW_TYPE, encodeBookkeeping, encodeStartArgs, scheduleIdOf, type ActionWorkflow, type Bookkeeping } from '../schedules/scheduler-wire.js';
+import {
+  BOOKKEEPING_MARKER,
+  SCHEDULER_SEARCH_ATTRIBUTES,
+  SCHEDULER_TASK_QUEUE,
+  SCHEDULER_WORKFLOW_TYPE,
+  SIGNAL_PATCH,
+  decodeFailure,
+  decodePayloads,
+  encodeBookkeeping,
+  encodePatch,
+  encodeStartArgs,
+  scheduleIdOf,
+  type ActionWorkflow,
+  type Bookkeeping,
+} from '../schedules/scheduler-wire.js';
 import type { NamespaceRef } from './api.js';
 import type { HistoryEngine } from './engine.js';
 
@@ -43,14 +57,16 @@ export class SchedulerRunner {
     const scheduleId = scheduleIdOf(workflowId);
     const spec = state.schedule.spec ? compileScheduleSpec(state.schedule.spec, scheduleId) : null;
     const now = Date.now();
-    const decided = plan(scheduleId, state, spec, await this.stillRunning(ns, state.running), now);
+    const watched = await this.watch(ns, state.running);
+    const decided = plan(scheduleId, state, spec, watched.open, now, watched.closed);
     await Promise.all([
       ...decided.cancel.map((w) => this.quietly(e.cancelRun(ns, w.workflowId, w.runId, { identity: IDENTITY, cause: 'cancelled by the schedule overlap policy' }))),
       ...decided.terminate.map((w) => this.quietly(e.terminateRun(ns, w.workflowId, w.runId, 'terminated by the schedule overlap policy', IDENTITY))),
     ]);
+    if (decided.pause) await this.pause(ns, task, decided.pause);
     let retry = false;
     for (const p of decided.starts) {
-      const run = await this.start(ns, state, scheduleId, p);
+      const run = await this.start(ns, state, decided.book, scheduleId, p);
       if (run) recordStarted(decided.book, p, run, Date.now());
       else {
         startFailed(state, decided.book, p);
@@ -77,23 +93,57 @@ export class SchedulerRunner {
     return events;
   }
 
-  private async stillRunning(ns: NamespaceRef, running: ActionWorkflow[]): Promise<ActionWorkflow[]> {
-    const open = await Promise.all(
-      running.map(async (w) => {
+  /** The tracked actions still open, and the outcome of those that closed since the last pass. */
+  private async watch(ns: NamespaceRef, running: ActionWorkflow[]): Promise<{ open: ActionWorkflow[]; closed: ClosedAction[] }> {
+    const found = await Promise.all(
+      running.map(async (w): Promise<ClosedAction | 'open' | 'gone'> => {
+        let status: number;
         try {
           const d = await this.engine.describeWorkflowExecution(ns, { namespace: ns.name, execution: w });
-          return d.workflowExecutionInfo?.status === Status.WORKFLOW_EXECUTION_STATUS_RUNNING;
+          status = d.workflowExecutionInfo?.status ?? Status.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED;
         } catch (err) {
-          if (isTandemError(err, 'WORKFLOW_NOT_FOUND')) return false;
+          if (isTandemError(err, 'WORKFLOW_NOT_FOUND')) return 'gone';
           throw err;
         }
+        if (status === Status.WORKFLOW_EXECUTION_STATUS_RUNNING) return 'open';
+        return { ...w, status, ...(await this.outcome(ns, w)) };
       }),
     );
-    return running.filter((_, i) => open[i]);
+    return {
+      open: running.filter((_, i) => found[i] === 'open'),
+      closed: found.filter((f): f is ClosedAction => typeof f === 'object'),
+    };
+  }
+
+  /** A closed run's result or failure, from its close event. */
+  private async outcome(ns: NamespaceRef, w: ActionWorkflow): Promise<Pick<ClosedAction, 'result' | 'failure'>> {
+    const page = await this.engine.getWorkflowExecutionHistory(
+      ns,
+      { namespace: ns.name, execution: w, historyEventFilterType: enums.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT },
+      new AbortController().signal,
+    );
+    const close = page.history?.events?.at(-1);
+    return {
+      result: close?.workflowExecutionCompletedEventAttributes?.result ?? null,
+      failure: close?.workflowExecutionFailedEventAttributes?.failure ?? null,
+    };
+  }
+
+  /** Pause on failure is recorded as the pause patch a user would send, so it replicates and folds alike. */
+  private async pause(ns: NamespaceRef, task: ws.IPollWorkflowTaskQueueResponse, note: string): Promise<void> {
+    await this.engine.signalWorkflowExecution(ns, {
+      namespace: ns.name,
+      workflowExecution: task.workflowExecution,
+      signalName: SIGNAL_PATCH,
+      input: encodePatch({ pause: note }),
+      identity: IDENTITY,
+      // The same pass taken again (after a failover) pauses once.
+      requestId: `pause-on-failure-${task.workflowExecution?.runId}-${task.startedEventId}`,
+    });
   }
 
   /** The run of a planned start; found, not started again, when an earlier pass already started it. */
-  private async start(ns: NamespaceRef, state: SchedulerState, scheduleId: string, p: PlannedStart): Promise<ActionWorkflow | null> {
+  private async start(ns: NamespaceRef, state: SchedulerState, book: Bookkeeping, scheduleId: string, p: PlannedStart): Promise<ActionWorkflow | null> {
     const e = this.engine;
     const action = state.schedule.action!.startWorkflow!;
     const nominalSec = new Date(Math.floor(p.start.nominalMs / 1000) * 1000).toISOString();
@@ -121,6 +171,8 @@ export class SchedulerRunner {
       },
       header: action.header,
       userMetadata: action.userMetadata,
+      lastCompletionResult: book.lastCompletionResult ? decodePayloads(book.lastCompletionResult) : null,
+      continuedFailure: book.continuedFailure ? decodeFailure(book.continuedFailure) : null,
     };
     try {
       const res = await e.startWorkflowExecution(ns, req);

@@ -45,6 +45,14 @@ export interface WorkflowTaskInfo {
    * completes, so a workflow task that keeps failing does not grow the history.
    */
   transient?: boolean;
+  /** A transient task's started event exists only in the poll response: what it tells the worker. */
+  startedAs?: StartedEventFacts;
+}
+
+/** What a WorkflowTaskStarted event tells the worker about the history it continues. */
+export interface StartedEventFacts {
+  historySizeBytes: number;
+  suggestContinueAsNew: boolean;
 }
 
 /** An activity as its events define it; what its current attempt is doing lives in `progress`. */
@@ -80,6 +88,8 @@ export interface ActivityProgress {
   /** Base64 Failure of the last failed attempt. */
   lastFailure: string | null;
   lastWorkerIdentity: string;
+  /** Set by PauseActivity: the attempt is not dispatched (activity-operator.ts). */
+  paused?: { timeMs: number; identity: string; reason: string } | null;
 }
 
 export interface TimerInfo {
@@ -207,6 +217,8 @@ export interface ExecutionInfo {
   /** Worker Versioning (versioning.ts): what the last completed workflow task's worker declared. */
   versioning?: RunVersioning;
   versioningOverride?: VersioningOverride;
+  /** Base64 UserMetadata of the started event (static summary and details), absent when it had none. */
+  userMetadata?: string;
 }
 
 /**

@@ -10,7 +10,7 @@ import { searchAttributeTypes, typedSearchAttributes } from '../namespaces/searc
 import type { HistoryEngine } from './engine.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeB64 } from './payload-codec.js';
-import type { StartParams } from './run-starter.js';
+import { workflowTaskTimeoutMs, type StartParams } from './run-starter.js';
 import { SchedulerRunner } from './scheduler-runner.js';
 import { SCHEDULER_WORKFLOW_TYPE } from '../schedules/scheduler-wire.js';
 import { withoutStandbyWait } from './sync-replication.js';
@@ -243,11 +243,14 @@ export class TaskExecutor {
       initiatedEventId: toLong(BigInt(p.initiatedEventId)),
     };
     try {
-      await this.engine.tx.update(p.namespaceId, p.workflowId, p.runId, (parent) => {
+      await this.engine.tx.update(p.namespaceId, p.workflowId, p.runId, async (parent) => {
         const info = parent.child(p.initiatedEventId);
         if (!parent.isRunning || !info) return;
         const now = Date.now();
-        if (info.startedEventId === 0) this.recordChildStarted(parent, p.initiatedEventId, c.runId, now);
+        if (info.startedEventId === 0) {
+          const initiated = (await this.engine.tx.readEvent(parent, p.initiatedEventId))?.startChildWorkflowExecutionInitiatedEventAttributes;
+          this.recordChildStarted(parent, p.initiatedEventId, c.runId, initiated?.header, now);
+        }
         const startedEventId = toLong(BigInt(parent.child(p.initiatedEventId)?.startedEventId ?? 0));
         const base = { ...common, startedEventId };
         switch (c.status) {
@@ -287,7 +290,7 @@ export class TaskExecutor {
     }
   }
 
-  private recordChildStarted(parent: MutableState, initiatedEventId: number, runId: string, now: number): void {
+  private recordChildStarted(parent: MutableState, initiatedEventId: number, runId: string, header: commonv1.IHeader | null | undefined, now: number): void {
     const child = parent.child(initiatedEventId)!;
     parent.addEvent(
       ET.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED,
@@ -298,6 +301,7 @@ export class TaskExecutor {
           initiatedEventId: toLong(BigInt(initiatedEventId)),
           workflowExecution: { workflowId: child.workflowId, runId },
           workflowType: { name: child.workflowType },
+          header,
         },
       },
       now,
@@ -309,7 +313,8 @@ export class TaskExecutor {
     const parent = await e.tx.read(task.namespaceId, task.workflowId, task.runId);
     const child = parent.child(initiatedEventId);
     if (!parent.isRunning || !child || child.startedEventId > 0) return;
-    const a = (await e.tx.readEvent(parent, initiatedEventId))?.startChildWorkflowExecutionInitiatedEventAttributes;
+    const initiated = await e.tx.readEvent(parent, initiatedEventId);
+    const a = initiated?.startChildWorkflowExecutionInitiatedEventAttributes;
     if (!a) return;
     const executionTimeoutMs = optionalDurationMs(a.workflowExecutionTimeout);
     const params: StartParams = {
@@ -322,13 +327,14 @@ export class TaskExecutor {
       header: a.header,
       workflowExecutionTimeoutMs: executionTimeoutMs,
       workflowRunTimeoutMs: optionalDurationMs(a.workflowRunTimeout) || executionTimeoutMs,
-      workflowTaskTimeoutMs: optionalDurationMs(a.workflowTaskTimeout) || 10_000,
+      workflowTaskTimeoutMs: workflowTaskTimeoutMs(a.workflowTaskTimeout, optionalDurationMs(a.workflowRunTimeout) || executionTimeoutMs || 0),
       identity: 'history-service',
       retryPolicy: a.retryPolicy,
       cronSchedule: a.cronSchedule ?? '',
       memo: a.memo,
       searchAttributes: a.searchAttributes,
       firstWorkflowTaskBackoffMs: 0,
+      userMetadata: initiated.userMetadata,
       parent: {
         namespaceId: task.namespaceId,
         namespace: (await e.namespaces.requireById(task.namespaceId)).name,
@@ -350,7 +356,7 @@ export class TaskExecutor {
       const info = ms.child(initiatedEventId);
       if (!ms.isRunning || !info || info.startedEventId > 0) return;
       if (runId) {
-        this.recordChildStarted(ms, initiatedEventId, runId, now);
+        this.recordChildStarted(ms, initiatedEventId, runId, a.header, now);
       } else {
         ms.addEvent(
           ET.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,

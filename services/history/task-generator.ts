@@ -130,6 +130,15 @@ export function activityDispatchTask(taskQueue: string, scheduledEventId: number
   return transferTask('activityTask', atMs, { scheduledEventId, attempt, taskQueue });
 }
 
+/**
+ * An activity's next attempt, due at its currentAttemptScheduledTimeMs: the retry timer that
+ * dispatches it, and its schedule-to-start and schedule-to-close timers.
+ */
+export function activityAttemptTasks(ms: MutableState, scheduledEventId: number): NewTask[] {
+  const p = ms.activity(scheduledEventId)!.progress;
+  return [timerTask('activityRetry', p.currentAttemptScheduledTimeMs, { scheduledEventId, attempt: p.attempt }), ...activityScheduleTimers(ms, scheduledEventId)];
+}
+
 /** Schedule-to-start and schedule-to-close timers of an activity's current attempt. */
 export function activityScheduleTimers(ms: MutableState, scheduledEventId: number): NewTask[] {
   const act = ms.activity(scheduledEventId)!;

@@ -15,6 +15,17 @@ const ET = enums.EventType;
 const Stage = enums.UpdateWorkflowExecutionLifecycleStage;
 const TYPE_PREFIX = 'type.googleapis.com/';
 
+/**
+ * The outcome of an accepted update whose run closed before the worker completed it. As the
+ * reference does, it is an update failure, not an error: a caller that saw the update accepted
+ * expects an outcome, and handles update failures anyway.
+ */
+export const acceptedUpdateCompletedWorkflowFailure: failurev1.IFailure = {
+  message: 'Workflow Update failed because the Workflow completed before the Update completed.',
+  source: 'Server',
+  applicationFailureInfo: { type: 'AcceptedUpdateCompletedWorkflow', nonRetryable: true },
+};
+
 /** How often a waiting caller makes sure a workflow task will deliver its update. */
 const REDELIVER_CHECK_MS = 2_000;
 
@@ -215,6 +226,9 @@ export class UpdateHandler {
             outcome: event?.workflowExecutionUpdateCompletedEventAttributes?.outcome,
           };
         }
+        if (done && !ms.isRunning) {
+          return { updateRef, stage: Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED, outcome: { failure: acceptedUpdateCompletedWorkflowFailure } };
+        }
         const admitted = this.registry.get(key, updateId);
         if (admitted?.rejection) {
           return { updateRef, stage: Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED, outcome: { failure: admitted.rejection } };
@@ -223,7 +237,7 @@ export class UpdateHandler {
         if (stage >= wanted) return { updateRef, stage };
         if (!ms.isRunning) {
           this.registry.dropRun(key);
-          throw apiError('WORKFLOW_ALREADY_COMPLETED');
+          throw apiError('UPDATE_ABORTED_BY_CLOSE');
         }
         if (signal.aborted) return { updateRef, stage };
         const timeout = AbortSignal.any([signal, AbortSignal.timeout(REDELIVER_CHECK_MS)]);

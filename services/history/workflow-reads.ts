@@ -22,6 +22,21 @@ export class WorkflowReads {
     return describe(ms);
   }
 
+  /** GetWorkflowExecutionHistoryReverse: the run's events newest first, a page at a time (never a long poll). */
+  async historyReverse(ns: NamespaceRef, req: ws.IGetWorkflowExecutionHistoryReverseRequest): Promise<ws.IGetWorkflowExecutionHistoryReverseResponse> {
+    const token = decodeHistoryPageToken(req.nextPageToken);
+    const ms = await this.ctx.tx.read(ns.id, req.execution?.workflowId ?? '', token?.runId ?? req.execution?.runId ?? '');
+    const pageSize = req.maximumPageSize && req.maximumPageSize > 0 ? Math.min(req.maximumPageSize, 1000) : 1000;
+    // The token's nextEventId is the page's exclusive upper end here.
+    const upTo = Math.min(token?.nextEventId ?? ms.info.nextEventId, ms.info.nextEventId);
+    const from = Math.max(1, upTo - pageSize);
+    const events = await this.ctx.tx.readAllEvents(ms, from, upTo);
+    return {
+      history: { events: events.reverse() },
+      nextPageToken: from > 1 ? encodeHistoryPageToken({ runId: ms.key.runId, nextEventId: from }) : null,
+    };
+  }
+
   async history(
     ns: NamespaceRef,
     req: ws.IGetWorkflowExecutionHistoryRequest,

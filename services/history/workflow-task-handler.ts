@@ -10,8 +10,8 @@ import type { NamespaceRef } from './api.js';
 import { BadCommand, type CommandHandler } from './command-handler.js';
 import type { HistoryContext } from './context.js';
 import { encodeHistoryPageToken } from './history-page-token.js';
-import type { MutableState, SpeculativeWorkflowTask } from './mutable-state.js';
-import type { WorkflowTaskInfo } from './state.js';
+import { startedEventFacts, type MutableState, type SpeculativeWorkflowTask } from './mutable-state.js';
+import type { StartedEventFacts, WorkflowTaskInfo } from './state.js';
 import { withoutStandbyWait } from './sync-replication.js';
 import { decodeWorkflowTaskToken, encodeWorkflowTaskToken, type WorkflowTaskToken } from './task-token.js';
 import { workflowTaskStartedTasks } from './task-generator.js';
@@ -52,6 +52,7 @@ export class WorkflowTaskHandler {
         spec.startedTimeMs = now;
         spec.identity = poll.identity ?? '';
         spec.requestId = requestId;
+        spec.startedAs = this.startedFacts(ms);
         this.armSpeculativeTimeout(ms.key, spec);
         return ms;
       }
@@ -66,6 +67,7 @@ export class WorkflowTaskHandler {
         wt.startedTimeMs = now;
         wt.requestId = requestId;
         wt.identity = poll.identity ?? '';
+        wt.startedAs = this.startedFacts(ms);
         ms.dirty = true;
         for (const t of workflowTaskStartedTasks(ms)) ms.addTask(t);
         return ms;
@@ -77,7 +79,7 @@ export class WorkflowTaskHandler {
             scheduledEventId: toLong(BigInt(wt.scheduledEventId)),
             identity: poll.identity ?? '',
             requestId,
-            historySizeBytes: toLong(BigInt(ms.info.historySizeBytes)),
+            ...startedEventFacts(this.startedFacts(ms)),
           },
         },
         now,
@@ -85,6 +87,18 @@ export class WorkflowTaskHandler {
       return ms;
     });
     return this.pollResponse(ms);
+  }
+
+  /**
+   * What a started event tells the worker, with the reference's test for suggesting continue-as-new,
+   * made before the started event is added: the events written so far (a persisted scheduled event
+   * included, a transient or speculative one not) and their bytes.
+   */
+  private startedFacts(ms: MutableState): StartedEventFacts {
+    const c = this.ctx.config;
+    const events = ms.info.nextEventId - 1;
+    const bytes = ms.info.historySizeBytes;
+    return { historySizeBytes: bytes, suggestContinueAsNew: events >= c.suggestContinueAsNewHistoryCount || bytes >= c.suggestContinueAsNewHistoryBytes };
   }
 
   /**
@@ -102,6 +116,11 @@ export class WorkflowTaskHandler {
       ).catch((err: unknown) => this.ctx.log.debug({ err }, 'speculative workflow task timeout not applied'));
     }, spec.startToCloseMs);
     timer.unref();
+  }
+
+  /** The poll response of the run's started workflow task (eager workflow start answers it). */
+  startedTaskResponse(ms: MutableState): Promise<ws.IPollWorkflowTaskQueueResponse> {
+    return this.pollResponse(ms);
   }
 
   private async pollResponse(ms: MutableState): Promise<ws.IPollWorkflowTaskQueueResponse> {

@@ -13,7 +13,7 @@ import type { AddTaskRequest, MatchingApi, QueryTaskRequest, TaskQueueRef, TaskS
 import { resolveMatchingConfig, type MatchingConfig } from './config.js';
 import { MatchingMetrics, taskTypeLabel } from './metrics.js';
 import { TaskQueueManager, type PollRequest, type QueryTask } from './taskQueue.js';
-import { polledVersion, targetVersion, versionedQueueName, type DeploymentVersion, type RoutingSource, type TaskQueueRouting } from './versioning.js';
+import { polledVersion, sameVersion, targetVersion, versionedQueueName, type DeploymentVersion, type RoutingSource, type TaskQueueRouting } from './versioning.js';
 
 export interface MatchingDeps {
   store: TaskQueueStore;
@@ -32,6 +32,8 @@ export interface MatchingDeps {
 interface LoadedQueue {
   manager: TaskQueueManager;
   version: DeploymentVersion | null;
+  /** The task queue itself (its own name, not a version's sub-queue name). */
+  base: TaskQueueRef;
 }
 
 export class MatchingEngine implements MatchingApi, Service {
@@ -45,6 +47,8 @@ export class MatchingEngine implements MatchingApi, Service {
   private readonly managers = new Map<string, LoadedQueue>();
   /** Managers unloaded and still flushing; a new manager of the same queue leases after them. */
   private readonly unloading = new Map<string, Promise<void>>();
+  /** Per task queue, the routing update whose versions' sub-queues were loaded to give up their tasks. */
+  private readonly routingSeen = new Map<string, number>();
   private readonly queries = new Map<string, QueryTask>();
   private running = false;
   private ticker: NodeJS.Timeout | undefined;
@@ -283,7 +287,7 @@ export class MatchingEngine implements MatchingApi, Service {
         clock: this.clock,
         predecessor: this.unloading.get(key),
       });
-      this.managers.set(key, { manager, version });
+      this.managers.set(key, { manager, version, base: ref });
     }
     return manager;
   }
@@ -305,6 +309,37 @@ export class MatchingEngine implements MatchingApi, Service {
         await manager.tick();
       }
     }
+    await this.rerouteVersions().catch((err: unknown) => this.log.warn({ err }, 'moving tasks between versions failed; retried on the next tick'));
+  }
+
+  /**
+   * Tasks the routing placed in a version's sub-queue wait for that version's pollers; once the
+   * routing sends new tasks elsewhere (a new current or ramping version), the queued ones follow,
+   * so unpinned workflows never wait on a version being drained. Pinned tasks stay. A routing
+   * change loads every version's sub-queue of the task queue once, so a version whose workers are
+   * gone gives its backlog up too.
+   */
+  private async rerouteVersions(): Promise<void> {
+    const routings = new Map<string, TaskQueueRouting | null>();
+    const routingOf = async (base: TaskQueueRef) => {
+      const key = queueKey(base, null);
+      if (!routings.has(key)) routings.set(key, await this.routing(base.namespaceId, base.name));
+      return routings.get(key)!;
+    };
+    for (const { base } of [...this.managers.values()].filter((q) => q.base.kind === 1)) {
+      const routing = await routingOf(base);
+      const key = queueKey(base, null);
+      if (!routing || this.routingSeen.get(key) === routing.updateTimeMs) continue;
+      this.routingSeen.set(key, routing.updateTimeMs);
+      for (const v of routing.versions) if (!routes(routing, v)) this.manager(base, v);
+    }
+    for (const q of [...this.managers.values()]) {
+      if (!q.version || q.base.kind !== 1) continue;
+      const routing = await routingOf(q.base);
+      if (routing && routes(routing, q.version)) continue;
+      const moved = await q.manager.reroute((req) => this.addTask({ ...req, taskQueue: q.base }, q.base.type));
+      if (moved > 0) this.log.info({ taskQueue: q.base.name, from: q.version, moved }, 'tasks moved off a version the routing no longer sends them to');
+    }
   }
 
   private checkRunning(): void {
@@ -315,6 +350,11 @@ export class MatchingEngine implements MatchingApi, Service {
 function queueKey(ref: Pick<TaskQueueRef, 'namespaceId' | 'name' | 'type'>, version: DeploymentVersion | null): string {
   const base = `${ref.namespaceId}\u0000${ref.type}\u0000${ref.name}`;
   return version ? `${base}\u0000${version.deploymentName}\u0000${version.buildId}` : base;
+}
+
+/** Whether the routing still sends new tasks of some workflows to `v`. */
+function routes(r: TaskQueueRouting, v: DeploymentVersion): boolean {
+  return sameVersion(r.current, v) || (sameVersion(r.ramping, v) && r.rampPercentage > 0);
 }
 
 function versioningInfo(r: TaskQueueRouting) {

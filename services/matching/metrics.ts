@@ -34,7 +34,7 @@ export class MatchingMetrics {
     this.tasksDropped = counter(
       registry,
       'tandem_matching_tasks_dropped_total',
-      'Tasks dropped without being started: reason=stale (history no longer wants it) or expired.',
+      'Tasks that left a queue without being started: reason=stale (history no longer wants it), expired, or rerouted (moved to the version the routing now sends it to).',
       [...queue, 'reason'],
     );
     this.backlog = gauge(

@@ -55,6 +55,11 @@ interface BufferedTask {
   /** Failed start attempts; the task is not dispatched again before notBeforeMs. */
   attempts: number;
   notBeforeMs: number;
+  /**
+   * Routed by the task queue's versions, not pinned: when the routing changes, it may move to
+   * another version's sub-queue. False for pinned tasks and for rows written before this was stored.
+   */
+  readonly movable: boolean;
 }
 
 /** What matching stores in QueuedTask.data. */
@@ -64,6 +69,8 @@ interface StoredTask {
   scheduledEventId: number;
   scheduleToStartTimeoutMs: number;
   createdAtMs: number;
+  /** The pinned version, or null for a task the routing placed; absent in rows of older releases. */
+  pinnedVersion?: AddTaskRequest['pinnedVersion'] | null;
 }
 
 type StartOutcome = 'started' | 'stale' | 'failed';
@@ -252,6 +259,36 @@ export class TaskQueueManager {
     this.metrics.backlog.set(this.labels, this.backlogCountHint());
   }
 
+  /**
+   * Hands the queued tasks the routing placed here (not the pinned ones) to `move`, which adds
+   * each where the routing sends it now; a task leaves this queue only once `move` resolved, and
+   * one that failed to move stays to be dispatched here or moved later. At most one backlog batch
+   * per call (the reader refills the buffer for the next one). Resolves to the number moved.
+   */
+  async reroute(move: (req: AddTaskRequest) => Promise<void>): Promise<number> {
+    if (this.closed) return 0;
+    if (this.persistent) {
+      await this.ensureLease();
+      await this.reading;
+    }
+    const taken = this.buffer.filter((t) => t.movable && t.id !== null);
+    if (taken.length === 0) return 0;
+    this.buffer = this.buffer.filter((t) => !taken.includes(t));
+    let moved = 0;
+    for (const task of taken) {
+      try {
+        await move(task.req);
+        this.taskDone(task, 'rerouted');
+        moved++;
+      } catch (err) {
+        this.log.warn({ err, workflowId: task.req.workflowId }, 'moving a task to its new version failed; it stays');
+        this.buffer.unshift(task);
+      }
+    }
+    this.pump();
+    return moved;
+  }
+
   /** Nothing waits, nothing is in flight, and nobody touched the queue for idleQueueTimeoutMs. */
   isIdle(): boolean {
     return (
@@ -297,6 +334,7 @@ export class TaskQueueManager {
       expiryTimeMs: req.scheduleToStartTimeoutMs > 0 ? now + req.scheduleToStartTimeoutMs : 0,
       attempts: 0,
       notBeforeMs: 0,
+      movable: !req.pinnedVersion,
     };
     if (this.persistent) await this.ensureLease();
     if (this.closed) throw apiError('UNAVAILABLE', `task queue ${this.ref.name} is shutting down`);
@@ -376,6 +414,7 @@ export class TaskQueueManager {
       scheduledEventId: task.req.scheduledEventId,
       scheduleToStartTimeoutMs: task.req.scheduleToStartTimeoutMs,
       createdAtMs: task.createdAtMs,
+      pinnedVersion: task.req.pinnedVersion ?? null,
     };
     await this.store.createTasks(this.key, rangeId, [
       { taskId, expiryTimeMs: task.expiryTimeMs, data: JSON.stringify(stored) },
@@ -486,11 +525,13 @@ export class TaskQueueManager {
           runId: s.runId,
           scheduledEventId: s.scheduledEventId,
           scheduleToStartTimeoutMs: s.scheduleToStartTimeoutMs,
+          ...(s.pinnedVersion ? { pinnedVersion: s.pinnedVersion } : {}),
         },
         createdAtMs: s.createdAtMs,
         expiryTimeMs: row.expiryTimeMs,
         attempts: 0,
         notBeforeMs: 0,
+        movable: s.pinnedVersion === null,
       };
     } catch (err) {
       this.log.error({ err, taskId: row.taskId.toString() }, 'dropping undecodable backlog task');
@@ -646,7 +687,7 @@ export class TaskQueueManager {
     task.notBeforeMs = this.clock() + delay;
   }
 
-  private taskDone(task: BufferedTask, dropped: 'stale' | 'expired' | null): void {
+  private taskDone(task: BufferedTask, dropped: 'stale' | 'expired' | 'rerouted' | null): void {
     if (task.id !== null) this.tracker!.finish(task.id);
     if (dropped) this.metrics.tasksDropped.inc({ ...this.labels, reason: dropped });
   }

@@ -13,7 +13,7 @@ import { rampBucket, targetVersion, type TaskQueueRouting } from './versioning.j
 
 const v1 = { deploymentName: 'demo', buildId: 'v1' };
 const v2 = { deploymentName: 'demo', buildId: 'v2' };
-const routing = (r: Partial<TaskQueueRouting>): TaskQueueRouting => ({ current: null, ramping: null, rampPercentage: 0, updateTimeMs: 0, ...r });
+const routing = (r: Partial<TaskQueueRouting>): TaskQueueRouting => ({ current: null, ramping: null, rampPercentage: 0, updateTimeMs: 0, versions: [], ...r });
 
 describe('targetVersion', () => {
   test('unpinned tasks go to the current version; none set: to unversioned pollers', () => {
@@ -74,6 +74,8 @@ describe('versioned sub-queues in the engine', () => {
       logger: silentLogger(),
       registry: createRegistry(),
       routing: async (_ns, tq) => (tq === 'orders' ? routing({ current }) : null),
+      // No upkeep tick in this test: tasks stay where the routing placed them when added.
+      config: { ackFlushIntervalMs: 60_000 },
     });
     await engine.start();
     try {
@@ -108,6 +110,30 @@ describe('versioned sub-queues in the engine', () => {
       assert.equal(described.versioningInfo?.currentDeploymentVersion?.buildId, 'v2');
       assert.equal(Number(described.stats?.approximateBacklogCount), 1, 'the backlog of every version counts');
       assert.ok(described.stats?.approximateBacklogAge, 'with the age of its oldest task');
+    } finally {
+      await engine.stop();
+      await persistence.close();
+    }
+  });
+
+  test('when the routing moves on, unpinned tasks queued for the old version follow, even with its workers gone; pinned ones stay', async () => {
+    const persistence = await openSqlitePersistence({ path: join(dir, 'reroute.db') });
+    let r = routing({ current: v1, versions: [v1, v2], updateTimeMs: 1 });
+    const engineOn = () =>
+      new MatchingEngine({ store: persistence.taskQueues, starter, logger: silentLogger(), registry: createRegistry(), routing: async () => r, config: { ackFlushIntervalMs: 50 } });
+    const first = engineOn();
+    await first.start();
+    await add(first, 'auto-on-v1');
+    await add(first, 'pinned-to-v1', v1);
+    // A restart: no queue is loaded, and v1 has no pollers any more.
+    await first.stop();
+    const engine = engineOn();
+    await engine.start();
+    try {
+      r = routing({ current: v2, versions: [v1, v2], updateTimeMs: 2 });
+      assert.equal((await poll(engine, 'v2', AbortSignal.timeout(10_000))).workflowExecution?.workflowId, 'auto-on-v1');
+      assert.equal((await poll(engine, 'v2', AbortSignal.timeout(500))).workflowExecution, undefined, 'the pinned task did not move');
+      assert.equal((await poll(engine, 'v1', AbortSignal.timeout(5_000))).workflowExecution?.workflowId, 'pinned-to-v1');
     } finally {
       await engine.stop();
       await persistence.close();

@@ -17,6 +17,8 @@ export interface TaskQueueRouting {
   /** 0-100. */
   rampPercentage: number;
   updateTimeMs: number;
+  /** Every version of the deployment that serves this task queue: those a routing change may leave with tasks. */
+  versions: DeploymentVersion[];
 }
 
 /** The process main reads it from the namespace (whose record holds the deployments). */

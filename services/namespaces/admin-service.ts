@@ -18,6 +18,8 @@ import { toWireRecord } from './record-wire.js';
 export interface AdminService {
   definition: grpc.ServiceDefinition;
   implementation: grpc.UntypedServiceImplementation;
+  /** For other regions only: with TLS, a caller must present a certificate the region's CA signed. */
+  peersOnly?: boolean;
 }
 
 /** Entries per read when the reader asks for none or too many. */
@@ -33,6 +35,7 @@ export function namespaceReplicationService(source: NamespaceReplicationSource, 
   return {
     definition: NamespaceReplicationServiceService as unknown as grpc.ServiceDefinition,
     implementation: { readNamespaceReplication: unaryHandler('ReadNamespaceReplication', read, log) },
+    peersOnly: true,
   };
 }
 

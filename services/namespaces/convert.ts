@@ -107,7 +107,9 @@ export function toDescribeNamespaceResponse(rec: NamespaceRecord): ws.IDescribeN
     ownerEmail: rec.ownerEmail,
     data: { ...rec.data },
     id: rec.id,
-    supportsSchedules: false,
+    supportsSchedules: true,
+    // What the SDKs may check per namespace; as GetSystemInfo, no eager start.
+    capabilities: { eagerWorkflowStart: true, syncUpdate: true, asyncUpdate: true },
   };
   return {
     namespaceInfo: info,

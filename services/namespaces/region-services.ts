@@ -2,6 +2,7 @@
 // process main wires it the same way: the failover coordinator (for UpdateNamespace and
 // tandem.admin.v1.FailoverService), the replicator reading the other regions' namespace queues,
 // and the admin services other regions and operators call on the frontend's port.
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
 import type { Registry } from '../common/metrics.js';
 import type { Persistence } from '../persistence/store.js';
@@ -27,6 +28,8 @@ export interface GlobalNamespaceServicesDeps {
   measureLag?: MeasureReplicationLag;
   replication?: Partial<NamespaceReplicationConfig>;
   failover?: Partial<FailoverConfig>;
+  /** How this region reaches other regions' frontends; default plaintext. */
+  links?: grpc.ChannelCredentials;
 }
 
 export function globalNamespaceServices(deps: GlobalNamespaceServicesDeps) {
@@ -47,6 +50,7 @@ export function globalNamespaceServices(deps: GlobalNamespaceServicesDeps) {
     log: log.child({ component: 'namespace-replication' }),
     publish,
     config: deps.replication,
+    links: deps.links,
   });
   const grace = deps.replication?.pendingWriteGraceMs ?? namespaceReplicationDefaults.pendingWriteGraceMs;
   const source = new NamespaceReplicationSource(store.namespaces, store.clusterMetadata, grace);

@@ -23,6 +23,8 @@ export interface NamespaceReplicatorDeps {
   /** Tells the region's other processes (history nodes) of an applied record at once; optional. */
   publish?: (namespaceId: string) => Promise<void>;
   config?: Partial<NamespaceReplicationConfig>;
+  /** How this region reaches other regions' frontends; default plaintext. */
+  links?: grpc.ChannelCredentials;
 }
 
 interface RemoteState {
@@ -83,7 +85,7 @@ export class NamespaceReplicator implements Service {
     known?.client.close();
     const state: RemoteState = {
       address: c.frontendAddress!,
-      client: new NamespaceReplicationServiceClient(c.frontendAddress!, grpc.credentials.createInsecure(), {
+      client: new NamespaceReplicationServiceClient(c.frontendAddress!, this.deps.links ?? grpc.credentials.createInsecure(), {
         // A region back from an outage is read again within seconds, not after grpc's two-minute backoff.
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 2_000,

@@ -62,6 +62,7 @@ describe('worker deployments', () => {
     assert.throws(() => setCurrent(dep, change('v9')), (e) => isTandemError(e, 'NOT_FOUND'));
     const back = setCurrent(setCurrent(dep, change('v1')), change(''));
     assert.equal(taskQueueRouting({ demo: back }, 'orders')?.current, null);
+    assert.deepEqual(Object.keys(back.versions).sort(), Object.keys(dep.versions).sort(), 'no version is made up for ""');
   });
 
   test('the conflict token is the routing revision', () => {

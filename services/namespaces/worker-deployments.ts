@@ -128,7 +128,8 @@ export interface RoutingChange {
 export function setCurrent(dep: WorkerDeploymentState, c: RoutingChange): WorkerDeploymentState {
   if (c.buildId) requireVersion(dep, c.buildId);
   if (c.buildId === dep.currentBuildId) return dep;
-  const rampEnds = dep.rampingBuildId === c.buildId;
+  // Only a ramping version becoming current ends the ramp ("" is no version: none is added for it).
+  const rampEnds = c.buildId !== '' && dep.rampingBuildId === c.buildId;
   let versions = deactivate(dep.versions, dep.currentBuildId, 'currentSinceMs', c.nowMs);
   if (rampEnds) versions = { ...versions, [c.buildId]: { ...versions[c.buildId]!, rampingSinceMs: undefined } };
   if (c.buildId) versions = activate(versions, c.buildId, 'currentSinceMs', c.nowMs);
@@ -204,6 +205,9 @@ export function taskQueueRouting(all: WorkerDeployments, taskQueue: string) {
     ramping: version(dep.rampingBuildId),
     rampPercentage: dep.rampPercentage,
     updateTimeMs: dep.routingChangedMs,
+    versions: Object.values(dep.versions)
+      .filter((v) => v.taskQueues.some((q) => q.name === taskQueue))
+      .map((v) => ({ deploymentName: dep.name, buildId: v.buildId })),
   };
 }
 

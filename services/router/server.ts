@@ -6,7 +6,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { reflectionRoot } from '../common/grpc-codec.js';
-import { bindInsecure, newStopController, stopGracefully } from '../common/grpc-server.js';
+import { bindServer, newStopController, stopGracefully } from '../common/grpc-server.js';
+import { serverCredentials, type TlsFiles } from '../common/tls.js';
 import { HealthState, healthDefinition } from '../common/health.js';
 import type { Service } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
@@ -35,6 +36,10 @@ export interface RouterDeps {
   routes: RouteRegistry;
   registry: Registry;
   logger: Logger;
+  /** The endpoint's TLS; plaintext when absent. */
+  tls?: TlsFiles;
+  /** How the regions' frontends are reached; default plaintext. */
+  regionCredentials?: grpc.ChannelCredentials;
 }
 
 export class RouterService implements Service {
@@ -42,7 +47,8 @@ export class RouterService implements Service {
   private readonly log: Logger;
   private readonly health = new HealthState(['', ...PROXIED_SERVICES]);
   private readonly cache: RouteCache;
-  private readonly upstreams = new Upstreams();
+  private readonly upstreams: Upstreams;
+  private readonly tls?: TlsFiles;
   private readonly requests: ReturnType<typeof counter>;
   private readonly reroutes: ReturnType<typeof counter>;
   private readonly durations: ReturnType<typeof histogram>;
@@ -54,6 +60,8 @@ export class RouterService implements Service {
     this.config = routerConfig(config);
     this.log = deps.logger.child({ service: 'router' });
     this.cache = new RouteCache(deps.routes, this.config.missTtlMs, this.log);
+    this.upstreams = new Upstreams(deps.regionCredentials);
+    this.tls = deps.tls;
     this.requests = counter(deps.registry, 'tandem_router_requests_total', 'Calls proxied by the global endpoint, by method, answering region and gRPC code', ['method', 'region', 'code']);
     this.reroutes = counter(deps.registry, 'tandem_router_reroutes_total', 'Tries sent again after UNAVAILABLE, NamespaceNotActive or a route change under a long poll', ['reason']);
     this.durations = histogram(deps.registry, 'tandem_router_request_duration_seconds', 'Latency of proxied calls, holds and retries included', ['method']);
@@ -77,7 +85,7 @@ export class RouterService implements Service {
     }
     server.addService(healthDefinition, this.health.implementation());
     new ReflectionService(protoLoader.fromJSON(reflectionRoot.toJSON()), { services: [...PROXIED_SERVICES, HEALTH_SERVICE] }).addToServer(server);
-    this.boundPort = await bindInsecure(server, this.config.host, this.config.port);
+    this.boundPort = await bindServer(server, this.config.host, this.config.port, serverCredentials(this.tls, this.log.child({ component: 'tls' })));
     this.server = server;
     this.health.setServing(true);
     this.log.info({ address: this.address }, 'router listening');

@@ -28,6 +28,8 @@ const channelOptions: grpc.ChannelOptions = {
 export class Upstreams {
   private readonly clients = new Map<string, grpc.Client>();
 
+  constructor(private readonly credentials = grpc.credentials.createInsecure()) {}
+
   /** One try; aborting the signal cancels it (the caller went away, a route changed under a long poll). */
   call(endpoint: string, path: string, request: Buffer, metadata: grpc.Metadata, deadline: number, signal: AbortSignal): Promise<Attempt> {
     return new Promise((resolve) => {
@@ -62,7 +64,7 @@ export class Upstreams {
   private client(endpoint: string): grpc.Client {
     let c = this.clients.get(endpoint);
     if (!c) {
-      c = new grpc.Client(endpoint, grpc.credentials.createInsecure(), channelOptions);
+      c = new grpc.Client(endpoint, this.credentials, channelOptions);
       this.clients.set(endpoint, c);
     }
     return c;

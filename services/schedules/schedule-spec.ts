@@ -88,11 +88,13 @@ export function canonicalScheduleSpec(spec: IScheduleSpec): IScheduleSpec {
 
 const MAX_MATCHING_TIMES = 1000;
 
-/** ListScheduleMatchingTimes: the actual times in [fromMs, toMs]; bounded (at most 1000). */
+/**
+ * ListScheduleMatchingTimes: the actual times of the nominal times strictly after fromMs, up to
+ * toMs included, as the reference lists them (a time on fromMs itself is not listed); at most 1000.
+ */
 export function matchingTimes(spec: CompiledSpec, fromMs: number, toMs: number): number[] {
   const out: number[] = [];
-  // Nominal times are whole seconds after floor((fromMs - 1) / 1000), so never before fromMs.
-  for (let t = spec.next(fromMs - 1); t && t.actualMs <= toMs && out.length < MAX_MATCHING_TIMES; t = spec.next(t.nominalMs)) {
+  for (let t = spec.next(fromMs); t && t.actualMs <= toMs && out.length < MAX_MATCHING_TIMES; t = spec.next(t.nominalMs)) {
     out.push(t.actualMs);
   }
   return out;

@@ -176,6 +176,8 @@ export function bookkeepingOf(s: SchedulerState): Bookkeeping {
     overlapSkipped: s.overlapSkipped,
     bufferDropped: s.bufferDropped,
     remainingActions: s.remainingActions,
+    lastCompletionResult: s.lastCompletionResult,
+    continuedFailure: s.continuedFailure,
   };
 }
 

@@ -1,7 +1,7 @@
 // How a schedule lives in its scheduler run's events: the run's ids and type, the start input, the
 // "update" and "patch" signals the frontend sends, and the bookkeeping marker each of the
 // scheduler's workflow tasks records. Frontend and history both read and write these shapes.
-import { api, type commonv1 } from '../common/temporal.js';
+import { api, commonv1, failure as failurev1 } from '../common/temporal.js';
 
 export const schedulev1 = api.schedule.v1;
 // The ids, type and search-attribute values the reference server uses, so tools that know them
@@ -50,6 +50,12 @@ export interface Bookkeeping {
   overlapSkipped: number;
   bufferDropped: number;
   remainingActions: number;
+  /**
+   * The last completed action's result and the failure of a failed or timed-out one since, handed
+   * to the next action's start (base64 of Payloads and Failure; absent until an action closes).
+   */
+  lastCompletionResult?: string;
+  continuedFailure?: string;
 }
 
 /** What a scheduler run hands to the run it continues as new with, beside the schedule. */
@@ -93,6 +99,11 @@ const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 const unb64 = (s: string) => Buffer.from(s, 'base64');
 const encodeSchedule = (s: api.schedule.v1.ISchedule) => b64(schedulev1.Schedule.encode(s).finish());
 const decodeSchedule = (s: string) => schedulev1.Schedule.decode(unb64(s));
+
+export const encodePayloads = (p: commonv1.IPayloads) => b64(commonv1.Payloads.encode(p).finish());
+export const decodePayloads = (s: string) => commonv1.Payloads.decode(unb64(s));
+export const encodeFailure = (f: failurev1.IFailure) => b64(failurev1.Failure.encode(f).finish());
+export const decodeFailure = (s: string) => failurev1.Failure.decode(unb64(s));
 
 export function encodeStartArgs(a: StartArgs): commonv1.IPayloads {
   return jsonPayload({

@@ -7,7 +7,7 @@ import { durationFromMs, timestampFromMs } from '../common/proto-time.js';
 import type { CompiledSpec } from './schedule-spec.js';
 import { actionWorkflowId, futureActionTimes, plan, recordStarted, startFailed, wakeAtMs, WATCH_POLL_MS } from './scheduler.js';
 import { bookkeepingOf, foldSchedulerState, type SchedulerState } from './scheduler-state.js';
-import { BOOKKEEPING_MARKER, encodeBookkeeping, encodePatch, encodeStartArgs, encodeUpdateArgs, SIGNAL_PATCH, SIGNAL_UPDATE } from './scheduler-wire.js';
+import { BOOKKEEPING_MARKER, decodeFailure, decodePayloads, encodeBookkeeping, encodePatch, encodeStartArgs, encodeUpdateArgs, SIGNAL_PATCH, SIGNAL_UPDATE } from './scheduler-wire.js';
 
 const ET = enums.EventType;
 const O = enums.ScheduleOverlapPolicy;
@@ -152,6 +152,27 @@ describe('scheduler decisions', () => {
     const behind = plan('s', s, every10s, [], T0 + 30 * S);
     assert.equal(behind.starts.length, 1);
     assert.equal(behind.book.overlapSkipped, 2);
+  });
+
+  test('a closed action hands its result or failure to the next start; pause on failure pauses before the next scheduled start', () => {
+    const WS = enums.WorkflowExecutionStatus;
+    const result = { payloads: [{ data: Buffer.from('"done"') }] };
+    const failure = { message: 'boom' };
+    const s = fold(started(schedule()));
+    const done = plan('s', s, every10s, [], T0 + 10 * S, [{ ...running[0]!, status: WS.WORKFLOW_EXECUTION_STATUS_COMPLETED, result }]);
+    assert.equal(Buffer.from(decodePayloads(done.book.lastCompletionResult!).payloads[0]!.data!).toString(), '"done"');
+    assert.equal(done.pause, undefined);
+    assert.equal(done.starts.length, 1);
+    const failed = plan('s', { ...s, ...done.book }, every10s, [], T0 + 10 * S, [{ ...running[0]!, status: WS.WORKFLOW_EXECUTION_STATUS_FAILED, failure }]);
+    assert.equal(decodeFailure(failed.book.continuedFailure!).message, 'boom');
+    assert.ok(failed.book.lastCompletionResult, 'the last result stays beside the failure');
+    assert.equal(failed.pause, undefined, 'no pause without the policy');
+    const pausing = fold(started(schedule({ policies: { pauseOnFailure: true } })));
+    const timedOut = plan('s', pausing, every10s, [], T0 + 10 * S, [{ ...running[0]!, status: WS.WORKFLOW_EXECUTION_STATUS_TIMED_OUT }]);
+    assert.equal(timedOut.pause, 'paused due to workflow failure: wf-old: TimedOut');
+    assert.equal(timedOut.starts.length, 0, 'the due time is passed over: the schedule is paused from this pass');
+    const terminated = plan('s', pausing, every10s, [], T0 + 10 * S, [{ ...running[0]!, status: WS.WORKFLOW_EXECUTION_STATUS_TERMINATED }]);
+    assert.equal(terminated.pause, undefined, 'only a failure or a timeout pauses');
   });
 
   test('ALLOW_ALL starts every time, untracked', () => {

@@ -3,13 +3,14 @@
 // next. The effects (starting workflows, recording the result) are history's (scheduler-runner.ts).
 // Semantics follow the reference server's scheduler workflow (service/worker/scheduler).
 import { createHash } from 'node:crypto';
-import { enums } from '../common/temporal.js';
+import { enums, type commonv1, type failure as failurev1 } from '../common/temporal.js';
 import type { CompiledSpec } from './schedule-spec.js';
 import { bookkeepingOf, type SchedulerState } from './scheduler-state.js';
-import type { ActionWorkflow, Bookkeeping, BufferedStart } from './scheduler-wire.js';
+import { encodeFailure, encodePayloads, type ActionWorkflow, type Bookkeeping, type BufferedStart } from './scheduler-wire.js';
 import { msFromDuration } from '../common/proto-time.js';
 
 const Overlap = enums.ScheduleOverlapPolicy;
+const Status = enums.WorkflowExecutionStatus;
 export const DEFAULT_CATCHUP_WINDOW_MS = 365 * 24 * 3600_000;
 export const MIN_CATCHUP_WINDOW_MS = 10_000;
 export const MAX_BUFFER_SIZE = 1000;
@@ -31,6 +32,39 @@ export interface Plan {
   starts: PlannedStart[];
   cancel: ActionWorkflow[];
   terminate: ActionWorkflow[];
+  /** Set when a failed action pauses the schedule (pause on failure): the pause's note. */
+  pause?: string;
+}
+
+/** A tracked action that closed since the last pass, with its outcome. */
+export interface ClosedAction extends ActionWorkflow {
+  status: number;
+  result?: commonv1.IPayloads | null;
+  failure?: failurev1.IFailure | null;
+}
+
+const FAILED_STATUSES = new Set([Status.WORKFLOW_EXECUTION_STATUS_FAILED, Status.WORKFLOW_EXECUTION_STATUS_TIMED_OUT]);
+const STATUS_NAMES: Record<number, string> = { [Status.WORKFLOW_EXECUTION_STATUS_FAILED]: 'Failed', [Status.WORKFLOW_EXECUTION_STATUS_TIMED_OUT]: 'TimedOut' };
+
+/**
+ * As the reference: a completed action's result becomes the last completion result and clears the
+ * failure; a failed or timed-out one's failure is carried; with pause on failure, it pauses the
+ * schedule (the note returned).
+ */
+function applyClosed(state: SchedulerState, book: Bookkeeping, closed: ClosedAction[]): string | undefined {
+  let pause: string | undefined;
+  for (const c of closed) {
+    if (c.status === Status.WORKFLOW_EXECUTION_STATUS_COMPLETED) {
+      book.lastCompletionResult = c.result ? encodePayloads(c.result) : undefined;
+      book.continuedFailure = undefined;
+    } else if (FAILED_STATUSES.has(c.status)) {
+      if (c.failure) book.continuedFailure = encodeFailure(c.failure);
+      if (state.schedule.policies?.pauseOnFailure && !state.schedule.state?.paused && !pause) {
+        pause = `paused due to workflow failure: ${c.workflowId}: ${STATUS_NAMES[c.status]}`;
+      }
+    }
+  }
+  return pause;
 }
 
 export function catchupWindowMs(state: SchedulerState): number {
@@ -128,8 +162,11 @@ function processBuffer(state: SchedulerState, buffer: BufferedStart[], isRunning
  * pass (older than the catch-up window: missed), then the buffer against `running` (the action
  * workflows still open).
  */
-export function plan(scheduleId: string, state: SchedulerState, spec: CompiledSpec | null, running: ActionWorkflow[], nowMs: number): Plan {
-  const book: Bookkeeping = structuredClone({ ...bookkeepingOf(state), running });
+export function plan(scheduleId: string, planned: SchedulerState, spec: CompiledSpec | null, running: ActionWorkflow[], nowMs: number, closed: ClosedAction[] = []): Plan {
+  const book: Bookkeeping = structuredClone({ ...bookkeepingOf(planned), running });
+  const pause = applyClosed(planned, book, closed);
+  // Paused from this pass on: no scheduled start may slip in before the pause is recorded.
+  const state: SchedulerState = pause ? { ...planned, schedule: { ...planned.schedule, state: { ...planned.schedule.state, paused: true, notes: pause } } } : planned;
   for (const p of state.pending) {
     if (p.kind === 'trigger') addStart(book, { nominalMs: p.atMs, actualMs: p.atMs, overlapPolicy: p.overlapPolicy, manual: true });
     else if (spec) {
@@ -154,7 +191,7 @@ export function plan(scheduleId: string, state: SchedulerState, spec: CompiledSp
   }
 
   const base = state.schedule.action?.startWorkflow?.workflowId ?? '';
-  if (!base) return { book: { ...book, buffered: [] }, starts: [], cancel: [], terminate: [] };
+  if (!base) return { book: { ...book, buffered: [] }, starts: [], cancel: [], terminate: [], pause };
   const outcome = processBuffer(state, book.buffered, running.length > 0);
   book.buffered = outcome.buffer;
   book.overlapSkipped += outcome.skipped;
@@ -173,6 +210,7 @@ export function plan(scheduleId: string, state: SchedulerState, spec: CompiledSp
     starts,
     cancel: outcome.needCancel && !outcome.needTerminate ? [...running] : [],
     terminate: outcome.needTerminate ? [...running] : [],
+    pause,
   };
 }
 

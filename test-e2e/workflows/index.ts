@@ -35,3 +35,6 @@ export * from './money-transfer.js';
 export * from './worker-cases.js';
 export * from './lifecycle.js';
 export * from './search-attributes.js';
+export * from './schedules.js';
+export * from './activity-operator.js';
+export * from './parity.js';

@@ -257,6 +257,65 @@ export interface UpdateWorkflowExecutionOptionsResponse {
   response: Buffer;
 }
 
+export interface GetWorkflowExecutionHistoryReverseRequest {
+  routing?:
+    | HistoryRouting
+    | undefined;
+  /** Temporal bytes: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseRequest. */
+  request: Buffer;
+}
+
+export interface GetWorkflowExecutionHistoryReverseResponse {
+  /** Temporal bytes: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseResponse. */
+  response: Buffer;
+}
+
+export interface PauseActivityRequest {
+  routing?:
+    | HistoryRouting
+    | undefined;
+  /** Temporal bytes: temporal.api.workflowservice.v1.PauseActivityRequest. */
+  request: Buffer;
+}
+
+export interface PauseActivityResponse {
+}
+
+export interface UnpauseActivityRequest {
+  routing?:
+    | HistoryRouting
+    | undefined;
+  /** Temporal bytes: temporal.api.workflowservice.v1.UnpauseActivityRequest. */
+  request: Buffer;
+}
+
+export interface UnpauseActivityResponse {
+}
+
+export interface ResetActivityRequest {
+  routing?:
+    | HistoryRouting
+    | undefined;
+  /** Temporal bytes: temporal.api.workflowservice.v1.ResetActivityRequest. */
+  request: Buffer;
+}
+
+export interface ResetActivityResponse {
+}
+
+export interface ResetWorkflowExecutionRequest {
+  routing?:
+    | HistoryRouting
+    | undefined;
+  /** Temporal bytes: temporal.api.workflowservice.v1.ResetWorkflowExecutionRequest. */
+  request: Buffer;
+}
+
+export interface ResetWorkflowExecutionResponse {
+  /** Temporal bytes: temporal.api.workflowservice.v1.ResetWorkflowExecutionResponse. */
+  response: Buffer;
+}
+
 export interface RecordWorkflowTaskStartedRequest {
   routing?: HistoryRouting | undefined;
   task?:
@@ -2706,6 +2765,594 @@ export const UpdateWorkflowExecutionOptionsResponse: MessageFns<UpdateWorkflowEx
   },
 };
 
+function createBaseGetWorkflowExecutionHistoryReverseRequest(): GetWorkflowExecutionHistoryReverseRequest {
+  return { routing: undefined, request: Buffer.alloc(0) };
+}
+
+export const GetWorkflowExecutionHistoryReverseRequest: MessageFns<GetWorkflowExecutionHistoryReverseRequest> = {
+  encode(message: GetWorkflowExecutionHistoryReverseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.routing !== undefined) {
+      HistoryRouting.encode(message.routing, writer.uint32(10).fork()).join();
+    }
+    if (message.request.length !== 0) {
+      writer.uint32(18).bytes(message.request);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetWorkflowExecutionHistoryReverseRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetWorkflowExecutionHistoryReverseRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.routing = HistoryRouting.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<GetWorkflowExecutionHistoryReverseRequest>): GetWorkflowExecutionHistoryReverseRequest {
+    return GetWorkflowExecutionHistoryReverseRequest.fromPartial(base ?? {});
+  },
+  fromPartial(
+    object: DeepPartial<GetWorkflowExecutionHistoryReverseRequest>,
+  ): GetWorkflowExecutionHistoryReverseRequest {
+    const message = createBaseGetWorkflowExecutionHistoryReverseRequest();
+    message.routing = (object.routing !== undefined && object.routing !== null)
+      ? HistoryRouting.fromPartial(object.routing)
+      : undefined;
+    message.request = object.request ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseGetWorkflowExecutionHistoryReverseResponse(): GetWorkflowExecutionHistoryReverseResponse {
+  return { response: Buffer.alloc(0) };
+}
+
+export const GetWorkflowExecutionHistoryReverseResponse: MessageFns<GetWorkflowExecutionHistoryReverseResponse> = {
+  encode(message: GetWorkflowExecutionHistoryReverseResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.response.length !== 0) {
+      writer.uint32(10).bytes(message.response);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetWorkflowExecutionHistoryReverseResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetWorkflowExecutionHistoryReverseResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.response = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<GetWorkflowExecutionHistoryReverseResponse>): GetWorkflowExecutionHistoryReverseResponse {
+    return GetWorkflowExecutionHistoryReverseResponse.fromPartial(base ?? {});
+  },
+  fromPartial(
+    object: DeepPartial<GetWorkflowExecutionHistoryReverseResponse>,
+  ): GetWorkflowExecutionHistoryReverseResponse {
+    const message = createBaseGetWorkflowExecutionHistoryReverseResponse();
+    message.response = object.response ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBasePauseActivityRequest(): PauseActivityRequest {
+  return { routing: undefined, request: Buffer.alloc(0) };
+}
+
+export const PauseActivityRequest: MessageFns<PauseActivityRequest> = {
+  encode(message: PauseActivityRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.routing !== undefined) {
+      HistoryRouting.encode(message.routing, writer.uint32(10).fork()).join();
+    }
+    if (message.request.length !== 0) {
+      writer.uint32(18).bytes(message.request);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseActivityRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseActivityRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.routing = HistoryRouting.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<PauseActivityRequest>): PauseActivityRequest {
+    return PauseActivityRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PauseActivityRequest>): PauseActivityRequest {
+    const message = createBasePauseActivityRequest();
+    message.routing = (object.routing !== undefined && object.routing !== null)
+      ? HistoryRouting.fromPartial(object.routing)
+      : undefined;
+    message.request = object.request ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBasePauseActivityResponse(): PauseActivityResponse {
+  return {};
+}
+
+export const PauseActivityResponse: MessageFns<PauseActivityResponse> = {
+  encode(_: PauseActivityResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseActivityResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseActivityResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<PauseActivityResponse>): PauseActivityResponse {
+    return PauseActivityResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<PauseActivityResponse>): PauseActivityResponse {
+    const message = createBasePauseActivityResponse();
+    return message;
+  },
+};
+
+function createBaseUnpauseActivityRequest(): UnpauseActivityRequest {
+  return { routing: undefined, request: Buffer.alloc(0) };
+}
+
+export const UnpauseActivityRequest: MessageFns<UnpauseActivityRequest> = {
+  encode(message: UnpauseActivityRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.routing !== undefined) {
+      HistoryRouting.encode(message.routing, writer.uint32(10).fork()).join();
+    }
+    if (message.request.length !== 0) {
+      writer.uint32(18).bytes(message.request);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnpauseActivityRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnpauseActivityRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.routing = HistoryRouting.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<UnpauseActivityRequest>): UnpauseActivityRequest {
+    return UnpauseActivityRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UnpauseActivityRequest>): UnpauseActivityRequest {
+    const message = createBaseUnpauseActivityRequest();
+    message.routing = (object.routing !== undefined && object.routing !== null)
+      ? HistoryRouting.fromPartial(object.routing)
+      : undefined;
+    message.request = object.request ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseUnpauseActivityResponse(): UnpauseActivityResponse {
+  return {};
+}
+
+export const UnpauseActivityResponse: MessageFns<UnpauseActivityResponse> = {
+  encode(_: UnpauseActivityResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnpauseActivityResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnpauseActivityResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<UnpauseActivityResponse>): UnpauseActivityResponse {
+    return UnpauseActivityResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<UnpauseActivityResponse>): UnpauseActivityResponse {
+    const message = createBaseUnpauseActivityResponse();
+    return message;
+  },
+};
+
+function createBaseResetActivityRequest(): ResetActivityRequest {
+  return { routing: undefined, request: Buffer.alloc(0) };
+}
+
+export const ResetActivityRequest: MessageFns<ResetActivityRequest> = {
+  encode(message: ResetActivityRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.routing !== undefined) {
+      HistoryRouting.encode(message.routing, writer.uint32(10).fork()).join();
+    }
+    if (message.request.length !== 0) {
+      writer.uint32(18).bytes(message.request);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResetActivityRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResetActivityRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.routing = HistoryRouting.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ResetActivityRequest>): ResetActivityRequest {
+    return ResetActivityRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ResetActivityRequest>): ResetActivityRequest {
+    const message = createBaseResetActivityRequest();
+    message.routing = (object.routing !== undefined && object.routing !== null)
+      ? HistoryRouting.fromPartial(object.routing)
+      : undefined;
+    message.request = object.request ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseResetActivityResponse(): ResetActivityResponse {
+  return {};
+}
+
+export const ResetActivityResponse: MessageFns<ResetActivityResponse> = {
+  encode(_: ResetActivityResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResetActivityResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResetActivityResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ResetActivityResponse>): ResetActivityResponse {
+    return ResetActivityResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ResetActivityResponse>): ResetActivityResponse {
+    const message = createBaseResetActivityResponse();
+    return message;
+  },
+};
+
+function createBaseResetWorkflowExecutionRequest(): ResetWorkflowExecutionRequest {
+  return { routing: undefined, request: Buffer.alloc(0) };
+}
+
+export const ResetWorkflowExecutionRequest: MessageFns<ResetWorkflowExecutionRequest> = {
+  encode(message: ResetWorkflowExecutionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.routing !== undefined) {
+      HistoryRouting.encode(message.routing, writer.uint32(10).fork()).join();
+    }
+    if (message.request.length !== 0) {
+      writer.uint32(18).bytes(message.request);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResetWorkflowExecutionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResetWorkflowExecutionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.routing = HistoryRouting.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ResetWorkflowExecutionRequest>): ResetWorkflowExecutionRequest {
+    return ResetWorkflowExecutionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ResetWorkflowExecutionRequest>): ResetWorkflowExecutionRequest {
+    const message = createBaseResetWorkflowExecutionRequest();
+    message.routing = (object.routing !== undefined && object.routing !== null)
+      ? HistoryRouting.fromPartial(object.routing)
+      : undefined;
+    message.request = object.request ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseResetWorkflowExecutionResponse(): ResetWorkflowExecutionResponse {
+  return { response: Buffer.alloc(0) };
+}
+
+export const ResetWorkflowExecutionResponse: MessageFns<ResetWorkflowExecutionResponse> = {
+  encode(message: ResetWorkflowExecutionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.response.length !== 0) {
+      writer.uint32(10).bytes(message.response);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResetWorkflowExecutionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResetWorkflowExecutionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.response = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ResetWorkflowExecutionResponse>): ResetWorkflowExecutionResponse {
+    return ResetWorkflowExecutionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ResetWorkflowExecutionResponse>): ResetWorkflowExecutionResponse {
+    const message = createBaseResetWorkflowExecutionResponse();
+    message.response = object.response ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 function createBaseRecordWorkflowTaskStartedRequest(): RecordWorkflowTaskStartedRequest {
   return { routing: undefined, task: undefined, pollRequest: Buffer.alloc(0) };
 }
@@ -3464,6 +4111,62 @@ export const HistoryServiceService = {
     responseDeserialize: (value: Buffer): UpdateWorkflowExecutionOptionsResponse =>
       UpdateWorkflowExecutionOptionsResponse.decode(value),
   },
+  resetWorkflowExecution: {
+    path: "/tandem.internal.v1.HistoryService/ResetWorkflowExecution" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResetWorkflowExecutionRequest): Buffer =>
+      Buffer.from(ResetWorkflowExecutionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResetWorkflowExecutionRequest => ResetWorkflowExecutionRequest.decode(value),
+    responseSerialize: (value: ResetWorkflowExecutionResponse): Buffer =>
+      Buffer.from(ResetWorkflowExecutionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResetWorkflowExecutionResponse =>
+      ResetWorkflowExecutionResponse.decode(value),
+  },
+  pauseActivity: {
+    path: "/tandem.internal.v1.HistoryService/PauseActivity" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PauseActivityRequest): Buffer => Buffer.from(PauseActivityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PauseActivityRequest => PauseActivityRequest.decode(value),
+    responseSerialize: (value: PauseActivityResponse): Buffer =>
+      Buffer.from(PauseActivityResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PauseActivityResponse => PauseActivityResponse.decode(value),
+  },
+  unpauseActivity: {
+    path: "/tandem.internal.v1.HistoryService/UnpauseActivity" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnpauseActivityRequest): Buffer =>
+      Buffer.from(UnpauseActivityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnpauseActivityRequest => UnpauseActivityRequest.decode(value),
+    responseSerialize: (value: UnpauseActivityResponse): Buffer =>
+      Buffer.from(UnpauseActivityResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnpauseActivityResponse => UnpauseActivityResponse.decode(value),
+  },
+  resetActivity: {
+    path: "/tandem.internal.v1.HistoryService/ResetActivity" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResetActivityRequest): Buffer => Buffer.from(ResetActivityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResetActivityRequest => ResetActivityRequest.decode(value),
+    responseSerialize: (value: ResetActivityResponse): Buffer =>
+      Buffer.from(ResetActivityResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResetActivityResponse => ResetActivityResponse.decode(value),
+  },
+  getWorkflowExecutionHistoryReverse: {
+    path: "/tandem.internal.v1.HistoryService/GetWorkflowExecutionHistoryReverse" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetWorkflowExecutionHistoryReverseRequest): Buffer =>
+      Buffer.from(GetWorkflowExecutionHistoryReverseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetWorkflowExecutionHistoryReverseRequest =>
+      GetWorkflowExecutionHistoryReverseRequest.decode(value),
+    responseSerialize: (value: GetWorkflowExecutionHistoryReverseResponse): Buffer =>
+      Buffer.from(GetWorkflowExecutionHistoryReverseResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetWorkflowExecutionHistoryReverseResponse =>
+      GetWorkflowExecutionHistoryReverseResponse.decode(value),
+  },
   /** TaskStarter: matching records a task as started before it hands the task to a poller. */
   recordWorkflowTaskStarted: {
     path: "/tandem.internal.v1.HistoryService/RecordWorkflowTaskStarted" as const,
@@ -3559,6 +4262,14 @@ export interface HistoryServiceServer extends UntypedServiceImplementation {
   updateWorkflowExecutionOptions: handleUnaryCall<
     UpdateWorkflowExecutionOptionsRequest,
     UpdateWorkflowExecutionOptionsResponse
+  >;
+  resetWorkflowExecution: handleUnaryCall<ResetWorkflowExecutionRequest, ResetWorkflowExecutionResponse>;
+  pauseActivity: handleUnaryCall<PauseActivityRequest, PauseActivityResponse>;
+  unpauseActivity: handleUnaryCall<UnpauseActivityRequest, UnpauseActivityResponse>;
+  resetActivity: handleUnaryCall<ResetActivityRequest, ResetActivityResponse>;
+  getWorkflowExecutionHistoryReverse: handleUnaryCall<
+    GetWorkflowExecutionHistoryReverseRequest,
+    GetWorkflowExecutionHistoryReverseResponse
   >;
   /** TaskStarter: matching records a task as started before it hands the task to a poller. */
   recordWorkflowTaskStarted: handleUnaryCall<RecordWorkflowTaskStartedRequest, RecordWorkflowTaskStartedResponse>;
@@ -3860,6 +4571,81 @@ export interface HistoryServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateWorkflowExecutionOptionsResponse) => void,
+  ): ClientUnaryCall;
+  resetWorkflowExecution(
+    request: ResetWorkflowExecutionRequest,
+    callback: (error: ServiceError | null, response: ResetWorkflowExecutionResponse) => void,
+  ): ClientUnaryCall;
+  resetWorkflowExecution(
+    request: ResetWorkflowExecutionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResetWorkflowExecutionResponse) => void,
+  ): ClientUnaryCall;
+  resetWorkflowExecution(
+    request: ResetWorkflowExecutionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResetWorkflowExecutionResponse) => void,
+  ): ClientUnaryCall;
+  pauseActivity(
+    request: PauseActivityRequest,
+    callback: (error: ServiceError | null, response: PauseActivityResponse) => void,
+  ): ClientUnaryCall;
+  pauseActivity(
+    request: PauseActivityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PauseActivityResponse) => void,
+  ): ClientUnaryCall;
+  pauseActivity(
+    request: PauseActivityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PauseActivityResponse) => void,
+  ): ClientUnaryCall;
+  unpauseActivity(
+    request: UnpauseActivityRequest,
+    callback: (error: ServiceError | null, response: UnpauseActivityResponse) => void,
+  ): ClientUnaryCall;
+  unpauseActivity(
+    request: UnpauseActivityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnpauseActivityResponse) => void,
+  ): ClientUnaryCall;
+  unpauseActivity(
+    request: UnpauseActivityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnpauseActivityResponse) => void,
+  ): ClientUnaryCall;
+  resetActivity(
+    request: ResetActivityRequest,
+    callback: (error: ServiceError | null, response: ResetActivityResponse) => void,
+  ): ClientUnaryCall;
+  resetActivity(
+    request: ResetActivityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResetActivityResponse) => void,
+  ): ClientUnaryCall;
+  resetActivity(
+    request: ResetActivityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResetActivityResponse) => void,
+  ): ClientUnaryCall;
+  getWorkflowExecutionHistoryReverse(
+    request: GetWorkflowExecutionHistoryReverseRequest,
+    callback: (error: ServiceError | null, response: GetWorkflowExecutionHistoryReverseResponse) => void,
+  ): ClientUnaryCall;
+  getWorkflowExecutionHistoryReverse(
+    request: GetWorkflowExecutionHistoryReverseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetWorkflowExecutionHistoryReverseResponse) => void,
+  ): ClientUnaryCall;
+  getWorkflowExecutionHistoryReverse(
+    request: GetWorkflowExecutionHistoryReverseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetWorkflowExecutionHistoryReverseResponse) => void,
   ): ClientUnaryCall;
   /** TaskStarter: matching records a task as started before it hands the task to a poller. */
   recordWorkflowTaskStarted(
