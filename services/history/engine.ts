@@ -396,6 +396,10 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
     return this.activityOperator.reset(ns, req);
   }
 
+  updateActivityOptions(ns: NamespaceRef, req: ws.IUpdateActivityOptionsRequest): Promise<ws.IUpdateActivityOptionsResponse> {
+    return this.activityOperator.updateOptions(ns, req);
+  }
+
   resetWorkflowExecution(ns: NamespaceRef, req: ws.IResetWorkflowExecutionRequest): Promise<ws.IResetWorkflowExecutionResponse> {
     return resetWorkflowExecution(this, this, ns, req);
   }
