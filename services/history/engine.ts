@@ -61,8 +61,8 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
     this.tx = new Transactions(shards, store, namespaces, this.sync);
     this.starter = new RunStarter(this.tx, this.scheduler);
     this.updates = new UpdateHandler(this);
-    this.workflowTasks = new WorkflowTaskHandler(this, this.scheduler, new CommandHandler(this, this.starter, this.updates), this.updates);
     this.activities = new ActivityHandler(this, this.scheduler);
+    this.workflowTasks = new WorkflowTaskHandler(this, this.scheduler, new CommandHandler(this, this.starter, this.updates), this.updates, this.activities);
     this.reads = new WorkflowReads(this);
     this.activityOperator = new ActivityOperator(this);
     this.tx.onBeforeActiveWrite((ms, now) => this.scheduler.failStaleRegionTask(ms, now));
