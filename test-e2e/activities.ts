@@ -31,3 +31,10 @@ export async function heartbeatsUntilStopped(maxMs: number): Promise<string> {
   }
   return 'not stopped';
 }
+
+/** Fails its first attempt; a later one returns, naming its attempt (the UpdateActivityOptions tests). */
+export async function failsFirstAttempt(): Promise<string> {
+  const { attempt } = Context.current().info;
+  if (attempt === 1) throw ApplicationFailure.retryable('the first attempt fails', 'FirstAttempt');
+  return `attempt ${attempt}`;
+}

@@ -85,7 +85,9 @@ export class TandemProcess {
   constructor(
     readonly store: StoreFixture,
     readonly port: number,
-    private readonly extraArgs: string[] = [],
+    private readonly extraArgs: string[],
+    /** /metrics of the server (of region a with two), unless extraArgs name other metrics ports. */
+    readonly metricsUrl: string,
     /** The official client's tls option, when the server runs with `--tls`. */
     readonly tls?: { serverRootCACertificate: Buffer },
   ) {
@@ -94,8 +96,12 @@ export class TandemProcess {
 
   static async start(store: StoreFixture, extraArgs: string[] = [], tls?: { serverRootCACertificate: Buffer }): Promise<TandemProcess> {
     // Two regions: the address is the global endpoint; the regions' own ports stay fixed across restarts.
-    const regionArgs = regionsUnderTest() === 2 ? ['--regions', '2', '--ports', `${await freePort()},${await freePort()}`, '--metrics-ports', '0,0', '--ops-page-port', '0'] : ['--regions', '1', '--metrics-port', '0'];
-    const p = new TandemProcess(store, await freePort(), [...regionArgs, ...extraArgs], tls);
+    const metricsPort = await freePort();
+    const regionArgs =
+      regionsUnderTest() === 2
+        ? ['--regions', '2', '--ports', `${await freePort()},${await freePort()}`, '--metrics-ports', `${metricsPort},${await freePort()}`, '--ops-page-port', '0']
+        : ['--regions', '1', '--metrics-port', String(metricsPort)];
+    const p = new TandemProcess(store, await freePort(), [...regionArgs, ...extraArgs], `http://127.0.0.1:${metricsPort}/metrics`, tls);
     await p.start();
     return p;
   }

@@ -2,14 +2,15 @@
 // run's history up to a workflow task, that task failed with RESET_WORKFLOW, the base run's later
 // signals reapplied (or not, as asked), the old run terminated; a retried reset answers the same
 // run; a point that does not end a workflow task is refused before anything changes.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { enums } from '../services/common/temporal.js';
-import { clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, workerConnection, workflowsPath } from './harness.js';
+import { eventually, storesUnderTest } from './harness.js';
+import { workerSuite } from './worker-suite.js';
 
 const NAMESPACE = 'default';
 const TEST_TIMEOUT_MS = 60_000;
@@ -19,44 +20,12 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 for (const kind of storesUnderTest()) {
   describe(`reset on ${kind}`, () => {
-    let store: StoreFixture | undefined;
-    let server: TandemProcess | undefined;
-    let connection: Connection | undefined;
-    let native: NativeConnection | undefined;
-    let worker: { worker: Worker; running: Promise<void> } | undefined;
-    let client: Client;
     const taskQueue = `reset-${randomUUID()}`;
-
-    before(async () => {
-      store = await StoreFixture.create(kind);
-      server = await TandemProcess.start(store);
-      connection = await clientConnection(server.address);
-      client = new Client({ connection, namespace: NAMESPACE });
-      native = await workerConnection(server.address);
-      const w = await Worker.create({
-        connection: native,
-        namespace: NAMESPACE,
-        taskQueue,
-        workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') }),
-        shutdownGraceTime: '1s',
-      });
-      worker = { worker: w, running: w.run() };
-    });
-
-    after(async () => {
-      if (worker) {
-        worker.worker.shutdown();
-        await worker.running;
-      }
-      await native?.close();
-      await connection?.close();
-      await server?.stop();
-      await store?.dispose();
-    });
+    const suite = workerSuite(kind, { namespace: NAMESPACE, taskQueue });
 
     /** waitForSignals with `adds` signals, each seen by its own workflow task. */
     async function signalled(adds: number[]): Promise<WorkflowHandle> {
-      const h = await client.workflow.start('waitForSignals', { taskQueue, workflowId: `reset-${randomUUID()}` });
+      const h = await suite.client.workflow.start('waitForSignals', { taskQueue, workflowId: `reset-${randomUUID()}` });
       let total = 0;
       for (const n of adds) {
         await h.signal('add', n);
@@ -70,7 +39,7 @@ for (const kind of storesUnderTest()) {
       Number((await h.fetchHistory()).events!.find((e) => e.eventType === ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)!.eventId);
 
     const reset = (h: WorkflowHandle, runId: string, finishEventId: number, extra: object = {}) =>
-      client.workflowService.resetWorkflowExecution({
+      suite.client.workflowService.resetWorkflowExecution({
         namespace: NAMESPACE,
         workflowExecution: { workflowId: h.workflowId, runId },
         reason: 'testing reset',
@@ -85,11 +54,11 @@ for (const kind of storesUnderTest()) {
       const point = await firstWorkflowTaskCompleted(h);
       const { runId } = await reset(h, baseRunId, point);
       assert.ok(runId && runId !== baseRunId);
-      const base = await client.workflow.getHandle(h.workflowId, baseRunId).describe();
+      const base = await suite.client.workflow.getHandle(h.workflowId, baseRunId).describe();
       assert.equal(base.status.name, 'TERMINATED');
-      const fresh = client.workflow.getHandle(h.workflowId, runId);
+      const fresh = suite.client.workflow.getHandle(h.workflowId, runId);
       await eventually('the new run saw both signals again', async () => ((await fresh.query<number>('total')) === 3 ? true : undefined));
-      await client.workflow.getHandle(h.workflowId).signal('done');
+      await suite.client.workflow.getHandle(h.workflowId).signal('done');
       assert.equal(await fresh.result(), 3);
       const events = (await fresh.fetchHistory()).events!;
       assert.deepEqual(
@@ -110,8 +79,8 @@ for (const kind of storesUnderTest()) {
       const once = await reset(h, baseRunId, point, { requestId, resetReapplyType: enums.ResetReapplyType.RESET_REAPPLY_TYPE_NONE });
       const again = await reset(h, baseRunId, point, { requestId, resetReapplyType: enums.ResetReapplyType.RESET_REAPPLY_TYPE_NONE });
       assert.equal(again.runId, once.runId);
-      await client.workflow.getHandle(h.workflowId).signal('done');
-      assert.equal(await client.workflow.getHandle(h.workflowId, once.runId!).result(), 0);
+      await suite.client.workflow.getHandle(h.workflowId).signal('done');
+      assert.equal(await suite.client.workflow.getHandle(h.workflowId, once.runId!).result(), 0);
     });
 
     test('a point that does not end a workflow task is refused and changes nothing', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -131,7 +100,7 @@ for (const kind of storesUnderTest()) {
       const reverse: number[] = [];
       let nextPageToken: Uint8Array | undefined;
       do {
-        const page = await client.workflowService.getWorkflowExecutionHistoryReverse({ namespace: NAMESPACE, execution: { workflowId: h.workflowId }, maximumPageSize: 3, nextPageToken });
+        const page = await suite.client.workflowService.getWorkflowExecutionHistoryReverse({ namespace: NAMESPACE, execution: { workflowId: h.workflowId }, maximumPageSize: 3, nextPageToken });
         assert.ok((page.history?.events?.length ?? 0) <= 3);
         reverse.push(...(page.history?.events ?? []).map((e) => Number(e.eventId)));
         nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
@@ -145,7 +114,7 @@ for (const kind of storesUnderTest()) {
       const h = await signalled([4]);
       const baseRunId = (await h.describe()).runId;
       const { runId } = await reset(h, baseRunId, 3);
-      const fresh = client.workflow.getHandle(h.workflowId, runId!);
+      const fresh = suite.client.workflow.getHandle(h.workflowId, runId!);
       await eventually('the new run saw the signal again', async () => ((await fresh.query<number>('total')) === 4 ? true : undefined));
       const events = (await fresh.fetchHistory()).events!;
       assert.deepEqual(events.slice(0, 4).map((e) => e.eventType), [

@@ -2,15 +2,16 @@
 // intervals fire on time, overlap policies, pause, trigger, backfill, update with its conflict
 // token, Describe (recent and future actions, canonical spec), List, delete. Timings are printed,
 // not asserted tightly: the machine is shared.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import { Client, Connection, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleHandle } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleHandle } from '@temporalio/client';
 import { enums } from '../services/common/temporal.js';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import referenceMatchingTimes from './fixtures/schedule-matching-times.reference.json' with { type: 'json' };
-import { clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, workerConnection, workflowsPath } from './harness.js';
+import { eventually, storesUnderTest } from './harness.js';
+import { workerSuite } from './worker-suite.js';
 
 const NAMESPACE = 'default';
 const TEST_TIMEOUT_MS = 60_000;
@@ -22,45 +23,13 @@ const isoSecond = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z
 
 for (const kind of storesUnderTest()) {
   describe(`schedules on ${kind}`, () => {
-    let store: StoreFixture | undefined;
-    let server: TandemProcess | undefined;
-    let connection: Connection | undefined;
-    let native: NativeConnection | undefined;
-    let worker: { worker: Worker; running: Promise<void> } | undefined;
-    let client: Client;
     const taskQueue = `sched-${randomUUID()}`;
-
-    before(async () => {
-      store = await StoreFixture.create(kind);
-      server = await TandemProcess.start(store);
-      connection = await clientConnection(server.address);
-      client = new Client({ connection, namespace: NAMESPACE });
-      native = await workerConnection(server.address);
-      const w = await Worker.create({
-        connection: native,
-        namespace: NAMESPACE,
-        taskQueue,
-        workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') }),
-        shutdownGraceTime: '1s',
-      });
-      worker = { worker: w, running: w.run() };
-    });
-
-    after(async () => {
-      if (worker) {
-        worker.worker.shutdown();
-        await worker.running;
-      }
-      await native?.close();
-      await connection?.close();
-      await server?.stop();
-      await store?.dispose();
-    });
+    const suite = workerSuite(kind, { namespace: NAMESPACE, taskQueue });
 
     /** A schedule starting `napper(napMs)` runs, named `<prefix>-<id>-<nominal time>`. */
     const create = (prefix: string, every: string, napMs: number, extra: Record<string, unknown> = {}): Promise<ScheduleHandle> => {
       const id = `${prefix}-${randomUUID().slice(0, 8)}`;
-      return client.schedule.create({
+      return suite.client.schedule.create({
         scheduleId: id,
         spec: { intervals: [{ every }] },
         action: { type: 'startWorkflow', workflowType: 'napper', args: [napMs], taskQueue, workflowId: id },
@@ -87,7 +56,7 @@ for (const kind of storesUnderTest()) {
       assert.equal(d.info.nextActionTimes[1]!.getTime() - d.info.nextActionTimes[0]!.getTime(), 2000);
       assert.deepEqual(d.memo, { team: 'payments' });
       const first = d.info.recentActions[0]!.action.workflow;
-      const run = await client.workflow.getHandle(first.workflowId, first.firstExecutionRunId).describe();
+      const run = await suite.client.workflow.getHandle(first.workflowId, first.firstExecutionRunId).describe();
       assert.deepEqual(run.searchAttributes.TemporalScheduledById, [h.scheduleId]);
       assert.equal(new Date(String(run.searchAttributes.TemporalScheduledStartTime?.[0])).getTime(), d.info.recentActions[0]!.scheduledAt.getTime());
       await h.delete();
@@ -133,7 +102,7 @@ for (const kind of storesUnderTest()) {
       await h.unpause('back');
       await eventually('firing again', async () => ((await actionsTaken(h)) > n ? true : undefined), 10_000);
       const listed = await eventually('paused search attribute cleared', async () => {
-        for await (const s of client.schedule.list()) if (s.scheduleId === h.scheduleId && !s.state.paused) return s;
+        for await (const s of suite.client.schedule.list()) if (s.scheduleId === h.scheduleId && !s.state.paused) return s;
         return undefined;
       });
       assert.equal(listed.state.note, 'back');
@@ -142,7 +111,7 @@ for (const kind of storesUnderTest()) {
 
     test('each action gets the last completion result; pause on failure pauses at the first failed action', { timeout: TEST_TIMEOUT_MS }, async () => {
       const id = `counter-${randomUUID().slice(0, 8)}`;
-      const h = await client.schedule.create({
+      const h = await suite.client.schedule.create({
         scheduleId: id,
         spec: { intervals: [{ every: '1s' }] },
         action: { type: 'startWorkflow', workflowType: 'scheduledCounter', args: [3], taskQueue, workflowId: id },
@@ -153,7 +122,7 @@ for (const kind of storesUnderTest()) {
         return d.state.paused ? d : undefined;
       });
       assert.match(paused.state.note ?? '', /^paused due to workflow failure: counter-.*: Failed$/);
-      const runs = paused.info.recentActions.map((a) => client.workflow.getHandle(a.action.workflow.workflowId, a.action.workflow.firstExecutionRunId));
+      const runs = paused.info.recentActions.map((a) => suite.client.workflow.getHandle(a.action.workflow.workflowId, a.action.workflow.firstExecutionRunId));
       assert.deepEqual(await runs[0]!.result(), 1);
       assert.deepEqual(await runs[1]!.result(), 2, 'the second action counted on from the first one\'s result');
       await assert.rejects(runs[2]!.result(), (err: Error) => /planned failure at action 3/.test(String(err.cause)));
@@ -171,7 +140,7 @@ for (const kind of storesUnderTest()) {
       await h.backfill({ start: new Date(start), end: new Date(end), overlap: ScheduleOverlapPolicy.ALLOW_ALL });
       const expected = [start, start + 10_000, end].map((t) => `${h.scheduleId}-${isoSecond(t)}`);
       for (const id of expected) {
-        await eventually(`backfilled ${id}`, async () => (await client.workflow.getHandle(id).describe()).workflowId);
+        await eventually(`backfilled ${id}`, async () => (await suite.client.workflow.getHandle(id).describe()).workflowId);
       }
       assert.equal(await actionsTaken(h), 4);
       await h.delete();
@@ -184,13 +153,13 @@ for (const kind of storesUnderTest()) {
       const d = await h.describe();
       assert.equal(d.spec.intervals?.[0]?.every, 1000);
       await assert.rejects(
-        client.workflowService.updateSchedule({ namespace: NAMESPACE, scheduleId: h.scheduleId, schedule: d.raw.schedule, conflictToken: Buffer.from('0') }),
+        suite.client.workflowService.updateSchedule({ namespace: NAMESPACE, scheduleId: h.scheduleId, schedule: d.raw.schedule, conflictToken: Buffer.from('0') }),
         (err: { code?: number }) => err.code === status.FAILED_PRECONDITION,
       );
       // The schedule's own search attributes and memo change with an update too.
-      await client.connection.operatorService.addSearchAttributes({ namespace: NAMESPACE, searchAttributes: { ScheduleOwner: enums.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD } });
+      await suite.client.connection.operatorService.addSearchAttributes({ namespace: NAMESPACE, searchAttributes: { ScheduleOwner: enums.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD } });
       const json = (v: unknown) => ({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(v)) });
-      await client.workflowService.updateSchedule({
+      await suite.client.workflowService.updateSchedule({
         namespace: NAMESPACE,
         scheduleId: h.scheduleId,
         schedule: d.raw.schedule,
@@ -207,7 +176,7 @@ for (const kind of storesUnderTest()) {
 
     test('a cron string is described as a structured calendar', { timeout: TEST_TIMEOUT_MS }, async () => {
       const id = `cron-${randomUUID().slice(0, 8)}`;
-      const h = await client.schedule.create({
+      const h = await suite.client.schedule.create({
         scheduleId: id,
         spec: { cronExpressions: ['30 12 * * MON'] },
         action: { type: 'startWorkflow', workflowType: 'napper', args: [10], taskQueue, workflowId: id },
@@ -223,7 +192,7 @@ for (const kind of storesUnderTest()) {
       const id = `kinds-${randomUUID().slice(0, 8)}`;
       const startAt = new Date(Date.now() - 86_400_000);
       const endAt = new Date(Date.now() + 30 * 86_400_000);
-      const h = await client.schedule.create({
+      const h = await suite.client.schedule.create({
         scheduleId: id,
         spec: {
           calendars: [{ hour: 9, minute: 30, dayOfWeek: ['MONDAY', 'WEDNESDAY'], comment: 'standup' }],
@@ -245,7 +214,7 @@ for (const kind of storesUnderTest()) {
       assert.ok((d.spec.calendars?.length ?? 0) >= 2, 'the calendar and the cron string, as calendars');
       assert.equal(d.spec.startAt?.getTime(), startAt.getTime());
       const now = Date.now();
-      const res = (await client.workflowService.listScheduleMatchingTimes({
+      const res = (await suite.client.workflowService.listScheduleMatchingTimes({
         namespace: NAMESPACE,
         scheduleId: id,
         startTime: { seconds: Math.floor(now / 1000) as never },
@@ -261,14 +230,14 @@ for (const kind of storesUnderTest()) {
       const ts = (iso: string) => ({ seconds: Math.floor(Date.parse(iso) / 1000) as never });
       const matching = async (spec: unknown, [from, to]: string[]): Promise<string[]> => {
         const scheduleId = `matching-${randomUUID().slice(0, 8)}`;
-        await client.workflowService.createSchedule({
+        await suite.client.workflowService.createSchedule({
           namespace: NAMESPACE,
           scheduleId,
           requestId: scheduleId,
           schedule: { spec: spec as never, action: { startWorkflow: { workflowId: scheduleId, workflowType: { name: 'napper' }, taskQueue: { name: taskQueue } } }, state: { paused: true } },
         });
-        const res = await client.workflowService.listScheduleMatchingTimes({ namespace: NAMESPACE, scheduleId, startTime: ts(from!), endTime: ts(to!) });
-        await client.workflowService.deleteSchedule({ namespace: NAMESPACE, scheduleId });
+        const res = await suite.client.workflowService.listScheduleMatchingTimes({ namespace: NAMESPACE, scheduleId, startTime: ts(from!), endTime: ts(to!) });
+        await suite.client.workflowService.deleteSchedule({ namespace: NAMESPACE, scheduleId });
         return (res.startTime ?? []).map((t) => new Date(Number(t.seconds) * 1000 + (t.nanos ?? 0) / 1e6).toISOString());
       };
       for (const c of referenceMatchingTimes.cases) assert.deepEqual(await matching(c.spec, c.window), c.expected, c.name);
@@ -285,7 +254,7 @@ for (const kind of storesUnderTest()) {
     test('create twice is refused; list shows schedules and a workflow list does not; delete stops it', { timeout: TEST_TIMEOUT_MS }, async () => {
       const h = await create('listed', '1s', 10);
       await assert.rejects(
-        client.schedule.create({
+        suite.client.schedule.create({
           scheduleId: h.scheduleId,
           spec: { intervals: [{ every: '1s' }] },
           action: { type: 'startWorkflow', workflowType: 'napper', args: [10], taskQueue, workflowId: 'other' },
@@ -293,15 +262,15 @@ for (const kind of storesUnderTest()) {
         ScheduleAlreadyRunning,
       );
       const summary = await eventually('listed', async () => {
-        for await (const s of client.schedule.list()) if (s.scheduleId === h.scheduleId) return s;
+        for await (const s of suite.client.schedule.list()) if (s.scheduleId === h.scheduleId) return s;
         return undefined;
       });
       assert.equal(summary.action?.workflowType, 'napper');
-      for await (const wf of client.workflow.list()) assert.ok(!wf.workflowId.startsWith('temporal-sys-scheduler:'), wf.workflowId);
+      for await (const wf of suite.client.workflow.list()) assert.ok(!wf.workflowId.startsWith('temporal-sys-scheduler:'), wf.workflowId);
       await eventually('an action', async () => ((await actionsTaken(h)) >= 1 ? true : undefined), 10_000);
       await h.delete();
       await assert.rejects(h.describe(), ScheduleNotFoundError);
-      const count = async () => (await client.workflow.count(`TemporalScheduledById = '${h.scheduleId}'`)).count;
+      const count = async () => (await suite.client.workflow.count(`TemporalScheduledById = '${h.scheduleId}'`)).count;
       const atDelete = await eventually('runs listed', async () => ((await count()) >= 1 ? count() : undefined));
       await sleep(2500);
       assert.ok((await count()) <= atDelete + 1, 'no runs after delete');

@@ -1,15 +1,16 @@
 // Custom search attributes end to end: the official client defines one of every type through
 // OperatorService, starts a workflow with them, the official worker upserts from inside; Describe
 // and List show what the run holds; bad values are refused at start and fail a workflow task.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { defineSearchAttributeKey, TypedSearchAttributes } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { enums } from '../services/common/temporal.js';
-import { clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, workerConnection, workflowsPath } from './harness.js';
+import { eventually, storesUnderTest } from './harness.js';
+import { workerSuite } from './worker-suite.js';
 
 const NAMESPACE = 'default';
 const TEST_TIMEOUT_MS = 60_000;
@@ -34,40 +35,8 @@ async function workflowTaskFailures(h: WorkflowHandle): Promise<number[]> {
 
 for (const kind of storesUnderTest()) {
   describe(`search attributes on ${kind}`, () => {
-    let store: StoreFixture | undefined;
-    let server: TandemProcess | undefined;
-    let connection: Connection | undefined;
-    let native: NativeConnection | undefined;
-    let worker: { worker: Worker; running: Promise<void> } | undefined;
-    let client: Client;
     const taskQueue = `sa-${randomUUID()}`;
-
-    before(async () => {
-      store = await StoreFixture.create(kind);
-      server = await TandemProcess.start(store);
-      connection = await clientConnection(server.address);
-      client = new Client({ connection, namespace: NAMESPACE });
-      native = await workerConnection(server.address);
-      const w = await Worker.create({
-        connection: native,
-        namespace: NAMESPACE,
-        taskQueue,
-        workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') }),
-        shutdownGraceTime: '1s',
-      });
-      worker = { worker: w, running: w.run() };
-    });
-
-    after(async () => {
-      if (worker) {
-        worker.worker.shutdown();
-        await worker.running;
-      }
-      await native?.close();
-      await connection?.close();
-      await server?.stop();
-      await store?.dispose();
-    });
+    const suite = workerSuite(kind, { namespace: NAMESPACE, taskQueue });
 
     test('one attribute of every type is created and listed', { timeout: TEST_TIMEOUT_MS }, async () => {
       const every = {
@@ -79,15 +48,15 @@ for (const kind of storesUnderTest()) {
         CustomDatetime: T.INDEXED_VALUE_TYPE_DATETIME,
         CustomKeywordList: T.INDEXED_VALUE_TYPE_KEYWORD_LIST,
       };
-      await connection!.operatorService.addSearchAttributes({ namespace: NAMESPACE, searchAttributes: every });
-      const listed = await connection!.operatorService.listSearchAttributes({ namespace: NAMESPACE });
+      await suite.client.connection.operatorService.addSearchAttributes({ namespace: NAMESPACE, searchAttributes: every });
+      const listed = await suite.client.connection.operatorService.listSearchAttributes({ namespace: NAMESPACE });
       assert.deepEqual(listed.customAttributes, every);
       assert.equal(listed.systemAttributes.ExecutionStatus, T.INDEXED_VALUE_TYPE_KEYWORD);
     });
 
     test('a start with every type, an upsert from the workflow: Describe and List show them', { timeout: TEST_TIMEOUT_MS }, async () => {
       const due = new Date('2026-06-01T12:00:00.000Z');
-      const h = await client.workflow.start('upsertingWorkflow', {
+      const h = await suite.client.workflow.start('upsertingWorkflow', {
         workflowId: `sa-${randomUUID()}`,
         taskQueue,
         typedSearchAttributes: new TypedSearchAttributes([
@@ -121,7 +90,7 @@ for (const kind of storesUnderTest()) {
       assert.equal(await h.result(), 'patched');
       const listed = await eventually('the closed run listed by its attributes', async () => {
         const found = [];
-        for await (const w of client.workflow.list({ query: `CustomKeyword = 'upserted' AND CustomInt = 42 AND WorkflowId = '${h.workflowId}'` })) found.push(w);
+        for await (const w of suite.client.workflow.list({ query: `CustomKeyword = 'upserted' AND CustomInt = 42 AND WorkflowId = '${h.workflowId}'` })) found.push(w);
         return found.length === 1 && found[0]!.status.name === 'COMPLETED' ? found[0]! : undefined;
       });
       assert.deepEqual(listed.typedSearchAttributes.get(keys.keywordList), ['x', 'y']);
@@ -130,7 +99,7 @@ for (const kind of storesUnderTest()) {
 
     test('a start with an undefined or mistyped attribute is INVALID_ARGUMENT', { timeout: TEST_TIMEOUT_MS }, async () => {
       const start = (searchAttributes: Record<string, string[] | number[]>) =>
-        client.workflow.start('upsertingWorkflow', { workflowId: `bad-${randomUUID()}`, taskQueue, searchAttributes });
+        suite.client.workflow.start('upsertingWorkflow', { workflowId: `bad-${randomUUID()}`, taskQueue, searchAttributes });
       // The client wraps the gRPC error (code, details) as its cause.
       const refused = (message: RegExp) => (err: { cause?: { code?: number; details?: string } }) =>
         err.cause?.code === status.INVALID_ARGUMENT && message.test(err.cause.details ?? '');
@@ -139,7 +108,7 @@ for (const kind of storesUnderTest()) {
     });
 
     test('a mistyped upsert fails the workflow task with BAD_SEARCH_ATTRIBUTES', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const h = await client.workflow.start('badUpsertWorkflow', { workflowId: `bad-upsert-${randomUUID()}`, taskQueue });
+      const h = await suite.client.workflow.start('badUpsertWorkflow', { workflowId: `bad-upsert-${randomUUID()}`, taskQueue });
       const causes = await eventually('a failed workflow task', async () => {
         const c = await workflowTaskFailures(h);
         return c.length > 0 ? c : undefined;

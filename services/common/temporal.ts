@@ -23,3 +23,4 @@ export import protocolv1 = protoRoot.temporal.api.protocol.v1;
 export import updatev1 = protoRoot.temporal.api.update.v1;
 export import queryv1 = protoRoot.temporal.api.query.v1;
 export import sdkv1 = protoRoot.temporal.api.sdk.v1;
+export import activityv1 = protoRoot.temporal.api.activity.v1;

@@ -29,6 +29,12 @@ export const knownDifferences: Record<Service, Record<string, string>> = {
   [WORKFLOW_SERVICE]: {
     GetSystemInfo:
       'Capabilities `buildIdBasedVersioning` and `nexus` are false (the reference reports them true).',
+    RespondWorkflowTaskCompleted:
+      'Eager activity dispatch (`activity_tasks` in the answer) is on for every namespace; the reference has it behind the dynamic config `system.enableActivityEagerExecution`, false by default in 1.29.1 (true in its current source).',
+    ResetActivity:
+      'A running attempt keeps its number until it ends (it then counts as attempt 1, and the next is attempt 2); the reference shows attempt 1 at once.',
+    UpdateActivityOptions:
+      '`match_all` is served, as later reference servers do (1.29.1 answers NOT_FOUND for it). The `priority` paths are accepted and ignored: matching does not order tasks by priority. A retry waiting out its backoff under a new policy waits the interval that policy gives the failed attempt (the reference waits the next attempt\'s interval, one backoff step more).',
   },
   [OPERATOR_SERVICE]: {},
 };

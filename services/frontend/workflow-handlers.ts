@@ -1,5 +1,6 @@
 // Workflow RPCs of clients and workers: validate, resolve the namespace, hand to history.
 import { apiError } from '../common/errors.js';
+import { checkRetryPolicy } from '../common/retry-policy.js';
 import type { commonv1, workflowservice as ws } from '../common/temporal.js';
 import type { NamespaceRef } from '../history/api.js';
 import { validateSearchAttributes } from '../namespaces/search-attributes.js';
@@ -13,18 +14,6 @@ function requireExecution(e: commonv1.IWorkflowExecution | null | undefined, lim
   requireString(e?.workflowId, 'WorkflowId', limits);
   checkLength(e?.runId, 'RunId', limits);
   return e!;
-}
-
-function checkRetryPolicy(p: commonv1.IRetryPolicy | null | undefined): void {
-  if (!p) return;
-  if ((p.maximumAttempts ?? 0) < 0) throw apiError('INVALID_ARGUMENT', 'MaximumAttempts cannot be negative on retry policy.');
-  const coefficient = p.backoffCoefficient ?? 0;
-  if (coefficient !== 0 && coefficient < 1) {
-    throw apiError('INVALID_ARGUMENT', 'BackoffCoefficient cannot be less than 1 on retry policy.');
-  }
-  const initial = Number(p.initialInterval?.seconds ?? 0) + (p.initialInterval?.nanos ?? 0) / 1e9;
-  const max = Number(p.maximumInterval?.seconds ?? 0) + (p.maximumInterval?.nanos ?? 0) / 1e9;
-  if (max > 0 && max < initial) throw apiError('INVALID_ARGUMENT', 'MaximumInterval cannot be less than InitialInterval on retry policy.');
 }
 
 /** The common part of StartWorkflowExecution and SignalWithStartWorkflowExecution. */
@@ -145,6 +134,14 @@ export function workflowHandlers(ctx: FrontendContext): Handlers {
         await ctx.history.resetActivity(ns, req);
         return {};
       });
+    },
+
+    UpdateActivityOptions: async (req: ws.UpdateActivityOptionsRequest, call) => {
+      requireExecution(req.execution, limits);
+      checkLength(req.identity, 'Identity', limits);
+      const queue = req.activityOptions?.taskQueue?.name;
+      if (queue) requireTaskQueueName(queue, limits);
+      return ctx.serve(req, call, 'write', (ns) => ctx.history.updateActivityOptions(ns, req));
     },
 
     ResetWorkflowExecution: async (req: ws.ResetWorkflowExecutionRequest, call) => {

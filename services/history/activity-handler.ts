@@ -2,7 +2,7 @@
 // kept in mutable state; the ActivityTaskStarted event is written with the final outcome, so
 // retries do not grow the history.
 import { apiError } from '../common/errors.js';
-import { enums, commonv1, workflowservice as ws, failure as failurev1 } from '../common/temporal.js';
+import { enums, commonv1, historyv1, workflowservice as ws, failure as failurev1 } from '../common/temporal.js';
 import { durationFromMs, timestampFromMs, toLong } from '../common/proto-time.js';
 import type { AddTaskRequest } from '../matching/api.js';
 import type { NamespaceRef } from './api.js';
@@ -10,11 +10,12 @@ import type { HistoryContext } from './context.js';
 import type { WorkflowTaskScheduler } from './workflow-task-scheduler.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeB64, encodeB64 } from './payload-codec.js';
+import { activityDeadline, activityOptions, type ActivityTimeoutType } from './activity-options.js';
 import { retryDecision, retryPolicyToProto } from './retry-policy.js';
 import type { ActivityInfo, HistoryEvent } from './state.js';
 import type Long from 'long';
 import { decodeActivityTaskToken, encodeActivityTaskToken } from './task-token.js';
-import { activityAttemptTasks, activityHeartbeatTimer, activityStartedTimers } from './task-generator.js';
+import { activityAttemptTasks, activityStartedTimers, activityTimeoutTimer } from './task-generator.js';
 import { pinnedVersion } from './versioning.js';
 
 const ET = enums.EventType;
@@ -23,8 +24,6 @@ type TokenOrId = { taskToken?: Uint8Array | null } & { workflowId?: string | nul
 
 const activityNotFound = () => apiError('TASK_NOT_FOUND', 'Activity task not found.');
 
-export type ActivityTimeoutType = 'scheduleToStart' | 'scheduleToClose' | 'startToClose' | 'heartbeat';
-
 const timeoutTypes: Record<ActivityTimeoutType, number> = {
   scheduleToStart: enums.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START,
   scheduleToClose: enums.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE,
@@ -32,13 +31,22 @@ const timeoutTypes: Record<ActivityTimeoutType, number> = {
   heartbeat: enums.TimeoutType.TIMEOUT_TYPE_HEARTBEAT,
 };
 
+/** The attempt's number as its retry policy counts it: a reset attempt (ResetActivity while it ran) is attempt 1. */
+function countedAttempt(act: ActivityInfo): number {
+  return act.progress.reset ? 1 : act.progress.attempt;
+}
+
 /** The current attempt is over (it failed): the next one is not started and has no heartbeat yet. */
-function endAttempt(ms: MutableState, act: ActivityInfo, failure: failurev1.IFailure): void {
-  act.progress.lastFailure = encodeB64(failurev1.Failure, failure);
-  act.progress.attempt += 1;
-  act.progress.started = false;
-  act.progress.startedTimeMs = 0;
-  act.progress.lastHeartbeatMs = 0;
+function endAttempt(ms: MutableState, act: ActivityInfo, failure: failurev1.IFailure, now: number): void {
+  const p = act.progress;
+  p.lastFailure = encodeB64(failurev1.Failure, failure);
+  p.attempt = countedAttempt(act) + 1;
+  if (p.reset?.heartbeat) p.heartbeatDetails = null;
+  p.reset = null;
+  p.started = false;
+  p.startedTimeMs = 0;
+  p.lastHeartbeatMs = 0;
+  p.lastAttemptCompleteTimeMs = now;
   ms.dirty = true;
 }
 
@@ -49,23 +57,40 @@ export class ActivityHandler {
   ) {}
 
   async recordStarted(task: AddTaskRequest, poll: ws.IPollActivityTaskQueueRequest): Promise<ws.IPollActivityTaskQueueResponse> {
-    const now = Date.now();
-    const ms = await this.ctx.tx.update(task.taskQueue.namespaceId, task.workflowId, task.runId, (ms) => {
+    const ms = await this.ctx.tx.update(task.taskQueue.namespaceId, task.workflowId, task.runId, (ms, now) => {
       const act = ms.activity(task.scheduledEventId);
-      // A paused activity's queued task is dropped; unpausing dispatches it again.
-      if (!ms.isRunning || !act || act.progress.started || act.progress.paused) throw activityNotFound();
-      act.progress.started = true;
-      act.progress.startedTimeMs = now;
-      act.progress.identity = poll.identity ?? '';
-      act.progress.lastWorkerIdentity = act.progress.identity;
-      act.progress.lastHeartbeatMs = 0;
-      ms.dirty = true;
-      for (const t of activityStartedTimers(ms, act.scheduledEventId)) ms.addTask(t);
+      // A paused activity's queued task is dropped, and one polled from a queue the activity no
+      // longer runs on (UpdateActivityOptions moved it): unpausing, or the move, dispatched it again.
+      const moved = act && poll.taskQueue?.name && poll.taskQueue.name !== activityOptions(act).taskQueue;
+      if (!ms.isRunning || !act || act.progress.started || act.progress.paused || moved) throw activityNotFound();
+      this.startAttempt(ms, act, poll.identity ?? '', now);
       return ms;
     });
     const act = ms.activity(task.scheduledEventId)!;
     const scheduled = (await this.ctx.tx.readEvent(ms, act.scheduledEventId))?.activityTaskScheduledEventAttributes;
     const ns = await this.ctx.namespaces.requireById(ms.info.namespaceId);
+    return this.taskFor(ms, act, ns.name, scheduled);
+  }
+
+  /** A worker starts the activity's current attempt: by a poll, or eagerly, in its workflow task's completion. */
+  startAttempt(ms: MutableState, act: ActivityInfo, identity: string, now: number): void {
+    act.progress.started = true;
+    act.progress.startedTimeMs = now;
+    act.progress.identity = identity;
+    act.progress.lastWorkerIdentity = identity;
+    act.progress.lastHeartbeatMs = 0;
+    ms.dirty = true;
+    for (const t of activityStartedTimers(ms, act.scheduledEventId)) ms.addTask(t);
+  }
+
+  /** The task a worker gets for the started attempt; `scheduled`: the attributes of the activity's scheduled event. */
+  taskFor(
+    ms: MutableState,
+    act: ActivityInfo,
+    namespace: string,
+    scheduled: historyv1.IActivityTaskScheduledEventAttributes | null | undefined,
+  ): ws.IPollActivityTaskQueueResponse {
+    const o = activityOptions(act);
     return {
       taskToken: encodeActivityTaskToken({
         namespaceId: ms.info.namespaceId,
@@ -75,7 +100,7 @@ export class ActivityHandler {
         attempt: act.progress.attempt,
         activityId: act.activityId,
       }),
-      workflowNamespace: ns.name,
+      workflowNamespace: namespace,
       workflowType: { name: ms.info.workflowType },
       workflowExecution: { workflowId: ms.info.workflowId, runId: ms.info.runId },
       activityType: { name: act.activityType },
@@ -87,10 +112,10 @@ export class ActivityHandler {
       currentAttemptScheduledTime: timestampFromMs(act.progress.currentAttemptScheduledTimeMs),
       startedTime: timestampFromMs(act.progress.startedTimeMs),
       attempt: act.progress.attempt,
-      scheduleToCloseTimeout: durationFromMs(act.scheduleToCloseMs),
-      startToCloseTimeout: durationFromMs(act.startToCloseMs),
-      heartbeatTimeout: durationFromMs(act.heartbeatTimeoutMs),
-      retryPolicy: retryPolicyToProto(act.retryPolicy),
+      scheduleToCloseTimeout: durationFromMs(o.scheduleToCloseMs),
+      startToCloseTimeout: durationFromMs(o.startToCloseMs),
+      heartbeatTimeout: durationFromMs(o.heartbeatTimeoutMs),
+      retryPolicy: retryPolicyToProto(o.retryPolicy),
       priority: scheduled?.priority,
     };
   }
@@ -136,7 +161,7 @@ export class ActivityHandler {
       act.progress.lastHeartbeatMs = Date.now();
       act.progress.heartbeatDetails = req.details ? encodeB64(commonv1.Payloads, req.details) : act.progress.heartbeatDetails;
       ms.dirty = true;
-      return { cancelRequested: act.cancelRequested, activityPaused: Boolean(act.progress.paused) };
+      return { cancelRequested: act.cancelRequested, activityPaused: Boolean(act.progress.paused), activityReset: Boolean(act.progress.reset) };
     });
   }
 
@@ -155,7 +180,7 @@ export class ActivityHandler {
     await this.withActivity(ns, req, (ms, act) => {
       if (req.lastHeartbeatDetails) act.progress.heartbeatDetails = encodeB64(commonv1.Payloads, req.lastHeartbeatDetails);
       // The SDKs report an attempt they stopped because it was paused as a failure: it waits for unpausing, whatever the policy.
-      if (act.progress.paused && !act.cancelRequested) this.endPausedAttempt(ms, act, req.identity ?? '', req.failure);
+      if (act.progress.paused && !act.cancelRequested) this.endPausedAttempt(ms, act, req.identity ?? '', Date.now(), req.failure);
       else this.failAttempt(ms, act, req.failure ?? { message: 'activity failed' }, req.identity ?? '', Date.now());
     });
     return {};
@@ -166,7 +191,7 @@ export class ActivityHandler {
       // Canceled by its worker because it was paused (the workflow asked nothing): the attempt
       // ends and the activity waits for UnpauseActivity, which dispatches the next one.
       act.progress.paused && !act.cancelRequested
-        ? this.endPausedAttempt(ms, act, req.identity ?? '')
+        ? this.endPausedAttempt(ms, act, req.identity ?? '', Date.now())
         : this.recordOutcome(ms, act, ET.EVENT_TYPE_ACTIVITY_TASK_CANCELED, (ids) => ({
         activityTaskCanceledEventAttributes: {
           ...ids,
@@ -179,9 +204,9 @@ export class ActivityHandler {
   }
 
   /** The attempt of a paused activity ends; the next one is dispatched when it is unpaused. */
-  private endPausedAttempt(ms: MutableState, act: ActivityInfo, identity: string, failure?: failurev1.IFailure | null): void {
+  private endPausedAttempt(ms: MutableState, act: ActivityInfo, identity: string, now: number, failure?: failurev1.IFailure | null): void {
     act.progress.lastWorkerIdentity = identity || act.progress.lastWorkerIdentity;
-    endAttempt(ms, act, failure ?? { message: 'activity paused', canceledFailureInfo: {} });
+    endAttempt(ms, act, failure ?? { message: 'activity paused', canceledFailureInfo: {} }, now);
   }
 
   /** The attempt's started event, then its outcome, then a workflow task to react to it. */
@@ -199,12 +224,11 @@ export class ActivityHandler {
 
   /** Retries the attempt per the activity's policy, or records the final failure. */
   failAttempt(ms: MutableState, act: ActivityInfo, failure: failurev1.IFailure, identity: string, now: number): void {
-    const deadline = act.scheduleToCloseMs ? act.scheduledTimeMs + act.scheduleToCloseMs : 0;
     const { retryState, backoffMs: backoff } = act.cancelRequested
       ? { retryState: enums.RetryState.RETRY_STATE_CANCEL_REQUESTED, backoffMs: -1 }
-      : retryDecision(act.retryPolicy, act.progress.attempt, failure, now, deadline);
+      : retryDecision(activityOptions(act).retryPolicy, countedAttempt(act), failure, now, activityDeadline(act, 'scheduleToClose'));
     if (backoff >= 0) {
-      endAttempt(ms, act, failure);
+      endAttempt(ms, act, failure, now);
       act.progress.currentAttemptScheduledTimeMs = now + backoff;
       for (const t of activityAttemptTasks(ms, act.scheduledEventId)) ms.addTask(t);
       return;
@@ -234,19 +258,24 @@ export class ActivityHandler {
     this.scheduler.scheduleIfIdle(ms, now);
   }
 
-  /** A timer of the attempt fired; acts only if that attempt is still the one running. */
-  timedOut(ms: MutableState, scheduledEventId: number, attempt: number, type: ActivityTimeoutType, now: number): void {
+  /**
+   * A timer of the attempt, due at `dueMs`, fired; acts only if that attempt is still the one
+   * running and the deadline is still the timer's (compared with the timer's own time, not the
+   * clock, which a timer may fire a little before).
+   */
+  timedOut(ms: MutableState, scheduledEventId: number, attempt: number, type: ActivityTimeoutType, dueMs: number, now: number): void {
     const act = ms.activity(scheduledEventId);
     if (!act || !ms.isRunning) return;
     if (type !== 'scheduleToClose' && act.progress.attempt !== attempt) return;
     if (type === 'scheduleToStart' && act.progress.started) return;
     if ((type === 'startToClose' || type === 'heartbeat') && !act.progress.started) return;
-    if (type === 'heartbeat') {
-      const last = Math.max(act.progress.lastHeartbeatMs, act.progress.startedTimeMs);
-      if (last + act.heartbeatTimeoutMs > now) {
-        ms.addTask(activityHeartbeatTimer(last, act.heartbeatTimeoutMs, scheduledEventId, act.progress.attempt));
-        return;
-      }
+    const deadline = activityDeadline(act, type);
+    // Moved: a heartbeat came since (the next check is armed), or UpdateActivityOptions removed or
+    // moved the timeout (and wrote a timer of its own).
+    if (deadline === 0) return;
+    if (deadline > dueMs) {
+      if (type === 'heartbeat') for (const t of activityTimeoutTimer(act, 'heartbeat')) ms.addTask(t);
+      return;
     }
     const failure: failurev1.IFailure = {
       message: `activity ${type === 'heartbeat' ? 'Heartbeat' : type[0]!.toUpperCase() + type.slice(1)} timeout`,
@@ -260,16 +289,26 @@ export class ActivityHandler {
     this.failAttempt(ms, act, failure, act.progress.identity, now);
   }
 
-  /** Dispatches a retry attempt once its backoff has passed. */
-  async retryDue(ms: MutableState, scheduledEventId: number, attempt: number): Promise<void> {
+  /**
+   * Dispatches a retry attempt once its backoff has passed: the timer due at `dueMs`, unless
+   * UpdateActivityOptions moved the attempt later (its own timer dispatches it then).
+   */
+  async retryDue(ms: MutableState, scheduledEventId: number, attempt: number, dueMs: number): Promise<void> {
     const act = ms.activity(scheduledEventId);
-    if (!act || act.progress.started || act.progress.attempt !== attempt || !ms.isRunning || act.progress.paused) return;
+    if (!act || act.progress.attempt !== attempt || act.progress.paused || act.progress.currentAttemptScheduledTimeMs > dueMs) return;
+    await this.dispatch(ms, act);
+  }
+
+  /** Hands the activity's waiting attempt to matching, on the queue it runs on now. */
+  async dispatch(ms: MutableState, act: ActivityInfo): Promise<void> {
+    if (!ms.isRunning || act.progress.started) return;
+    const o = activityOptions(act);
     await this.ctx.matching.addActivityTask({
-      taskQueue: { namespaceId: ms.info.namespaceId, name: act.taskQueue, type: 2, kind: 1 },
+      taskQueue: { namespaceId: ms.info.namespaceId, name: o.taskQueue, type: 2, kind: 1 },
       workflowId: ms.info.workflowId,
       runId: ms.info.runId,
-      scheduledEventId,
-      scheduleToStartTimeoutMs: act.scheduleToStartMs,
+      scheduledEventId: act.scheduledEventId,
+      scheduleToStartTimeoutMs: o.scheduleToStartMs,
       pinnedVersion: pinnedVersion(ms.info),
     });
   }

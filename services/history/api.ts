@@ -64,6 +64,7 @@ export interface HistoryApi {
   pauseActivity(ns: NamespaceRef, req: ws.IPauseActivityRequest): Promise<void>;
   unpauseActivity(ns: NamespaceRef, req: ws.IUnpauseActivityRequest): Promise<void>;
   resetActivity(ns: NamespaceRef, req: ws.IResetActivityRequest): Promise<void>;
+  updateActivityOptions(ns: NamespaceRef, req: ws.IUpdateActivityOptionsRequest): Promise<ws.IUpdateActivityOptionsResponse>;
   /** A new run from the base run's history up to a workflow task, its later signals reapplied (reset.ts). */
   resetWorkflowExecution(ns: NamespaceRef, req: ws.IResetWorkflowExecutionRequest): Promise<ws.IResetWorkflowExecutionResponse>;
   /**

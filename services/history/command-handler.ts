@@ -11,6 +11,7 @@ import type { MutableState } from './mutable-state.js';
 import { decodeB64 } from './payload-codec.js';
 import { workflowTaskTimeoutMs, type RunStarter, type StartParams } from './run-starter.js';
 import { retryPolicyWithDefaults } from './retry-policy.js';
+import { normalizeTimeouts } from './activity-options.js';
 import type { MessageEffects, UpdateHandler } from './update-handler.js';
 
 const ET = enums.EventType;
@@ -65,7 +66,7 @@ export class CommandHandler {
               scheduleToCloseTimeout: durationFromMs(t.scheduleToCloseMs),
               scheduleToStartTimeout: durationFromMs(t.scheduleToStartMs),
               startToCloseTimeout: durationFromMs(t.startToCloseMs),
-              heartbeatTimeout: durationFromMs(t.heartbeatMs),
+              heartbeatTimeout: durationFromMs(t.heartbeatTimeoutMs),
               workflowTaskCompletedEventId: wftId,
               retryPolicy: retryPolicyWithDefaults(a.retryPolicy),
               useWorkflowBuildId: a.useWorkflowBuildId,
@@ -391,28 +392,24 @@ function required<T>(attrs: T | null | undefined, name: string): T {
   return attrs;
 }
 
-/** Temporal's activity timeout rules: fill the unset ones from the others, cap by the run timeout. */
+/** A command's activity timeouts, normalized as Temporal does (activity-options.ts). */
 function activityTimeouts(a: commandv1.IScheduleActivityTaskCommandAttributes, runTimeoutMs: number) {
-  let scheduleToCloseMs = optionalDurationMs(a.scheduleToCloseTimeout);
-  let startToCloseMs = optionalDurationMs(a.startToCloseTimeout);
-  let scheduleToStartMs = optionalDurationMs(a.scheduleToStartTimeout);
-  let heartbeatMs = optionalDurationMs(a.heartbeatTimeout);
-  if (runTimeoutMs > 0) {
-    if (scheduleToCloseMs === 0 || scheduleToCloseMs > runTimeoutMs) scheduleToCloseMs = runTimeoutMs;
-  }
-  if (scheduleToCloseMs === 0 && startToCloseMs === 0) {
+  const t = normalizeTimeouts(
+    {
+      scheduleToCloseMs: optionalDurationMs(a.scheduleToCloseTimeout),
+      startToCloseMs: optionalDurationMs(a.startToCloseTimeout),
+      scheduleToStartMs: optionalDurationMs(a.scheduleToStartTimeout),
+      heartbeatTimeoutMs: optionalDurationMs(a.heartbeatTimeout),
+    },
+    runTimeoutMs,
+  );
+  if (!t) {
     throw new BadCommand(
       Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES,
       'A valid StartToClose or ScheduleToCloseTimeout is not set on ScheduleActivityTaskCommand.',
     );
   }
-  if (startToCloseMs === 0) startToCloseMs = scheduleToCloseMs;
-  if (scheduleToCloseMs > 0) {
-    if (scheduleToStartMs === 0 || scheduleToStartMs > scheduleToCloseMs) scheduleToStartMs = scheduleToCloseMs;
-    if (startToCloseMs > scheduleToCloseMs) startToCloseMs = scheduleToCloseMs;
-  }
-  if (heartbeatMs > startToCloseMs) heartbeatMs = startToCloseMs;
-  return { scheduleToCloseMs, startToCloseMs, scheduleToStartMs, heartbeatMs };
+  return t;
 }
 
 /** Activities retry by default (Temporal's default policy); the worker may narrow it. */

@@ -1,8 +1,10 @@
 // DescribeWorkflowExecution's answer, read from mutable state alone.
-import { enums, commonv1, sdkv1, workflowservice as ws, failure as failurev1 } from '../common/temporal.js';
+import { enums, commonv1, sdkv1, workflowv1, workflowservice as ws, failure as failurev1 } from '../common/temporal.js';
 import { durationFromMs, timestampFromMs, toLong } from '../common/proto-time.js';
+import { activityDeadline, activityOptions, optionsToProto } from './activity-options.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeB64 } from './payload-codec.js';
+import type { ActivityInfo } from './state.js';
 import { versioningInfo } from './versioning.js';
 
 export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionResponse {
@@ -47,32 +49,7 @@ export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionRespons
         })),
       },
     },
-    pendingActivities: ms.data.activities.map((a) => ({
-      activityId: a.activityId,
-      activityType: { name: a.activityType },
-      state: a.cancelRequested
-        ? enums.PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
-        : a.progress.paused
-          ? a.progress.started
-            ? enums.PendingActivityState.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED
-            : enums.PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED
-        : a.progress.started
-          ? enums.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
-          : enums.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED,
-      heartbeatDetails: a.progress.heartbeatDetails ? decodeB64(commonv1.Payloads, a.progress.heartbeatDetails) : null,
-      lastHeartbeatTime: a.progress.lastHeartbeatMs ? timestampFromMs(a.progress.lastHeartbeatMs) : null,
-      lastStartedTime: a.progress.startedTimeMs ? timestampFromMs(a.progress.startedTimeMs) : null,
-      attempt: a.progress.attempt,
-      maximumAttempts: a.retryPolicy?.maximumAttempts ?? 0,
-      scheduledTime: timestampFromMs(a.progress.currentAttemptScheduledTimeMs),
-      expirationTime: a.scheduleToCloseMs ? timestampFromMs(a.scheduledTimeMs + a.scheduleToCloseMs) : null,
-      lastFailure: a.progress.lastFailure ? decodeB64(failurev1.Failure, a.progress.lastFailure) : null,
-      lastWorkerIdentity: a.progress.lastWorkerIdentity,
-      paused: Boolean(a.progress.paused),
-      pauseInfo: a.progress.paused
-        ? { pauseTime: timestampFromMs(a.progress.paused.timeMs), manual: { identity: a.progress.paused.identity, reason: a.progress.paused.reason } }
-        : null,
-    })),
+    pendingActivities: ms.data.activities.map(describeActivity),
     pendingChildren: ms.data.children.map((c) => ({
       workflowId: c.workflowId,
       runId: c.runId,
@@ -92,6 +69,39 @@ export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionRespons
           attempt: wt.attempt,
         }
       : null,
+  };
+}
+
+/** A pending activity, with the options it runs with (its scheduled event's, or UpdateActivityOptions'). */
+function describeActivity(a: ActivityInfo): workflowv1.IPendingActivityInfo {
+  const o = activityOptions(a);
+  const expiresAt = activityDeadline(a, 'scheduleToClose');
+  return {
+    activityId: a.activityId,
+    activityType: { name: a.activityType },
+    state: a.cancelRequested
+      ? enums.PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
+      : a.progress.paused
+        ? a.progress.started
+          ? enums.PendingActivityState.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED
+          : enums.PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED
+      : a.progress.started
+        ? enums.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+        : enums.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED,
+    heartbeatDetails: a.progress.heartbeatDetails ? decodeB64(commonv1.Payloads, a.progress.heartbeatDetails) : null,
+    lastHeartbeatTime: a.progress.lastHeartbeatMs ? timestampFromMs(a.progress.lastHeartbeatMs) : null,
+    lastStartedTime: a.progress.startedTimeMs ? timestampFromMs(a.progress.startedTimeMs) : null,
+    attempt: a.progress.attempt,
+    maximumAttempts: o.retryPolicy?.maximumAttempts ?? 0,
+    scheduledTime: timestampFromMs(a.progress.currentAttemptScheduledTimeMs),
+    expirationTime: expiresAt ? timestampFromMs(expiresAt) : null,
+    lastFailure: a.progress.lastFailure ? decodeB64(failurev1.Failure, a.progress.lastFailure) : null,
+    lastWorkerIdentity: a.progress.lastWorkerIdentity,
+    paused: Boolean(a.progress.paused),
+    pauseInfo: a.progress.paused
+      ? { pauseTime: timestampFromMs(a.progress.paused.timeMs), manual: { identity: a.progress.paused.identity, reason: a.progress.paused.reason } }
+      : null,
+    activityOptions: optionsToProto(o),
   };
 }
 

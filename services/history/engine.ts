@@ -61,8 +61,8 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
     this.tx = new Transactions(shards, store, namespaces, this.sync);
     this.starter = new RunStarter(this.tx, this.scheduler);
     this.updates = new UpdateHandler(this);
-    this.workflowTasks = new WorkflowTaskHandler(this, this.scheduler, new CommandHandler(this, this.starter, this.updates), this.updates);
     this.activities = new ActivityHandler(this, this.scheduler);
+    this.workflowTasks = new WorkflowTaskHandler(this, this.scheduler, new CommandHandler(this, this.starter, this.updates), this.updates, this.activities);
     this.reads = new WorkflowReads(this);
     this.activityOperator = new ActivityOperator(this);
     this.tx.onBeforeActiveWrite((ms, now) => {
@@ -418,6 +418,10 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
 
   resetActivity(ns: NamespaceRef, req: ws.IResetActivityRequest): Promise<void> {
     return this.activityOperator.reset(ns, req);
+  }
+
+  updateActivityOptions(ns: NamespaceRef, req: ws.IUpdateActivityOptionsRequest): Promise<ws.IUpdateActivityOptionsResponse> {
+    return this.activityOperator.updateOptions(ns, req);
   }
 
   resetWorkflowExecution(ns: NamespaceRef, req: ws.IResetWorkflowExecutionRequest): Promise<ws.IResetWorkflowExecutionResponse> {

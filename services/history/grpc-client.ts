@@ -113,6 +113,11 @@ export class RemoteHistory implements HistoryApi, TaskStarter, Service {
     await this.plain('resetActivity', ns, req.execution?.workflowId, ws.ResetActivityRequest, req);
   }
 
+  async updateActivityOptions(ns: NamespaceRef, req: ws.IUpdateActivityOptionsRequest): Promise<ws.IUpdateActivityOptionsResponse> {
+    const { response } = await this.plain('updateActivityOptions', ns, req.execution?.workflowId, ws.UpdateActivityOptionsRequest, req);
+    return ws.UpdateActivityOptionsResponse.decode(response);
+  }
+
   async resetWorkflowExecution(ns: NamespaceRef, req: ws.IResetWorkflowExecutionRequest): Promise<ws.IResetWorkflowExecutionResponse> {
     const { response } = await this.plain('resetWorkflowExecution', ns, req.workflowExecution?.workflowId, ws.ResetWorkflowExecutionRequest, req);
     return ws.ResetWorkflowExecutionResponse.decode(response);

@@ -92,6 +92,7 @@ function historyHandlers(e: HistoryApi & TaskStarter): RpcHandlers<typeof Histor
     pauseActivity: temporalCommand(ws.PauseActivityRequest, (ns, req) => e.pauseActivity(ns, req)),
     unpauseActivity: temporalCommand(ws.UnpauseActivityRequest, (ns, req) => e.unpauseActivity(ns, req)),
     resetActivity: temporalCommand(ws.ResetActivityRequest, (ns, req) => e.resetActivity(ns, req)),
+    updateActivityOptions: temporalCall(ws.UpdateActivityOptionsRequest, ws.UpdateActivityOptionsResponse, (ns, req) => e.updateActivityOptions(ns, req)),
     resetWorkflowExecution: temporalCall(ws.ResetWorkflowExecutionRequest, ws.ResetWorkflowExecutionResponse, (ns, req) => e.resetWorkflowExecution(ns, req)),
     getWorkflowExecutionHistory: temporalCall(
       ws.GetWorkflowExecutionHistoryRequest,

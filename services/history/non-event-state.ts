@@ -5,7 +5,7 @@
 // workflow task).
 import type { MutableState } from './mutable-state.js';
 import type { ActivityProgress, MutableStateData, NonEventState, VersionHistoryItem } from './state.js';
-import { activityAttemptTasks, activityStartedTimers, workflowTaskScheduledTasks, workflowTaskStartedTasks } from './task-generator.js';
+import { activityAttemptTasks, activityRetimedTasks, activityStartedTimers, workflowTaskScheduledTasks, workflowTaskStartedTasks } from './task-generator.js';
 import type { NewTask } from './tasks.js';
 
 export interface NonEventSnapshot {
@@ -44,7 +44,10 @@ export function applyNonEventState(ms: MutableState, snap: NonEventSnapshot, now
     const before = act.progress;
     act.progress = structuredClone(shipped.progress);
     const p = act.progress;
-    if (p.started && (!before.started || before.attempt !== p.attempt)) {
+    if (JSON.stringify(p.options ?? null) !== JSON.stringify(before.options ?? null)) {
+      // Options an operator changed (UpdateActivityOptions): the attempt's timers under them.
+      tasks.push(...activityRetimedTasks(ms, act.scheduledEventId));
+    } else if (p.started && (!before.started || before.attempt !== p.attempt)) {
       tasks.push(...activityStartedTimers(ms, act.scheduledEventId));
     } else if (!p.started && before.attempt !== p.attempt) {
       // A retry the active region scheduled: due at its backoff, with its own timeouts.

@@ -50,6 +50,41 @@ describe('the replicated write policy', () => {
     return shipped;
   }
 
+  test('options set by UpdateActivityOptions reach the standby, which times the activity by them', async () => {
+    const workflowId = `wf-${randomUUID()}`;
+    const { runId } = await a.engine.startWorkflowExecution(ns, { namespace: ns.name, workflowId, workflowType: { name: 'w' }, taskQueue: { name: QUEUE }, requestId: randomUUID() });
+    const task = await a.matching.pollWorkflowTaskQueue(ns.id, { namespace: ns.name, taskQueue: { name: QUEUE, kind: 1 }, identity: 'worker-a' }, AbortSignal.timeout(10_000));
+    const scheduleActivity = { activityId: 'act', activityType: { name: 'act' }, taskQueue: { name: `${QUEUE}-act` }, scheduleToCloseTimeout: durationFromMs(3_600_000) };
+    await a.engine.respondWorkflowTaskCompleted(ns, {
+      namespace: ns.name,
+      taskToken: task.taskToken,
+      identity: 'worker-a',
+      commands: [{ commandType: CT.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK, scheduleActivityTaskCommandAttributes: scheduleActivity }],
+    });
+    const { activityOptions } = await a.engine.updateActivityOptions(ns, {
+      namespace: ns.name,
+      execution: { workflowId },
+      id: 'act',
+      activityOptions: { taskQueue: { name: `${QUEUE}-moved` }, scheduleToCloseTimeout: durationFromMs(120_000) },
+      updateMask: { paths: ['task_queue.name', 'schedule_to_close_timeout'] },
+    });
+    assert.deepEqual([activityOptions?.taskQueue?.name, Number(activityOptions?.scheduleToCloseTimeout?.seconds)], [`${QUEUE}-moved`, 120]);
+
+    await replicate();
+    const active = (await a.engine.tx.read(ns.id, workflowId, runId!)).activityById('act')!;
+    const standby = (await b.engine.tx.read(ns.id, workflowId, runId!)).activityById('act')!;
+    assert.deepEqual(standby.progress, active.progress, 'the options came with the attempt');
+    assert.equal(standby.progress.options?.taskQueue, `${QUEUE}-moved`);
+    const timers = [];
+    for (const shardId of [0, 1]) {
+      timers.push(...(await b.store.executions.getTimerTasks({ shardId, after: { visibilityTimeMs: 0, taskId: -1n }, maxVisibilityTimeMs: Number.MAX_SAFE_INTEGER, limit: 1000 })));
+    }
+    const scheduleToClose = timers
+      .filter((t) => t.workflowId === workflowId && (JSON.parse(t.data) as TaskAttrs).timeoutType === 'scheduleToClose')
+      .map((t) => t.visibilityTimeMs - standby.scheduledTimeMs);
+    assert.ok(scheduleToClose.includes(120_000), `the standby holds a schedule-to-close timer at the new deadline (${scheduleToClose.join(', ')} ms after scheduling)`);
+  });
+
   test('the standby holds the same run; a duplicate changes nothing; a gap is refused; promotion dispatches its work', async () => {
     const workflowId = `wf-${randomUUID()}`;
     const { runId } = await a.engine.startWorkflowExecution(ns, { namespace: ns.name, workflowId, workflowType: { name: 'w' }, taskQueue: { name: QUEUE }, requestId: randomUUID() });

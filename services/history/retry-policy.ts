@@ -70,6 +70,12 @@ export type RetryDecision = { retryState: typeof RS.RETRY_STATE_IN_PROGRESS; bac
 
 const stop = (retryState: enums.RetryState): RetryDecision => ({ retryState, backoffMs: -1 });
 
+/** The policy's wait after failed attempt `attempt`: exponential, capped by its maximum interval. */
+export function retryIntervalMs(policy: RetryPolicyInfo, attempt: number): number {
+  const backoff = policy.initialIntervalMs * Math.pow(policy.backoffCoefficient, attempt - 1);
+  return Math.min(backoff, policy.maximumIntervalMs || policy.initialIntervalMs * 100);
+}
+
 /**
  * What follows attempt `attempt`, in the reference's order: a failure no policy retries, the
  * attempts used up, then a next try that would start after `deadlineMs` (0: none).
@@ -84,9 +90,7 @@ export function retryDecision(
   if (!policy) return stop(RS.RETRY_STATE_RETRY_POLICY_NOT_SET);
   if (!retryableFailure(failure, policy.nonRetryableErrorTypes)) return stop(RS.RETRY_STATE_NON_RETRYABLE_FAILURE);
   if (policy.maximumAttempts > 0 && attempt >= policy.maximumAttempts) return stop(RS.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED);
-  let backoff = policy.initialIntervalMs * Math.pow(policy.backoffCoefficient, attempt - 1);
-  const max = policy.maximumIntervalMs || policy.initialIntervalMs * 100;
-  backoff = Math.min(backoff, max);
+  let backoff = retryIntervalMs(policy, attempt);
   const nextDelay = failure?.applicationFailureInfo?.nextRetryDelay ? msFromDuration(failure.applicationFailureInfo.nextRetryDelay) : 0;
   if (nextDelay > 0) backoff = nextDelay;
   if (deadlineMs > 0 && nowMs + backoff >= deadlineMs) return stop(RS.RETRY_STATE_TIMEOUT);

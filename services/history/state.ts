@@ -55,21 +55,28 @@ export interface StartedEventFacts {
   suggestContinueAsNew: boolean;
 }
 
-/** An activity as its events define it; what its current attempt is doing lives in `progress`. */
-export interface ActivityInfo {
-  scheduledEventId: number;
-  activityId: string;
-  activityType: string;
+/** The options an activity runs with: its scheduled event's, unless UpdateActivityOptions set others. */
+export interface ActivityOptionsInfo {
   taskQueue: string;
-  scheduledTimeMs: number;
   scheduleToStartMs: number;
   scheduleToCloseMs: number;
   startToCloseMs: number;
   heartbeatTimeoutMs: number;
+  retryPolicy: RetryPolicyInfo | null;
+}
+
+/**
+ * An activity as its events define it (its options as scheduled); what its current attempt is
+ * doing, and the options it runs with when an operator changed them, live in `progress`.
+ */
+export interface ActivityInfo extends ActivityOptionsInfo {
+  scheduledEventId: number;
+  activityId: string;
+  activityType: string;
+  scheduledTimeMs: number;
   cancelRequested: boolean;
   /** Id of the ActivityTaskCancelRequested event, 0 when none. */
   cancelRequestedEventId: number;
-  retryPolicy: RetryPolicyInfo | null;
   /** No event records it (the started event is written with the outcome): see NonEventState. */
   progress: ActivityProgress;
 }
@@ -88,8 +95,17 @@ export interface ActivityProgress {
   /** Base64 Failure of the last failed attempt. */
   lastFailure: string | null;
   lastWorkerIdentity: string;
+  /** When the last attempt failed: a retry waits from there (absent in records written before it was kept). */
+  lastAttemptCompleteTimeMs?: number;
   /** Set by PauseActivity: the attempt is not dispatched (activity-operator.ts). */
   paused?: { timeMs: number; identity: string; reason: string } | null;
+  /**
+   * Set by ResetActivity on a running attempt: its worker is told by the heartbeat's answer, and
+   * once it ends it counts as attempt 1 (`heartbeat`: the next attempt starts without details).
+   */
+  reset?: { heartbeat: boolean } | null;
+  /** Set by UpdateActivityOptions: what the activity runs with instead of its scheduled event's options. */
+  options?: ActivityOptionsInfo | null;
 }
 
 export interface TimerInfo {

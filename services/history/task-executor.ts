@@ -52,7 +52,6 @@ export class TaskExecutor {
   }
 
   private dispatch(task: HistoryTask, a: TaskAttrs): Promise<void> {
-    const { namespaceId: ns, workflowId: wf, runId: run } = task;
     const e = this.engine;
     switch (task.type) {
       case 'workflowTask':
@@ -60,15 +59,7 @@ export class TaskExecutor {
       case 'activityTask':
         return this.read(task, async (ms) => {
           const act = ms.activity(a.scheduledEventId!);
-          if (!ms.isRunning || !act || act.progress.started || act.progress.attempt !== a.attempt) return;
-          await e.matching.addActivityTask({
-            taskQueue: { namespaceId: ns, name: act.taskQueue, type: 2, kind: 1 },
-            workflowId: wf,
-            runId: run,
-            scheduledEventId: act.scheduledEventId,
-            scheduleToStartTimeoutMs: act.scheduleToStartMs,
-            pinnedVersion: pinnedVersion(ms.info),
-          });
+          if (act && act.progress.attempt === a.attempt) await e.activities.dispatch(ms, act);
         });
       case 'visibility':
         return this.read(task, (ms) => this.writeVisibility(ms));
@@ -99,9 +90,9 @@ export class TaskExecutor {
           if (a.timeoutType === 'scheduleToStart' && wt.startedEventId === 0 && wt.kind === 2) e.scheduler.timedOut(ms, 'scheduleToStart', now);
         });
       case 'activityTimeout':
-        return this.write(task, (ms, now) => e.activities.timedOut(ms, a.scheduledEventId!, a.attempt!, a.timeoutType!, now));
+        return this.write(task, (ms, now) => e.activities.timedOut(ms, a.scheduledEventId!, a.attempt!, a.timeoutType!, task.visibilityTimeMs, now));
       case 'activityRetry':
-        return this.read(task, (ms) => e.activities.retryDue(ms, a.scheduledEventId!, a.attempt!));
+        return this.read(task, (ms) => e.activities.retryDue(ms, a.scheduledEventId!, a.attempt!, task.visibilityTimeMs));
       case 'runTimeout':
       case 'executionTimeout':
         return this.timeOutRun(task);

@@ -3,7 +3,8 @@
 import { enums } from '../common/temporal.js';
 import { toNumber } from '../common/proto-time.js';
 import type { MutableState } from './mutable-state.js';
-import type { HistoryEvent } from './state.js';
+import { activityDeadline, type ActivityTimeoutType } from './activity-options.js';
+import type { ActivityInfo, HistoryEvent } from './state.js';
 import { timerTask, transferTask, type NewTask } from './tasks.js';
 
 const ET = enums.EventType;
@@ -56,8 +57,11 @@ function tasksOf(ms: MutableState, e: HistoryEvent, ctx: TaskContext): NewTask[]
       return workflowTaskStartedTasks(ms);
     }
     case ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
-      if (!ms.activity(id)) return [];
-      return [activityDispatchTask(ms.activity(id)!.taskQueue, id, 1, now), ...activityScheduleTimers(ms, id)];
+      const act = ms.activity(id);
+      if (!act) return [];
+      // Started in the same transaction (eager dispatch): matching never sees it; its start wrote its timers.
+      if (act.progress.started) return activityTimeoutTimer(act, 'scheduleToClose');
+      return [activityDispatchTask(act.taskQueue, id, 1, now), ...activityScheduleTimers(ms, id)];
     }
     case ET.EVENT_TYPE_TIMER_STARTED: {
       const t = ms.timer(e.timerStartedEventAttributes!.timerId ?? '');
@@ -139,48 +143,34 @@ export function activityAttemptTasks(ms: MutableState, scheduledEventId: number)
   return [timerTask('activityRetry', p.currentAttemptScheduledTimeMs, { scheduledEventId, attempt: p.attempt }), ...activityScheduleTimers(ms, scheduledEventId)];
 }
 
-/** Schedule-to-start and schedule-to-close timers of an activity's current attempt. */
+/** Schedule-to-start timer of an activity's current attempt; the schedule-to-close one, written once, with attempt 1. */
 export function activityScheduleTimers(ms: MutableState, scheduledEventId: number): NewTask[] {
   const act = ms.activity(scheduledEventId)!;
-  const tasks: NewTask[] = [];
-  if (act.scheduleToStartMs > 0) {
-    tasks.push(
-      timerTask('activityTimeout', act.progress.currentAttemptScheduledTimeMs + act.scheduleToStartMs, {
-        scheduledEventId,
-        attempt: act.progress.attempt,
-        timeoutType: 'scheduleToStart',
-      }),
-    );
-  }
-  if (act.scheduleToCloseMs > 0 && act.progress.attempt === 1) {
-    tasks.push(
-      timerTask('activityTimeout', act.scheduledTimeMs + act.scheduleToCloseMs, {
-        scheduledEventId,
-        attempt: 0,
-        timeoutType: 'scheduleToClose',
-      }),
-    );
-  }
-  return tasks;
+  return [...activityTimeoutTimer(act, 'scheduleToStart'), ...(act.progress.attempt === 1 ? activityTimeoutTimer(act, 'scheduleToClose') : [])];
 }
 
 /** Start-to-close and heartbeat timers of a started attempt. */
 export function activityStartedTimers(ms: MutableState, scheduledEventId: number): NewTask[] {
   const act = ms.activity(scheduledEventId)!;
-  const tasks: NewTask[] = [];
-  if (act.startToCloseMs > 0) {
-    tasks.push(
-      timerTask('activityTimeout', act.progress.startedTimeMs + act.startToCloseMs, {
-        scheduledEventId,
-        attempt: act.progress.attempt,
-        timeoutType: 'startToClose',
-      }),
-    );
-  }
-  if (act.heartbeatTimeoutMs > 0) tasks.push(activityHeartbeatTimer(act.progress.startedTimeMs, act.heartbeatTimeoutMs, scheduledEventId, act.progress.attempt));
+  return [...activityTimeoutTimer(act, 'startToClose'), ...activityTimeoutTimer(act, 'heartbeat')];
+}
+
+/**
+ * Every timer of an activity's current attempt, and the dispatch of one that waits for it, under
+ * the options it runs with now (UpdateActivityOptions, or their copy on the standby).
+ */
+export function activityRetimedTasks(ms: MutableState, scheduledEventId: number): NewTask[] {
+  const act = ms.activity(scheduledEventId)!;
+  const tasks = act.progress.started ? activityStartedTimers(ms, scheduledEventId) : activityAttemptTasks(ms, scheduledEventId);
+  // Past attempt 1 the schedule-to-close timer is not among the attempt's own.
+  if (act.progress.started || act.progress.attempt > 1) tasks.push(...activityTimeoutTimer(act, 'scheduleToClose'));
   return tasks;
 }
 
-export function activityHeartbeatTimer(fromMs: number, timeoutMs: number, scheduledEventId: number, attempt: number): NewTask {
-  return timerTask('activityTimeout', fromMs + timeoutMs, { scheduledEventId, attempt, timeoutType: 'heartbeat' });
+/** The timer of one of the activity's deadlines (activity-options.ts), none when it has no such timeout. */
+export function activityTimeoutTimer(act: ActivityInfo, timeoutType: ActivityTimeoutType): NewTask[] {
+  const at = activityDeadline(act, timeoutType);
+  // Schedule-to-close spans every attempt: its timer names none.
+  const attempt = timeoutType === 'scheduleToClose' ? 0 : act.progress.attempt;
+  return at > 0 ? [timerTask('activityTimeout', at, { scheduledEventId: act.scheduledEventId, attempt, timeoutType })] : [];
 }

@@ -1,5 +1,6 @@
 // Workflow tasks handed to workers and their answers: recording a poll's start, the poll
-// response with its history page, and a completion's commands and messages applied in order.
+// response with its history page, and a completion's commands and messages applied in order,
+// then the activities it asks to run on its own worker started and answered (eager-activities.ts).
 import { randomUUID } from 'node:crypto';
 import { apiError } from '../common/errors.js';
 import { enums, workflowservice as ws, failure as failurev1 } from '../common/temporal.js';
@@ -7,8 +8,10 @@ import { optionalDurationMs, timestampFromMs, toLong, toNumber } from '../common
 import type { AddTaskRequest } from '../matching/api.js';
 import type { ExecutionKey } from '../persistence/types.js';
 import type { NamespaceRef } from './api.js';
+import type { ActivityHandler } from './activity-handler.js';
 import { BadCommand, type CommandHandler } from './command-handler.js';
 import type { HistoryContext } from './context.js';
+import { startEagerActivities } from './eager-activities.js';
 import { encodeHistoryPageToken } from './history-page-token.js';
 import { startedEventFacts, type MutableState, type SpeculativeWorkflowTask } from './mutable-state.js';
 import type { StartedEventFacts, WorkflowTaskInfo } from './state.js';
@@ -39,6 +42,7 @@ export class WorkflowTaskHandler {
     private readonly scheduler: WorkflowTaskScheduler,
     private readonly commands: CommandHandler,
     private readonly updates: UpdateHandler,
+    private readonly activities: ActivityHandler,
   ) {}
 
   async recordStarted(task: AddTaskRequest, poll: ws.IPollWorkflowTaskQueueRequest): Promise<ws.IPollWorkflowTaskQueueResponse> {
@@ -166,6 +170,7 @@ export class WorkflowTaskHandler {
     let unhandled = false;
     let discardedAt: number | null = null;
     let followUp: AddTaskRequest | null = null;
+    let activityTasks: ws.IPollActivityTaskQueueResponse[] = [];
     const effects: MessageEffects = { rejections: [], accepted: [] };
     const commands = req.commands ?? [];
     const messages = req.messages ?? [];
@@ -226,6 +231,7 @@ export class WorkflowTaskHandler {
         ms.flushBuffered();
         if (hadBuffered || req.forceCreateNewWorkflowTask) this.scheduler.schedule(ms, now);
       }
+      activityTasks = startEagerActivities(this.activities, ms, req, ns.name, now);
       return ms.key;
     }).catch(async (err: unknown) => {
       const cause = (err as { badCommandCause?: number }).badCommandCause;
@@ -245,7 +251,7 @@ export class WorkflowTaskHandler {
       followUp = this.updates.ensureTask(ms, Date.now());
     });
     await this.updates.dispatch(followUp);
-    return discardedAt !== null ? { resetHistoryEventId: toLong(BigInt(discardedAt)) } : {};
+    return discardedAt !== null ? { resetHistoryEventId: toLong(BigInt(discardedAt)) } : { activityTasks };
   }
 
   async failed(ns: NamespaceRef, req: ws.IRespondWorkflowTaskFailedRequest): Promise<void> {

@@ -1,4 +1,5 @@
-// Workflows of the activity-operator tests (PauseActivity, UnpauseActivity, ResetActivity).
+// Workflows of the activity-operator tests (PauseActivity, UnpauseActivity, ResetActivity,
+// UpdateActivityOptions).
 import { proxyActivities } from '@temporalio/workflow';
 import type * as activities from '../activities.js';
 
@@ -11,4 +12,14 @@ const { heartbeatsUntilStopped } = proxyActivities<typeof activities>({
 
 export async function pausableActivity(maxMs: number): Promise<string> {
   return await heartbeatsUntilStopped(maxMs);
+}
+
+const { failsFirstAttempt } = proxyActivities<typeof activities>({
+  startToCloseTimeout: '10s',
+  // Only new options bring the retry within a test's time.
+  retry: { initialInterval: '10m', backoffCoefficient: 1 },
+});
+
+export async function slowlyRetriedActivity(): Promise<string> {
+  return await failsFirstAttempt();
 }

@@ -37,4 +37,5 @@ export * from './lifecycle.js';
 export * from './search-attributes.js';
 export * from './schedules.js';
 export * from './activity-operator.js';
+export * from './eager-activities.js';
 export * from './parity.js';

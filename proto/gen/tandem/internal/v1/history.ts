@@ -303,6 +303,19 @@ export interface ResetActivityRequest {
 export interface ResetActivityResponse {
 }
 
+export interface UpdateActivityOptionsRequest {
+  routing?:
+    | HistoryRouting
+    | undefined;
+  /** Temporal bytes: temporal.api.workflowservice.v1.UpdateActivityOptionsRequest. */
+  request: Buffer;
+}
+
+export interface UpdateActivityOptionsResponse {
+  /** Temporal bytes: temporal.api.workflowservice.v1.UpdateActivityOptionsResponse. */
+  response: Buffer;
+}
+
 export interface ResetWorkflowExecutionRequest {
   routing?:
     | HistoryRouting
@@ -3229,6 +3242,130 @@ export const ResetActivityResponse: MessageFns<ResetActivityResponse> = {
   },
 };
 
+function createBaseUpdateActivityOptionsRequest(): UpdateActivityOptionsRequest {
+  return { routing: undefined, request: Buffer.alloc(0) };
+}
+
+export const UpdateActivityOptionsRequest: MessageFns<UpdateActivityOptionsRequest> = {
+  encode(message: UpdateActivityOptionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.routing !== undefined) {
+      HistoryRouting.encode(message.routing, writer.uint32(10).fork()).join();
+    }
+    if (message.request.length !== 0) {
+      writer.uint32(18).bytes(message.request);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateActivityOptionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateActivityOptionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.routing = HistoryRouting.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<UpdateActivityOptionsRequest>): UpdateActivityOptionsRequest {
+    return UpdateActivityOptionsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateActivityOptionsRequest>): UpdateActivityOptionsRequest {
+    const message = createBaseUpdateActivityOptionsRequest();
+    message.routing = (object.routing !== undefined && object.routing !== null)
+      ? HistoryRouting.fromPartial(object.routing)
+      : undefined;
+    message.request = object.request ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseUpdateActivityOptionsResponse(): UpdateActivityOptionsResponse {
+  return { response: Buffer.alloc(0) };
+}
+
+export const UpdateActivityOptionsResponse: MessageFns<UpdateActivityOptionsResponse> = {
+  encode(message: UpdateActivityOptionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.response.length !== 0) {
+      writer.uint32(10).bytes(message.response);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateActivityOptionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateActivityOptionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.response = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<UpdateActivityOptionsResponse>): UpdateActivityOptionsResponse {
+    return UpdateActivityOptionsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateActivityOptionsResponse>): UpdateActivityOptionsResponse {
+    const message = createBaseUpdateActivityOptionsResponse();
+    message.response = object.response ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 function createBaseResetWorkflowExecutionRequest(): ResetWorkflowExecutionRequest {
   return { routing: undefined, request: Buffer.alloc(0) };
 }
@@ -4154,6 +4291,17 @@ export const HistoryServiceService = {
       Buffer.from(ResetActivityResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ResetActivityResponse => ResetActivityResponse.decode(value),
   },
+  updateActivityOptions: {
+    path: "/tandem.internal.v1.HistoryService/UpdateActivityOptions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateActivityOptionsRequest): Buffer =>
+      Buffer.from(UpdateActivityOptionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateActivityOptionsRequest => UpdateActivityOptionsRequest.decode(value),
+    responseSerialize: (value: UpdateActivityOptionsResponse): Buffer =>
+      Buffer.from(UpdateActivityOptionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateActivityOptionsResponse => UpdateActivityOptionsResponse.decode(value),
+  },
   getWorkflowExecutionHistoryReverse: {
     path: "/tandem.internal.v1.HistoryService/GetWorkflowExecutionHistoryReverse" as const,
     requestStream: false as const,
@@ -4267,6 +4415,7 @@ export interface HistoryServiceServer extends UntypedServiceImplementation {
   pauseActivity: handleUnaryCall<PauseActivityRequest, PauseActivityResponse>;
   unpauseActivity: handleUnaryCall<UnpauseActivityRequest, UnpauseActivityResponse>;
   resetActivity: handleUnaryCall<ResetActivityRequest, ResetActivityResponse>;
+  updateActivityOptions: handleUnaryCall<UpdateActivityOptionsRequest, UpdateActivityOptionsResponse>;
   getWorkflowExecutionHistoryReverse: handleUnaryCall<
     GetWorkflowExecutionHistoryReverseRequest,
     GetWorkflowExecutionHistoryReverseResponse
@@ -4631,6 +4780,21 @@ export interface HistoryServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ResetActivityResponse) => void,
+  ): ClientUnaryCall;
+  updateActivityOptions(
+    request: UpdateActivityOptionsRequest,
+    callback: (error: ServiceError | null, response: UpdateActivityOptionsResponse) => void,
+  ): ClientUnaryCall;
+  updateActivityOptions(
+    request: UpdateActivityOptionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateActivityOptionsResponse) => void,
+  ): ClientUnaryCall;
+  updateActivityOptions(
+    request: UpdateActivityOptionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateActivityOptionsResponse) => void,
   ): ClientUnaryCall;
   getWorkflowExecutionHistoryReverse(
     request: GetWorkflowExecutionHistoryReverseRequest,
