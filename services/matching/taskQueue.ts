@@ -73,6 +73,17 @@ interface StoredTask {
   pinnedVersion?: AddTaskRequest['pinnedVersion'] | null;
 }
 
+function storedTask(task: BufferedTask): StoredTask {
+  return {
+    workflowId: task.req.workflowId,
+    runId: task.req.runId,
+    scheduledEventId: task.req.scheduledEventId,
+    scheduleToStartTimeoutMs: task.req.scheduleToStartTimeoutMs,
+    createdAtMs: task.createdAtMs,
+    pinnedVersion: task.req.pinnedVersion ?? null,
+  };
+}
+
 type StartOutcome = 'started' | 'stale' | 'failed';
 
 interface PollerRecord {
@@ -138,6 +149,9 @@ export class TaskQueueManager {
   private reading: Promise<void> | null = null;
   /** Serializes task writes (ids reach the store in order), re-leases and ack flushes. */
   private readonly writes = new Mutex();
+  /** Tasks waiting for the next write, and whether one is in flight (persist). */
+  private unwritten: { task: BufferedTask; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private writing = false;
 
   constructor(deps: TaskQueueDeps) {
     this.ref = deps.ref;
@@ -384,54 +398,67 @@ export class TaskQueueManager {
     return !this.persistent || (this.reading === null && this.tracker!.readLevel >= this.maxReadLevel);
   }
 
-  private async persist(task: BufferedTask): Promise<void> {
-    try {
-      await this.writes.run(async () => {
-        try {
-          await this.writeTaskLocked(task);
-        } catch (err) {
-          if (!(err instanceof ConditionFailedError)) throw err;
-          this.log.warn('task queue lease lost to another owner; re-leasing');
-          await this.leaseLocked();
-          await this.writeTaskLocked(task);
-        }
-      });
-    } catch (err) {
-      if (err instanceof ConditionFailedError) {
-        throw apiError('UNAVAILABLE', `task queue ${this.ref.name} is owned by another matching host; retry`);
-      }
-      throw err;
-    }
+  /**
+   * Resolves once the task is written. Tasks added while a write is in flight wait for it and go
+   * together in the next one: one conditional batch (a Cassandra LWT) for all of them, not one each.
+   */
+  private persist(task: BufferedTask): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.unwritten.push({ task, resolve, reject });
+      if (!this.writing) void this.writeUnwritten();
+    });
   }
 
-  private async writeTaskLocked(task: BufferedTask): Promise<void> {
-    if (this.nextSeq >= TASK_ID_BLOCK) await this.leaseLocked();
-    const { rangeId } = this.lease!;
-    const taskId = rangeId * TASK_ID_BLOCK + this.nextSeq++;
-    const stored: StoredTask = {
-      workflowId: task.req.workflowId,
-      runId: task.req.runId,
-      scheduledEventId: task.req.scheduledEventId,
-      scheduleToStartTimeoutMs: task.req.scheduleToStartTimeoutMs,
-      createdAtMs: task.createdAtMs,
-      pinnedVersion: task.req.pinnedVersion ?? null,
-    };
-    await this.store.createTasks(this.key, rangeId, [
-      { taskId, expiryTimeMs: task.expiryTimeMs, data: JSON.stringify(stored) },
-    ]);
-    task.id = taskId;
-    // Still under the write lock, so maxReadLevel only grows. When the reader has read
-    // everything before this task, hand it over directly instead of reading it back.
-    const caughtUp =
-      this.reading === null && this.tracker!.readLevel >= this.maxReadLevel && this.buffer.length < this.config.backlogBatchSize;
-    this.maxReadLevel = taskId;
-    if (caughtUp) {
-      this.tracker!.loaded(taskId);
-      this.buffer.push(task);
-      this.pump();
-    } else {
-      this.kickReader();
+  private async writeUnwritten(): Promise<void> {
+    this.writing = true;
+    while (this.unwritten.length > 0) {
+      const batch = this.unwritten.splice(0, this.config.backlogBatchSize);
+      const tasks = batch.map((w) => w.task);
+      try {
+        await this.writes.run(async () => {
+          try {
+            await this.writeTasksLocked(tasks);
+          } catch (err) {
+            if (!(err instanceof ConditionFailedError)) throw err;
+            this.log.warn('task queue lease lost to another owner; re-leasing');
+            await this.leaseLocked();
+            await this.writeTasksLocked(tasks);
+          }
+        });
+        for (const w of batch) w.resolve();
+      } catch (err) {
+        const failure = err instanceof ConditionFailedError ? apiError('UNAVAILABLE', `task queue ${this.ref.name} is owned by another matching host; retry`) : err;
+        for (const w of batch) w.reject(failure);
+      }
     }
+    this.writing = false;
+  }
+
+  private async writeTasksLocked(tasks: BufferedTask[]): Promise<void> {
+    if (this.nextSeq + BigInt(tasks.length) > TASK_ID_BLOCK) await this.leaseLocked();
+    const { rangeId } = this.lease!;
+    const ids = tasks.map(() => rangeId * TASK_ID_BLOCK + this.nextSeq++);
+    await this.store.createTasks(
+      this.key,
+      rangeId,
+      tasks.map((task, i) => ({ taskId: ids[i]!, expiryTimeMs: task.expiryTimeMs, data: JSON.stringify(storedTask(task)) })),
+    );
+    tasks.forEach((task, i) => {
+      const taskId = ids[i]!;
+      task.id = taskId;
+      // Still under the write lock, so maxReadLevel only grows. When the reader has read
+      // everything before this task, hand it over directly instead of reading it back.
+      const caughtUp =
+        this.reading === null && this.tracker!.readLevel >= this.maxReadLevel && this.buffer.length < this.config.backlogBatchSize;
+      this.maxReadLevel = taskId;
+      if (caughtUp) {
+        this.tracker!.loaded(taskId);
+        this.buffer.push(task);
+        this.pump();
+      } else {
+        this.kickReader();
+      }
+    });
   }
 
   // ---- leasing
