@@ -4,6 +4,7 @@
 // moves its tasks back to the normal queue.
 import type { Logger } from '../common/logger.js';
 import { sleep } from '../common/lifecycle.js';
+import { GroupCommit } from '../common/group-commit.js';
 import { Mutex } from '../common/mutex.js';
 import { apiError, isTandemError } from '../common/errors.js';
 import type { workflowservice as ws } from '../common/temporal.js';
@@ -149,9 +150,8 @@ export class TaskQueueManager {
   private reading: Promise<void> | null = null;
   /** Serializes task writes (ids reach the store in order), re-leases and ack flushes. */
   private readonly writes = new Mutex();
-  /** Tasks waiting for the next write, and whether one is in flight (persist). */
-  private unwritten: { task: BufferedTask; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  private writing = false;
+  /** The tasks added while a write is in flight go together in the next one: one fenced batch. */
+  private readonly taskWrites: GroupCommit<BufferedTask>;
 
   constructor(deps: TaskQueueDeps) {
     this.ref = deps.ref;
@@ -169,6 +169,7 @@ export class TaskQueueManager {
     this.log = deps.log;
     this.clock = deps.clock;
     this.predecessor = deps.predecessor ?? Promise.resolve();
+    this.taskWrites = new GroupCommit((tasks) => this.writeTasks(tasks), this.config.backlogBatchSize);
     this.lastActiveMs = this.clock();
     if (this.persistent) this.ensureLeaseInBackground();
   }
@@ -398,40 +399,29 @@ export class TaskQueueManager {
     return !this.persistent || (this.reading === null && this.tracker!.readLevel >= this.maxReadLevel);
   }
 
-  /**
-   * Resolves once the task is written. Tasks added while a write is in flight wait for it and go
-   * together in the next one: one conditional batch (a Cassandra LWT) for all of them, not one each.
-   */
+  /** Resolves once the task is written (taskWrites: with the tasks added while a write was in flight). */
   private persist(task: BufferedTask): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.unwritten.push({ task, resolve, reject });
-      if (!this.writing) void this.writeUnwritten();
-    });
+    return this.taskWrites.submit(task);
   }
 
-  private async writeUnwritten(): Promise<void> {
-    this.writing = true;
-    while (this.unwritten.length > 0) {
-      const batch = this.unwritten.splice(0, this.config.backlogBatchSize);
-      const tasks = batch.map((w) => w.task);
-      try {
-        await this.writes.run(async () => {
-          try {
-            await this.writeTasksLocked(tasks);
-          } catch (err) {
-            if (!(err instanceof ConditionFailedError)) throw err;
-            this.log.warn('task queue lease lost to another owner; re-leasing');
-            await this.leaseLocked();
-            await this.writeTasksLocked(tasks);
-          }
-        });
-        for (const w of batch) w.resolve();
-      } catch (err) {
-        const failure = err instanceof ConditionFailedError ? apiError('UNAVAILABLE', `task queue ${this.ref.name} is owned by another matching host; retry`) : err;
-        for (const w of batch) w.reject(failure);
+  private async writeTasks(tasks: BufferedTask[]): Promise<void> {
+    try {
+      await this.writes.run(async () => {
+        try {
+          await this.writeTasksLocked(tasks);
+        } catch (err) {
+          if (!(err instanceof ConditionFailedError)) throw err;
+          this.log.warn('task queue lease lost to another owner; re-leasing');
+          await this.leaseLocked();
+          await this.writeTasksLocked(tasks);
+        }
+      });
+    } catch (err) {
+      if (err instanceof ConditionFailedError) {
+        throw apiError('UNAVAILABLE', `task queue ${this.ref.name} is owned by another matching host; retry`);
       }
+      throw err;
     }
-    this.writing = false;
   }
 
   private async writeTasksLocked(tasks: BufferedTask[]): Promise<void> {
