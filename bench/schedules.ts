@@ -1,5 +1,5 @@
 // How many schedules one history node fires on time: N schedules on a fresh single-process server
-// (one history node), each an interval of `every` seconds with its phase spread so the firings are
+// (one history node), each an interval of `every` seconds with its phase spread (in whole seconds) so the firings are
 // even over the interval, then a measured window. Lateness of a firing is the time it was taken
 // minus the time it was due (DescribeSchedule's recent actions: takenAt - scheduledAt); a due time
 // in the window without an action is missed. The actions start workflows no worker polls, so the
@@ -68,13 +68,16 @@ export async function runScheduleCount(store: StoreKind, n: number, opts: Schedu
   try {
     const client = new Client({ connection, namespace: NAMESPACE });
     const everyMs = opts.everySeconds * 1000;
+    // Whole seconds: interval specs are evaluated in seconds (the reference's too), so a phase of
+    // 30 ms would fire on the second and never match the due time computed here.
+    const phaseMs = (i: number) => Math.floor((i * opts.everySeconds) / n) * 1000;
     const ids = Array.from({ length: n }, (_, i) => `bench-${i}-${randomUUID().slice(0, 8)}`);
     const taskQueue = `bench-schedules-${randomUUID().slice(0, 8)}`;
     opts.log(`${store} ${n} schedules: creating, every ${opts.everySeconds} s, phases spread over it`);
     const created = await drive(n, opts.concurrency, 600, server.probe, async (i) => {
       await client.schedule.create({
         scheduleId: ids[i]!,
-        spec: { intervals: [{ every: everyMs, offset: Math.floor((i * everyMs) / n) }] },
+        spec: { intervals: [{ every: everyMs, offset: phaseMs(i) }] },
         action: { type: 'startWorkflow', workflowType: 'benchScheduled', taskQueue, workflowId: ids[i]! },
         policies: { overlap: ScheduleOverlapPolicy.ALLOW_ALL },
       });
@@ -91,7 +94,7 @@ export async function runScheduleCount(store: StoreKind, n: number, opts: Schedu
     const lateness: number[] = [];
     let due = 0;
     const described = await drive(n, opts.concurrency, 600, server.probe, async (i) => {
-      const offset = Math.floor((i * everyMs) / n);
+      const offset = phaseMs(i);
       const d = await client.schedule.getHandle(ids[i]!).describe();
       const taken = new Map(d.info.recentActions.map((a) => [a.scheduledAt.getTime(), a.takenAt.getTime()]));
       // Due times of this schedule in the window: (k * every + offset) in [windowStart, windowEnd).

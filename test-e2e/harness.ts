@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ensureTestCassandra, dropTestKeyspace, type TestCassandra } from '../deploy/cassandra/test-instance.js';
+import { cpuProfileFlags } from '../deploy/processes/cpu-profile.js';
 import { devRegionStore } from '../deploy/processes/dev-regions.js';
 import { openStore, type StoreConfig } from '../deploy/processes/embedded.js';
 import { freePort } from '../services/common/free-port.js';
@@ -117,7 +118,7 @@ export class TandemProcess {
   }
 
   async start(): Promise<void> {
-    const args = [path.join(root, 'bin', 'tandem.mjs'), 'dev', '--port', String(this.port), '--log-level', 'warn', ...this.store.args, ...this.extraArgs];
+    const args = [...cpuProfileFlags('tandem-dev'), path.join(root, 'bin', 'tandem.mjs'), 'dev', '--port', String(this.port), '--log-level', 'warn', ...this.store.args, ...this.extraArgs];
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const keep = (b: Buffer) => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sleep } from '../../services/common/lifecycle.js';
 import type { NodeSpec, Service } from '../topology.js';
+import { cpuProfileFlags } from './cpu-profile.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -81,7 +82,7 @@ export class NodeProcess {
     if (this.running) throw new Error(`${this.id} is already running`);
     const o = this.options;
     const args = o.args ?? ['--topology', o.topologyFile, ...(o.region ? ['--region', o.region] : []), '--node', o.node.id, '--log-level', o.logLevel ?? 'info'];
-    const child = spawn(process.execPath, ['--import', 'tsx', processMain(o.service), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...cpuProfileFlags(o.node.id), '--import', 'tsx', processMain(o.service), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     if (child.pid !== undefined) o.onSpawn?.(child.pid);
     this.exited = new Promise((resolve) =>

@@ -165,8 +165,10 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
   async startRun(ns: NamespaceRef, params: StartParams, reusePolicy: number, conflictPolicy: number): Promise<ws.IStartWorkflowExecutionResponse> {
     // Refused before the dedup answer too: a passive region cannot know the start is done.
     await this.tx.activeNamespace(ns.id);
+    // Written first as a new workflow id, no read before: when the id has a current run, the
+    // create's failed condition returns it, and the policies decide from there.
+    let current: CurrentExecution | null = null;
     for (let attempt = 1; ; attempt++) {
-      const current = await this.currentExecution(ns.id, params.workflowId);
       let mode: CreateMode = { kind: 'brandNew' };
       if (current) {
         const decided = await this.decideOnCurrent(ns, params, current, reusePolicy, conflictPolicy);
@@ -186,8 +188,9 @@ export class HistoryEngine implements HistoryApi, TaskStarter, HistoryContext {
         });
         return { runId, started: true, status: Status.WORKFLOW_EXECUTION_STATUS_RUNNING };
       } catch (err) {
-        if (err instanceof CurrentWorkflowConditionFailedError && attempt < 3) continue;
-        throw err;
+        // Three decisions on a current run, as many as when each attempt read it first.
+        if (!(err instanceof CurrentWorkflowConditionFailedError) || attempt > 3) throw err;
+        current = err.current;
       }
     }
   }

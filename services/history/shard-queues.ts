@@ -1,5 +1,5 @@
-// One shard's task queues (transfer and timer) and their progress. About once a second, and when
-// the queues stop, the ack levels that moved are written to the shard row (a fenced write), then
+// One shard's task queues (transfer and timer) and their progress. Every ackPersistIntervalMs, and
+// when the queues stop, the ack levels that moved are written to the shard row (a fenced write), then
 // the tasks below them are deleted as one range per queue: neither the store nor the next owner,
 // which starts reading at the persisted levels, walks done tasks again.
 import { isTandemError } from '../common/errors.js';

@@ -4,7 +4,7 @@
 export interface MatchingConfig {
   /** A poll with no task resolves empty after this, even when its signal never aborts. */
   longPollMaxWaitMs: number;
-  /** Backlog tasks read per store call; also the size of a queue's in-memory buffer. */
+  /** Backlog tasks read, and at most written, per store call; also the size of a queue's in-memory buffer. */
   backlogBatchSize: number;
   /** How often ack levels are written (and acked tasks deleted); also drives idle and expiry sweeps. */
   ackFlushIntervalMs: number;

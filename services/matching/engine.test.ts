@@ -199,6 +199,31 @@ describe('matching engine', () => {
     }
   });
 
+  test('tasks added while a write is in flight go together in the next write, and keep their order', async () => {
+    const h = await harness();
+    try {
+      await h.engine.addWorkflowTask(task('wf-0'));
+      const writes: number[] = [];
+      const createTasks = h.persistence.taskQueues.createTasks.bind(h.persistence.taskQueues);
+      h.persistence.taskQueues.createTasks = (key, rangeId, tasks) => {
+        writes.push(tasks.length);
+        return createTasks(key, rangeId, tasks);
+      };
+      const ids = Array.from({ length: 10 }, (_, i) => `wf-${i + 1}`);
+      await Promise.all(ids.map((id) => h.engine.addWorkflowTask(task(id))));
+      assert.equal(writes[0], 1, 'the first add is written at once');
+      assert.equal(writes.reduce((a, b) => a + b, 0), ids.length);
+      assert.ok(writes.length < ids.length, `the adds made while it was written went together: ${writes.join(', ')}`);
+      const stored = await storedTaskIds(h);
+      assert.deepEqual(stored, [...stored].sort((a, b) => (a < b ? -1 : 1)));
+      const delivered: (string | null | undefined)[] = [];
+      for (let i = 0; i <= ids.length; i++) delivered.push(await pollWorkflowId(h.engine));
+      assert.deepEqual(delivered, ['wf-0', ...ids]);
+    } finally {
+      await h.close();
+    }
+  });
+
   test('workflow and activity tasks of one queue name are separate queues', async () => {
     const h = await harness();
     try {

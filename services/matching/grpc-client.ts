@@ -1,7 +1,8 @@
 // MatchingApi over internal gRPC, for history nodes and frontends. A task queue lives on one
 // matching member: rendezvous hashing of `${namespaceId}/${name}/${type}` over the live matching
 // members (sticky queues too). Calls are retried on a new owner while the owner cannot be
-// reached, as RemoteHistory does; errors come back as the engine's TandemErrors.
+// reached, as RemoteHistory does; errors come back as the engine's TandemErrors. Adds to a queue
+// made while an earlier one is in flight go in one AddTasks call, each answered with its own outcome.
 //
 // Two methods of the interface are synchronous and cannot wait for a remote answer:
 // - hasRecentPoller answers from a cache of the owner's answers. An entry older than
@@ -11,12 +12,14 @@
 // - shutdownWorker is sent in the background; a failure is logged (the sticky queue then idles
 //   out on its owner, and history's sticky timeout moves its tasks back).
 import { apiError, isTandemError } from '../common/errors.js';
+import { GroupCommit } from '../common/group-commit.js';
 import type { Service } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { workflowservice as ws } from '../common/temporal.js';
 import type { Membership } from '../membership/membership.js';
 import { ownerOf } from '../membership/rendezvous.js';
 import { MatchingServiceService } from '../../proto/gen/tandem/internal/v1/matching.js';
+import { tandemErrorFromWire } from '../rpc/error-trailers.js';
 import { RemoteService, type RemoteCallOptions, type Route } from '../rpc/remote-service.js';
 import { encodeTemporal } from '../rpc/temporal-bytes.js';
 import { queryTaskToWire, taskQueueToWire, taskToWire } from './task-wire.js';
@@ -34,6 +37,8 @@ export interface RemoteMatchingConfig {
 }
 
 const defaultRecentPollerRefreshMs = 2_000;
+/** Tasks per AddTasks call at most. */
+const MAX_TASKS_PER_ADD = 100;
 /** Sticky queues live as long as their workers: bound the cache, dropping the least recently refreshed. */
 const MAX_RECENT_POLLER_ENTRIES = 10_000;
 
@@ -50,6 +55,8 @@ export class RemoteMatching implements MatchingApi, Service {
   private readonly log: Logger;
   private readonly recentPollerRefreshMs: number;
   private readonly recentPollers = new Map<string, RecentPoller>();
+  /** Per queue and kind of add, while an AddTasks call is in flight (dropped once idle). */
+  private readonly adds = new Map<string, GroupCommit<AddTaskRequest>>();
 
   constructor(config: RemoteMatchingConfig) {
     const { recentPollerRefreshMs = defaultRecentPollerRefreshMs, ...callOptions } = config.options ?? {};
@@ -70,12 +77,31 @@ export class RemoteMatching implements MatchingApi, Service {
     this.recentPollers.clear();
   }
 
-  async addWorkflowTask(req: AddTaskRequest): Promise<void> {
-    await this.remote.call('addWorkflowTask', { task: taskToWire(req) }, route(req.taskQueue));
+  addWorkflowTask(req: AddTaskRequest): Promise<void> {
+    return this.add(req, false);
   }
 
-  async addActivityTask(req: AddTaskRequest): Promise<void> {
-    await this.remote.call('addActivityTask', { task: taskToWire(req) }, route(req.taskQueue));
+  addActivityTask(req: AddTaskRequest): Promise<void> {
+    return this.add(req, true);
+  }
+
+  /** One AddTasks call for the adds made to the queue while the previous one was in flight. */
+  private async add(req: AddTaskRequest, activity: boolean): Promise<void> {
+    const key = `${queueKey(req.taskQueue)}/${activity ? 'activity' : 'workflow'}`;
+    let adds = this.adds.get(key);
+    if (!adds) {
+      const to = route(req.taskQueue);
+      adds = new GroupCommit(async (tasks: AddTaskRequest[]) => {
+        const { results } = await this.remote.call('addTasks', { tasks: tasks.map(taskToWire), activity }, to);
+        return results.map((r) => r.error && tandemErrorFromWire(r.error));
+      }, MAX_TASKS_PER_ADD);
+      this.adds.set(key, adds);
+    }
+    try {
+      await adds.submit(req);
+    } finally {
+      if (!adds.busy && this.adds.get(key) === adds) this.adds.delete(key);
+    }
   }
 
   async pollWorkflowTaskQueue(

@@ -5,6 +5,7 @@ import type { Registry } from '../common/metrics.js';
 import { workflowservice as ws } from '../common/temporal.js';
 import { MatchingServiceService } from '../../proto/gen/tandem/internal/v1/matching.js';
 import { InternalGrpcServer, type InternalServerConfig, type RpcHandlers } from '../rpc/server.js';
+import { toWireError } from '../rpc/error-trailers.js';
 import { encodeTemporal } from '../rpc/temporal-bytes.js';
 import { queryTaskFromWire, taskFromWire, taskQueueFromWire } from './task-wire.js';
 import type { MatchingApi } from './api.js';
@@ -16,7 +17,7 @@ export class MatchingGrpcServer extends InternalGrpcServer<typeof MatchingServic
     super(
       'tandem.internal.v1.MatchingService',
       MatchingServiceService,
-      matchingHandlers(engine),
+      matchingHandlers(engine, logger),
       config,
       logger.child({ service: 'matching-rpc' }),
       registry,
@@ -24,16 +25,20 @@ export class MatchingGrpcServer extends InternalGrpcServer<typeof MatchingServic
   }
 }
 
-function matchingHandlers(e: MatchingApi): RpcHandlers<typeof MatchingServiceService> {
+function matchingHandlers(e: MatchingApi, log: Logger): RpcHandlers<typeof MatchingServiceService> {
   return {
-    addWorkflowTask: async ({ task }) => {
-      await e.addWorkflowTask(taskFromWire(task));
-      return {};
-    },
-    addActivityTask: async ({ task }) => {
-      await e.addActivityTask(taskFromWire(task));
-      return {};
-    },
+    // Each task is added on its own; one that fails answers its own error, the others stand.
+    addTasks: async ({ tasks, activity }) => ({
+      results: await Promise.all(
+        tasks.map((t) => {
+          const req = taskFromWire(t);
+          return (activity ? e.addActivityTask(req) : e.addWorkflowTask(req)).then(
+            () => ({}),
+            (err: unknown) => ({ error: toWireError(err, 'AddTasks', log) }),
+          );
+        }),
+      ),
+    }),
     pollWorkflowTaskQueue: async ({ taskQueue, request }, signal) => ({
       response: encodeTemporal(
         ws.PollWorkflowTaskQueueResponse,

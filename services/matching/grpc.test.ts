@@ -134,6 +134,23 @@ describe('matching over internal gRPC', () => {
     }
   });
 
+  test('adds made to a queue while one is in flight travel together; each task is added', async () => {
+    const c = await GrpcTestCluster.start({ numShards: 2, historyNodeIds: ['history-1'], shards: 'all' });
+    try {
+      const ns = await c.registerNamespace(`grpc-${randomUUID().slice(0, 8)}`);
+      const ids = Array.from({ length: 10 }, (_, i) => `wf-${i}`);
+      const add = (workflowId: string) =>
+        c.matching.addWorkflowTask({ taskQueue: { namespaceId: ns.id, name: 'batched', type: 1, kind: 1 }, workflowId, runId: 'r', scheduledEventId: 2, scheduleToStartTimeoutMs: 0 });
+      await Promise.all(ids.map(add));
+      const calls = await counterValue(c.matchingNodes[0]!.registry, 'tandem_internal_rpc_server_requests_total', { method: 'AddTasks', code: 'OK' });
+      assert.ok(calls >= 1 && calls < ids.length, `${calls} AddTasks calls for ${ids.length} adds`);
+      const tasks = await c.matchingNodes[0]!.store.taskQueues.getTasks({ namespaceId: ns.id, name: 'batched', type: 1 }, 0n, 1n << 62n, 100);
+      assert.deepEqual(tasks.map((t) => (JSON.parse(t.data) as { workflowId: string }).workflowId), ids);
+    } finally {
+      await c.stop();
+    }
+  });
+
   test('engine errors arrive unchanged', async () => {
     const c = await GrpcTestCluster.start({ numShards: 2, historyNodeIds: ['history-1'], shards: 'all' });
     try {

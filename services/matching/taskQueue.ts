@@ -4,6 +4,7 @@
 // moves its tasks back to the normal queue.
 import type { Logger } from '../common/logger.js';
 import { sleep } from '../common/lifecycle.js';
+import { GroupCommit } from '../common/group-commit.js';
 import { Mutex } from '../common/mutex.js';
 import { apiError, isTandemError } from '../common/errors.js';
 import type { workflowservice as ws } from '../common/temporal.js';
@@ -73,6 +74,17 @@ interface StoredTask {
   pinnedVersion?: AddTaskRequest['pinnedVersion'] | null;
 }
 
+function storedTask(task: BufferedTask): StoredTask {
+  return {
+    workflowId: task.req.workflowId,
+    runId: task.req.runId,
+    scheduledEventId: task.req.scheduledEventId,
+    scheduleToStartTimeoutMs: task.req.scheduleToStartTimeoutMs,
+    createdAtMs: task.createdAtMs,
+    pinnedVersion: task.req.pinnedVersion ?? null,
+  };
+}
+
 type StartOutcome = 'started' | 'stale' | 'failed';
 
 interface PollerRecord {
@@ -138,6 +150,8 @@ export class TaskQueueManager {
   private reading: Promise<void> | null = null;
   /** Serializes task writes (ids reach the store in order), re-leases and ack flushes. */
   private readonly writes = new Mutex();
+  /** The tasks added while a write is in flight go together in the next one: one fenced batch. */
+  private readonly taskWrites: GroupCommit<BufferedTask>;
 
   constructor(deps: TaskQueueDeps) {
     this.ref = deps.ref;
@@ -155,6 +169,7 @@ export class TaskQueueManager {
     this.log = deps.log;
     this.clock = deps.clock;
     this.predecessor = deps.predecessor ?? Promise.resolve();
+    this.taskWrites = new GroupCommit((tasks) => this.writeTasks(tasks), this.config.backlogBatchSize);
     this.lastActiveMs = this.clock();
     if (this.persistent) this.ensureLeaseInBackground();
   }
@@ -384,16 +399,21 @@ export class TaskQueueManager {
     return !this.persistent || (this.reading === null && this.tracker!.readLevel >= this.maxReadLevel);
   }
 
-  private async persist(task: BufferedTask): Promise<void> {
+  /** Resolves once the task is written (taskWrites: with the tasks added while a write was in flight). */
+  private persist(task: BufferedTask): Promise<void> {
+    return this.taskWrites.submit(task);
+  }
+
+  private async writeTasks(tasks: BufferedTask[]): Promise<void> {
     try {
       await this.writes.run(async () => {
         try {
-          await this.writeTaskLocked(task);
+          await this.writeTasksLocked(tasks);
         } catch (err) {
           if (!(err instanceof ConditionFailedError)) throw err;
           this.log.warn('task queue lease lost to another owner; re-leasing');
           await this.leaseLocked();
-          await this.writeTaskLocked(task);
+          await this.writeTasksLocked(tasks);
         }
       });
     } catch (err) {
@@ -404,34 +424,31 @@ export class TaskQueueManager {
     }
   }
 
-  private async writeTaskLocked(task: BufferedTask): Promise<void> {
-    if (this.nextSeq >= TASK_ID_BLOCK) await this.leaseLocked();
+  private async writeTasksLocked(tasks: BufferedTask[]): Promise<void> {
+    if (this.nextSeq + BigInt(tasks.length) > TASK_ID_BLOCK) await this.leaseLocked();
     const { rangeId } = this.lease!;
-    const taskId = rangeId * TASK_ID_BLOCK + this.nextSeq++;
-    const stored: StoredTask = {
-      workflowId: task.req.workflowId,
-      runId: task.req.runId,
-      scheduledEventId: task.req.scheduledEventId,
-      scheduleToStartTimeoutMs: task.req.scheduleToStartTimeoutMs,
-      createdAtMs: task.createdAtMs,
-      pinnedVersion: task.req.pinnedVersion ?? null,
-    };
-    await this.store.createTasks(this.key, rangeId, [
-      { taskId, expiryTimeMs: task.expiryTimeMs, data: JSON.stringify(stored) },
-    ]);
-    task.id = taskId;
-    // Still under the write lock, so maxReadLevel only grows. When the reader has read
-    // everything before this task, hand it over directly instead of reading it back.
-    const caughtUp =
-      this.reading === null && this.tracker!.readLevel >= this.maxReadLevel && this.buffer.length < this.config.backlogBatchSize;
-    this.maxReadLevel = taskId;
-    if (caughtUp) {
-      this.tracker!.loaded(taskId);
-      this.buffer.push(task);
-      this.pump();
-    } else {
-      this.kickReader();
-    }
+    const ids = tasks.map(() => rangeId * TASK_ID_BLOCK + this.nextSeq++);
+    await this.store.createTasks(
+      this.key,
+      rangeId,
+      tasks.map((task, i) => ({ taskId: ids[i]!, expiryTimeMs: task.expiryTimeMs, data: JSON.stringify(storedTask(task)) })),
+    );
+    tasks.forEach((task, i) => {
+      const taskId = ids[i]!;
+      task.id = taskId;
+      // Still under the write lock, so maxReadLevel only grows. When the reader has read
+      // everything before this task, hand it over directly instead of reading it back.
+      const caughtUp =
+        this.reading === null && this.tracker!.readLevel >= this.maxReadLevel && this.buffer.length < this.config.backlogBatchSize;
+      this.maxReadLevel = taskId;
+      if (caughtUp) {
+        this.tracker!.loaded(taskId);
+        this.buffer.push(task);
+        this.pump();
+      } else {
+        this.kickReader();
+      }
+    });
   }
 
   // ---- leasing

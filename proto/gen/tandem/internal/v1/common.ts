@@ -57,7 +57,18 @@ export interface QueryTask {
 /**
  * The Temporal failure details of a TandemError, sent in the `tandem-error-details-bin` trailer
  * next to `tandem-error-code`, so the caller rebuilds the same TandemError.
+ * A TandemError as a message, for a call whose items fail one by one (the status and trailers of
+ * services/rpc/error-trailers.ts carry a whole call's error).
  */
+export interface WireError {
+  /** The TandemError code, e.g. UNAVAILABLE. */
+  code: string;
+  /** Its gRPC status code. */
+  grpcStatus: number;
+  message: string;
+  details: ErrorDetail[];
+}
+
 export interface ErrorDetails {
   details: ErrorDetail[];
 }
@@ -455,6 +466,97 @@ export const QueryTask: MessageFns<QueryTask> = {
     message.pinnedVersion = (object.pinnedVersion !== undefined && object.pinnedVersion !== null)
       ? DeploymentVersion.fromPartial(object.pinnedVersion)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseWireError(): WireError {
+  return { code: "", grpcStatus: 0, message: "", details: [] };
+}
+
+export const WireError: MessageFns<WireError> = {
+  encode(message: WireError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== "") {
+      writer.uint32(10).string(message.code);
+    }
+    if (message.grpcStatus !== 0) {
+      writer.uint32(16).int32(message.grpcStatus);
+    }
+    if (message.message !== "") {
+      writer.uint32(26).string(message.message);
+    }
+    for (const v of message.details) {
+      ErrorDetail.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WireError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWireError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.grpcStatus = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.details.push(ErrorDetail.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<WireError>): WireError {
+    return WireError.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WireError>): WireError {
+    const message = createBaseWireError();
+    message.code = object.code ?? "";
+    message.grpcStatus = object.grpcStatus ?? 0;
+    message.message = object.message ?? "";
+    message.details = object.details?.map((e) => ErrorDetail.fromPartial(e)) || [];
     return message;
   },
 };

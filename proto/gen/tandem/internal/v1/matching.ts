@@ -20,24 +20,27 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { QueryTask, Task, TaskQueue } from "./common.js";
+import { QueryTask, Task, TaskQueue, WireError } from "./common.js";
 
 export const protobufPackage = "tandem.internal.v1";
 
 export const protobufFileName = "tandem/internal/v1/matching.proto";
 
-export interface AddWorkflowTaskRequest {
-  task?: Task | undefined;
+export interface AddTasksRequest {
+  /** All of one task queue, in the order they were added. */
+  tasks: Task[];
+  /** AddActivityTask's tasks; else AddWorkflowTask's. */
+  activity: boolean;
 }
 
-export interface AddWorkflowTaskResponse {
+export interface AddTasksResponse {
+  /** One per task, in the same order. */
+  results: AddTaskResult[];
 }
 
-export interface AddActivityTaskRequest {
-  task?: Task | undefined;
-}
-
-export interface AddActivityTaskResponse {
+export interface AddTaskResult {
+  /** Absent when the task was added. */
+  error?: WireError | undefined;
 }
 
 export interface PollWorkflowTaskQueueRequest {
@@ -122,19 +125,22 @@ export interface ShutdownWorkerRequest {
 export interface ShutdownWorkerResponse {
 }
 
-function createBaseAddWorkflowTaskRequest(): AddWorkflowTaskRequest {
-  return { task: undefined };
+function createBaseAddTasksRequest(): AddTasksRequest {
+  return { tasks: [], activity: false };
 }
 
-export const AddWorkflowTaskRequest: MessageFns<AddWorkflowTaskRequest> = {
-  encode(message: AddWorkflowTaskRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.task !== undefined) {
-      Task.encode(message.task, writer.uint32(10).fork()).join();
+export const AddTasksRequest: MessageFns<AddTasksRequest> = {
+  encode(message: AddTasksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tasks) {
+      Task.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.activity !== false) {
+      writer.uint32(16).bool(message.activity);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): AddWorkflowTaskRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): AddTasksRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -143,7 +149,7 @@ export const AddWorkflowTaskRequest: MessageFns<AddWorkflowTaskRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseAddWorkflowTaskRequest();
+      const message = createBaseAddTasksRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -152,7 +158,15 @@ export const AddWorkflowTaskRequest: MessageFns<AddWorkflowTaskRequest> = {
               break;
             }
 
-            message.task = Task.decode(reader, reader.uint32());
+            message.tasks.push(Task.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.activity = reader.bool();
             continue;
           }
         }
@@ -167,26 +181,30 @@ export const AddWorkflowTaskRequest: MessageFns<AddWorkflowTaskRequest> = {
     }
   },
 
-  create(base?: DeepPartial<AddWorkflowTaskRequest>): AddWorkflowTaskRequest {
-    return AddWorkflowTaskRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<AddTasksRequest>): AddTasksRequest {
+    return AddTasksRequest.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<AddWorkflowTaskRequest>): AddWorkflowTaskRequest {
-    const message = createBaseAddWorkflowTaskRequest();
-    message.task = (object.task !== undefined && object.task !== null) ? Task.fromPartial(object.task) : undefined;
+  fromPartial(object: DeepPartial<AddTasksRequest>): AddTasksRequest {
+    const message = createBaseAddTasksRequest();
+    message.tasks = object.tasks?.map((e) => Task.fromPartial(e)) || [];
+    message.activity = object.activity ?? false;
     return message;
   },
 };
 
-function createBaseAddWorkflowTaskResponse(): AddWorkflowTaskResponse {
-  return {};
+function createBaseAddTasksResponse(): AddTasksResponse {
+  return { results: [] };
 }
 
-export const AddWorkflowTaskResponse: MessageFns<AddWorkflowTaskResponse> = {
-  encode(_: AddWorkflowTaskResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const AddTasksResponse: MessageFns<AddTasksResponse> = {
+  encode(message: AddTasksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      AddTaskResult.encode(v!, writer.uint32(10).fork()).join();
+    }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): AddWorkflowTaskResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): AddTasksResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -195,53 +213,7 @@ export const AddWorkflowTaskResponse: MessageFns<AddWorkflowTaskResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseAddWorkflowTaskResponse();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  create(base?: DeepPartial<AddWorkflowTaskResponse>): AddWorkflowTaskResponse {
-    return AddWorkflowTaskResponse.fromPartial(base ?? {});
-  },
-  fromPartial(_: DeepPartial<AddWorkflowTaskResponse>): AddWorkflowTaskResponse {
-    const message = createBaseAddWorkflowTaskResponse();
-    return message;
-  },
-};
-
-function createBaseAddActivityTaskRequest(): AddActivityTaskRequest {
-  return { task: undefined };
-}
-
-export const AddActivityTaskRequest: MessageFns<AddActivityTaskRequest> = {
-  encode(message: AddActivityTaskRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.task !== undefined) {
-      Task.encode(message.task, writer.uint32(10).fork()).join();
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): AddActivityTaskRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseAddActivityTaskRequest();
+      const message = createBaseAddTasksResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -250,7 +222,7 @@ export const AddActivityTaskRequest: MessageFns<AddActivityTaskRequest> = {
               break;
             }
 
-            message.task = Task.decode(reader, reader.uint32());
+            message.results.push(AddTaskResult.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -265,26 +237,29 @@ export const AddActivityTaskRequest: MessageFns<AddActivityTaskRequest> = {
     }
   },
 
-  create(base?: DeepPartial<AddActivityTaskRequest>): AddActivityTaskRequest {
-    return AddActivityTaskRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<AddTasksResponse>): AddTasksResponse {
+    return AddTasksResponse.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<AddActivityTaskRequest>): AddActivityTaskRequest {
-    const message = createBaseAddActivityTaskRequest();
-    message.task = (object.task !== undefined && object.task !== null) ? Task.fromPartial(object.task) : undefined;
+  fromPartial(object: DeepPartial<AddTasksResponse>): AddTasksResponse {
+    const message = createBaseAddTasksResponse();
+    message.results = object.results?.map((e) => AddTaskResult.fromPartial(e)) || [];
     return message;
   },
 };
 
-function createBaseAddActivityTaskResponse(): AddActivityTaskResponse {
-  return {};
+function createBaseAddTaskResult(): AddTaskResult {
+  return { error: undefined };
 }
 
-export const AddActivityTaskResponse: MessageFns<AddActivityTaskResponse> = {
-  encode(_: AddActivityTaskResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const AddTaskResult: MessageFns<AddTaskResult> = {
+  encode(message: AddTaskResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.error !== undefined) {
+      WireError.encode(message.error, writer.uint32(10).fork()).join();
+    }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): AddActivityTaskResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): AddTaskResult {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -293,10 +268,18 @@ export const AddActivityTaskResponse: MessageFns<AddActivityTaskResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseAddActivityTaskResponse();
+      const message = createBaseAddTaskResult();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.error = WireError.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -309,11 +292,14 @@ export const AddActivityTaskResponse: MessageFns<AddActivityTaskResponse> = {
     }
   },
 
-  create(base?: DeepPartial<AddActivityTaskResponse>): AddActivityTaskResponse {
-    return AddActivityTaskResponse.fromPartial(base ?? {});
+  create(base?: DeepPartial<AddTaskResult>): AddTaskResult {
+    return AddTaskResult.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<AddActivityTaskResponse>): AddActivityTaskResponse {
-    const message = createBaseAddActivityTaskResponse();
+  fromPartial(object: DeepPartial<AddTaskResult>): AddTaskResult {
+    const message = createBaseAddTaskResult();
+    message.error = (object.error !== undefined && object.error !== null)
+      ? WireError.fromPartial(object.error)
+      : undefined;
     return message;
   },
 };
@@ -1146,27 +1132,18 @@ export const ShutdownWorkerResponse: MessageFns<ShutdownWorkerResponse> = {
 
 export type MatchingServiceService = typeof MatchingServiceService;
 export const MatchingServiceService = {
-  addWorkflowTask: {
-    path: "/tandem.internal.v1.MatchingService/AddWorkflowTask" as const,
+  /**
+   * AddWorkflowTask and AddActivityTask: the adds a caller made to one task queue while its
+   * previous call to that queue was in flight, in one call (services/common/group-commit.ts).
+   */
+  addTasks: {
+    path: "/tandem.internal.v1.MatchingService/AddTasks" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: AddWorkflowTaskRequest): Buffer =>
-      Buffer.from(AddWorkflowTaskRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): AddWorkflowTaskRequest => AddWorkflowTaskRequest.decode(value),
-    responseSerialize: (value: AddWorkflowTaskResponse): Buffer =>
-      Buffer.from(AddWorkflowTaskResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): AddWorkflowTaskResponse => AddWorkflowTaskResponse.decode(value),
-  },
-  addActivityTask: {
-    path: "/tandem.internal.v1.MatchingService/AddActivityTask" as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: AddActivityTaskRequest): Buffer =>
-      Buffer.from(AddActivityTaskRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): AddActivityTaskRequest => AddActivityTaskRequest.decode(value),
-    responseSerialize: (value: AddActivityTaskResponse): Buffer =>
-      Buffer.from(AddActivityTaskResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): AddActivityTaskResponse => AddActivityTaskResponse.decode(value),
+    requestSerialize: (value: AddTasksRequest): Buffer => Buffer.from(AddTasksRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AddTasksRequest => AddTasksRequest.decode(value),
+    responseSerialize: (value: AddTasksResponse): Buffer => Buffer.from(AddTasksResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AddTasksResponse => AddTasksResponse.decode(value),
   },
   pollWorkflowTaskQueue: {
     path: "/tandem.internal.v1.MatchingService/PollWorkflowTaskQueue" as const,
@@ -1252,8 +1229,11 @@ export const MatchingServiceService = {
 } as const;
 
 export interface MatchingServiceServer extends UntypedServiceImplementation {
-  addWorkflowTask: handleUnaryCall<AddWorkflowTaskRequest, AddWorkflowTaskResponse>;
-  addActivityTask: handleUnaryCall<AddActivityTaskRequest, AddActivityTaskResponse>;
+  /**
+   * AddWorkflowTask and AddActivityTask: the adds a caller made to one task queue while its
+   * previous call to that queue was in flight, in one call (services/common/group-commit.ts).
+   */
+  addTasks: handleUnaryCall<AddTasksRequest, AddTasksResponse>;
   pollWorkflowTaskQueue: handleClientStreamingCall<PollWorkflowTaskQueueRequest, PollWorkflowTaskQueueResponse>;
   pollActivityTaskQueue: handleClientStreamingCall<PollActivityTaskQueueRequest, PollActivityTaskQueueResponse>;
   queryWorkflow: handleClientStreamingCall<MatchingServiceQueryWorkflowRequest, MatchingServiceQueryWorkflowResponse>;
@@ -1264,35 +1244,24 @@ export interface MatchingServiceServer extends UntypedServiceImplementation {
 }
 
 export interface MatchingServiceClient extends Client {
-  addWorkflowTask(
-    request: AddWorkflowTaskRequest,
-    callback: (error: ServiceError | null, response: AddWorkflowTaskResponse) => void,
+  /**
+   * AddWorkflowTask and AddActivityTask: the adds a caller made to one task queue while its
+   * previous call to that queue was in flight, in one call (services/common/group-commit.ts).
+   */
+  addTasks(
+    request: AddTasksRequest,
+    callback: (error: ServiceError | null, response: AddTasksResponse) => void,
   ): ClientUnaryCall;
-  addWorkflowTask(
-    request: AddWorkflowTaskRequest,
+  addTasks(
+    request: AddTasksRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: AddWorkflowTaskResponse) => void,
+    callback: (error: ServiceError | null, response: AddTasksResponse) => void,
   ): ClientUnaryCall;
-  addWorkflowTask(
-    request: AddWorkflowTaskRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: AddWorkflowTaskResponse) => void,
-  ): ClientUnaryCall;
-  addActivityTask(
-    request: AddActivityTaskRequest,
-    callback: (error: ServiceError | null, response: AddActivityTaskResponse) => void,
-  ): ClientUnaryCall;
-  addActivityTask(
-    request: AddActivityTaskRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: AddActivityTaskResponse) => void,
-  ): ClientUnaryCall;
-  addActivityTask(
-    request: AddActivityTaskRequest,
+  addTasks(
+    request: AddTasksRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: AddActivityTaskResponse) => void,
+    callback: (error: ServiceError | null, response: AddTasksResponse) => void,
   ): ClientUnaryCall;
   pollWorkflowTaskQueue(
     callback: (error: ServiceError | null, response: PollWorkflowTaskQueueResponse) => void,
