@@ -15,7 +15,7 @@ import type { ActivityInfo, HistoryEvent } from './state.js';
 import type Long from 'long';
 import { decodeActivityTaskToken, encodeActivityTaskToken } from './task-token.js';
 import { activityAttemptTasks, activityHeartbeatTimer, activityStartedTimers } from './task-generator.js';
-import { pinnedVersion } from './versioning.js';
+import { activityPriority, activityTaskFor } from './matching-tasks.js';
 
 const ET = enums.EventType;
 
@@ -91,7 +91,7 @@ export class ActivityHandler {
       startToCloseTimeout: durationFromMs(act.startToCloseMs),
       heartbeatTimeout: durationFromMs(act.heartbeatTimeoutMs),
       retryPolicy: retryPolicyToProto(act.retryPolicy),
-      priority: scheduled?.priority,
+      priority: activityPriority(ms, act),
     };
   }
 
@@ -264,14 +264,7 @@ export class ActivityHandler {
   async retryDue(ms: MutableState, scheduledEventId: number, attempt: number): Promise<void> {
     const act = ms.activity(scheduledEventId);
     if (!act || act.progress.started || act.progress.attempt !== attempt || !ms.isRunning || act.progress.paused) return;
-    await this.ctx.matching.addActivityTask({
-      taskQueue: { namespaceId: ms.info.namespaceId, name: act.taskQueue, type: 2, kind: 1 },
-      workflowId: ms.info.workflowId,
-      runId: ms.info.runId,
-      scheduledEventId,
-      scheduleToStartTimeoutMs: act.scheduleToStartMs,
-      pinnedVersion: pinnedVersion(ms.info),
-    });
+    await this.ctx.matching.addActivityTask(activityTaskFor(ms, act));
   }
 
   private addStartedEvent(ms: MutableState, act: ActivityInfo, now: number): Long {

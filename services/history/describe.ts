@@ -36,6 +36,7 @@ export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionRespons
       stateTransitionCount: toLong(BigInt(ms.dbRecordVersion)),
       executionDuration: info.closeTimeMs ? durationFromMs(Math.max(0, info.closeTimeMs - info.executionTimeMs)) : null,
       versioningInfo: versioningInfo(info),
+      priority: info.priority ?? null,
       autoResetPoints: {
         points: (info.resetPoints ?? []).map((p) => ({
           buildId: p.buildId,
@@ -72,6 +73,8 @@ export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionRespons
       pauseInfo: a.progress.paused
         ? { pauseTime: timestampFromMs(a.progress.paused.timeMs), manual: { identity: a.progress.paused.identity, reason: a.progress.paused.reason } }
         : null,
+      // Its own, as the reference shows it: unset fields are the run's.
+      priority: a.priority ?? null,
     })),
     pendingChildren: ms.data.children.map((c) => ({
       workflowId: c.workflowId,

@@ -17,7 +17,9 @@ import { withoutStandbyWait } from './sync-replication.js';
 import type { ExternalRequestInfo } from './state.js';
 import { workflowTaskScheduledTasks } from './task-generator.js';
 import type { TaskAttrs } from './tasks.js';
-import { pinnedVersion, versioningSearchAttributes } from './versioning.js';
+import { versioningSearchAttributes } from './versioning.js';
+import { activityTaskFor, workflowTaskFor } from './matching-tasks.js';
+import { mergePriority } from '../matching/priority.js';
 
 const ET = enums.EventType;
 const Status = enums.WorkflowExecutionStatus;
@@ -52,7 +54,6 @@ export class TaskExecutor {
   }
 
   private dispatch(task: HistoryTask, a: TaskAttrs): Promise<void> {
-    const { namespaceId: ns, workflowId: wf, runId: run } = task;
     const e = this.engine;
     switch (task.type) {
       case 'workflowTask':
@@ -61,14 +62,7 @@ export class TaskExecutor {
         return this.read(task, async (ms) => {
           const act = ms.activity(a.scheduledEventId!);
           if (!ms.isRunning || !act || act.progress.started || act.progress.attempt !== a.attempt) return;
-          await e.matching.addActivityTask({
-            taskQueue: { namespaceId: ns, name: act.taskQueue, type: 2, kind: 1 },
-            workflowId: wf,
-            runId: run,
-            scheduledEventId: act.scheduledEventId,
-            scheduleToStartTimeoutMs: act.scheduleToStartMs,
-            pinnedVersion: pinnedVersion(ms.info),
-          });
+          await e.matching.addActivityTask(activityTaskFor(ms, act));
         });
       case 'visibility':
         return this.read(task, (ms) => this.writeVisibility(ms));
@@ -151,14 +145,7 @@ export class TaskExecutor {
       });
       return;
     }
-    await e.matching.addWorkflowTask({
-      taskQueue: { namespaceId: task.namespaceId, name: wt.taskQueue, type: 1, kind: wt.kind },
-      workflowId: task.workflowId,
-      runId: task.runId,
-      scheduledEventId: wt.scheduledEventId,
-      scheduleToStartTimeoutMs: a.scheduleToStartMs ?? 0,
-      pinnedVersion: pinnedVersion(ms.info),
-    });
+    await e.matching.addWorkflowTask(workflowTaskFor(ms, wt, a.scheduleToStartMs ?? 0));
   }
 
   private async timeOutRun(task: HistoryTask): Promise<void> {
@@ -335,6 +322,7 @@ export class TaskExecutor {
       searchAttributes: a.searchAttributes,
       firstWorkflowTaskBackoffMs: 0,
       userMetadata: initiated.userMetadata,
+      priority: mergePriority(parent.info.priority, a.priority),
       parent: {
         namespaceId: task.namespaceId,
         namespace: (await e.namespaces.requireById(task.namespaceId)).name,

@@ -2,6 +2,7 @@
 // command's is checked, how an activity's or a child's own combines with its workflow's, and what
 // matching makes of it: a priority level (a subqueue, lower first) and a fairness stride. The
 // frontend and history use the first parts; the numbers are the reference server's defaults.
+import { apiError } from '../common/errors.js';
 import type { commonv1 } from '../common/temporal.js';
 
 /** The reference's default matching.priorityLevels: keys above it wait in the last level. */
@@ -30,6 +31,12 @@ export function priorityProblem(p: commonv1.IPriority | null | undefined): strin
   if (Buffer.byteLength(p.fairnessKey ?? '') > FAIRNESS_KEY_MAX_BYTES) return 'fairness key length exceeds limit';
   if ((p.fairnessWeight ?? 0) < 0) return 'must be greater than zero';
   return null;
+}
+
+/** A request's priority, refused with INVALID_ARGUMENT as the reference refuses it. */
+export function checkPriority(p: commonv1.IPriority | null | undefined): void {
+  const problem = priorityProblem(p);
+  if (problem) throw apiError('INVALID_ARGUMENT', problem);
 }
 
 /** An activity's or a child's priority over its workflow's: each field it leaves unset is inherited. */
