@@ -29,6 +29,13 @@ export const knownDifferences: Record<Service, Record<string, string>> = {
   [WORKFLOW_SERVICE]: {
     GetSystemInfo:
       'Capabilities `buildIdBasedVersioning` and `nexus` are false (the reference reports them true).',
+    UpdateWorkflowExecutionOptions:
+      'Also takes `priority` and its fields (`priority.priority_key`, `priority.fairness_key`, `priority.fairness_weight`) in the mask, as newer reference servers do; the reference refuses those paths.',
+    DescribeTaskQueue:
+      '`stats_by_priority_key` counts each task at its own priority level, levels with none left out; the reference, as `start-dev` runs it (no `matching.useNewMatcher`), counts every task at the default level 3.',
+    PollWorkflowTaskQueue:
+      'Tasks are handed out highest priority first and, within a level, fairly between fairness keys by weight (matching/README.md); the reference does so only with `matching.useNewMatcher` and `matching.enableFairness`, which `start-dev` leaves off.',
+    PollActivityTaskQueue: 'As PollWorkflowTaskQueue: by priority, then fairly between fairness keys.',
   },
   [OPERATOR_SERVICE]: {},
 };

@@ -135,7 +135,7 @@ describe('priorities in history', () => {
     const stale = await r.matching.pollWorkflowTaskQueue(ns.id, { namespace: ns.name, taskQueue: { name: queue, kind: 1 }, identity: 'worker' }, AbortSignal.timeout(500));
     assert.deepEqual(stale, {}, 'the copy left at level 5 was dropped as stale');
 
-    await assert.rejects(update({ fairnessWeight: -1 }, ['priority']), (e: unknown) => isTandemError(e, 'INVALID_ARGUMENT') && e.message === 'must be greater than zero');
+    await assert.rejects(update({ fairnessWeight: -1 }, ['priority']), (e: unknown) => isTandemError(e, 'INVALID_ARGUMENT') && e.message === "FairnessWeight can't be negative");
     await assert.rejects(update({}, ['memo']), (e: unknown) => isTandemError(e, 'INVALID_ARGUMENT'));
   });
 
@@ -146,7 +146,7 @@ describe('priorities in history', () => {
     await start(workflowId, queue, priority);
     await assert.rejects(
       complete((await pollWorkflow(queue)).taskToken, [activity('a', queue, { fairnessKey: 'k'.repeat(65) })]),
-      (e: unknown) => isTandemError(e, 'INVALID_ARGUMENT') && e.message === 'fairness key length exceeds limit',
+      (e: unknown) => isTandemError(e, 'INVALID_ARGUMENT') && e.message === 'FairnessKey length exceeds limit',
     );
     const failed = (await history(workflowId)).find((e) => e.eventType === ET.EVENT_TYPE_WORKFLOW_TASK_FAILED);
     assert.equal(failed?.workflowTaskFailedEventAttributes?.cause, enums.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES);

@@ -27,9 +27,9 @@ export interface TaskPriority {
 /** What is wrong with a priority a request or a command carries, in the reference's words; null when nothing is. */
 export function priorityProblem(p: commonv1.IPriority | null | undefined): string | null {
   if (!p) return null;
-  if ((p.priorityKey ?? 0) < 0) return "priority key can't be negative";
-  if (Buffer.byteLength(p.fairnessKey ?? '') > FAIRNESS_KEY_MAX_BYTES) return 'fairness key length exceeds limit';
-  if ((p.fairnessWeight ?? 0) < 0) return 'must be greater than zero';
+  if ((p.priorityKey ?? 0) < 0) return "PriorityKey can't be negative";
+  if (Buffer.byteLength(p.fairnessKey ?? '') > FAIRNESS_KEY_MAX_BYTES) return 'FairnessKey length exceeds limit';
+  if ((p.fairnessWeight ?? 0) < 0) return "FairnessWeight can't be negative";
   return null;
 }
 

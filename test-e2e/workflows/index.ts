@@ -38,3 +38,4 @@ export * from './search-attributes.js';
 export * from './schedules.js';
 export * from './activity-operator.js';
 export * from './parity.js';
+export * from './priority.js';
