@@ -11,10 +11,9 @@ export const PRIORITY_LEVELS = 5;
 export const DEFAULT_PRIORITY_KEY = 3;
 /** The reference's limit on a fairness key (Go's len: bytes). */
 const FAIRNESS_KEY_MAX_BYTES = 64;
-/** Weights are clamped to this range (the SDKs document it); 0 (unset) means 1. */
+/** The smallest weight counted (0, unset, means 1); its stride is 10^6 passes. */
 const MIN_WEIGHT = 0.001;
-const MAX_WEIGHT = 1000;
-/** Passes between two tasks of a weight-1 key; MIN_WEIGHT's stride is then 10^6, the top weight's 1. */
+/** Passes between two tasks of a weight-1 key; weights of 1000 and more have the smallest stride, 1. */
 const STRIDE_FACTOR = 1000;
 
 /** A task's priority once history resolved it (the run's merged with an activity's own); 0 and '' mean unset. */
@@ -65,8 +64,8 @@ export function priorityLevel(p: TaskPriority | undefined): number {
   return Math.min(Math.max(key, 1), PRIORITY_LEVELS);
 }
 
-/** How many passes apart a fairness key's tasks are: the heavier the key, the closer. */
+/** How many passes apart a fairness key's tasks are: the heavier the key, the closer (as the reference rounds it). */
 export function fairnessStride(p: TaskPriority | undefined): bigint {
-  const weight = Math.min(Math.max(p?.fairnessWeight || 1, MIN_WEIGHT), MAX_WEIGHT);
-  return BigInt(Math.max(1, Math.round(STRIDE_FACTOR / weight)));
+  const weight = Math.max(p?.fairnessWeight || 1, MIN_WEIGHT);
+  return BigInt(Math.max(1, Math.trunc(STRIDE_FACTOR / weight)));
 }
