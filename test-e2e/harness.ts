@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { ensureTestCassandra, dropTestKeyspace, type TestCassandra } from '../deploy/cassandra/test-instance.js';
 import { cpuProfileFlags } from '../deploy/processes/cpu-profile.js';
 import { devRegionStore } from '../deploy/processes/dev-regions.js';
@@ -175,6 +175,19 @@ export async function clientConnection(address: string): Promise<Connection> {
 
 export async function workerConnection(address: string): Promise<NativeConnection> {
   return NativeConnection.connect({ address });
+}
+
+/** A worker and its run loop, which ends once the worker shut down. */
+export type RunningWorker = { worker: Worker; running: Promise<void> };
+
+/** A suite's end: its workers shut down and drained, then its connections, server and store. */
+export async function tearDown(s: { workers?: RunningWorker[]; native?: NativeConnection; connection?: Connection; server?: TandemProcess; store?: StoreFixture }): Promise<void> {
+  for (const w of s.workers ?? []) w.worker.shutdown();
+  await Promise.all((s.workers ?? []).map((w) => w.running));
+  await s.native?.close();
+  await s.connection?.close();
+  await s.server?.stop();
+  await s.store?.dispose();
 }
 
 /** The last test of a suite: every run it created rebuilds from its history, field by field. */

@@ -12,7 +12,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { enums } from '../services/common/temporal.js';
 import { rampBucket } from '../services/matching/versioning.js';
-import { clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, workerConnection, workflowsPath } from './harness.js';
+import { clientConnection, eventually, StoreFixture, storesUnderTest, tearDown, TandemProcess, workerConnection, workflowsPath, type RunningWorker } from './harness.js';
 
 const NAMESPACE = 'default';
 const DEPLOYMENT = 'demo';
@@ -21,15 +21,13 @@ const versioningWorkflows = path.join(path.dirname(workflowsPath), 'versioning.t
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
-type Running = { worker: Worker; running: Promise<void> };
-
 for (const kind of storesUnderTest()) {
   describe(`worker versioning on ${kind}`, () => {
     let store: StoreFixture | undefined;
     let server: TandemProcess | undefined;
     let connection: Connection | undefined;
     let native: NativeConnection | undefined;
-    const workers: Running[] = [];
+    const workers: RunningWorker[] = [];
     let client: Client;
     const taskQueue = `versioning-${randomUUID()}`;
 
@@ -78,14 +76,7 @@ for (const kind of storesUnderTest()) {
       native = await workerConnection(server.address);
     });
 
-    after(async () => {
-      for (const w of workers) w.worker.shutdown();
-      await Promise.all(workers.map((w) => w.running));
-      await native?.close();
-      await connection?.close();
-      await server?.stop();
-      await store?.dispose();
-    });
+    after(() => tearDown({ workers, native, connection, server, store }));
 
     test('pinned workflows drain on v1 while v2, now current, takes the new ones', { timeout: TEST_TIMEOUT_MS }, async () => {
       await startWorker('v1');

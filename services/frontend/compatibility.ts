@@ -34,7 +34,14 @@ export const knownDifferences: Record<Service, Record<string, string>> = {
     ResetActivity:
       'A running attempt keeps its number until it ends (it then counts as attempt 1, and the next is attempt 2); the reference shows attempt 1 at once.',
     UpdateActivityOptions:
-      '`match_all` is served, as later reference servers do (1.29.1 answers NOT_FOUND for it). The `priority` paths are accepted and ignored: matching does not order tasks by priority. A retry waiting out its backoff under a new policy waits the interval that policy gives the failed attempt (the reference waits the next attempt\'s interval, one backoff step more).',
+      '`match_all` is served, as later reference servers do (1.29.1 answers NOT_FOUND for it). The `priority` paths are accepted and ignored, as the reference ignores them (an activity keeps the priority it was scheduled with). A retry waiting out its backoff under a new policy waits the interval that policy gives the failed attempt (the reference waits the next attempt\'s interval, one backoff step more).',
+    UpdateWorkflowExecutionOptions:
+      'Also takes `priority` and its fields (`priority.priority_key`, `priority.fairness_key`, `priority.fairness_weight`) in the mask, as newer reference servers do; the reference refuses those paths.',
+    DescribeTaskQueue:
+      '`stats_by_priority_key` counts each task at its own priority level, levels with none left out; the reference, as `start-dev` runs it (no `matching.useNewMatcher`), counts every task at the default level 3.',
+    PollWorkflowTaskQueue:
+      'Tasks are handed out highest priority first and, within a level, fairly between fairness keys by weight (matching/README.md); the reference does so only with `matching.useNewMatcher` and `matching.enableFairness`, which `start-dev` leaves off.',
+    PollActivityTaskQueue: 'As PollWorkflowTaskQueue: by priority, then fairly between fairness keys.',
   },
   [OPERATOR_SERVICE]: {},
 };

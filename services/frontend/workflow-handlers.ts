@@ -3,6 +3,7 @@ import { apiError } from '../common/errors.js';
 import { checkRetryPolicy } from '../common/retry-policy.js';
 import type { commonv1, workflowservice as ws } from '../common/temporal.js';
 import type { NamespaceRef } from '../history/api.js';
+import { checkPriority } from '../matching/priority.js';
 import { validateSearchAttributes } from '../namespaces/search-attributes.js';
 import { SCHEDULER_WORKFLOW_TYPE } from '../schedules/scheduler-wire.js';
 import type { CallContext, FrontendContext, Handlers } from './context.js';
@@ -29,6 +30,7 @@ function checkStart(
   checkLength(req.identity, 'Identity', limits);
   checkLength(req.cronSchedule, 'CronSchedule', limits);
   checkRetryPolicy(req.retryPolicy);
+  checkPriority(req.priority);
   req.requestId = requestIdOrNew(req.requestId, limits);
 }
 
@@ -153,6 +155,7 @@ export function workflowHandlers(ctx: FrontendContext): Handlers {
 
     UpdateWorkflowExecutionOptions: async (req: ws.UpdateWorkflowExecutionOptionsRequest, call) => {
       requireExecution(req.workflowExecution, limits);
+      checkPriority(req.workflowExecutionOptions?.priority);
       return ctx.serve(req, call, 'write', (ns) => ctx.history.updateWorkflowExecutionOptions(ns, req));
     },
 

@@ -78,6 +78,9 @@ describe('start and signal', () => {
       [{ workflowId: 'x'.repeat(51) }, 'WorkflowId exceeds length limit 50.'],
       [{ workflowRunTimeout: { seconds: Long.fromNumber(-1) } }, 'workflowRunTimeout must not be negative.'],
       [{ retryPolicy: { backoffCoefficient: 0.5 } }, 'BackoffCoefficient cannot be less than 1 on retry policy.'],
+      [{ priority: { priorityKey: -1 } }, "PriorityKey can't be negative"],
+      [{ priority: { fairnessKey: 'é'.repeat(33) } }, 'FairnessKey length exceeds limit'],
+      [{ priority: { fairnessWeight: -0.5 } }, "FairnessWeight can't be negative"],
     ];
     for (const [over, message] of cases) {
       const err = await grpcError(f.service.startWorkflowExecution(start(over)));

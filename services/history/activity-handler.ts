@@ -16,7 +16,7 @@ import type { ActivityInfo, HistoryEvent } from './state.js';
 import type Long from 'long';
 import { decodeActivityTaskToken, encodeActivityTaskToken } from './task-token.js';
 import { activityAttemptTasks, activityStartedTimers, activityTimeoutTimer } from './task-generator.js';
-import { pinnedVersion } from './versioning.js';
+import { activityPriority, activityTaskFor } from './matching-tasks.js';
 
 const ET = enums.EventType;
 
@@ -116,7 +116,7 @@ export class ActivityHandler {
       startToCloseTimeout: durationFromMs(o.startToCloseMs),
       heartbeatTimeout: durationFromMs(o.heartbeatTimeoutMs),
       retryPolicy: retryPolicyToProto(o.retryPolicy),
-      priority: scheduled?.priority,
+      priority: activityPriority(ms, act),
     };
   }
 
@@ -302,15 +302,7 @@ export class ActivityHandler {
   /** Hands the activity's waiting attempt to matching, on the queue it runs on now. */
   async dispatch(ms: MutableState, act: ActivityInfo): Promise<void> {
     if (!ms.isRunning || act.progress.started) return;
-    const o = activityOptions(act);
-    await this.ctx.matching.addActivityTask({
-      taskQueue: { namespaceId: ms.info.namespaceId, name: o.taskQueue, type: 2, kind: 1 },
-      workflowId: ms.info.workflowId,
-      runId: ms.info.runId,
-      scheduledEventId: act.scheduledEventId,
-      scheduleToStartTimeoutMs: o.scheduleToStartMs,
-      pinnedVersion: pinnedVersion(ms.info),
-    });
+    await this.ctx.matching.addActivityTask(activityTaskFor(ms, act));
   }
 
   private addStartedEvent(ms: MutableState, act: ActivityInfo, now: number): Long {

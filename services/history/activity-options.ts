@@ -89,8 +89,8 @@ const RETRY_FIELDS = ['initialInterval', 'backoffCoefficient', 'maximumInterval'
  * `current`, as the reference does it: an empty task queue name is the workflow's queue; a retry
  * policy whose fields are named is checked; the timeouts are normalized with no run timeout to cap
  * them. The policy's non-retryable error types stay (the reference never changes them). Other
- * paths are ignored, as the reference ignores them: the priority ones too, since matching does
- * not order tasks by priority.
+ * paths are ignored, as the reference ignores them, the priority ones included: an activity keeps
+ * the priority it was scheduled with.
  */
 export function mergeOptions(
   act: ActivityInfo,

@@ -4,6 +4,7 @@ import { enums, commandv1, commonv1, protocolv1 } from '../common/temporal.js';
 import { randomUUID } from 'node:crypto';
 import { isTandemError } from '../common/errors.js';
 import { durationFromMs, msFromDuration, optionalDurationMs, toLong, toNumber } from '../common/proto-time.js';
+import { priorityProblem } from '../matching/priority.js';
 import { mergeSearchAttributes, validateSearchAttributes } from '../namespaces/search-attributes.js';
 import type { NamespaceRef } from './api.js';
 import type { HistoryContext } from './context.js';
@@ -53,6 +54,7 @@ export class CommandHandler {
         if (ms.activityById(a.activityId)) {
           throw new BadCommand(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, `Activity with id ${a.activityId} already exists.`);
         }
+        checkPriority(a.priority, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES);
         const t = activityTimeouts(a, ms.info.runTimeoutMs);
         ms.addEvent(
           ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
@@ -254,6 +256,7 @@ export class CommandHandler {
             executionExpirationTimeMs: ms.info.executionExpirationTimeMs,
           },
           parent: ms.info.parent ?? undefined,
+          priority: ms.info.priority,
         };
         const next = this.starter.newRunAfter(ms, params, now);
         ms.addEvent(
@@ -286,6 +289,7 @@ export class CommandHandler {
         if (!a.workflowId || !a.workflowType?.name) {
           throw new BadCommand(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES, 'WorkflowId and WorkflowType are required.');
         }
+        checkPriority(a.priority, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES);
         const target = a.namespace ? await this.ctx.namespaces.requireByName(a.namespace) : null;
         await this.checkSearchAttributes(target?.id ?? ns.id, a.searchAttributes);
         ms.addEvent(
@@ -310,6 +314,7 @@ export class CommandHandler {
               header: a.header,
               memo: a.memo,
               searchAttributes: a.searchAttributes,
+              priority: a.priority,
             },
             userMetadata: c.userMetadata,
           },
@@ -385,6 +390,12 @@ export class CommandHandler {
       throw err;
     }
   }
+}
+
+/** A command's priority the reference refuses, with the command's own cause. */
+function checkPriority(p: commonv1.IPriority | null | undefined, cause: number): void {
+  const problem = priorityProblem(p);
+  if (problem) throw new BadCommand(cause, problem);
 }
 
 function required<T>(attrs: T | null | undefined, name: string): T {

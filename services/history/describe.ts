@@ -38,6 +38,7 @@ export function describe(ms: MutableState): ws.IDescribeWorkflowExecutionRespons
       stateTransitionCount: toLong(BigInt(ms.dbRecordVersion)),
       executionDuration: info.closeTimeMs ? durationFromMs(Math.max(0, info.closeTimeMs - info.executionTimeMs)) : null,
       versioningInfo: versioningInfo(info),
+      priority: info.priority ?? null,
       autoResetPoints: {
         points: (info.resetPoints ?? []).map((p) => ({
           buildId: p.buildId,
@@ -102,6 +103,8 @@ function describeActivity(a: ActivityInfo): workflowv1.IPendingActivityInfo {
       ? { pauseTime: timestampFromMs(a.progress.paused.timeMs), manual: { identity: a.progress.paused.identity, reason: a.progress.paused.reason } }
       : null,
     activityOptions: optionsToProto(o),
+    // Its own, as the reference shows it: unset fields are the run's.
+    priority: a.priority ?? null,
   };
 }
 

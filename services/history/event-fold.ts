@@ -4,6 +4,7 @@
 import { enums, historyv1, commonv1, sdkv1 } from '../common/temporal.js';
 import { msFromDuration, msFromTimestamp, optionalDurationMs, toBigInt, toNumber } from '../common/proto-time.js';
 import type { ExecutionKey } from '../persistence/types.js';
+import { taskPriority } from '../matching/priority.js';
 import { mergeSearchAttributes } from '../namespaces/search-attributes.js';
 import { decodeB64, encodeB64 } from './payload-codec.js';
 import { retryPolicyFromProto } from './retry-policy.js';
@@ -72,6 +73,7 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
       info.searchAttributes = a.searchAttributes ? encodeB64(commonv1.SearchAttributes, a.searchAttributes) : null;
       setOptional(info, 'versioningOverride', overrideFromProto(a.versioningOverride));
       setOptional(info, 'userMetadata', e.userMetadata ? encodeB64(sdkv1.UserMetadata, e.userMetadata) : undefined);
+      setOptional(info, 'priority', taskPriority(a.priority));
       if (a.parentWorkflowExecution?.workflowId) {
         info.parent = {
           namespaceId: a.parentWorkflowNamespaceId ?? '',
@@ -127,6 +129,7 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
       break;
     case ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
       const a = e.activityTaskScheduledEventAttributes!;
+      const priority = taskPriority(a.priority);
       data.activities.push({
         scheduledEventId: id,
         activityId: a.activityId ?? '',
@@ -140,6 +143,7 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
         cancelRequested: false,
         cancelRequestedEventId: 0,
         retryPolicy: retryPolicyFromProto(a.retryPolicy),
+        ...(priority ? { priority } : {}),
         progress: newActivityProgress(at),
       });
       break;
@@ -338,6 +342,8 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
     case ET.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED: {
       const a = e.workflowExecutionOptionsUpdatedEventAttributes!;
       if (a.unsetVersioningOverride || a.versioningOverride) setOptional(info, 'versioningOverride', overrideFromProto(a.versioningOverride));
+      // As the reference: an event without a priority leaves the run's as it was.
+      if (a.priority) info.priority = taskPriority(a.priority);
       break;
     }
     default:
@@ -346,7 +352,7 @@ export function applyEvent(data: MutableStateData, e: HistoryEvent): void {
 }
 
 /** Absent rather than undefined: the state equals its stored (JSON) blob. */
-function setOptional<K extends 'versioning' | 'versioningOverride' | 'userMetadata'>(info: MutableStateData['info'], key: K, value: MutableStateData['info'][K]): void {
+function setOptional<K extends 'versioning' | 'versioningOverride' | 'userMetadata' | 'priority'>(info: MutableStateData['info'], key: K, value: MutableStateData['info'][K]): void {
   if (value === undefined) delete info[key];
   else info[key] = value;
 }

@@ -87,7 +87,8 @@ describe('the replicated write policy', () => {
 
   test('the standby holds the same run; a duplicate changes nothing; a gap is refused; promotion dispatches its work', async () => {
     const workflowId = `wf-${randomUUID()}`;
-    const { runId } = await a.engine.startWorkflowExecution(ns, { namespace: ns.name, workflowId, workflowType: { name: 'w' }, taskQueue: { name: QUEUE }, requestId: randomUUID() });
+    const priority = { priorityKey: 2, fairnessKey: 'tenant', fairnessWeight: 3 };
+    const { runId } = await a.engine.startWorkflowExecution(ns, { namespace: ns.name, workflowId, workflowType: { name: 'w' }, taskQueue: { name: QUEUE }, requestId: randomUUID(), priority });
     const task = await a.matching.pollWorkflowTaskQueue(ns.id, { namespace: ns.name, taskQueue: { name: QUEUE, kind: 1 }, identity: 'worker-a' }, AbortSignal.timeout(10_000));
     await a.engine.respondWorkflowTaskCompleted(ns, {
       namespace: ns.name,
@@ -97,7 +98,13 @@ describe('the replicated write policy', () => {
         { commandType: CT.COMMAND_TYPE_START_TIMER, startTimerCommandAttributes: { timerId: 't', startToFireTimeout: durationFromMs(3_600_000) } },
         {
           commandType: CT.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
-          scheduleActivityTaskCommandAttributes: { activityId: 'act', activityType: { name: 'act' }, taskQueue: { name: `${QUEUE}-act` }, startToCloseTimeout: durationFromMs(60_000) },
+          scheduleActivityTaskCommandAttributes: {
+            activityId: 'act',
+            activityType: { name: 'act' },
+            taskQueue: { name: `${QUEUE}-act` },
+            startToCloseTimeout: durationFromMs(60_000),
+            priority: { priorityKey: 4 },
+          },
         },
       ],
     });
@@ -108,6 +115,8 @@ describe('the replicated write policy', () => {
     const standby = await b.engine.tx.read(ns.id, workflowId, runId!);
     assert.deepEqual(differences(eventPart(active.data), eventPart(standby.data)), [], 'the event part is the same');
     assert.deepEqual(standby.data.progress, active.data.progress, 'the non-event part came along');
+    assert.deepEqual(standby.info.priority, priority, "the run's priority came in its started event");
+    assert.deepEqual(standby.activityById('act')?.priority, { priorityKey: 4, fairnessKey: '', fairnessWeight: 0 });
     const historyA = await a.engine.tx.readAllEvents(active, 1, active.info.nextEventId);
     const historyB = await b.engine.tx.readAllEvents(standby, 1, standby.info.nextEventId);
     assert.deepEqual(historyB.map((e) => [Number(e.eventId), String(e.version), e.eventType]), historyA.map((e) => [Number(e.eventId), String(e.version), e.eventType]));

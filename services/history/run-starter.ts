@@ -52,6 +52,8 @@ export interface StartParams {
   prior?: { lastCompletionResult?: commonv1.IPayloads | null; continuedFailure?: failurev1.IFailure | null };
   /** The static summary and details the Web UI shows, kept on the started event. */
   userMetadata?: sdkv1.IUserMetadata | null;
+  /** As asked (a child's: merged over its parent's); a run that follows another keeps that one's. */
+  priority?: commonv1.IPriority | null;
 }
 
 
@@ -86,6 +88,7 @@ export function startParamsFromRequest(req: ws.IStartWorkflowExecutionRequest | 
     versioningOverride: req.versioningOverride,
     prior: 'lastCompletionResult' in req ? { lastCompletionResult: req.lastCompletionResult, continuedFailure: req.continuedFailure } : undefined,
     userMetadata: req.userMetadata,
+    priority: req.priority,
   };
 }
 
@@ -132,6 +135,7 @@ export class RunStarter {
           rootWorkflowExecution: p.parent?.root ?? null,
           workflowId: ms.info.workflowId,
           versioningOverride: p.versioningOverride,
+          priority: p.priority,
         },
         userMetadata: p.userMetadata,
       },
@@ -240,6 +244,7 @@ export class RunStarter {
         executionExpirationTimeMs: info.executionExpirationTimeMs,
       },
       parent: info.parent ?? undefined,
+      priority: info.priority,
     };
   }
 }

@@ -171,6 +171,7 @@ export class SchedulerRunner {
       },
       header: action.header,
       userMetadata: action.userMetadata,
+      priority: action.priority,
       lastCompletionResult: book.lastCompletionResult ? decodePayloads(book.lastCompletionResult) : null,
       continuedFailure: book.continuedFailure ? decodeFailure(book.continuedFailure) : null,
     };

@@ -2,6 +2,7 @@
 // the one part no event records (NonEventState), which replication ships beside the events.
 import { enums, historyv1 } from '../common/temporal.js';
 import type { ExecutionKey, ExecutionState } from '../persistence/types.js';
+import type { TaskPriority } from '../matching/priority.js';
 import type { DeploymentVersion } from '../matching/versioning.js';
 
 export type HistoryEvent = historyv1.IHistoryEvent;
@@ -77,6 +78,8 @@ export interface ActivityInfo extends ActivityOptionsInfo {
   cancelRequested: boolean;
   /** Id of the ActivityTaskCancelRequested event, 0 when none. */
   cancelRequestedEventId: number;
+  /** Its own, as its command set it (unset fields come from the run's); absent when it set none. */
+  priority?: TaskPriority;
   /** No event records it (the started event is written with the outcome): see NonEventState. */
   progress: ActivityProgress;
 }
@@ -235,6 +238,8 @@ export interface ExecutionInfo {
   versioningOverride?: VersioningOverride;
   /** Base64 UserMetadata of the started event (static summary and details), absent when it had none. */
   userMetadata?: string;
+  /** From the started event, then UpdateWorkflowExecutionOptions; absent when the run has none. */
+  priority?: TaskPriority;
 }
 
 /**

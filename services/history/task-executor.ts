@@ -17,7 +17,9 @@ import { withoutStandbyWait } from './sync-replication.js';
 import type { ExternalRequestInfo } from './state.js';
 import { workflowTaskScheduledTasks } from './task-generator.js';
 import type { TaskAttrs } from './tasks.js';
-import { pinnedVersion, versioningSearchAttributes } from './versioning.js';
+import { versioningSearchAttributes } from './versioning.js';
+import { workflowTaskFor } from './matching-tasks.js';
+import { mergePriority } from '../matching/priority.js';
 
 const ET = enums.EventType;
 const Status = enums.WorkflowExecutionStatus;
@@ -142,14 +144,7 @@ export class TaskExecutor {
       });
       return;
     }
-    await e.matching.addWorkflowTask({
-      taskQueue: { namespaceId: task.namespaceId, name: wt.taskQueue, type: 1, kind: wt.kind },
-      workflowId: task.workflowId,
-      runId: task.runId,
-      scheduledEventId: wt.scheduledEventId,
-      scheduleToStartTimeoutMs: a.scheduleToStartMs ?? 0,
-      pinnedVersion: pinnedVersion(ms.info),
-    });
+    await e.matching.addWorkflowTask(workflowTaskFor(ms, wt, a.scheduleToStartMs ?? 0));
   }
 
   private async timeOutRun(task: HistoryTask): Promise<void> {
@@ -326,6 +321,7 @@ export class TaskExecutor {
       searchAttributes: a.searchAttributes,
       firstWorkflowTaskBackoffMs: 0,
       userMetadata: initiated.userMetadata,
+      priority: mergePriority(parent.info.priority, a.priority),
       parent: {
         namespaceId: task.namespaceId,
         namespace: (await e.namespaces.requireById(task.namespaceId)).name,

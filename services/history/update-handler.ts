@@ -9,7 +9,7 @@ import type { NamespaceRef } from './api.js';
 import type { HistoryContext } from './context.js';
 import type { MutableState } from './mutable-state.js';
 import { UpdateRegistry } from './update-registry.js';
-import { pinnedVersion } from './versioning.js';
+import { workflowTaskFor } from './matching-tasks.js';
 
 const ET = enums.EventType;
 const Stage = enums.UpdateWorkflowExecutionLifecycleStage;
@@ -147,14 +147,7 @@ export class UpdateHandler {
       identity: '',
       requestId: '',
     };
-    return {
-      taskQueue: { namespaceId: ms.info.namespaceId, name: ms.speculative.taskQueue, type: 1, kind: ms.speculative.kind },
-      workflowId: ms.info.workflowId,
-      runId: ms.info.runId,
-      scheduledEventId: ms.speculative.scheduledEventId,
-      scheduleToStartTimeoutMs: 0,
-      pinnedVersion: pinnedVersion(ms.info),
-    };
+    return workflowTaskFor(ms, ms.speculative, 0);
   }
 
   async dispatch(task: AddTaskRequest | null): Promise<void> {

@@ -2,6 +2,7 @@
 // TaskStarter) to record a task as started before it hands the task to a poller, so a poller
 // never receives a task history no longer wants.
 import type { workflowservice as ws, taskqueuev1, queryv1, commonv1 } from '../common/temporal.js';
+import type { TaskPriority } from './priority.js';
 import type { DeploymentVersion } from './versioning.js';
 
 export interface TaskQueueRef {
@@ -22,6 +23,8 @@ export interface AddTaskRequest {
   scheduleToStartTimeoutMs: number;
   /** The worker deployment version the workflow is pinned to (Worker Versioning). */
   pinnedVersion?: DeploymentVersion;
+  /** The run's priority merged with the activity's own; absent: the defaults. */
+  priority?: TaskPriority;
 }
 
 export interface QueryTaskRequest {

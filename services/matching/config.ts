@@ -25,6 +25,11 @@ export interface MatchingConfig {
   syncMatchMaxWaitMs: number;
   /** A query task no workflow poller took within this fails with UNAVAILABLE. */
   queryDispatchTimeoutMs: number;
+  /**
+   * Fairness keys per priority level of a queue whose passes are remembered (least recently used
+   * forgotten): a forgotten key's next task starts at the dispatch front, as a new key's.
+   */
+  fairnessKeysTracked: number;
 }
 
 export const defaultMatchingConfig: Readonly<MatchingConfig> = Object.freeze({
@@ -39,6 +44,7 @@ export const defaultMatchingConfig: Readonly<MatchingConfig> = Object.freeze({
   startRetryMaxMs: 10_000,
   syncMatchMaxWaitMs: 2_000,
   queryDispatchTimeoutMs: 20_000,
+  fairnessKeysTracked: 10_000,
 });
 
 export function resolveMatchingConfig(overrides: Partial<MatchingConfig> = {}): MatchingConfig {

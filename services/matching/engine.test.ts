@@ -8,10 +8,13 @@ import { silentLogger } from '../common/logger.js';
 import { createRegistry, type Registry } from '../common/metrics.js';
 import type { workflowservice as ws } from '../common/temporal.js';
 import { openSqlitePersistence, type SqlitePersistence } from '../persistence/sqlite/index.js';
+import type { QueuedTask } from '../persistence/types.js';
 import type { AddTaskRequest, QueryTaskRequest, TaskQueueRef, TaskStarter } from './api.js';
 import type { MatchingConfig } from './config.js';
 import { MatchingEngine } from './engine.js';
+import { DEFAULT_PRIORITY_KEY, PRIORITY_LEVELS, type TaskPriority } from './priority.js';
 import { TASK_ID_BLOCK } from './taskQueue.js';
+import { compareLevels, ZERO_LEVEL } from './task-level.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tandem-matching-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,6 +25,10 @@ const actQueue = (name = 'orders'): TaskQueueRef => ({ namespaceId: NS, name, ty
 
 function task(workflowId: string, taskQueue = wfQueue(), scheduleToStartTimeoutMs = 0): AddTaskRequest {
   return { taskQueue, workflowId, runId: `${workflowId}-run`, scheduledEventId: 2, scheduleToStartTimeoutMs };
+}
+
+function prioritized(workflowId: string, priority: Partial<TaskPriority>, taskQueue = wfQueue()): AddTaskRequest {
+  return { ...task(workflowId, taskQueue), priority: { priorityKey: 0, fairnessKey: '', fairnessWeight: 0, ...priority } };
 }
 
 interface StartCall {
@@ -148,9 +155,15 @@ async function eventually(check: () => Promise<boolean> | boolean, what: string)
 /** Lets the engine's pending promise continuations run. */
 const settle = () => new Promise((r) => setImmediate(r));
 
+/** The stored tasks of every priority level, highest first. */
+async function storedTasks(h: Harness, ref = wfQueue()): Promise<QueuedTask[]> {
+  const levels = Array.from({ length: PRIORITY_LEVELS }, (_, i) => i + 1);
+  const rows = await Promise.all(levels.map((level) => h.persistence.taskQueues.getTasks(ref, level, ZERO_LEVEL, 1000)));
+  return rows.flat();
+}
+
 async function storedTaskIds(h: Harness, ref = wfQueue()): Promise<bigint[]> {
-  const rows = await h.persistence.taskQueues.getTasks(ref, 0n, 1n << 62n, 1000);
-  return rows.map((r) => r.taskId);
+  return (await storedTasks(h, ref)).map((r) => r.taskId);
 }
 
 describe('matching engine', () => {
@@ -363,9 +376,10 @@ describe('matching engine', () => {
       assert.equal(await metric(h.registry, 'tandem_matching_tasks_dropped_total', { reason: 'stale' }), 2);
       await h.engine.stop();
       const lease = await h.persistence.taskQueues.leaseTaskQueue(wfQueue());
-      const ids = await storedTaskIds(h);
-      assert.ok(ids.every((id) => id > lease.ackLevel), 'dropped and delivered tasks are acked');
-      assert.deepEqual(ids, []);
+      const acked = lease.ackLevels[DEFAULT_PRIORITY_KEY]!;
+      const rows = await storedTasks(h);
+      assert.ok(rows.every((r) => compareLevels(r, acked) > 0), 'dropped and delivered tasks are acked');
+      assert.deepEqual(rows, []);
     } finally {
       await h.close();
     }
@@ -526,8 +540,8 @@ describe('matching engine', () => {
     const h = await harness({ config: { ackFlushIntervalMs: 10 } });
     try {
       for (const id of ['wf-1', 'wf-2', 'wf-3']) await h.engine.addWorkflowTask(task(id));
-      const ids = await storedTaskIds(h);
-      assert.equal(ids.length, 3);
+      const rows = await storedTasks(h);
+      assert.equal(rows.length, 3);
       assert.equal(await pollWorkflowId(h.engine), 'wf-1');
       assert.equal(await pollWorkflowId(h.engine), 'wf-2');
       await eventually(async () => (await storedTaskIds(h)).length === 1, 'the periodic flush to delete acked tasks');
@@ -535,7 +549,8 @@ describe('matching engine', () => {
       assert.equal(await pollWorkflowId(h.engine), 'wf-3');
       await h.engine.stop();
       const lease = await h.persistence.taskQueues.leaseTaskQueue(wfQueue());
-      assert.ok(lease.ackLevel >= ids[2], `ack level ${lease.ackLevel} covers the last task ${ids[2]}`);
+      const acked = lease.ackLevels[DEFAULT_PRIORITY_KEY]!;
+      assert.ok(compareLevels(acked, rows[2]!) >= 0, `ack level ${acked.taskId} covers the last task ${rows[2]!.taskId}`);
       assert.deepEqual(await storedTaskIds(h), []);
     } finally {
       await h.close();
@@ -550,6 +565,8 @@ describe('matching engine', () => {
       const other = await h.persistence.taskQueues.leaseTaskQueue(wfQueue());
       await h.persistence.taskQueues.createTasks(wfQueue(), other.rangeId, [
         {
+          subqueue: DEFAULT_PRIORITY_KEY,
+          pass: 0n,
           taskId: other.rangeId * TASK_ID_BLOCK,
           expiryTimeMs: 0,
           data: JSON.stringify({ workflowId: 'wf-other', runId: 'r', scheduledEventId: 2, scheduleToStartTimeoutMs: 0, createdAtMs: Date.now() }),
@@ -602,6 +619,106 @@ describe('matching engine', () => {
       await assert.rejects(h.engine.addWorkflowTask(task('wf-1')), (e) => isTandemError(e, 'UNAVAILABLE'));
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe('priorities and fairness', () => {
+  /** Polls `n` tasks (each must come) and answers their workflow ids in dispatch order. */
+  async function pollIds(h: Harness, n: number, queue = 'orders'): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) ids.push((await pollWorkflowId(h.engine, queue)) ?? '(none)');
+    return ids;
+  }
+
+  test('a higher priority (a lower key) is dispatched first, each level in order; unset keys are level 3, keys past 5 level 5', async () => {
+    const h = await harness();
+    try {
+      const adds: AddTaskRequest[] = [
+        prioritized('low-1', { priorityKey: 5 }),
+        task('default-1'),
+        prioritized('high-1', { priorityKey: 1 }),
+        prioritized('two-1', { priorityKey: 2 }),
+        prioritized('past-1', { priorityKey: 9 }),
+        prioritized('low-2', { priorityKey: 5 }),
+        prioritized('high-2', { priorityKey: 1 }),
+        prioritized('default-2', { priorityKey: 0, fairnessWeight: 2 }),
+      ];
+      for (const a of adds) await h.engine.addWorkflowTask(a);
+      assert.deepEqual(
+        (await storedTasks(h)).map((r) => r.subqueue),
+        [1, 1, 2, 3, 3, 5, 5, 5],
+        'each task is stored in its level',
+      );
+      const described = await h.engine.describeTaskQueue(NS, { taskQueue: { name: 'orders' }, taskQueueType: 1, reportStats: true });
+      assert.deepEqual(
+        Object.entries(described.statsByPriorityKey ?? {}).map(([k, v]) => [Number(k), Number(v.approximateBacklogCount)]),
+        [[1, 2], [2, 1], [3, 2], [5, 3]],
+      );
+      assert.deepEqual(await pollIds(h, 8), ['high-1', 'high-2', 'two-1', 'default-1', 'default-2', 'low-1', 'past-1', 'low-2']);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('priority holds over a stored backlog larger than memory: each level is read apart', async () => {
+    const h = await harness({ config: { backlogBatchSize: 3 } });
+    try {
+      for (let i = 1; i <= 8; i++) await h.engine.addWorkflowTask(prioritized(`low-${i}`, { priorityKey: 5 }));
+      await h.engine.addWorkflowTask(task('default-1'));
+      for (const id of ['high-1', 'high-2']) await h.engine.addWorkflowTask(prioritized(id, { priorityKey: 1 }));
+      assert.deepEqual(await pollIds(h, 11), ['high-1', 'high-2', 'default-1', ...Array.from({ length: 8 }, (_, i) => `low-${i + 1}`)]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a heavy fairness key cannot starve the others: a stored backlog is dispatched in turns', async () => {
+    const h = await harness({ config: { backlogBatchSize: 5 } });
+    try {
+      for (let i = 1; i <= 30; i++) await h.engine.addWorkflowTask(prioritized(`heavy-${i}`, { fairnessKey: 'tenant-heavy' }));
+      for (const key of ['a', 'b']) {
+        for (let i = 1; i <= 3; i++) await h.engine.addWorkflowTask(prioritized(`${key}-${i}`, { fairnessKey: `tenant-${key}` }));
+      }
+      const first = await pollIds(h, 9);
+      assert.deepEqual(first, ['heavy-1', 'a-1', 'b-1', 'heavy-2', 'a-2', 'b-2', 'heavy-3', 'a-3', 'b-3']);
+      assert.deepEqual(await pollIds(h, 27), Array.from({ length: 27 }, (_, i) => `heavy-${i + 4}`), 'the heavy key keeps its own order');
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('dispatches are shared by fairness weight', async () => {
+    const h = await harness({ config: { backlogBatchSize: 8 } });
+    try {
+      for (let i = 1; i <= 40; i++) {
+        await h.engine.addWorkflowTask(prioritized(`std-${i}`, { fairnessKey: 'std' }));
+        await h.engine.addWorkflowTask(prioritized(`gold-${i}`, { fairnessKey: 'gold', fairnessWeight: 4 }));
+      }
+      const first = await pollIds(h, 25);
+      const gold = first.filter((id) => id.startsWith('gold')).length;
+      assert.ok(gold >= 19 && gold <= 21, `gold (weight 4) got ${gold} of 25 dispatches, std (weight 1) the rest: 4 to 1 expected`);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('priorities and fairness passes survive a restart: a new owner reads the stored levels', async () => {
+    const path = join(dir, 'priority-restart.db');
+    const first = await harness({ path, config: { backlogBatchSize: 2 } });
+    for (let i = 1; i <= 4; i++) await first.engine.addWorkflowTask(prioritized(`heavy-${i}`, { fairnessKey: 'heavy' }));
+    for (let i = 1; i <= 2; i++) await first.engine.addWorkflowTask(prioritized(`light-${i}`, { fairnessKey: 'light' }));
+    await first.engine.addWorkflowTask(prioritized('urgent', { priorityKey: 1, fairnessKey: 'heavy' }));
+    await first.close();
+
+    const second = await harness({ path, config: { backlogBatchSize: 2 } });
+    try {
+      assert.deepEqual(await pollIds(second, 7), ['urgent', 'heavy-1', 'light-1', 'heavy-2', 'light-2', 'heavy-3', 'heavy-4']);
+      await second.engine.addWorkflowTask(prioritized('again', { priorityKey: 2 }));
+      const resp = await pollWorkflow(second.engine, AbortSignal.timeout(10_000));
+      assert.equal(resp.workflowExecution?.workflowId, 'again');
+    } finally {
+      await second.close();
     }
   });
 });

@@ -218,8 +218,16 @@ export class MatchingEngine implements MatchingApi, Service {
         };
       }
       if (req.reportStats) {
-        const oldest = Math.min(...[status, ...versionStatus].map((st) => st.oldestTaskMs ?? Infinity));
-        resp.stats = { approximateBacklogCount: backlog, approximateBacklogAge: Number.isFinite(oldest) ? duration(this.clock() - oldest) : null };
+        const all = [status, ...versionStatus];
+        resp.stats = this.stats(backlog, all.map((st) => st.oldestTaskMs));
+        const levels = new Set(all.flatMap((st) => [...st.byPriority.keys()]));
+        resp.statsByPriorityKey = Object.fromEntries(
+          [...levels].map((level) => {
+            const of = all.map((st) => st.byPriority.get(level));
+            const count = of.reduce((n, p) => n + (p?.backlog ?? 0), 0);
+            return [level, this.stats(Long.fromNumber(count), of.map((p) => p?.oldestTaskMs ?? null))];
+          }),
+        );
       }
     }
     return resp;
@@ -340,6 +348,12 @@ export class MatchingEngine implements MatchingApi, Service {
       const moved = await q.manager.reroute((req) => this.addTask({ ...req, taskQueue: q.base }, q.base.type));
       if (moved > 0) this.log.info({ taskQueue: q.base.name, from: q.version, moved }, 'tasks moved off a version the routing no longer sends them to');
     }
+  }
+
+  /** A backlog's stats as DescribeTaskQueue reports them: its count, and the age of its oldest task in memory. */
+  private stats(backlog: Long, oldestTaskMs: Array<number | null>) {
+    const oldest = Math.min(...oldestTaskMs.map((ms) => ms ?? Infinity));
+    return { approximateBacklogCount: backlog, approximateBacklogAge: Number.isFinite(oldest) ? duration(this.clock() - oldest) : null };
   }
 
   private checkRunning(): void {

@@ -4,6 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { LEGACY_SUBQUEUE } from '../persistence/task-levels.js';
 import { TandemError, isTandemError } from '../common/errors.js';
 import { commonv1, enums, workflowservice as ws } from '../common/temporal.js';
 import { ownerOf } from '../membership/rendezvous.js';
@@ -144,7 +145,7 @@ describe('matching over internal gRPC', () => {
       await Promise.all(ids.map(add));
       const calls = await counterValue(c.matchingNodes[0]!.registry, 'tandem_internal_rpc_server_requests_total', { method: 'AddTasks', code: 'OK' });
       assert.ok(calls >= 1 && calls < ids.length, `${calls} AddTasks calls for ${ids.length} adds`);
-      const tasks = await c.matchingNodes[0]!.store.taskQueues.getTasks({ namespaceId: ns.id, name: 'batched', type: 1 }, 0n, 1n << 62n, 100);
+      const tasks = await c.matchingNodes[0]!.store.taskQueues.getTasks({ namespaceId: ns.id, name: 'batched', type: 1 }, LEGACY_SUBQUEUE, { pass: 0n, taskId: 0n }, 100);
       assert.deepEqual(tasks.map((t) => (JSON.parse(t.data) as { workflowId: string }).workflowId), ids);
     } finally {
       await c.stop();

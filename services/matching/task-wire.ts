@@ -22,6 +22,7 @@ export function taskToWire(t: AddTaskRequest): Task {
     scheduledEventId: BigInt(t.scheduledEventId),
     scheduleToStartTimeoutMs: BigInt(t.scheduleToStartTimeoutMs),
     pinnedVersion: t.pinnedVersion,
+    priority: t.priority,
   };
 }
 
@@ -33,6 +34,7 @@ export function taskFromWire(t: Task | undefined): AddTaskRequest {
     scheduledEventId: Number(t?.scheduledEventId ?? 0n),
     scheduleToStartTimeoutMs: Number(t?.scheduleToStartTimeoutMs ?? 0n),
     ...(t?.pinnedVersion ? { pinnedVersion: t.pinnedVersion } : {}),
+    ...(t?.priority ? { priority: t.priority } : {}),
   };
 }
 

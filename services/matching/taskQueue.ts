@@ -1,7 +1,9 @@
-// One task queue (namespace, name, type): the polls waiting on it, the tasks waiting for a poll,
-// and for normal queues the persisted backlog it leases, reads and acks. Sticky queues keep
-// their tasks in memory only: when one is dropped, history's sticky schedule-to-start timeout
-// moves its tasks back to the normal queue.
+// One task queue (namespace, name, type): the polls waiting on it, and the tasks waiting for a
+// poll in one subqueue per priority level (subqueue.ts), dispatched lower level first and, within
+// a level, fairly between fairness keys. A normal queue persists its tasks: it leases the queue,
+// writes each task with its level, reads each subqueue's backlog in level order and acks it.
+// Sticky queues keep their tasks in memory only: when one is dropped, history's sticky
+// schedule-to-start timeout moves its tasks back to the normal queue.
 import type { Logger } from '../common/logger.js';
 import { sleep } from '../common/lifecycle.js';
 import { GroupCommit } from '../common/group-commit.js';
@@ -12,9 +14,11 @@ import { ConditionFailedError } from '../persistence/errors.js';
 import type { TaskQueueStore } from '../persistence/store.js';
 import type { QueuedTask, TaskQueueInfo, TaskQueueKey } from '../persistence/types.js';
 import type { AddTaskRequest, QueryTaskRequest, TaskQueueRef, TaskStarter } from './api.js';
-import { AckLevelTracker } from './ackLevel.js';
 import type { MatchingConfig } from './config.js';
 import { taskTypeLabel, type MatchingMetrics, type QueueLabels } from './metrics.js';
+import { DEFAULT_PRIORITY_KEY, PRIORITY_LEVELS, priorityLevel, type TaskPriority } from './priority.js';
+import { isExpired, Subqueue, type BufferedTask } from './subqueue.js';
+import { compareLevels, ZERO_LEVEL, type TaskLevel } from './task-level.js';
 
 /** Task ids are rangeId * 2^20 + seq: every lease owns a block of ids above all earlier ones. */
 export const TASK_ID_BLOCK = 1n << 20n;
@@ -46,23 +50,6 @@ interface Poller {
   finish(resp: PollResponse | null): void;
 }
 
-interface BufferedTask {
-  /** null until persisted; sticky tasks never are. */
-  id: bigint | null;
-  readonly req: AddTaskRequest;
-  readonly createdAtMs: number;
-  /** 0: never expires. */
-  readonly expiryTimeMs: number;
-  /** Failed start attempts; the task is not dispatched again before notBeforeMs. */
-  attempts: number;
-  notBeforeMs: number;
-  /**
-   * Routed by the task queue's versions, not pinned: when the routing changes, it may move to
-   * another version's sub-queue. False for pinned tasks and for rows written before this was stored.
-   */
-  readonly movable: boolean;
-}
-
 /** What matching stores in QueuedTask.data. */
 interface StoredTask {
   workflowId: string;
@@ -72,6 +59,8 @@ interface StoredTask {
   createdAtMs: number;
   /** The pinned version, or null for a task the routing placed; absent in rows of older releases. */
   pinnedVersion?: AddTaskRequest['pinnedVersion'] | null;
+  /** Absent for a task of a run with no priority, and in rows of older releases. */
+  priority?: TaskPriority;
 }
 
 function storedTask(task: BufferedTask): StoredTask {
@@ -82,6 +71,7 @@ function storedTask(task: BufferedTask): StoredTask {
     scheduleToStartTimeoutMs: task.req.scheduleToStartTimeoutMs,
     createdAtMs: task.createdAtMs,
     pinnedVersion: task.req.pinnedVersion ?? null,
+    ...(task.req.priority ? { priority: task.req.priority } : {}),
   };
 }
 
@@ -97,6 +87,9 @@ export interface TaskQueueStatus {
   backlogCountHint: number;
   /** Creation time of the oldest task read into memory; null with none. */
   oldestTaskMs: number | null;
+  /** Per priority level with tasks: its backlog and oldest task in memory. */
+  byPriority: Map<number, { backlog: number; oldestTaskMs: number | null }>;
+  /** The ids of the default level's read and ack levels (the levels' other part is the fairness pass). */
   readLevel: bigint;
   ackLevel: bigint;
   /** First and last id of the current lease's block (0 for sticky queues). */
@@ -133,7 +126,8 @@ export class TaskQueueManager {
   private waiting: Poller[] = [];
   private readonly handing = new Set<Poller>();
   private readonly pollerHistory = new Map<string, PollerRecord>();
-  private buffer: BufferedTask[] = [];
+  /** Index i holds priority level i + 1; a normal queue's exist once it is leased. */
+  private subqueues: Subqueue[] = [];
   private queries: QueryTask[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
   private pumpTimer: NodeJS.Timeout | undefined;
@@ -143,13 +137,13 @@ export class TaskQueueManager {
   private lease: TaskQueueInfo | null = null;
   private leasing: Promise<void> | null = null;
   private nextSeq = 0n;
-  /** Highest id that may exist: the last one written, or just below the lease's block. */
-  private maxReadLevel = 0n;
-  private tracker: AckLevelTracker | null = null;
-  private persistedAckLevel = 0n;
+  private persistedAckLevels: TaskQueueInfo['ackLevels'] = {};
   private reading: Promise<void> | null = null;
-  /** Serializes task writes (ids reach the store in order), re-leases and ack flushes. */
-  private readonly writes = new Mutex();
+  /**
+   * Serializes task writes, backlog reads, re-leases and ack flushes: a subqueue then always knows
+   * whether a task just written lies below what it read, above it, or past the end of the store.
+   */
+  private readonly io = new Mutex();
   /** The tasks added while a write is in flight go together in the next one: one fenced batch. */
   private readonly taskWrites: GroupCommit<BufferedTask>;
 
@@ -172,6 +166,7 @@ export class TaskQueueManager {
     this.taskWrites = new GroupCommit((tasks) => this.writeTasks(tasks), this.config.backlogBatchSize);
     this.lastActiveMs = this.clock();
     if (this.persistent) this.ensureLeaseInBackground();
+    else this.subqueues = this.newSubqueues(() => null);
   }
 
   /** Resolves 'sync' when a waiting poller took the task, 'backlog' once it is queued (persisted). */
@@ -247,11 +242,16 @@ export class TaskQueueManager {
       await this.reading;
     }
     const blockStart = this.lease ? this.lease.rangeId * TASK_ID_BLOCK : 0n;
+    const byPriority = new Map<number, { backlog: number; oldestTaskMs: number | null }>();
+    for (const sub of this.subqueues) if (sub.backlog > 0) byPriority.set(sub.priority, { backlog: sub.backlog, oldestTaskMs: sub.oldestCreatedMs });
+    const oldest = this.subqueues.map((sub) => sub.oldestCreatedMs).filter((ms) => ms !== null);
+    const defaultLevel = this.subqueues[DEFAULT_PRIORITY_KEY - 1];
     return {
       backlogCountHint: this.backlogCountHint(),
-      oldestTaskMs: this.buffer.length > 0 ? Math.min(...this.buffer.map((t) => t.createdAtMs)) : null,
-      readLevel: this.tracker?.readLevel ?? 0n,
-      ackLevel: this.tracker?.ackLevel ?? 0n,
+      oldestTaskMs: oldest.length > 0 ? Math.min(...oldest) : null,
+      byPriority,
+      readLevel: defaultLevel?.readLevel?.taskId ?? 0n,
+      ackLevel: defaultLevel?.ackLevel?.taskId ?? 0n,
       taskIdBlock: { startId: blockStart, endId: this.lease ? blockStart + TASK_ID_BLOCK - 1n : 0n },
     };
   }
@@ -260,11 +260,7 @@ export class TaskQueueManager {
   async tick(): Promise<void> {
     this.queries = this.queries.filter((q) => !q.settled);
     const now = this.clock();
-    this.buffer = this.buffer.filter((t) => {
-      if (!isExpired(t, now)) return true;
-      this.taskDone(t, 'expired');
-      return false;
-    });
+    for (const sub of this.subqueues) for (const t of sub.takeWhere((t) => isExpired(t, now))) this.taskDone(t, 'expired');
     this.prunePollers();
     if (this.persistent) {
       if (!this.lease) this.ensureLeaseInBackground();
@@ -286,9 +282,8 @@ export class TaskQueueManager {
       await this.ensureLease();
       await this.reading;
     }
-    const taken = this.buffer.filter((t) => t.movable && t.id !== null);
+    const taken = this.subqueues.flatMap((sub) => sub.takeWhere((t) => t.movable && t.level !== null));
     if (taken.length === 0) return 0;
-    this.buffer = this.buffer.filter((t) => !taken.includes(t));
     let moved = 0;
     for (const task of taken) {
       try {
@@ -297,7 +292,7 @@ export class TaskQueueManager {
         moved++;
       } catch (err) {
         this.log.warn({ err, workflowId: task.req.workflowId }, 'moving a task to its new version failed; it stays');
-        this.buffer.unshift(task);
+        this.subqueueOf(task).putBack(task);
       }
     }
     this.pump();
@@ -310,7 +305,7 @@ export class TaskQueueManager {
       this.waiting.length === 0 &&
       this.inflight.size === 0 &&
       this.queries.length === 0 &&
-      this.writes.pending === 0 &&
+      this.io.pending === 0 &&
       this.reading === null &&
       this.leasing === null &&
       this.clock() - this.lastActiveMs >= this.config.idleQueueTimeoutMs
@@ -343,8 +338,9 @@ export class TaskQueueManager {
   private async addTask(req: AddTaskRequest): Promise<'sync' | 'backlog'> {
     const now = this.clock();
     const task: BufferedTask = {
-      id: null,
       req,
+      subqueue: priorityLevel(req.priority),
+      level: null,
       createdAtMs: now,
       expiryTimeMs: req.scheduleToStartTimeoutMs > 0 ? now + req.scheduleToStartTimeoutMs : 0,
       attempts: 0,
@@ -387,16 +383,17 @@ export class TaskQueueManager {
     if (this.persistent) {
       await this.persist(task);
     } else {
-      if (task.attempts > 0) this.buffer.unshift(task);
-      else this.buffer.push(task);
+      const sub = this.subqueueOf(task);
+      sub.place(task, ++this.nextSeq);
+      sub.written(task, true);
       this.pump();
     }
   }
 
-  /** Only when nothing older waits, so the backlog keeps its order. */
+  /** Only when no task waits, in memory or in the store: a task queued earlier, or of a higher priority, goes first. */
   private canSyncMatch(): boolean {
-    if (this.waiting.length === 0 || this.buffer.length > 0) return false;
-    return !this.persistent || (this.reading === null && this.tracker!.readLevel >= this.maxReadLevel);
+    if (this.waiting.length === 0 || this.reading !== null) return false;
+    return this.subqueues.every((sub) => sub.empty);
   }
 
   /** Resolves once the task is written (taskWrites: with the tasks added while a write was in flight). */
@@ -406,7 +403,7 @@ export class TaskQueueManager {
 
   private async writeTasks(tasks: BufferedTask[]): Promise<void> {
     try {
-      await this.writes.run(async () => {
+      await this.io.run(async () => {
         try {
           await this.writeTasksLocked(tasks);
         } catch (err) {
@@ -424,31 +421,26 @@ export class TaskQueueManager {
     }
   }
 
+  /** Under the io lock. Each subqueue keeps its tasks in memory when they belong there, else the reader brings them back. */
   private async writeTasksLocked(tasks: BufferedTask[]): Promise<void> {
     if (this.nextSeq + BigInt(tasks.length) > TASK_ID_BLOCK) await this.leaseLocked();
     const { rangeId } = this.lease!;
-    const ids = tasks.map(() => rangeId * TASK_ID_BLOCK + this.nextSeq++);
-    await this.store.createTasks(
-      this.key,
-      rangeId,
-      tasks.map((task, i) => ({ taskId: ids[i]!, expiryTimeMs: task.expiryTimeMs, data: JSON.stringify(storedTask(task)) })),
-    );
-    tasks.forEach((task, i) => {
-      const taskId = ids[i]!;
-      task.id = taskId;
-      // Still under the write lock, so maxReadLevel only grows. When the reader has read
-      // everything before this task, hand it over directly instead of reading it back.
-      const caughtUp =
-        this.reading === null && this.tracker!.readLevel >= this.maxReadLevel && this.buffer.length < this.config.backlogBatchSize;
-      this.maxReadLevel = taskId;
-      if (caughtUp) {
-        this.tracker!.loaded(taskId);
-        this.buffer.push(task);
-        this.pump();
-      } else {
-        this.kickReader();
-      }
+    const placed = tasks.map((task) => {
+      const sub = this.subqueueOf(task);
+      return { task, sub, level: sub.place(task, rangeId * TASK_ID_BLOCK + this.nextSeq++) };
     });
+    let written = false;
+    try {
+      await this.store.createTasks(
+        this.key,
+        rangeId,
+        placed.map(({ task, sub, level }) => ({ subqueue: sub.priority, ...level, expiryTimeMs: task.expiryTimeMs, data: JSON.stringify(storedTask(task)) })),
+      );
+      written = true;
+    } finally {
+      for (const { task, sub } of placed) sub.written(task, written);
+    }
+    this.pump();
   }
 
   // ---- leasing
@@ -470,31 +462,44 @@ export class TaskQueueManager {
 
   private async acquireLease(): Promise<void> {
     await this.predecessor;
-    await this.writes.run(() => this.leaseLocked());
+    await this.io.run(() => this.leaseLocked());
   }
 
-  /** Takes (or takes back) the queue: a new rangeId, so a block of ids above every earlier one. */
+  /**
+   * Takes (or takes back) the queue: a new rangeId, so a block of ids above every earlier one.
+   * Taken back, every subqueue reads its backlog again: another owner may have written meanwhile,
+   * at levels below what this one read.
+   */
   private async leaseLocked(): Promise<void> {
     const info = await this.store.leaseTaskQueue(this.key);
     const previous = this.lease;
     this.lease = info;
     this.nextSeq = 0n;
-    if (!this.tracker) {
-      this.tracker = new AckLevelTracker(info.ackLevel);
-      this.persistedAckLevel = info.ackLevel;
+    if (previous) {
+      for (const sub of this.subqueues) sub.reread();
+    } else {
+      this.subqueues = this.newSubqueues((level) => info.ackLevels[level] ?? ZERO_LEVEL);
+      this.persistedAckLevels = info.ackLevels;
     }
-    // Everything below the new block may exist, including what another owner wrote meanwhile.
-    const belowBlock = info.rangeId * TASK_ID_BLOCK - 1n;
-    if (belowBlock > this.maxReadLevel) this.maxReadLevel = belowBlock;
-    this.log.info({ rangeId: info.rangeId.toString(), ackLevel: info.ackLevel.toString(), previous: previous?.rangeId.toString() }, 'task queue leased');
+    this.log.info({ rangeId: info.rangeId.toString(), previous: previous?.rangeId.toString() }, 'task queue leased');
     this.kickReader();
+  }
+
+  /** One subqueue per priority level, starting from `ackLevel` (null: in memory only). */
+  private newSubqueues(ackLevel: (level: number) => TaskLevel | null): Subqueue[] {
+    const limits = { batchSize: this.config.backlogBatchSize, fairnessKeys: this.config.fairnessKeysTracked };
+    return Array.from({ length: PRIORITY_LEVELS }, (_, i) => new Subqueue(i + 1, ackLevel(i + 1), limits));
+  }
+
+  private subqueueOf(task: BufferedTask): Subqueue {
+    return this.subqueues[task.subqueue - 1]!;
   }
 
   // ---- reading the backlog
 
   private kickReader(): void {
     if (this.reading || this.closed || !this.lease) return;
-    if (this.buffer.length >= this.config.backlogBatchSize || this.tracker!.readLevel >= this.maxReadLevel) return;
+    if (!this.subqueues.some((sub) => sub.room > 0)) return;
     this.reading = this.readBacklog().then((ok) => {
       this.reading = null;
       // A pump that ran while this read was finishing skipped its kick; a failed read waits for the tick.
@@ -502,29 +507,28 @@ export class TaskQueueManager {
     });
   }
 
+  /** Fills the subqueues that have room from the store, the highest priority first. */
   private async readBacklog(): Promise<boolean> {
-    const tracker = this.tracker!;
     try {
-      while (!this.closed && this.buffer.length < this.config.backlogBatchSize && tracker.readLevel < this.maxReadLevel) {
-        const upTo = this.maxReadLevel;
-        const limit = this.config.backlogBatchSize - this.buffer.length;
-        const rows = await this.store.getTasks(this.key, tracker.readLevel, upTo, limit);
-        const now = this.clock();
-        for (const row of rows) {
-          tracker.loaded(row.taskId);
-          const task = this.decode(row);
-          if (!task) {
-            tracker.finish(row.taskId);
-          } else if (isExpired(task, now)) {
-            this.taskDone(task, 'expired');
-          } else {
-            this.buffer.push(task);
-          }
-        }
-        if (rows.length < limit) tracker.readUpTo(upTo);
+      for (;;) {
+        const sub = this.subqueues.find((q) => q.room > 0);
+        if (!sub || this.closed) return true;
+        await this.io.run(async () => {
+          const limit = sub.room;
+          if (limit === 0) return;
+          const rows = await this.store.getTasks(this.key, sub.priority, sub.readLevel!, limit);
+          const now = this.clock();
+          sub.loaded(rows, rows.length < limit, (row) => {
+            const task = this.decode(row);
+            if (task && isExpired(task, now)) {
+              this.metrics.tasksDropped.inc({ ...this.labels, reason: 'expired' });
+              return null;
+            }
+            return task;
+          });
+        });
         this.pump();
       }
-      return true;
     } catch (err) {
       this.log.warn({ err }, 'reading task queue backlog failed; retrying on the next tick');
       return false;
@@ -535,7 +539,6 @@ export class TaskQueueManager {
     try {
       const s = JSON.parse(row.data) as StoredTask;
       return {
-        id: row.taskId,
         req: {
           taskQueue: this.ref,
           workflowId: s.workflowId,
@@ -543,7 +546,10 @@ export class TaskQueueManager {
           scheduledEventId: s.scheduledEventId,
           scheduleToStartTimeoutMs: s.scheduleToStartTimeoutMs,
           ...(s.pinnedVersion ? { pinnedVersion: s.pinnedVersion } : {}),
+          ...(s.priority ? { priority: s.priority } : {}),
         },
+        subqueue: row.subqueue,
+        level: { pass: row.pass, taskId: row.taskId },
         createdAtMs: s.createdAtMs,
         expiryTimeMs: row.expiryTimeMs,
         attempts: 0,
@@ -556,13 +562,19 @@ export class TaskQueueManager {
     }
   }
 
+  /** Persists the subqueues' ack levels when one moved, then deletes the tasks at or below them. */
   private async flushAckLevel(): Promise<void> {
-    if (!this.lease || !this.tracker) return;
-    const ackLevel = this.tracker.ackLevel;
-    if (ackLevel <= this.persistedAckLevel) return;
-    await this.writes.run(async () => {
-      const write = () =>
-        this.store.updateTaskQueue({ key: this.key, rangeId: this.lease!.rangeId, ackLevel, updatedAtMs: this.clock() });
+    if (!this.lease) return;
+    const ackLevels: TaskQueueInfo['ackLevels'] = {};
+    const moved: number[] = [];
+    for (const sub of this.subqueues) {
+      const level = sub.ackLevel!;
+      if (compareLevels(level, ZERO_LEVEL) > 0) ackLevels[sub.priority] = level;
+      if (compareLevels(level, this.persistedAckLevels[sub.priority] ?? ZERO_LEVEL) > 0) moved.push(sub.priority);
+    }
+    if (moved.length === 0) return;
+    await this.io.run(async () => {
+      const write = () => this.store.updateTaskQueue({ key: this.key, rangeId: this.lease!.rangeId, ackLevels, updatedAtMs: this.clock() });
       try {
         await write();
       } catch (err) {
@@ -572,8 +584,8 @@ export class TaskQueueManager {
         await this.leaseLocked();
         await write();
       }
-      this.persistedAckLevel = ackLevel;
-      await this.store.deleteTasks(this.key, ackLevel);
+      this.persistedAckLevels = ackLevels;
+      for (const subqueue of moved) await this.store.deleteTasks(this.key, subqueue, ackLevels[subqueue]!);
     });
   }
 
@@ -602,21 +614,14 @@ export class TaskQueueManager {
     return undefined;
   }
 
-  /** The oldest task not backing off; expired ones met on the way are dropped. */
+  /** The first task not backing off of the highest priority that has one; expired ones met on the way are dropped. */
   private nextReadyTask(): BufferedTask | undefined {
     const now = this.clock();
     let retryAtMs = Infinity;
-    for (let i = 0; i < this.buffer.length; i++) {
-      const task = this.buffer[i];
-      if (isExpired(task, now)) {
-        this.buffer.splice(i--, 1);
-        this.taskDone(task, 'expired');
-      } else if (task.notBeforeMs <= now) {
-        this.buffer.splice(i, 1);
-        return task;
-      } else if (task.notBeforeMs < retryAtMs) {
-        retryAtMs = task.notBeforeMs;
-      }
+    for (const sub of this.subqueues) {
+      const found = sub.next(now, (t) => this.taskDone(t, 'expired'));
+      if ('task' in found) return found.task;
+      retryAtMs = Math.min(retryAtMs, found.retryAtMs);
     }
     if (retryAtMs < Infinity) this.pumpAt(retryAtMs);
     return undefined;
@@ -636,9 +641,9 @@ export class TaskQueueManager {
   private async dispatchTask(poller: Poller, task: BufferedTask): Promise<void> {
     const outcome = await this.start(poller, task);
     if (outcome === 'failed') {
-      // Back to the front: it keeps its place in line once its backoff has passed.
+      // Back in its place in line, taken again once its backoff has passed.
       this.backOff(task);
-      this.buffer.unshift(task);
+      this.subqueueOf(task).putBack(task);
     } else {
       this.taskDone(task, outcome === 'stale' ? 'stale' : null);
     }
@@ -705,18 +710,15 @@ export class TaskQueueManager {
   }
 
   private taskDone(task: BufferedTask, dropped: 'stale' | 'expired' | 'rerouted' | null): void {
-    if (task.id !== null) this.tracker!.finish(task.id);
+    this.subqueueOf(task).finish(task);
     if (dropped) this.metrics.tasksDropped.inc({ ...this.labels, reason: dropped });
   }
 
   // ---- bookkeeping
 
+  /** Tasks in memory, and those this owner knows it left in the store; an older backlog counts once read. */
   private backlogCountHint(): number {
-    if (!this.persistent || !this.lease || !this.tracker) return this.buffer.length;
-    // Ids of this lease's block that were written and not read yet; an older backlog not yet
-    // read is not counted until it is.
-    const unreadFrom = maxBigint(this.tracker.readLevel, this.lease.rangeId * TASK_ID_BLOCK - 1n);
-    return this.buffer.length + Number(maxBigint(0n, this.maxReadLevel - unreadFrom));
+    return this.subqueues.reduce((n, sub) => n + sub.backlog, 0);
   }
 
   private recordPoller(req: PollRequest): void {
@@ -748,12 +750,4 @@ export class TaskQueueManager {
     p.then(forget, forget);
     return p;
   }
-}
-
-function isExpired(task: BufferedTask, now: number): boolean {
-  return task.expiryTimeMs > 0 && task.expiryTimeMs <= now;
-}
-
-function maxBigint(a: bigint, b: bigint): bigint {
-  return a > b ? a : b;
 }

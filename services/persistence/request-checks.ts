@@ -42,3 +42,8 @@ function checkAppend(append: HistoryAppend, run: ExecutionRecord, what: string):
     if (e.eventId !== first! + i) throw new TypeError(`${what}: events must be contiguous, got ${e.eventId} at position ${i} after ${first}`);
   });
 }
+
+/** A task queue's subqueue: the stores order by it, so a negative or fractional one is a bug. */
+export function checkSubqueue(subqueue: number, what: string): void {
+  if (!Number.isInteger(subqueue) || subqueue < 0) throw new TypeError(`${what}: subqueue must be a non-negative integer, got ${subqueue}`);
+}

@@ -14,6 +14,7 @@ import type {
   ReadHistoryRequest,
   ShardInfo,
   TaskCategory,
+  TaskLevel,
   TaskQueueInfo,
   TaskQueueKey,
   TaskRangeRequest,
@@ -106,14 +107,14 @@ export interface VisibilityStore {
 export interface TaskQueueStore {
   /** Creates the queue (rangeId 1) or bumps its rangeId by one; the caller owns the queue from then. */
   leaseTaskQueue(key: TaskQueueKey): Promise<TaskQueueInfo>;
-  /** Writes ack level if rangeId still matches, else ConditionFailedError. */
+  /** Writes the ack levels (all of them) if rangeId still matches, else ConditionFailedError. */
   updateTaskQueue(info: TaskQueueInfo): Promise<void>;
   /** Inserts tasks if the queue's rangeId still is rangeId, else ConditionFailedError. */
   createTasks(key: TaskQueueKey, rangeId: Int64, tasks: QueuedTask[]): Promise<void>;
-  /** Tasks with afterTaskId < taskId <= maxTaskId in order, at most limit. */
-  getTasks(key: TaskQueueKey, afterTaskId: Int64, maxTaskId: Int64, limit: number): Promise<QueuedTask[]>;
-  /** Deletes tasks with taskId <= upToTaskId. */
-  deleteTasks(key: TaskQueueKey, upToTaskId: Int64): Promise<void>;
+  /** The subqueue's tasks above `after` in (pass, taskId) order, at most limit. */
+  getTasks(key: TaskQueueKey, subqueue: number, after: TaskLevel, limit: number): Promise<QueuedTask[]>;
+  /** Deletes the subqueue's tasks at or below `upTo`. */
+  deleteTasks(key: TaskQueueKey, subqueue: number, upTo: TaskLevel): Promise<void>;
 }
 
 export interface Persistence {

@@ -264,16 +264,28 @@ export interface TaskQueueKey {
   type: number;
 }
 
+/**
+ * A task's place in its subqueue: tasks are read in (pass, taskId) order. Matching gives the
+ * tasks of a busy fairness key growing passes, so the stored order is already the fair one.
+ */
+export interface TaskLevel {
+  pass: Int64;
+  taskId: Int64;
+}
+
 export interface TaskQueueInfo {
   key: TaskQueueKey;
   /** Bumped by every matching owner that loads the queue; task writes are conditional on it. */
   rangeId: Int64;
-  /** All tasks with id <= ackLevel are done. */
-  ackLevel: Int64;
+  /** Per subqueue, every task at or below the level is done; a subqueue not listed has none done. */
+  ackLevels: Record<number, TaskLevel>;
   updatedAtMs: number;
 }
 
 export interface QueuedTask {
+  /** Read and acked on its own (matching: one per priority level); a non-negative integer. */
+  subqueue: number;
+  pass: Int64;
   taskId: Int64;
   /** Tasks past this time are dropped by the reader; 0 never expires. */
   expiryTimeMs: number;

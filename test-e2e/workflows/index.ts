@@ -39,3 +39,4 @@ export * from './schedules.js';
 export * from './activity-operator.js';
 export * from './eager-activities.js';
 export * from './parity.js';
+export * from './priority.js';

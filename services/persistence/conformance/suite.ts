@@ -754,54 +754,74 @@ export function runPersistenceConformance(name: string, open: () => Promise<Pers
     describe('task queues', () => {
       const freshQueue = (type = 1): TaskQueueKey => ({ namespaceId: randomUUID(), name: uniq('tq'), type });
       const tid = (seq: number) => taskIdOf(BIG_RANGE_ID, seq);
-      const queued = (seq: number, expiryTimeMs = 0): QueuedTask => ({ taskId: tid(seq), expiryTimeMs, data: JSON.stringify({ seq }) });
+      const queued = (seq: number, opts: { subqueue?: number; pass?: Int64; expiryTimeMs?: number } = {}): QueuedTask => ({
+        subqueue: opts.subqueue ?? 3,
+        pass: opts.pass ?? 0n,
+        taskId: tid(seq),
+        expiryTimeMs: opts.expiryTimeMs ?? 0,
+        data: JSON.stringify({ seq }),
+      });
+      const START = { pass: 0n, taskId: 0n };
+      const seqs = (tasks: QueuedTask[]) => tasks.map((t) => (JSON.parse(t.data) as { seq: number }).seq);
 
-      test('leaseTaskQueue creates with rangeId 1, then bumps it and keeps the ack level', async () => {
+      test('leaseTaskQueue creates with rangeId 1, then bumps it and keeps the ack levels', async () => {
         const key = freshQueue();
         const first = await p.taskQueues.leaseTaskQueue(key);
         assert.deepEqual(first.key, key);
         assert.equal(first.rangeId, 1n);
-        assert.equal(first.ackLevel, 0n);
-        await p.taskQueues.updateTaskQueue({ ...first, ackLevel: tid(7), updatedAtMs: 5 });
+        assert.deepEqual(first.ackLevels, {});
+        const ackLevels = { 1: { pass: MAX_INT64 - 1n, taskId: tid(9) }, 3: { pass: 0n, taskId: tid(7) } };
+        await p.taskQueues.updateTaskQueue({ ...first, ackLevels, updatedAtMs: 5 });
         const second = await p.taskQueues.leaseTaskQueue(key);
         assert.equal(second.rangeId, 2n);
-        assert.equal(second.ackLevel, tid(7));
+        assert.deepEqual(second.ackLevels, ackLevels);
         assert.equal((await p.taskQueues.leaseTaskQueue({ ...key, type: 2 })).rangeId, 1n, 'the type is part of the key');
       });
 
-      test('updateTaskQueue with a stale rangeId throws ConditionFailedError and keeps the ack level', async () => {
+      test('updateTaskQueue with a stale rangeId throws ConditionFailedError and keeps the ack levels', async () => {
         const key = freshQueue();
         const stale = await p.taskQueues.leaseTaskQueue(key);
         const owner = await p.taskQueues.leaseTaskQueue(key);
-        await p.taskQueues.updateTaskQueue({ ...owner, ackLevel: tid(3) });
-        await assert.rejects(p.taskQueues.updateTaskQueue({ ...stale, ackLevel: tid(9) }), ConditionFailedError);
-        assert.equal((await p.taskQueues.leaseTaskQueue(key)).ackLevel, tid(3));
-        await assert.rejects(p.taskQueues.updateTaskQueue({ key: freshQueue(), rangeId: 1n, ackLevel: 0n, updatedAtMs: 1 }), ConditionFailedError, 'an unknown queue');
+        await p.taskQueues.updateTaskQueue({ ...owner, ackLevels: { 3: { pass: 10n, taskId: tid(3) } } });
+        await assert.rejects(p.taskQueues.updateTaskQueue({ ...stale, ackLevels: { 3: { pass: 20n, taskId: tid(9) } } }), ConditionFailedError);
+        assert.deepEqual((await p.taskQueues.leaseTaskQueue(key)).ackLevels, { 3: { pass: 10n, taskId: tid(3) } });
+        await assert.rejects(p.taskQueues.updateTaskQueue({ key: freshQueue(), rangeId: 1n, ackLevels: {}, updatedAtMs: 1 }), ConditionFailedError, 'an unknown queue');
       });
 
-      test('createTasks is conditional on rangeId; getTasks reads (after, max] in order, at most limit', async () => {
+      test('createTasks is conditional on rangeId; getTasks reads one subqueue above a level in (pass, taskId) order, at most limit', async () => {
         const key = freshQueue(2);
         const stale = await p.taskQueues.leaseTaskQueue(key);
         const owner = await p.taskQueues.leaseTaskQueue(key);
-        await p.taskQueues.createTasks(key, owner.rangeId, [queued(3), queued(1, 1_700_000_000_000), queued(2)]);
-        await assert.rejects(p.taskQueues.createTasks(key, stale.rangeId, [queued(4), queued(5)]), ConditionFailedError);
+        // Written in id order, stored in pass order: the fair order matching chose.
+        await p.taskQueues.createTasks(key, owner.rangeId, [
+          queued(1, { pass: 2000n }),
+          queued(2, { expiryTimeMs: 1_700_000_000_000 }),
+          queued(3, { pass: 1000n }),
+          queued(4),
+          queued(5, { subqueue: 1, pass: 2n ** 62n }),
+        ]);
+        await assert.rejects(p.taskQueues.createTasks(key, stale.rangeId, [queued(6), queued(7)]), ConditionFailedError);
         await assert.rejects(p.taskQueues.createTasks(freshQueue(), 1n, [queued(1)]), ConditionFailedError, 'an unknown queue');
+        await assert.rejects(p.taskQueues.createTasks(key, owner.rangeId, [queued(8, { subqueue: -1 })]), TypeError);
 
-        const all = await p.taskQueues.getTasks(key, 0n, MAX_INT64, 100);
-        assert.deepEqual(all, [queued(1, 1_700_000_000_000), queued(2), queued(3)]);
-        assert.deepEqual((await p.taskQueues.getTasks(key, tid(1), tid(2), 100)).map((t) => t.taskId), [tid(2)]);
-        assert.deepEqual((await p.taskQueues.getTasks(key, 0n, MAX_INT64, 2)).map((t) => t.taskId), [tid(1), tid(2)]);
-        assert.deepEqual(await p.taskQueues.getTasks({ ...key, type: 1 }, 0n, MAX_INT64, 100), [], 'the type is part of the key');
+        const all = await p.taskQueues.getTasks(key, 3, START, 100);
+        assert.deepEqual(all, [queued(2, { expiryTimeMs: 1_700_000_000_000 }), queued(4), queued(3, { pass: 1000n }), queued(1, { pass: 2000n })]);
+        assert.deepEqual(seqs(await p.taskQueues.getTasks(key, 3, { pass: 0n, taskId: tid(2) }, 100)), [4, 3, 1]);
+        assert.deepEqual(seqs(await p.taskQueues.getTasks(key, 3, { pass: 0n, taskId: MAX_INT64 }, 100)), [3, 1], 'a higher pass comes after every id of a lower one');
+        assert.deepEqual(seqs(await p.taskQueues.getTasks(key, 3, START, 2)), [2, 4]);
+        assert.deepEqual(await p.taskQueues.getTasks(key, 1, START, 100), [queued(5, { subqueue: 1, pass: 2n ** 62n })], 'subqueues are apart');
+        assert.deepEqual(await p.taskQueues.getTasks({ ...key, type: 1 }, 3, START, 100), [], 'the type is part of the key');
       });
 
-      test('deleteTasks removes tasks up to and including the bound', async () => {
+      test('deleteTasks removes the tasks of one subqueue up to and including the level', async () => {
         const key = freshQueue();
         const owner = await p.taskQueues.leaseTaskQueue(key);
-        await p.taskQueues.createTasks(key, owner.rangeId, [queued(1), queued(2), queued(3), queued(4)]);
-        await p.taskQueues.deleteTasks(key, tid(2));
-        assert.deepEqual((await p.taskQueues.getTasks(key, 0n, MAX_INT64, 100)).map((t) => t.taskId), [tid(3), tid(4)]);
-        await p.taskQueues.deleteTasks(key, MAX_INT64);
-        assert.deepEqual(await p.taskQueues.getTasks(key, 0n, MAX_INT64, 100), []);
+        await p.taskQueues.createTasks(key, owner.rangeId, [queued(1), queued(2, { pass: 5n }), queued(3), queued(4, { pass: 5n }), queued(5, { subqueue: 2 })]);
+        await p.taskQueues.deleteTasks(key, 3, { pass: 5n, taskId: tid(2) });
+        assert.deepEqual(seqs(await p.taskQueues.getTasks(key, 3, START, 100)), [4]);
+        assert.deepEqual(seqs(await p.taskQueues.getTasks(key, 2, START, 100)), [5], 'other subqueues keep theirs');
+        await p.taskQueues.deleteTasks(key, 3, { pass: MAX_INT64, taskId: MAX_INT64 });
+        assert.deepEqual(await p.taskQueues.getTasks(key, 3, START, 100), []);
       });
     });
   });

@@ -1,6 +1,7 @@
 // Versioned schema. A migration is applied once, in order, inside one IMMEDIATE transaction,
 // so two processes opening the same file never both apply it.
 import type Database from 'better-sqlite3';
+import { LEGACY_SUBQUEUE } from '../task-levels.js';
 
 export interface Migration {
   version: number;
@@ -297,6 +298,34 @@ export const MIGRATIONS: readonly Migration[] = [
         message TEXT NOT NULL
       ) STRICT;
       CREATE INDEX auth_audit_by_time ON auth_audit (at_ms DESC);
+    `,
+  },
+  {
+    version: 8,
+    name: 'task queue subqueues',
+    // Matching's priority levels and fairness: a queue's tasks are read per subqueue in (pass,
+    // task_id) order, and each subqueue has its own ack level. Existing tasks keep their ids in the
+    // default level at pass 0, which is where the old ack level now applies.
+    sql: `
+      CREATE TABLE task_queue_tasks_v8 (
+        namespace_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        type INTEGER NOT NULL,
+        subqueue INTEGER NOT NULL,
+        pass INTEGER NOT NULL,
+        task_id INTEGER NOT NULL,
+        expiry_time_ms INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (namespace_id, name, type, subqueue, pass, task_id)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO task_queue_tasks_v8
+        SELECT namespace_id, name, type, ${LEGACY_SUBQUEUE}, 0, task_id, expiry_time_ms, data FROM task_queue_tasks;
+      DROP TABLE task_queue_tasks;
+      ALTER TABLE task_queue_tasks_v8 RENAME TO task_queue_tasks;
+      ALTER TABLE task_queues ADD COLUMN ack_levels TEXT NOT NULL DEFAULT '{}';
+      UPDATE task_queues SET ack_levels = json_object('${LEGACY_SUBQUEUE}', json_object('pass', '0', 'taskId', CAST(ack_level AS TEXT)))
+        WHERE ack_level > 0;
+      ALTER TABLE task_queues DROP COLUMN ack_level;
     `,
   },
 ];

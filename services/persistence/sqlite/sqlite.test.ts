@@ -12,6 +12,7 @@ import { runVisibilityConformance } from '../conformance/visibility-suite.js';
 import { ConditionFailedError, HistoryConflictError, ShardOwnershipLostError } from '../errors.js';
 import { openSqlitePersistence, SqlitePersistence } from './index.js';
 import { MIGRATIONS, migrate } from './schema.js';
+import { LEGACY_SUBQUEUE } from '../task-levels.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tandem-sqlite-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -43,7 +44,7 @@ await p.executions.createWorkflowExecution({
 });
 const queue = { namespaceId: 'ns', name: 'tq', type: 1 };
 const lease = await p.taskQueues.leaseTaskQueue(queue);
-await p.taskQueues.createTasks(queue, lease.rangeId, [{ taskId, expiryTimeMs: 0, data: '{}' }]);
+await p.taskQueues.createTasks(queue, lease.rangeId, [{ subqueue: 3, pass: 0n, taskId, expiryTimeMs: 0, data: '{}' }]);
 process.kill(process.pid, 'SIGKILL');
 `;
 
@@ -62,7 +63,7 @@ test('committed writes survive a killed process, and the file reopens', async ()
       assert.equal(events[0]?.taskId, TASK_ID);
       const tasks = await p.executions.getHistoryTasks({ shardId: 1, category: 'transfer', afterTaskId: 0n, maxTaskId: TASK_ID, limit: 10 });
       assert.equal(tasks[0]?.taskId, TASK_ID);
-      const queued = await p.taskQueues.getTasks({ namespaceId: 'ns', name: 'tq', type: 1 }, 0n, TASK_ID, 10);
+      const queued = await p.taskQueues.getTasks({ namespaceId: 'ns', name: 'tq', type: 1 }, 3, { pass: 0n, taskId: 0n }, 10);
       assert.equal(queued[0]?.taskId, TASK_ID);
       await assert.rejects(p.shards.updateShard({ shardId: 1, rangeId: 2n, owner: 'b', ackLevels: {}, updatedAtMs: 2 }, 1n), ShardOwnershipLostError);
     } finally {
@@ -125,6 +126,8 @@ test('migration 2 moves version-1 history rows into the tree of their run', asyn
     INSERT INTO history_events VALUES (1, 'ns', 'wf', 'run', 'run', 1, 1, ${TASK_ID}, x'09'), (1, 'ns', 'wf', 'run', 'run', 2, 1, ${TASK_ID}, x'0a');
   `);
   assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 2)), [2]);
+  // Today's store reads the file once every later migration ran too.
+  migrate(db);
   const p = new SqlitePersistence(db);
   try {
     const rec = await p.executions.getWorkflowExecution(1, KEY);
@@ -161,12 +164,38 @@ test('migration 6 keeps visibility rows: each its own root, no parent, a duratio
   migrate(db, MIGRATIONS.slice(0, 5));
   db.exec(`INSERT INTO visibility VALUES ('ns', 'run', 'wf', 'T', 'tq', 2, 1000, 1500, 4000, 7, '{}')`);
   assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 6)), [6]);
+  migrate(db);
   const p = new SqlitePersistence(db);
   try {
     const { records } = await p.visibility.listVisibility({ namespaceId: 'ns', query: {}, pageSize: 10 });
     assert.deepEqual(records.map(({ executionDurationMs, parentWorkflowId, rootWorkflowId, rootRunId, searchAttributes }) => ({ executionDurationMs, parentWorkflowId, rootWorkflowId, rootRunId, searchAttributes })), [
       { executionDurationMs: 2500, parentWorkflowId: null, rootWorkflowId: 'wf', rootRunId: 'run', searchAttributes: {} },
     ]);
+  } finally {
+    await p.close();
+  }
+});
+
+test('migration 8 keeps a queue\'s unacked tasks and ack level in the default subqueue at pass 0', async () => {
+  const db = new Database(':memory:');
+  db.defaultSafeIntegers(true);
+  migrate(db, MIGRATIONS.slice(0, 7));
+  db.exec(`
+    INSERT INTO task_queues VALUES ('ns', 'tq', 1, 4, ${TASK_ID}, 1), ('ns', 'fresh', 2, 1, 0, 1);
+    INSERT INTO task_queue_tasks VALUES ('ns', 'tq', 1, ${TASK_ID + 1n}, 0, '{"seq":1}'), ('ns', 'tq', 1, ${TASK_ID + 2n}, 9, '{"seq":2}');
+  `);
+  assert.deepEqual(migrate(db, MIGRATIONS.slice(0, 8)), [8]);
+  migrate(db);
+  const p = new SqlitePersistence(db);
+  try {
+    const lease = await p.taskQueues.leaseTaskQueue({ namespaceId: 'ns', name: 'tq', type: 1 });
+    assert.equal(lease.rangeId, 5n);
+    assert.deepEqual(lease.ackLevels, { [LEGACY_SUBQUEUE]: { pass: 0n, taskId: TASK_ID } });
+    assert.deepEqual(await p.taskQueues.getTasks(lease.key, LEGACY_SUBQUEUE, lease.ackLevels[LEGACY_SUBQUEUE]!, 10), [
+      { subqueue: LEGACY_SUBQUEUE, pass: 0n, taskId: TASK_ID + 1n, expiryTimeMs: 0, data: '{"seq":1}' },
+      { subqueue: LEGACY_SUBQUEUE, pass: 0n, taskId: TASK_ID + 2n, expiryTimeMs: 9, data: '{"seq":2}' },
+    ]);
+    assert.deepEqual((await p.taskQueues.leaseTaskQueue({ namespaceId: 'ns', name: 'fresh', type: 2 })).ackLevels, {}, 'nothing acked: no level');
   } finally {
     await p.close();
   }

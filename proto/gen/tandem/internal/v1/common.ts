@@ -32,7 +32,21 @@ export interface Task {
    * Set when the workflow is pinned to a worker deployment version: the task goes to that
    * version's pollers whatever the task queue's current version is.
    */
-  pinnedVersion?: DeploymentVersion | undefined;
+  pinnedVersion?:
+    | DeploymentVersion
+    | undefined;
+  /**
+   * The run's priority merged with the activity's own (unset: the defaults): what matching orders
+   * the task queue by.
+   */
+  priority?: Priority | undefined;
+}
+
+/** temporal.api.common.v1.Priority. */
+export interface Priority {
+  priorityKey: number;
+  fairnessKey: string;
+  fairnessWeight: number;
 }
 
 /** temporal.api.deployment.v1.WorkerDeploymentVersion. */
@@ -179,6 +193,7 @@ function createBaseTask(): Task {
     scheduledEventId: 0n,
     scheduleToStartTimeoutMs: 0n,
     pinnedVersion: undefined,
+    priority: undefined,
   };
 }
 
@@ -207,6 +222,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.pinnedVersion !== undefined) {
       DeploymentVersion.encode(message.pinnedVersion, writer.uint32(50).fork()).join();
+    }
+    if (message.priority !== undefined) {
+      Priority.encode(message.priority, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -272,6 +290,14 @@ export const Task: MessageFns<Task> = {
             message.pinnedVersion = DeploymentVersion.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.priority = Priority.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -304,6 +330,88 @@ export const Task: MessageFns<Task> = {
     message.pinnedVersion = (object.pinnedVersion !== undefined && object.pinnedVersion !== null)
       ? DeploymentVersion.fromPartial(object.pinnedVersion)
       : undefined;
+    message.priority = (object.priority !== undefined && object.priority !== null)
+      ? Priority.fromPartial(object.priority)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePriority(): Priority {
+  return { priorityKey: 0, fairnessKey: "", fairnessWeight: 0 };
+}
+
+export const Priority: MessageFns<Priority> = {
+  encode(message: Priority, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.priorityKey !== 0) {
+      writer.uint32(8).int32(message.priorityKey);
+    }
+    if (message.fairnessKey !== "") {
+      writer.uint32(18).string(message.fairnessKey);
+    }
+    if (message.fairnessWeight !== 0) {
+      writer.uint32(29).float(message.fairnessWeight);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Priority {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePriority();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.priorityKey = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.fairnessKey = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 29) {
+              break;
+            }
+
+            message.fairnessWeight = reader.float();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<Priority>): Priority {
+    return Priority.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Priority>): Priority {
+    const message = createBasePriority();
+    message.priorityKey = object.priorityKey ?? 0;
+    message.fairnessKey = object.fairnessKey ?? "";
+    message.fairnessWeight = object.fairnessWeight ?? 0;
     return message;
   },
 };
