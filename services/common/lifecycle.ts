@@ -31,6 +31,12 @@ export class ServiceGroup implements Service {
   }
 }
 
+/**
+ * The reason to pass to abort() on hot paths (every long poll ends with one): without a reason
+ * abort() builds a DOMException and captures its stack. Nothing here reads a signal's reason.
+ */
+export const ENDED: unknown = Object.freeze({ name: 'AbortError', message: 'ended' });
+
 /** Resolves after ms, or at once when the signal aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

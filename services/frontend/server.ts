@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { bindServer, newStopController, stopGracefully } from '../common/grpc-server.js';
 import { peersOnly, serverCredentials, type TlsFiles } from '../common/tls.js';
-import type { Service } from '../common/lifecycle.js';
+import { ENDED, type Service } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { apiError } from '../common/errors.js';
 import { counter, histogram, type Registry } from '../common/metrics.js';
@@ -192,7 +192,7 @@ export class FrontendService implements Service {
   /** Fires a margin before the deadline, after capMs, when the client goes away, or on stop(). */
   private longPollSignal(call: grpc.ServerUnaryCall<unknown, unknown>, capMs: number, cleanups: (() => void)[]): AbortSignal {
     const controller = new AbortController();
-    const abort = () => controller.abort();
+    const abort = () => controller.abort(ENDED);
     const deadline = call.getDeadline();
     const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
     const budget = Math.min(capMs, deadlineMs - Date.now() - this.config.longPollMarginMs);

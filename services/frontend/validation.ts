@@ -93,6 +93,29 @@ function isRelevant(type: PbType): boolean {
   return found;
 }
 
+type PbField = PbType['fieldsArray'][number];
+
+/** Per type, the fields the walk visits and their types: resolved once, not on every request. */
+const walked = new Map<string, { field: PbField; type: PbType }[]>();
+
+function fieldsToWalk(type: PbType): { field: PbField; type: PbType }[] {
+  let fields = walked.get(type.fullName);
+  if (!fields) {
+    fields = [];
+    for (const field of type.fieldsArray) {
+      const t = messageType(field);
+      if (t && isRelevant(t)) fields.push({ field, type: t });
+    }
+    walked.set(type.fullName, fields);
+  }
+  return fields;
+}
+
+function values(field: PbField, value: unknown): unknown[] {
+  if (field.map) return Object.values(value as Record<string, unknown>);
+  return field.repeated ? (value as unknown[]) : [value];
+}
+
 function fieldValues(field: PbType['fieldsArray'][number], value: unknown, path: string): [unknown, string][] {
   if (field.map) return Object.entries(value as Record<string, unknown>).map(([k, v]) => [v, `${path}[${JSON.stringify(k)}]`]);
   if (field.repeated) return (value as unknown[]).map((v, i) => [v, `${path}[${i}]`]);
@@ -113,17 +136,14 @@ function checkDuration(d: { seconds?: Long | number | null; nanos?: number | nul
  */
 export function checkPayloadsAndDurations(type: PbType, msg: object, limits: Limits, path = ''): void {
   if (type.fullName === DURATION) return checkDuration(msg, path);
-  for (const field of type.fieldsArray) {
+  for (const { field, type: t } of fieldsToWalk(type)) {
     const value = (msg as Record<string, unknown>)[field.name];
     if (value === null || value === undefined) continue;
-    const t = messageType(field);
-    if (!t || !isRelevant(t)) continue;
     const fieldPath = path ? `${path}.${field.name}` : field.name;
     if (t.fullName === PAYLOAD) {
+      const size = values(field, value).reduce((n: number, p) => n + payloadSize(p as PayloadLike), 0);
       // The set is named by the message that holds it: `input`, not `input.payloads`.
-      const setName = field.repeated || field.map ? path || field.name : fieldPath;
-      const size = fieldValues(field, value, fieldPath).reduce((n, [p]) => n + payloadSize(p as PayloadLike), 0);
-      if (size > limits.maxPayloadBytes) throw apiError('PAYLOAD_TOO_LARGE', setName, size, limits.maxPayloadBytes);
+      if (size > limits.maxPayloadBytes) throw apiError('PAYLOAD_TOO_LARGE', field.repeated || field.map ? path || field.name : fieldPath, size, limits.maxPayloadBytes);
       continue;
     }
     for (const [v, p] of fieldValues(field, value, fieldPath)) {

@@ -5,7 +5,6 @@
 // Sticky queues keep their tasks in memory only: when one is dropped, history's sticky
 // schedule-to-start timeout moves its tasks back to the normal queue.
 import type { Logger } from '../common/logger.js';
-import { sleep } from '../common/lifecycle.js';
 import { GroupCommit } from '../common/group-commit.js';
 import { Mutex } from '../common/mutex.js';
 import { apiError, isTandemError } from '../common/errors.js';
@@ -357,9 +356,10 @@ export class TaskQueueManager {
     const handOff = this.track(this.syncMatch(poller, task));
     // The start calls back into history. A caller that holds the workflow's lock while adding
     // would wait on itself forever: past the bound, the hand-off finishes on its own.
-    const bound = new AbortController();
-    const result = await Promise.race([handOff, sleep(this.config.syncMatchMaxWaitMs, bound.signal).then(() => null)]);
-    bound.abort();
+    // A plain timer, not sleep() with an AbortController: aborting one per hand-off built a DOMException each.
+    let bound: NodeJS.Timeout | undefined;
+    const result = await Promise.race([handOff, new Promise<null>((resolve) => (bound = setTimeout(resolve, this.config.syncMatchMaxWaitMs, null)))]);
+    clearTimeout(bound);
     if (result) return result;
     this.log.warn(
       { workflowId: req.workflowId, waitedMs: this.config.syncMatchMaxWaitMs },

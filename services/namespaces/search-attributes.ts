@@ -202,10 +202,11 @@ export function validateSearchAttributes(
   sa: commonv1.ISearchAttributes | null | undefined,
   merged?: commonv1.ISearchAttributes | null,
 ): void {
-  const fields = sa?.indexedFields ?? {};
-  const custom = customSearchAttributes(ns);
+  const fields = Object.entries(sa?.indexedFields ?? {});
+  // Most starts set none, and the custom ones are the namespace config's JSON, parsed each time.
+  const custom = fields.length > 0 ? customSearchAttributes(ns) : {};
   const limits = searchAttributeLimits;
-  for (const [name, p] of Object.entries(fields)) {
+  for (const [name, p] of fields) {
     const type = settableType(ns, custom, name);
     const size = p.data?.length ?? 0;
     if (size > limits.valueSizeBytes) {
@@ -229,9 +230,12 @@ export function validateSearchAttributes(
  * fits its type, is left out rather than failing the visibility task.
  */
 export function typedSearchAttributes(ns: Pick<NamespaceRecord, 'config'>, sa: commonv1.ISearchAttributes | null | undefined): Record<string, TypedValue> {
-  const types = searchAttributeTypes(ns);
+  const fields = Object.entries(sa?.indexedFields ?? {});
   const out: Record<string, TypedValue> = {};
-  for (const [name, p] of Object.entries(sa?.indexedFields ?? {})) {
+  // A record is written at every start and close, mostly without attributes: no config to parse then.
+  if (fields.length === 0) return out;
+  const types = searchAttributeTypes(ns);
+  for (const [name, p] of fields) {
     const type = types[name];
     if (!type) continue;
     try {

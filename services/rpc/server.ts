@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { bindInsecure, newStopController, stopGracefully } from '../common/grpc-server.js';
 import { HealthState, healthDefinition } from '../common/health.js';
-import type { Service } from '../common/lifecycle.js';
+import { ENDED, type Service } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { counter, histogram, type Registry } from '../common/metrics.js';
 import { MAX_MESSAGE_BYTES, methodName, type Definition, type RequestOf, type ResponseOf, type StreamCall } from './definition.js';
@@ -199,7 +199,7 @@ export class InternalGrpcServer<S extends Definition> implements Service {
         this.serve(labels, handler(req, AbortSignal.any([gaveUp.signal, this.stopping.signal])), callback);
       });
       const giveUp = () => {
-        gaveUp.abort();
+        gaveUp.abort(ENDED);
         if (!received) {
           received = true;
           callback({ code: grpc.status.INVALID_ARGUMENT, details: `${method}: the stream ended before its request` });
