@@ -1,6 +1,6 @@
 // Activities of the parity suite: failures of each kind a retry policy judges, and one that
-// outlasts its timeout.
-import { ApplicationFailure } from '@temporalio/activity';
+// outlasts its timeout, one that fails its first attempt only.
+import { ApplicationFailure, Context } from '@temporalio/activity';
 
 export type FailureKind = 'nonRetryable' | 'retryable' | 'fatalType';
 
@@ -17,4 +17,10 @@ export async function outlast(ms: number): Promise<void> {
 
 export async function echo(text: string): Promise<string> {
   return text;
+}
+
+export async function failsFirstAttempt(): Promise<string> {
+  const { attempt } = Context.current().info;
+  if (attempt === 1) throw ApplicationFailure.create({ message: 'the first attempt fails', type: 'FirstAttempt' });
+  return `attempt ${attempt}`;
 }

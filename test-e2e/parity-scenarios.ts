@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle, WorkflowStartOptions } from '@temporalio/client';
 import { toPayloads } from '@temporalio/common';
 import { enums, historyv1, protocolv1, updatev1, workflowservice as ws } from '../services/common/temporal.js';
+import { durationFromMs } from '../services/common/proto-time.js';
 import { eventually } from './harness.js';
 
 export interface ScenarioEnv {
@@ -102,6 +103,7 @@ async function outcomeOf(call: () => Promise<unknown>, toObject: (r: unknown) =>
   }
 }
 
+const describeResponse = (r: unknown) => ws.DescribeWorkflowExecutionResponse.toObject(r as never, asObject);
 const updateResponse = (r: unknown) => ws.UpdateWorkflowExecutionResponse.toObject(r as never, asObject);
 const pollUpdateResponse = (r: unknown) => ws.PollWorkflowExecutionUpdateResponse.toObject(r as never, asObject);
 const empty = () => ({});
@@ -127,7 +129,7 @@ async function firstTaskDone(client: Client, h: WorkflowHandle): Promise<void> {
   );
 }
 
-type StartOptions = Pick<WorkflowStartOptions, 'args' | 'retry' | 'workflowExecutionTimeout' | 'staticSummary' | 'staticDetails'>;
+type StartOptions = Pick<WorkflowStartOptions, 'args' | 'retry' | 'workflowExecutionTimeout' | 'staticSummary' | 'staticDetails' | 'priority'>;
 
 function start(env: ScenarioEnv, workflowType: string, opts: StartOptions = {}): Promise<WorkflowHandle> {
   return env.client.workflow.start(workflowType, { workflowId: `${workflowType}-${randomUUID()}`, taskQueue: env.taskQueue, args: [], ...opts });
@@ -138,6 +140,15 @@ async function runToClose(env: ScenarioEnv, workflowType: string, opts: StartOpt
   const h = await start(env, workflowType, opts);
   await h.result().catch(() => undefined);
   return { workflowId: h.workflowId, history: await historyOf(env.client, h), calls: {} };
+}
+
+/** The run's calls: what `pick` takes from describing it (`describe`) and its child, `<id>-child` (`describeChild`). */
+async function withDescribes(env: ScenarioEnv, run: ScenarioRun, pick: (d: ReturnType<typeof describeResponse>) => unknown): Promise<ScenarioRun> {
+  const { client } = env;
+  const describe = (workflowId: string) =>
+    outcomeOf(() => client.workflowService.describeWorkflowExecution({ namespace: client.options.namespace, execution: { workflowId } }), (r) => pick(describeResponse(r)));
+  run.calls = { describe: await describe(run.workflowId), describeChild: await describe(`${run.workflowId}-child`) };
+  return run;
 }
 
 const quickRetry = { initialInterval: '10ms', backoffCoefficient: 1 };
@@ -273,15 +284,54 @@ export const scenarios = {
   /** Issue 14.4: user metadata of the run, a timer, an activity and a child, in history and in describe. */
   async userMetadata(env: ScenarioEnv): Promise<ScenarioRun> {
     const run = await runToClose(env, 'summarizedSteps', { staticSummary: 'parity summary', staticDetails: 'parity **details**' });
-    const { client } = env;
-    const describe = async (workflowId: string) =>
-      outcomeOf(
-        () => client.workflowService.describeWorkflowExecution({ namespace: client.options.namespace, execution: { workflowId } }),
-        (r) => ({ userMetadata: ws.DescribeWorkflowExecutionResponse.toObject(r as never, asObject).executionConfig?.userMetadata }),
-      );
-    run.calls = { describe: await describe(run.workflowId), describeChild: await describe(`${run.workflowId}-child`) };
-    return run;
+    return withDescribes(env, run, (d) => ({ userMetadata: d.executionConfig?.userMetadata }));
   },
+
+  /** Priorities and fairness keys of the run, an activity and a child, in history and in describe. */
+  async priorities(env: ScenarioEnv): Promise<ScenarioRun> {
+    const run = await runToClose(env, 'prioritizedSteps', { priority: { priorityKey: 2, fairnessKey: 'run-tenant', fairnessWeight: 2 } });
+    return withDescribes(env, run, (d) => ({ priority: d.workflowExecutionInfo?.priority }));
+  },
+
+  /**
+   * UpdateActivityOptions on an activity waiting out a ten-minute retry: the merged options it
+   * answers, the pending activity describe shows, restore_original with a field mask refused, and
+   * a shorter interval that lets the retry run.
+   */
+  async activityOptions(env: ScenarioEnv): Promise<ScenarioRun> {
+    const { client } = env;
+    const namespace = client.options.namespace;
+    const h = await start(env, 'retriedUnderNewOptions');
+    const execution = { workflowId: h.workflowId };
+    const pending = async () => (await client.workflowService.describeWorkflowExecution({ namespace, execution })).pendingActivities?.[0];
+    await eventually('the first attempt failed, the retry waits', async () => {
+      const a = await pending();
+      return a?.attempt === 2 && a.state === enums.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED ? true : undefined;
+    });
+    const update = (req: Omit<ws.IUpdateActivityOptionsRequest, 'namespace' | 'execution' | 'identity'>) =>
+      outcomeOf(
+        () => client.workflowService.updateActivityOptions({ namespace, execution, identity: 'parity', type: 'failsFirstAttempt', ...req }),
+        (r) => ws.UpdateActivityOptionsResponse.toObject(r as never, asObject),
+      );
+    const calls: Record<string, CallOutcome> = {
+      update: await update({
+        activityOptions: { heartbeatTimeout: durationFromMs(3000), retryPolicy: { maximumAttempts: 7 } },
+        updateMask: { paths: ['heartbeat_timeout', 'retry_policy.maximum_attempts'] },
+      }),
+      describe: await outcomeOf(pending, (r) => {
+        const a = ws.DescribeWorkflowExecutionResponse.toObject({ pendingActivities: [r] } as never, asObject).pendingActivities?.[0];
+        return { activityId: a?.activityId, activityType: a?.activityType, state: a?.state, attempt: a?.attempt, maximumAttempts: a?.maximumAttempts, activityOptions: a?.activityOptions };
+      }),
+      restoreWithMask: await update({ restoreOriginal: true, updateMask: { paths: ['heartbeat_timeout'] } }),
+      restore: await update({ restoreOriginal: true }),
+      shorterRetry: await update({ activityOptions: { retryPolicy: { initialInterval: durationFromMs(1000) } }, updateMask: { paths: ['retry_policy.initial_interval'] } }),
+    };
+    await h.result();
+    return { workflowId: h.workflowId, history: await historyOf(client, h), calls };
+  },
+
+  /** Eager activity dispatch: an activity the worker asks to run eagerly, then one it does not. */
+  eagerActivities: (env: ScenarioEnv) => runToClose(env, 'eagerThenPolled'),
 
   /** Issue 14.6: each signal grows the history by about a megabyte until the server suggests continue-as-new. */
   async suggestContinueAsNew(env: ScenarioEnv): Promise<ScenarioRun> {

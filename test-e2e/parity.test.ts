@@ -134,6 +134,22 @@ for (const kind of storesUnderTest()) {
       assert.equal(await described.staticDetails(), 'parity **details**');
     });
 
+    test('priorities and fairness keys: the run\'s, an activity\'s own, an inherited one and a child\'s are in history and describe', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const run = await scenarios.priorities(env);
+      assertSameHistory(run.history, reference.scenarios.priorities.history);
+      assert.deepEqual(run.calls, reference.scenarios.priorities.calls);
+    });
+
+    test('UpdateActivityOptions: the merged options answered and described, restore_original, a refused mask, the retry it lets run', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const run = await scenarios.activityOptions(env);
+      assert.deepEqual(run.calls, reference.scenarios.activityOptions.calls);
+      assertSameHistory(run.history, reference.scenarios.activityOptions.history);
+    });
+
+    test('eager activity dispatch: an activity started by the completion that scheduled it, then one polled, write the reference\'s history', { timeout: TEST_TIMEOUT_MS }, async () => {
+      assertSameHistory((await scenarios.eagerActivities(env)).history, reference.scenarios.eagerActivities.history);
+    });
+
     testReplay(() => store!);
   });
 }

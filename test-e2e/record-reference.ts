@@ -1,6 +1,9 @@
 // Records what the reference server writes and answers for the parity scenarios, kept as the
 // fixture test-e2e/fixtures/reference-parity.json. Run once against `temporal server start-dev`:
-//   temporal server start-dev --headless --port 17433 --ui-port 0
+//   temporal server start-dev --headless --port 17433 --ui-port 0 \
+//     --dynamic-config-value system.enableActivityEagerExecution=true
+// (eager activity dispatch is off by default in 1.29.1, on in Tandem; the other scenarios write
+// the same either way)
 //   npx tsx test-e2e/record-reference.ts 127.0.0.1:17433 [scenario ...]
 // Naming scenarios records only those and keeps the fixture's others.
 import fs from 'node:fs';

@@ -120,11 +120,15 @@ export class ActivityOperator {
     const paths = new Set((req.updateMask?.paths ?? []).map(fieldPath));
     if (req.restoreOriginal && paths.size > 0) throw apiError('INVALID_ARGUMENT', 'Both UpdateMask and RestoreOriginal are provided');
     let options: ActivityOptionsInfo | undefined;
-    await this.update(ns, req.execution, (ms) => {
+    await this.update(ns, req.execution, (ms, now) => {
       if (!req.restoreOriginal && !req.activityOptions) throw apiError('INVALID_ARGUMENT', 'ActivityOptions are not provided');
       const activities = select(ms, { id: req.id, type: req.type, all: req.matchAll });
       if (!req.restoreOriginal && !req.updateMask) throw apiError('INVALID_ARGUMENT', 'UpdateMask is not provided');
       for (const act of activities) {
+        // The reference schedules a retry waiting out its backoff again, without the failure that
+        // led to it (RetryActivity with none): the next attempt's started event carries no lastFailure.
+        const p = act.progress;
+        if (!p.started && !p.paused && p.currentAttemptScheduledTimeMs > now) p.lastFailure = null;
         setOptions(act, req.restoreOriginal ? null : mergeOptions(act, req.activityOptions!, paths, ms.info.taskQueue));
         options = activityOptions(act);
         retime(ms, act);

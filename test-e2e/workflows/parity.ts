@@ -16,6 +16,7 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { Priority } from '@temporalio/common';
 import type * as activities from '../parity-activities.js';
 
 /** Starts a long timer, lets a short one fire, then cancels the long one: a TimerCanceled event. */
@@ -137,4 +138,33 @@ export async function summarizedSteps(): Promise<string> {
     staticDetails: 'the child, in **detail**',
   });
   return `${echoed}, ${child}`;
+}
+
+const echoWith = (priority?: Priority) => proxyActivities<typeof activities>({ startToCloseTimeout: '10s', priority }).echo;
+
+/** Priorities and fairness keys of its own on an activity and a child; another activity takes the run's. */
+export async function prioritizedSteps(): Promise<string> {
+  const own = await echoWith({ priorityKey: 1, fairnessKey: 'activity-tenant', fairnessWeight: 0.5 })('own');
+  const inherited = await echoWith()('inherited');
+  const child = await executeChild(summarizedChild, { workflowId: `${workflowInfo().workflowId}-child`, priority: { priorityKey: 5, fairnessWeight: 3 } });
+  return `${own}, ${inherited}, ${child}`;
+}
+
+const { failsFirstAttempt } = proxyActivities<typeof activities>({
+  startToCloseTimeout: '10s',
+  // Only new options bring the retry within a test's time.
+  retry: { initialInterval: '10m', backoffCoefficient: 1 },
+});
+
+/** An activity whose retry waits ten minutes unless UpdateActivityOptions says otherwise. */
+export async function retriedUnderNewOptions(): Promise<string> {
+  return await failsFirstAttempt();
+}
+
+const eagerly = proxyActivities<typeof activities>({ startToCloseTimeout: '10s', allowEagerDispatch: true });
+const throughMatching = proxyActivities<typeof activities>({ startToCloseTimeout: '10s', allowEagerDispatch: false });
+
+/** One activity the worker asks to run eagerly, then one it does not. */
+export async function eagerThenPolled(): Promise<string> {
+  return `${await eagerly.echo('eager')}, ${await throughMatching.echo('polled')}`;
 }
