@@ -26,6 +26,11 @@ for (const kind of storesUnderTest()) {
     /** waitForSignals with `adds` signals, each seen by its own workflow task. */
     async function signalled(adds: number[]): Promise<WorkflowHandle> {
       const h = await suite.client.workflow.start('waitForSignals', { taskQueue, workflowId: `reset-${randomUUID()}` });
+      // The first workflow task completes before any signal, so a reset to it precedes them all
+      // (a signal sent at once may otherwise land before that task starts, on a slow store).
+      await eventually('the first workflow task completed', async () =>
+        (await h.fetchHistory()).events!.some((e) => e.eventType === ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) ? true : undefined,
+      );
       let total = 0;
       for (const n of adds) {
         await h.signal('add', n);
