@@ -11,6 +11,8 @@ import { eventually } from './harness.js';
 
 export interface ScenarioEnv {
   client: Client;
+  /** A client on the worker's own NativeConnection: the official client starts eagerly only through one. */
+  workerClient: Client;
   taskQueue: string;
 }
 
@@ -50,6 +52,12 @@ const volatileFields = new Set([
   'workerVersion',
   'sdkVersion',
   'namespaceId',
+  // The runs a reset read from and made.
+  'baseRunId',
+  'newRunId',
+  // A failover version, as `version`: the reference's single cluster writes 0, Tandem's its own.
+  'forkEventVersion',
+  'pauseTime',
   // Written by the SDK from its own source paths, not by the server.
   'stackTrace',
 ]);
@@ -129,10 +137,10 @@ async function firstTaskDone(client: Client, h: WorkflowHandle): Promise<void> {
   );
 }
 
-type StartOptions = Pick<WorkflowStartOptions, 'args' | 'retry' | 'workflowExecutionTimeout' | 'staticSummary' | 'staticDetails' | 'priority'>;
+type StartOptions = Pick<WorkflowStartOptions, 'args' | 'retry' | 'workflowExecutionTimeout' | 'staticSummary' | 'staticDetails' | 'priority' | 'requestEagerStart'>;
 
-function start(env: ScenarioEnv, workflowType: string, opts: StartOptions = {}): Promise<WorkflowHandle> {
-  return env.client.workflow.start(workflowType, { workflowId: `${workflowType}-${randomUUID()}`, taskQueue: env.taskQueue, args: [], ...opts });
+function start(env: ScenarioEnv, workflowType: string, opts: StartOptions = {}, client = env.client): Promise<WorkflowHandle> {
+  return client.workflow.start(workflowType, { workflowId: `${workflowType}-${randomUUID()}`, taskQueue: env.taskQueue, args: [], ...opts });
 }
 
 /** Runs a workflow to its close, whatever the close; its history is the result. */
@@ -332,6 +340,93 @@ export const scenarios = {
 
   /** Eager activity dispatch: an activity the worker asks to run eagerly, then one it does not. */
   eagerActivities: (env: ScenarioEnv) => runToClose(env, 'eagerThenPolled'),
+
+  /**
+   * ResetWorkflowExecution to the first workflow task completed of a run that took two signals
+   * afterwards (reapply left at its default): the answer, and the new run's history once told to finish.
+   */
+  async reset(env: ScenarioEnv): Promise<ScenarioRun> {
+    const { client } = env;
+    const namespace = client.options.namespace;
+    const h = await start(env, 'waitForSignals');
+    await firstTaskDone(client, h);
+    let total = 0;
+    for (const n of [1, 2]) {
+      await h.signal('add', n);
+      total += n;
+      await eventually(`total ${total}`, async () => ((await h.query<number>('total')) === total && !(await h.describe()).raw.pendingWorkflowTask ? true : undefined));
+    }
+    const baseRunId = (await h.describe()).runId;
+    const events = (await h.fetchHistory()).events ?? [];
+    const point = events.find((e) => e.eventType === enums.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)!.eventId;
+    let newRunId = '';
+    const calls: Record<string, CallOutcome> = {
+      reset: await outcomeOf(
+        async () => {
+          const r = await client.workflowService.resetWorkflowExecution({
+            namespace,
+            workflowExecution: { workflowId: h.workflowId, runId: baseRunId },
+            reason: 'parity reset',
+            workflowTaskFinishEventId: point,
+            requestId: randomUUID(),
+          });
+          newRunId = r.runId ?? '';
+          return r;
+        },
+        (r) => ws.ResetWorkflowExecutionResponse.toObject(r as never, asObject),
+      ),
+    };
+    const fresh = client.workflow.getHandle(h.workflowId, newRunId);
+    await eventually('the new run saw both signals again', async () => ((await fresh.query<number>('total')) === total && !(await fresh.describe()).raw.pendingWorkflowTask ? true : undefined));
+    await fresh.signal('done');
+    await fresh.result();
+    return { workflowId: h.workflowId, history: await historyOf(client, fresh), calls };
+  },
+
+  /**
+   * PauseActivity on an activity waiting out a ten-minute retry: the pending activity describe
+   * shows paused, then UnpauseActivity, which lets the retry run.
+   */
+  async activityPause(env: ScenarioEnv): Promise<ScenarioRun> {
+    const { client } = env;
+    const namespace = client.options.namespace;
+    const h = await start(env, 'retriedUnderNewOptions');
+    const execution = { workflowId: h.workflowId };
+    const pending = async () => (await client.workflowService.describeWorkflowExecution({ namespace, execution })).pendingActivities?.[0];
+    await eventually('the first attempt failed, the retry waits', async () => {
+      const a = await pending();
+      return a?.attempt === 2 && a.state === enums.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED ? true : undefined;
+    });
+    const calls: Record<string, CallOutcome> = {
+      pause: await outcomeOf(
+        () => client.workflowService.pauseActivity({ namespace, execution, identity: 'parity', type: 'failsFirstAttempt', reason: 'parity pause' }),
+        (r) => ws.PauseActivityResponse.toObject(r as never, asObject),
+      ),
+    };
+    calls.describe = await outcomeOf(
+      () => eventually('paused', async () => {
+        const a = await pending();
+        return a?.state === enums.PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED ? a : undefined;
+      }),
+      (r) => {
+        const a = ws.DescribeWorkflowExecutionResponse.toObject({ pendingActivities: [r] } as never, asObject).pendingActivities?.[0];
+        return { activityId: a?.activityId, activityType: a?.activityType, state: a?.state, attempt: a?.attempt, paused: a?.paused, pauseInfo: a?.pauseInfo, lastFailure: a?.lastFailure };
+      },
+    );
+    calls.unpause = await outcomeOf(
+      () => client.workflowService.unpauseActivity({ namespace, execution, identity: 'parity', type: 'failsFirstAttempt' }),
+      (r) => ws.UnpauseActivityResponse.toObject(r as never, asObject),
+    );
+    await h.result();
+    return { workflowId: h.workflowId, history: await historyOf(client, h), calls };
+  },
+
+  /** StartWorkflowExecution with request_eager_execution, by the official client on its worker's connection. */
+  async eagerStart(env: ScenarioEnv): Promise<ScenarioRun> {
+    const h = await start(env, 'cancelledTimer', { requestEagerStart: true }, env.workerClient);
+    await h.result();
+    return { workflowId: h.workflowId, history: await historyOf(env.client, h), calls: { start: { response: { eagerlyStarted: (h as { eagerlyStarted?: boolean }).eagerlyStarted } } } };
+  },
 
   /** Issue 14.6: each signal grows the history by about a megabyte until the server suggests continue-as-new. */
   async suggestContinueAsNew(env: ScenarioEnv): Promise<ScenarioRun> {

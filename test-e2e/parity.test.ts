@@ -61,7 +61,7 @@ for (const kind of storesUnderTest()) {
       const taskQueue = `parity-${randomUUID()}`;
       const w = await Worker.create({ connection: native, taskQueue, workflowBundle: await bundle, activities, shutdownGraceTime: '1s' });
       worker = { worker: w, running: w.run() };
-      env = { client: new Client({ connection }), taskQueue };
+      env = { client: new Client({ connection }), workerClient: new Client({ connection: native }), taskQueue };
     });
 
     after(async () => {
@@ -148,6 +148,24 @@ for (const kind of storesUnderTest()) {
 
     test('eager activity dispatch: an activity started by the completion that scheduled it, then one polled, write the reference\'s history', { timeout: TEST_TIMEOUT_MS }, async () => {
       assertSameHistory((await scenarios.eagerActivities(env)).history, reference.scenarios.eagerActivities.history);
+    });
+
+    test('ResetWorkflowExecution to the first workflow task: the answer, and the new run\'s history with the later signals reapplied', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const run = await scenarios.reset(env);
+      assert.deepEqual(run.calls, reference.scenarios.reset.calls);
+      assertSameHistory(run.history, reference.scenarios.reset.history);
+    });
+
+    test('PauseActivity on a retry waiting out its backoff: the paused pending activity described, then UnpauseActivity lets it run', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const run = await scenarios.activityPause(env);
+      assert.deepEqual(run.calls, reference.scenarios.activityPause.calls);
+      assertSameHistory(run.history, reference.scenarios.activityPause.history);
+    });
+
+    test('eager workflow start: the official client on its worker\'s connection starts eagerly and writes the reference\'s history', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const run = await scenarios.eagerStart(env);
+      assert.deepEqual(run.calls, reference.scenarios.eagerStart.calls);
+      assertSameHistory(run.history, reference.scenarios.eagerStart.history);
     });
 
     testReplay(() => store!);

@@ -31,7 +31,7 @@ async function main(address: string, only: string[]): Promise<void> {
   try {
     for (const [name, run] of Object.entries(scenarios)) {
       if (only.length > 0 && !only.includes(name)) continue;
-      const { history, calls } = await run({ client, taskQueue });
+      const { history, calls } = await run({ client, workerClient: new Client({ connection: native }), taskQueue });
       recorded[name as ScenarioName] = { history, calls };
     }
   } finally {

@@ -91,7 +91,11 @@ export class ActivityOperator {
         if (!act.progress.paused) continue;
         act.progress.paused = null;
         resetAttempt(act, { attempts: Boolean(req.resetAttempts), heartbeat: Boolean(req.resetHeartbeat) });
-        if (!act.progress.started) dispatchSoon(ms, act, now, req.jitter);
+        if (act.progress.started) continue;
+        // As UpdateActivityOptions: the reference schedules the waiting attempt again without the
+        // failure that led to it, so the next attempt's started event carries no lastFailure.
+        act.progress.lastFailure = null;
+        dispatchSoon(ms, act, now, req.jitter);
       }
     });
   }

@@ -136,6 +136,8 @@ export class RunStarter {
           workflowId: ms.info.workflowId,
           versioningOverride: p.versioningOverride,
           priority: p.priority,
+          // As the reference: the started event says the start was eager (its first task answered with it).
+          eagerExecutionAccepted: p.eagerIdentity !== undefined,
         },
         userMetadata: p.userMetadata,
       },
