@@ -168,6 +168,12 @@ for (const kind of storesUnderTest()) {
       assertSameHistory(run.history, reference.scenarios.eagerStart.history);
     });
 
+    test('UpdateWorkflowExecutionOptions: a pinned versioning override answered, described and written, then unset', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const run = await scenarios.workflowOptions(env);
+      assert.deepEqual(run.calls, reference.scenarios.workflowOptions.calls);
+      assertSameHistory(run.history, reference.scenarios.workflowOptions.history);
+    });
+
     testReplay(() => store!);
   });
 }

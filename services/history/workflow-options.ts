@@ -7,7 +7,7 @@ import { checkPriority, taskPriority } from '../matching/priority.js';
 import type { MutableState } from './mutable-state.js';
 import type { VersioningOverride } from './state.js';
 import { workflowTaskScheduledTasks } from './task-generator.js';
-import { overrideFromProto, overrideToProto } from './versioning.js';
+import { overrideFromProto } from './versioning.js';
 
 type Options = { versioningOverride: VersioningOverride | undefined; priority: commonv1.IPriority | null };
 
@@ -79,7 +79,8 @@ export function updateOptions(ms: MutableState, req: ws.IUpdateWorkflowExecution
   // dropped as stale when the new one starts first).
   const wt = ms.workflowTask;
   if (priorityChanged && wt && wt.startedEventId === 0) for (const t of workflowTaskScheduledTasks(ms, nowMs)) ms.addTask(t);
-  return { workflowExecutionOptions: { versioningOverride: overrideToProto(merged.versioningOverride), priority: merged.priority } };
+  // As the reference, the override in its current form only (describe adds the deprecated fields).
+  return { workflowExecutionOptions: { versioningOverride: merged.versioningOverride ? eventOverride(merged.versioningOverride) : null, priority: merged.priority } };
 }
 
 function eventOverride(o: VersioningOverride): workflowv1.IVersioningOverride {
