@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import * as activities from './parity-activities.js';
-import { clientConnection, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection, workflowsPath } from './harness.js';
+import { clientConnection, StoreFixture, storesUnderTest, TandemProcess, tearDown, testReplay, workerConnection, workflowsPath, type RunningWorker } from './harness.js';
 import { scenarios, type ScenarioEnv, type ScenarioName, type ScenarioResult } from './parity-scenarios.js';
 import { referenceFixture } from './record-reference.js';
 
@@ -50,7 +50,7 @@ for (const kind of storesUnderTest()) {
     let server: TandemProcess | undefined;
     let connection: Connection | undefined;
     let native: NativeConnection | undefined;
-    let worker: { worker: Worker; running: Promise<void> } | undefined;
+    let worker: RunningWorker | undefined;
     let env: ScenarioEnv;
 
     before(async () => {
@@ -65,14 +65,7 @@ for (const kind of storesUnderTest()) {
     });
 
     after(async () => {
-      if (worker) {
-        worker.worker.shutdown();
-        await worker.running;
-      }
-      await native?.close();
-      await connection?.close();
-      await server?.stop();
-      await store?.dispose();
+      await tearDown({ workers: worker ? [worker] : [], native, connection, server, store });
     });
 
     test('GetSystemInfo advertises the sdkMetadata capability', async () => {

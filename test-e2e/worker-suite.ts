@@ -3,7 +3,7 @@
 import { after, before } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
-import { clientConnection, StoreFixture, TandemProcess, workerConnection, workflowsPath, type StoreKind } from './harness.js';
+import { clientConnection, StoreFixture, tearDown, TandemProcess, workerConnection, workflowsPath, type RunningWorker, type StoreKind } from './harness.js';
 
 export interface WorkerSuite {
   readonly server: TandemProcess;
@@ -17,7 +17,7 @@ export function workerSuite(kind: StoreKind, opts: { namespace: string; taskQueu
   let server: TandemProcess | undefined;
   let connection: Connection | undefined;
   let native: NativeConnection | undefined;
-  let worker: { worker: Worker; running: Promise<void> } | undefined;
+  let worker: RunningWorker | undefined;
   let client: Client | undefined;
 
   before(async () => {
@@ -38,14 +38,7 @@ export function workerSuite(kind: StoreKind, opts: { namespace: string; taskQueu
   });
 
   after(async () => {
-    if (worker) {
-      worker.worker.shutdown();
-      await worker.running;
-    }
-    await native?.close();
-    await connection?.close();
-    await server?.stop();
-    await store?.dispose();
+    await tearDown({ workers: worker ? [worker] : [], native, connection, server, store });
   });
 
   return {
