@@ -3,7 +3,7 @@
 // coordinator wrote: operators, drills, the failover controller), merged newest first. A region
 // that does not answer is named on stderr; the others are still listed.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { loadTopology, regionClientTls, topologyAdminKey } from '../deploy/topology.js';
+import { frontendDialAddress, loadTopology, regionClientTls, topologyAdminKey } from '../deploy/topology.js';
 import type { ClientTlsFiles } from '../services/common/tls.js';
 import { auditView, describeError, RegionClient } from '../services/controller/region-client.js';
 import { examples } from './help.js';
@@ -45,7 +45,7 @@ export function regionTargets(o: RegionsOptions): { endpoints: Record<string, st
   if (!o.topology) return { endpoints: o.regions, apiKey: envKey };
   const topology = loadTopology(o.topology);
   return {
-    endpoints: Object.fromEntries(topology.regions.map((r) => [r.name, `${r.frontend.host === '0.0.0.0' ? '127.0.0.1' : r.frontend.host}:${r.frontend.port}`])),
+    endpoints: Object.fromEntries(topology.regions.map((r) => [r.name, frontendDialAddress(r)])),
     tls: regionClientTls(topology.global.endpoint.tls),
     apiKey: envKey ?? topologyAdminKey(topology),
   };

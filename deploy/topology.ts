@@ -502,6 +502,11 @@ export function findLink(t: Topology, from: string, to: string): LinkSpec | unde
   return t.global.links.find((l) => l.from === from && l.to === to);
 }
 
+/** Where a client on this host dials a region's frontend (one bound to every address: loopback). */
+export function frontendDialAddress(r: RegionSpec): string {
+  return `${r.frontend.host === '0.0.0.0' ? '127.0.0.1' : r.frontend.host}:${r.frontend.port}`;
+}
+
 /** Where the processes of region `from` reach region `to`'s frontend: through the link, if any. */
 export function frontendAddressFor(t: Topology, from: string, to: RegionSpec): string {
   const l = from === to.name ? undefined : findLink(t, from, to.name);

@@ -20,7 +20,7 @@ import { RedisControllerStore } from '../../services/controller/redis-controller
 import { RedisLeaseStore } from '../../services/controller/redis-lease-store.js';
 import { LAG_SECONDS, LAG_TASKS, lagFromSamples } from '../../services/controller/replication-lag.js';
 import { RedisRouteRegistry } from '../../services/routes/redis.js';
-import { loadTopology, redisUrl, regionClientTls, topologyAdminKey, TopologyError, type RegionSpec, type Topology } from '../topology.js';
+import { frontendDialAddress, loadTopology, redisUrl, regionClientTls, topologyAdminKey, TopologyError, type RegionSpec, type Topology } from '../topology.js';
 import { scrape } from './node-process.js';
 import { parsePrometheusText } from './prom-text.js';
 import { runLoop } from './region-config.js';
@@ -99,7 +99,7 @@ await runLoop(
     const routes = new RedisRouteRegistry({ redisUrl: url, keyPrefix }, log.child({ component: 'routes' }));
     const tls = regionClientTls(topology.global.endpoint.tls);
     const apiKey = topologyAdminKey(topology);
-    const regions = topology.regions.map((r) => ({ name: r.name, endpoint: `${r.frontend.host === '0.0.0.0' ? '127.0.0.1' : r.frontend.host}:${r.frontend.port}`, tls, apiKey }));
+    const regions = topology.regions.map((r) => ({ name: r.name, endpoint: frontendDialAddress(r), tls, apiKey }));
     const controller = new FailoverController(
       { ...controllerDefaults, id, regions, failback: { ...controllerDefaults.failback, namespaces: cli.failback } },
       { leases, store, routes, logger: log, registry },

@@ -11,22 +11,18 @@ import { silentLogger } from '../../services/common/logger.js';
 import { openCassandraPersistence } from '../../services/persistence/cassandra/index.js';
 import { RedisRouteRegistry } from '../../services/routes/redis.js';
 import { byNamespace, DEFAULT_ROUTE, RouteError, type RouteRecord, type RouteRegistry } from '../../services/routes/route.js';
-import { redisUrl, type RegionSpec, type Topology } from '../topology.js';
+import { frontendDialAddress, redisUrl, type Topology } from '../topology.js';
 
 export type { RouteRecord };
 
 /** How long a router may use a seeded route before reading it again. */
 export const SEED_TTL_MS = 5_000;
 
-function endpointOf(r: RegionSpec): string {
-  return `${r.frontend.host === '0.0.0.0' ? '127.0.0.1' : r.frontend.host}:${r.frontend.port}`;
-}
-
 /** The routes the regions' namespace tables call for, sorted by namespace. */
 export async function routesFromNamespaces(t: Topology): Promise<RouteRecord[]> {
   const byName = new Map<string, RouteRecord>();
   const first = t.regions[0]!;
-  byName.set(DEFAULT_ROUTE, { namespace: DEFAULT_ROUTE, region: first.name, endpoint: endpointOf(first), epoch: 1, ttlMs: SEED_TTL_MS });
+  byName.set(DEFAULT_ROUTE, { namespace: DEFAULT_ROUTE, region: first.name, endpoint: frontendDialAddress(first), epoch: 1, ttlMs: SEED_TTL_MS });
   for (const r of t.regions) {
     const c = r.cassandra;
     const store = await openCassandraPersistence({ contactPoints: c.contactPoints, localDataCenter: c.dataCenter, keyspace: c.keyspace });
@@ -35,7 +31,7 @@ export async function routesFromNamespaces(t: Topology): Promise<RouteRecord[]> 
         if (ns.state === 'deleted' || byName.has(ns.name)) continue;
         const active = ns.isGlobal ? t.regions.find((x) => x.name === ns.activeRegion) : r;
         if (!active) continue;
-        byName.set(ns.name, { namespace: ns.name, region: active.name, endpoint: endpointOf(active), epoch: Number(ns.failoverVersion), ttlMs: SEED_TTL_MS });
+        byName.set(ns.name, { namespace: ns.name, region: active.name, endpoint: frontendDialAddress(active), epoch: Number(ns.failoverVersion), ttlMs: SEED_TTL_MS });
       }
     } finally {
       await store.close();
