@@ -2,13 +2,11 @@
 // activities given (activities.ts unless a bench counts its calls), shut down within a bound.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { workflowBundle } from '../test-e2e/workflow-bundle.js';
 import * as defaultActivities from './activities.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
-
-// Bundling the workflow code takes seconds of CPU; one bundle serves every worker of the process.
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** How long a worker may take to drain; its shutdown is never measured. */
 const WORKER_SHUTDOWN_MS = 30_000;
@@ -19,10 +17,9 @@ export interface BenchWorker {
 
 /** A worker polling `taskQueue` of `namespace` at `address`, running until stop(). */
 export async function startWorker(address: string, namespace: string, taskQueue: string, activities: object = defaultActivities): Promise<BenchWorker> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: path.join(benchDir, 'workflows.ts'), logger: Runtime.instance().logger });
   const connection = await NativeConnection.connect({ address });
   try {
-    const worker = await Worker.create({ connection, namespace, taskQueue, workflowBundle: await bundle, activities });
+    const worker = await Worker.create({ connection, namespace, taskQueue, workflowBundle: await workflowBundle(path.join(benchDir, 'workflows.ts')), activities });
     const running = worker.run();
     return {
       async stop() {

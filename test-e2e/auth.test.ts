@@ -20,7 +20,7 @@ import { bootstrapKey } from '../services/auth/region-services.js';
 import { IdentityServiceClient } from '../proto/gen/tandem/admin/v1/identity.js';
 import { FailoverServiceClient } from '../proto/gen/tandem/admin/v1/failover.js';
 import * as activities from './activities.js';
-import { eventually, freePort, workflowsPath } from './harness.js';
+import { workflowBundle, eventually, freePort } from './harness.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -91,7 +91,7 @@ describe('API keys (tandem dev --auth, two regions, SQLite)', () => {
   test('the official client and worker with apiKey run a workflow through the global endpoint', async () => {
     const key = await keyFor('app', 'developer');
     const client = clientWith(key);
-    const worker = await Worker.create({ connection: await NativeConnection.connect({ address: dev.address, apiKey: key, tls: false }), taskQueue, workflowsPath, activities });
+    const worker = await Worker.create({ connection: await NativeConnection.connect({ address: dev.address, apiKey: key, tls: false }), taskQueue, workflowBundle: await workflowBundle(), activities });
     const running = worker.run();
     try {
       assert.equal(await client.workflow.execute('greeter', { taskQueue, workflowId: `auth-${randomUUID()}`, args: ['key'] }), 'hello key');
@@ -161,7 +161,7 @@ describe('API keys (tandem dev --auth, two regions, SQLite)', () => {
     await eventually('the key known in b', async () => ((await codeOf(inB.workflowService.describeNamespace({ namespace: 'default' }))) === 'OK' ? true : undefined));
     const admin = clientWith(adminKey);
     await admin.workflowService.updateNamespace({ namespace: 'default', replicationConfig: { activeClusterName: 'b' } });
-    const worker = await Worker.create({ connection: await NativeConnection.connect({ address: dev.address, apiKey: key, tls: false }), taskQueue, workflowsPath, activities });
+    const worker = await Worker.create({ connection: await NativeConnection.connect({ address: dev.address, apiKey: key, tls: false }), taskQueue, workflowBundle: await workflowBundle(), activities });
     const running = worker.run();
     try {
       assert.equal((await dev.clusters[1]!.namespaces!.requireByName('default')).activeRegion, 'b');

@@ -6,12 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { enums } from '../services/common/temporal.js';
 import * as workerActivities from './worker-activities.js';
 import { executionsOf } from './worker-activities.js';
 import { SIMPLE_TRANSFER_MAX_ATTEMPTS } from './workflows/worker-cases.js';
-import { clientConnection, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection, workflowsPath } from './harness.js';
+import { workflowBundle, clientConnection, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection } from './harness.js';
 
 const NAMESPACE = 'default';
 const WORKFLOWS = 100;
@@ -60,7 +60,7 @@ for (const kind of storesUnderTest()) {
         connection: native,
         namespace: NAMESPACE,
         taskQueue,
-        workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') }),
+        workflowBundle: await workflowBundle(),
         activities: workerActivities,
         shutdownGraceTime: '1s',
       });

@@ -4,10 +4,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { enums } from '../services/common/temporal.js';
 import * as activities from './activities.js';
-import { StoreFixture, storesUnderTest, TandemProcess, workerConnection, workflowsPath } from './harness.js';
+import { workflowBundle, StoreFixture, storesUnderTest, TandemProcess, workerConnection } from './harness.js';
 
 const NAMESPACE = 'default';
 const TEST_TIMEOUT_MS = 60_000;
@@ -33,7 +33,7 @@ for (const kind of storesUnderTest()) {
         namespace: NAMESPACE,
         taskQueue,
         activities,
-        workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') }),
+        workflowBundle: await workflowBundle(),
         shutdownGraceTime: '1s',
       });
       worker = { worker: w, running: w.run() };

@@ -13,10 +13,10 @@ import {
   WorkflowFailedError,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { temporal, type historyv1 } from '../services/common/temporal.js';
 import * as activities from './activities.js';
-import { clientConnection, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection, workflowsPath } from './harness.js';
+import { workflowBundle, clientConnection, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection } from './harness.js';
 
 const EventType = temporal.api.enums.v1.EventType;
 const NAMESPACE = 'default';
@@ -50,13 +50,6 @@ async function readBack(handle: WorkflowHandle): Promise<{ describe: string; his
     describe: Buffer.from(temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse.encode(d.raw).finish()).toString('hex'),
     history: Buffer.from(temporal.api.history.v1.History.encode(h).finish()).toString('hex'),
   };
-}
-
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** The workflow bundle is built once for every store (webpack is the slow part of a worker). */
-function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
-  return bundle;
 }
 
 for (const kind of storesUnderTest()) {

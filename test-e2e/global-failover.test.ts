@@ -20,12 +20,12 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import Long from 'long';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { ensureTestCassandra, dropTestKeyspace, OwnTestCassandra, type TestCassandra } from '../deploy/cassandra/test-instance.js';
 import { ensureTestRedis } from '../deploy/redis/test-instance.js';
 import { FailoverAuditServiceClient, type FailoverAuditEntry } from '../proto/gen/tandem/admin/v1/failover_audit.js';
 import * as activities from './activities.js';
-import { eventually, workflowsPath } from './harness.js';
+import { workflowBundle, eventually } from './harness.js';
 import { regionsTopology } from './region-fixture.js';
 import { RegionPair } from './region-pair.js';
 import { addsIn, SdkLoad, type LoadedRun } from './sdk-load.js';
@@ -86,7 +86,7 @@ describe('a region dies under load and clients follow through the global endpoin
       membership: { ttlMs: 3000, heartbeatMs: 1000, pollMs: 300 },
       links: true,
     });
-    const bundle = bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
+    const bundle = workflowBundle();
     pair = await RegionPair.start(topology, 'tandem-global-failover-', { global: true });
     endpoint = `127.0.0.1:${topology.global.endpoint.port}`;
     connection = await Connection.connect({ address: endpoint });

@@ -16,7 +16,7 @@ import { silentLogger } from '../services/common/logger.js';
 import { checkReplay } from '../services/history/replay-check.js';
 import type { EmbeddedCluster } from '../deploy/processes/embedded.js';
 import * as activities from './activities.js';
-import { eventually, freePort, workflowsPath } from './harness.js';
+import { workflowBundle, eventually, freePort } from './harness.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -41,7 +41,7 @@ describe('a global namespace across two regions (make dev, SQLite)', () => {
     );
     await dev.start();
     client = new Client({ connection: await Connection.connect({ address: dev.address }) });
-    worker = await Worker.create({ connection: await NativeConnection.connect({ address: dev.address }), taskQueue, workflowsPath, activities });
+    worker = await Worker.create({ connection: await NativeConnection.connect({ address: dev.address }), taskQueue, workflowBundle: await workflowBundle(), activities });
     running = worker.run();
   });
 

@@ -19,7 +19,7 @@ import { createLogger } from '../services/common/logger.js';
 import { checkReplay } from '../services/history/replay-check.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const workflowsPath = path.join(root, 'test-e2e', 'workflows', 'index.ts');
+export { workflowBundle, workflowsPath } from './workflow-bundle.js';
 
 export type StoreKind = 'sqlite' | 'cassandra';
 

@@ -7,7 +7,7 @@ import { Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temp
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { enums } from '../services/common/temporal.js';
 import * as activities from './activities.js';
-import { clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection, workflowsPath } from './harness.js';
+import { workflowBundle, clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection } from './harness.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const Status = enums.WorkflowExecutionStatus;
@@ -25,7 +25,7 @@ for (const kind of storesUnderTest()) {
       store = await StoreFixture.create(kind);
       server = await TandemProcess.start(store);
       client = new Client({ connection: await clientConnection(server.address) });
-      worker = await Worker.create({ connection: await workerConnection(server.address), taskQueue, workflowsPath, activities });
+      worker = await Worker.create({ connection: await workerConnection(server.address), taskQueue, workflowBundle: await workflowBundle(), activities });
       running = worker.run();
     });
 

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import * as activities from './parity-activities.js';
-import { clientConnection, StoreFixture, storesUnderTest, TandemProcess, tearDown, testReplay, workerConnection, workflowsPath, type RunningWorker } from './harness.js';
+import { workflowBundle, clientConnection, StoreFixture, storesUnderTest, TandemProcess, tearDown, testReplay, workerConnection, type RunningWorker } from './harness.js';
 import { scenarios, type ScenarioEnv, type ScenarioName, type ScenarioResult } from './parity-scenarios.js';
 import { referenceFixture } from './record-reference.js';
 
@@ -42,7 +42,7 @@ function assertSameHistory(actual: Record<string, unknown>[], expected: Record<s
   );
 }
 
-const bundle = bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
+const bundle = workflowBundle();
 
 for (const kind of storesUnderTest()) {
   describe(`parity with the reference server ${reference.serverVersion} on ${kind}`, () => {

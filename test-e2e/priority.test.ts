@@ -6,22 +6,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type InjectedSinks, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporalio/worker';
 import { enums, type commonv1, type historyv1 } from '../services/common/temporal.js';
 import * as activities from './priority-activities.js';
 import { ran } from './priority-activities.js';
-import {
-  clientConnection,
-  eventually,
-  StoreFixture,
-  storesUnderTest,
-  tearDown,
-  TandemProcess,
-  testReplay,
-  workerConnection,
-  workflowsPath,
-  type RunningWorker,
-} from './harness.js';
+import { workflowBundle, clientConnection, eventually, StoreFixture, storesUnderTest, tearDown, TandemProcess, testReplay, workerConnection, type RunningWorker } from './harness.js';
 import type { RunOrderSinks } from './workflows/priority.js';
 
 const NAMESPACE = 'default';
@@ -29,9 +18,6 @@ const TEST_TIMEOUT_MS = 90_000;
 const ET = enums.EventType;
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
-
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-const workflowBundle = () => (bundle ??= bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') }));
 
 /** Every field, defaults included, as a decoded message leaves defaults out. */
 const plain = (p: commonv1.IPriority | null | undefined) =>

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { workflowsPath } from './harness.js';
+import { workflowBundle } from './harness.js';
 import * as activities from './parity-activities.js';
 import { scenarios, type ScenarioName, type ScenarioResult } from './parity-scenarios.js';
 
@@ -22,7 +22,7 @@ async function main(address: string, only: string[]): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const taskQueue = `parity-${randomUUID()}`;
   const native = await NativeConnection.connect({ address });
-  const worker = await Worker.create({ connection: native, taskQueue, workflowsPath, activities });
+  const worker = await Worker.create({ connection: native, taskQueue, workflowBundle: await workflowBundle(), activities });
   const running = worker.run();
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });

@@ -17,12 +17,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { Client } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { ensureTestCassandra, dropTestKeyspace, OwnTestCassandra, type TestCassandra } from '../deploy/cassandra/test-instance.js';
 import { ensureTestRedis } from '../deploy/redis/test-instance.js';
 import { FailoverServiceClient, type FailoverNamespaceResponse } from '../proto/gen/tandem/admin/v1/failover.js';
 import * as activities from './activities.js';
-import { eventually, workflowsPath } from './harness.js';
+import { workflowBundle, eventually } from './harness.js';
 import { regionsTopology } from './region-fixture.js';
 import { RegionPair, type RunRef } from './region-pair.js';
 import { addsIn, assertSignalsCounted, SdkLoad, type LoadedRun } from './sdk-load.js';
@@ -57,7 +57,7 @@ describe('failover between two regions on two Cassandra instances', { timeout: 9
       membership: { ttlMs: 3000, heartbeatMs: 1000, pollMs: 300 },
       links: true,
     });
-    [pair, bundle] = await Promise.all([RegionPair.start(topology, 'tandem-failover-'), bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') })]);
+    [pair, bundle] = await Promise.all([RegionPair.start(topology, 'tandem-failover-'), workflowBundle()]);
     await pair.registerGlobalNamespace(NAMESPACE, a);
     await startWorker(a);
   });

@@ -10,11 +10,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { ensureTestCassandra, dropTestKeyspace, type TestCassandra } from '../deploy/cassandra/test-instance.js';
 import { ensureTestRedis } from '../deploy/redis/test-instance.js';
 import * as activities from './activities.js';
-import { workflowsPath } from './harness.js';
+import { workflowBundle } from './harness.js';
 import { regionsTopology } from './region-fixture.js';
 import { RegionPair } from './region-pair.js';
 
@@ -52,7 +52,7 @@ describe('replication between two regions of separate processes', { timeout: 90_
       redis,
       membership: { ttlMs: 3000, heartbeatMs: 1000, pollMs: 300 },
     });
-    const bundle = bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
+    const bundle = workflowBundle();
     pair = await RegionPair.start(topology, 'tandem-repl-');
     await pair.registerGlobalNamespace(NAMESPACE, a);
     client = new Client({ connection: await pair.connection(a), namespace: NAMESPACE });

@@ -11,13 +11,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { defineSearchAttributeKey, TypedSearchAttributes } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { dropTestKeyspace, ensureTestCassandra, type TestCassandra } from '../deploy/cassandra/test-instance.js';
 import { testIndexName } from '../deploy/opensearch/test-instance.js';
 import { ensureTestRedis } from '../deploy/redis/test-instance.js';
 import { enums } from '../services/common/temporal.js';
 import * as activities from './activities.js';
-import { eventually, workflowsPath } from './harness.js';
+import { workflowBundle, eventually } from './harness.js';
 import { regionsTopology } from './region-fixture.js';
 import { RegionPair } from './region-pair.js';
 
@@ -60,7 +60,7 @@ describe('visibility in OpenSearch across two regions of separate processes', { 
       redis,
       membership: { ttlMs: 3000, heartbeatMs: 1000, pollMs: 300 },
     });
-    const bundle = bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
+    const bundle = workflowBundle();
     pair = await RegionPair.start(topology, 'tandem-vis-');
     await pair.registerGlobalNamespace(NAMESPACE, a);
     for (const name of [a, b]) clients.set(name, new Client({ connection: await pair.connection(name), namespace: NAMESPACE }));

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { ensureTestCassandra, dropTestKeyspace, type TestCassandra } from '../deploy/cassandra/test-instance.js';
 import { ensureTestRedis } from '../deploy/redis/test-instance.js';
 import { LocalCluster } from '../deploy/processes/local-cluster.js';
@@ -21,7 +21,7 @@ import { shardOwners } from '../cli/status.js';
 import { shardIdFor } from '../services/history/shard-id.js';
 import { temporal } from '../services/common/temporal.js';
 import * as activities from './activities.js';
-import { workflowsPath } from './harness.js';
+import { workflowBundle } from './harness.js';
 import { balancedRegionName, regionTopology } from './region-fixture.js';
 
 const EventType = temporal.api.enums.v1.EventType;
@@ -123,7 +123,7 @@ describe('a region of separate processes', { timeout: 900_000 }, () => {
       log: (msg) => write(`[up] ${msg}`),
       onLine: (id, line) => write(`[${id}] ${line}`),
     });
-    const bundle = bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
+    const bundle = workflowBundle();
     await cluster.start();
     await balanced();
     const address = `127.0.0.1:${topology.regions[0]!.frontend.port}`;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { writeDevCertificates } from '../deploy/dev-certs.js';
 import { DevRegions, devRegionsDefaults } from '../deploy/processes/dev-regions.js';
 import { linkTls, parseTopology, type Topology } from '../deploy/topology.js';
@@ -18,7 +18,7 @@ import { channelCredentials, sdkTls } from '../services/common/tls.js';
 import { NamespaceReplicationServiceClient } from '../proto/gen/tandem/admin/v1/namespace_replication.js';
 import { ReplicationServiceClient, type StreamShardResponse } from '../proto/gen/tandem/replication/v1/replication.js';
 import * as activities from './activities.js';
-import { eventually, freePort, workflowsPath } from './harness.js';
+import { workflowBundle, eventually, freePort } from './harness.js';
 import { rogueRegion, servedSerial } from './tls-fixture.js';
 
 const NUM_SHARDS = 4;
@@ -82,7 +82,7 @@ describe('TLS between the SDK, the global endpoint and two regions', () => {
         connection: native,
         namespace: 'default',
         taskQueue,
-        workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') }),
+        workflowBundle: await workflowBundle(),
         activities,
       });
       const workflowId = `tls-${Date.now()}`;

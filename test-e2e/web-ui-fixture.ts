@@ -22,6 +22,7 @@ import protoRoot from '@temporalio/proto';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { UiServer } from '../deploy/temporal-ui/ui-server.js';
 import { freePort } from '../services/common/free-port.js';
+import { workflowBundle } from './workflow-bundle.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const NAMESPACE = 'default';
@@ -136,7 +137,7 @@ export async function seed(address: string): Promise<Seeded> {
     connection: await NativeConnection.connect({ address }),
     namespace: NAMESPACE,
     taskQueue: TASK_QUEUE,
-    workflowsPath: path.join(root, 'test-e2e', 'web-ui-workflows.ts'),
+    workflowBundle: await workflowBundle(path.join(root, 'test-e2e', 'web-ui-workflows.ts')),
   });
   const workerDone = worker.run();
   const withCustomer = async <T>(customer: string, start: (sa: { typedSearchAttributes?: [{ key: typeof CustomerId; value: string }] }) => Promise<T>): Promise<T> => {

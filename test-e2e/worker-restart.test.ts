@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import * as activities from './activities.js';
-import { clientConnection, StoreFixture, TandemProcess, testReplay, workerConnection, workflowsPath } from './harness.js';
+import { workflowBundle, clientConnection, StoreFixture, TandemProcess, testReplay, workerConnection } from './harness.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -31,7 +31,7 @@ describe('worker hand-over (sqlite)', () => {
   test('a new worker picks up where a shut-down worker left off', { timeout: 60_000 }, async () => {
     const taskQueue = `handover-${randomUUID()}`;
     const connection = await workerConnection(server.address);
-    const first = await Worker.create({ connection, taskQueue, workflowsPath, activities, stickyQueueScheduleToStartTimeout: '30s' });
+    const first = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities, stickyQueueScheduleToStartTimeout: '30s' });
     const firstRun = first.run();
     const handles = await Promise.all(
       Array.from({ length: 5 }, () => client.workflow.start('waitForSignals', { taskQueue, workflowId: `handover-${randomUUID()}` })),
@@ -44,7 +44,7 @@ describe('worker hand-over (sqlite)', () => {
     first.shutdown();
     await firstRun;
 
-    const second = await Worker.create({ connection, taskQueue, workflowsPath, activities });
+    const second = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities });
     const secondRun = second.run();
     try {
       for (const h of handles) await h.signal('done');

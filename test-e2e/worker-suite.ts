@@ -2,8 +2,8 @@
 // one task queue with the test workflows, set up before the suite's tests and torn down after.
 import { after, before } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
-import { clientConnection, StoreFixture, tearDown, TandemProcess, workerConnection, workflowsPath, type RunningWorker, type StoreKind } from './harness.js';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { workflowBundle, clientConnection, StoreFixture, tearDown, TandemProcess, workerConnection, type RunningWorker, type StoreKind } from './harness.js';
 
 export interface WorkerSuite {
   readonly server: TandemProcess;
@@ -31,7 +31,7 @@ export function workerSuite(kind: StoreKind, opts: { namespace: string; taskQueu
       namespace: opts.namespace,
       taskQueue: opts.taskQueue,
       activities: opts.activities,
-      workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') }),
+      workflowBundle: await workflowBundle(),
       shutdownGraceTime: '1s',
     });
     worker = { worker: w, running: w.run() };

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { enums } from '../services/common/temporal.js';
 import { rampBucket } from '../services/matching/versioning.js';
-import { clientConnection, eventually, StoreFixture, storesUnderTest, tearDown, TandemProcess, workerConnection, workflowsPath, type RunningWorker } from './harness.js';
+import { workflowBundle, clientConnection, eventually, StoreFixture, storesUnderTest, tearDown, TandemProcess, workerConnection, workflowsPath, type RunningWorker } from './harness.js';
 
 const NAMESPACE = 'default';
 const DEPLOYMENT = 'demo';
@@ -38,7 +38,7 @@ for (const kind of storesUnderTest()) {
         connection: native!,
         namespace: NAMESPACE,
         taskQueue,
-        workflowBundle: await bundleWorkflowCode({ workflowsPath: versioningWorkflows, logger: new DefaultLogger('ERROR') }),
+        workflowBundle: await workflowBundle(versioningWorkflows),
         activities: { buildOf: async () => buildId },
         workerDeploymentOptions: { version: { deploymentName: DEPLOYMENT, buildId }, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' },
         identity: `worker-${buildId}`,

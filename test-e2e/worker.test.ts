@@ -14,12 +14,12 @@ import {
   WorkflowUpdateFailedError,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { enums, historyv1 } from '../services/common/temporal.js';
 import * as activities from './activities.js';
 import * as workerActivities from './worker-activities.js';
 import { cancellations, executionsOf, resumes } from './worker-activities.js';
-import { clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection, workflowsPath } from './harness.js';
+import { workflowBundle, clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection } from './harness.js';
 
 type HistoryEvent = historyv1.IHistoryEvent;
 const EventType = enums.EventType;
@@ -44,11 +44,6 @@ function scheduledActivities(events: HistoryEvent[]): string[] {
 const WFT = ['WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED', 'WORKFLOW_TASK_COMPLETED'];
 const activityRun = ['ACTIVITY_TASK_SCHEDULED', 'ACTIVITY_TASK_STARTED', 'ACTIVITY_TASK_COMPLETED'];
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
-  return bundle;
-}
 
 async function startWorker(native: NativeConnection, taskQueue: string): Promise<{ worker: Worker; running: Promise<void> }> {
   const worker = await Worker.create({
