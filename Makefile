@@ -4,6 +4,11 @@ NODE_TEST := node --import tsx --test --test-reporter=spec
 TEST_FILES = $(shell find services replication deploy cli bench test-e2e -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 # Suites also run against make dev's two regions, every call through the global endpoint.
 REGIONS_E2E := test-e2e/worker.test.ts test-e2e/foundation.test.ts test-e2e/bad-input.test.ts
+# Files whose assertions ride real failure windows (regions killed, links cut, failovers under load,
+# lag measured against a clock) run one at a time after the rest; every other file runs two at a
+# time, since most of a file's time is spent waiting on servers rather than on a core.
+SERIAL_TESTS := test-e2e/global-failover.test.ts test-e2e/region-failover.test.ts test-e2e/chaos.test.ts test-e2e/tls-up.test.ts
+PARALLEL_TESTS = $(filter-out $(SERIAL_TESTS),$(TEST_FILES))
 CASSANDRA := npx tsx deploy/cassandra/cli.ts
 REDIS := npx tsx deploy/redis/cli.ts
 CHROMIUM := npx tsx deploy/chromium/cli.ts
@@ -51,14 +56,17 @@ ui: ui-install
 
 # The whole suite: type check, then every test file. Cassandra-, OpenSearch- and Redis-backed tests
 # share one test instance of each (the two JVMs start side by side), stopped at the end whatever happens.
+# Test files share one workflow bundle cached under .tandem/test-cache (test-e2e/workflow-bundle.ts).
 test: install typecheck cassandra-fetch opensearch-fetch redis-install chromium-install ui-install
 	@set -euo pipefail; \
 	trap '$(CASSANDRA) stop --name test >/dev/null 2>&1 || true; $(OPENSEARCH) stop --name test >/dev/null 2>&1 || true; $(REDIS) stop --name test >/dev/null 2>&1 || true' EXIT; \
 	$(OPENSEARCH) start --name test --port 29200 --transport-port 29300 --heap-mb 512 & opensearch=$$!; \
 	$(CASSANDRA) start --name test --port 19042 --storage-port 17000 --heap-mb 640 --unsafe-system; \
 	wait $$opensearch; \
-	TANDEM_TEST_CASSANDRA=127.0.0.1:19042 TANDEM_TEST_OPENSEARCH=http://127.0.0.1:29200 $(NODE_TEST) $(TEST_FILES); \
-	TANDEM_E2E_STORES=sqlite TANDEM_E2E_REGIONS=2 $(NODE_TEST) $(REGIONS_E2E)
+	export TANDEM_TEST_CASSANDRA=127.0.0.1:19042 TANDEM_TEST_OPENSEARCH=http://127.0.0.1:29200; \
+	$(NODE_TEST) --test-concurrency=2 $(PARALLEL_TESTS); \
+	$(NODE_TEST) --test-concurrency=1 $(SERIAL_TESTS); \
+	TANDEM_E2E_STORES=sqlite TANDEM_E2E_REGIONS=2 $(NODE_TEST) --test-concurrency=1 $(REGIONS_E2E)
 
 # Fast tests only (no Cassandra, no OpenSearch, no end-to-end).
 test-unit: install
