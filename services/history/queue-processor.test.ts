@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { apiError } from '../common/errors.js';
 import { silentLogger } from '../common/logger.js';
+import { StoreUnavailableError } from '../persistence/errors.js';
 import { sleep } from '../common/lifecycle.js';
 import { waitFor } from '../membership/test-helpers.js';
 import { append, execution, freshKey, task } from '../persistence/conformance/fixtures.js';
@@ -20,7 +21,6 @@ import { ShardQueues, parseAckLevels } from './shard-queues.js';
 const SHARD = 3;
 const ACTIVE = 'ns-active';
 const PASSIVE = 'ns-passive';
-const noListener: ShardListener = { onTasksCreated() {}, onEventsAppended() {} };
 
 /** The executor's contract: a passive namespace's task fails with NAMESPACE_NOT_ACTIVE. */
 class FakeRunner implements TaskRunner {
@@ -62,12 +62,15 @@ class Owner {
   ) {}
 
   static async start(store: Persistence, config: Partial<HistoryConfig> = {}, passive: string[] = []): Promise<Owner> {
-    const shard = await Shard.acquire(SHARD, 'node', store, noListener, silentLogger());
+    // The shard's own writes (writeTasks) reach the queues as in the history service.
+    let queues: ShardQueues | undefined;
+    const listener: ShardListener = { onTasksCreated: (_s, tasks) => queues?.tasksCreated(tasks), onEventsAppended() {} };
+    const shard = await Shard.acquire(SHARD, 'node', store, listener, silentLogger());
     const runner = new FakeRunner();
     for (const ns of passive) runner.passive.add(ns);
     // Flushes are called by the tests; the periodic ones would only add noise.
     const cfg = compileHistoryConfig({ queuePollIntervalMs: 50, ackPersistIntervalMs: 60_000, parkedRecheckIntervalMs: 60_000, timerAckMarginMs: 1, ...config });
-    const queues = new ShardQueues({ shard, store, runner, config: cfg, log: silentLogger() });
+    queues = new ShardQueues({ shard, store, runner, config: cfg, log: silentLogger() });
     queues.start();
     return new Owner(store, shard, runner, queues);
   }
@@ -116,6 +119,22 @@ async function storedTasks(store: Persistence): Promise<bigint[]> {
   });
   return [...transfer, ...timers].map((t) => t.taskId).sort((a, b) => (a < b ? -1 : 1));
 }
+
+/** Counts the transfer queue's reads of the store. */
+function countReads(store: Persistence): { reads: number } {
+  const counter = { reads: 0 };
+  const read = store.executions.getHistoryTasks.bind(store.executions);
+  store.executions.getHistoryTasks = (q) => {
+    if (q.category === 'transfer') counter.reads++;
+    return read(q);
+  };
+  return counter;
+}
+
+const transferTask = (namespaceId: string) => {
+  const { taskId: _, ...t } = task('transfer', freshKey({ namespaceId }), 0n);
+  return t;
+};
 
 async function storedAckLevels(store: Persistence) {
   return parseAckLevels((await store.shards.getShard(SHARD))!.ackLevels);
@@ -234,6 +253,44 @@ describe('shard queues', () => {
     await sleep(5); // past the timer ack margin
     await owner.queues.flush();
     assert.deepEqual(await storedTasks(store), [], 'once a timer ran, its level moves and the row goes');
+    await owner.queues.stop();
+  });
+
+  test('the tasks a write commits run as offered, with no read of the store per write', async () => {
+    const store = await openStore();
+    const counter = countReads(store);
+    // No periodic read in the test's time: only the first read and what an offer asks for.
+    const owner = await Owner.start(store, { queuePollIntervalMs: 50_000, timerLookaheadMs: 60_000 });
+    await waitFor('the first read', () => counter.reads > 0);
+    await sleep(20);
+    const readsBefore = counter.reads;
+    const written: HistoryTask[] = [];
+    for (let i = 0; i < 5; i++) written.push(...(await owner.shard.writeTasks([transferTask(ACTIVE), transferTask(ACTIVE)])));
+    await waitFor('every written task to run', () => written.every((t) => owner.runner.ran(t)));
+    assert.equal(counter.reads, readsBefore, 'no read back');
+    await owner.queues.flush();
+    assert.equal((await storedAckLevels(store)).transfer.taskId, written.at(-1)!.taskId, 'the ack level passes offered tasks once they ran');
+    await owner.queues.stop();
+  });
+
+  test('after a write of unknown outcome, the next offer reads the store: a task stored unannounced still runs', async () => {
+    const store = await openStore();
+    const owner = await Owner.start(store, { queuePollIntervalMs: 50_000, timerLookaheadMs: 60_000 });
+    const counter = countReads(store);
+    await sleep(20);
+    // The store took the write but its answer was lost: the shard cannot tell the queue.
+    const create = store.executions.createHistoryTasks.bind(store.executions);
+    store.executions.createHistoryTasks = async (...args) => {
+      await create(...args);
+      store.executions.createHistoryTasks = create;
+      throw new StoreUnavailableError('timed out');
+    };
+    await assert.rejects(owner.shard.writeTasks([transferTask(ACTIVE)]), StoreUnavailableError);
+    const [announced] = await owner.shard.writeTasks([transferTask(ACTIVE)]);
+    await waitFor('both tasks to run', () => owner.runner.done.length === 2);
+    assert.ok(owner.runner.ran(announced!));
+    assert.ok(owner.runner.done[0]!.taskId < announced!.taskId, 'the unannounced task, stored first, ran too');
+    assert.ok(counter.reads > 0, 'found by a read');
     await owner.queues.stop();
   });
 });

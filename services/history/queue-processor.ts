@@ -21,7 +21,7 @@ export interface TaskRunner {
 }
 
 /** The shard as its queues see it. */
-export type QueueShard = Pick<Shard, 'shardId' | 'isLost' | 'ackLevels' | 'updateAckLevels'>;
+export type QueueShard = Pick<Shard, 'shardId' | 'isLost' | 'ackLevels' | 'updateAckLevels' | 'settledUnknownOutcomes'>;
 
 export interface QueueDeps {
   shard: QueueShard;

@@ -66,7 +66,7 @@ export class ShardQueues {
 
   /** Tasks a write of the shard just committed. */
   tasksCreated(tasks: HistoryTask[]): void {
-    if (tasks.some((t) => t.category === 'transfer')) this.transfer.notify();
+    this.transfer.offer(tasks.filter((t) => t.category === 'transfer'));
     this.timer.offer(tasks.filter((t) => t.category === 'timer'));
   }
 

@@ -48,6 +48,11 @@ export class Shard {
   private lostFlag = false;
   /** The last write failed without an answer from the store (see write). */
   private outcomeUnknown = false;
+  /**
+   * Writes so far whose outcome was unknown: their tasks may be stored though nobody was told of
+   * them, so a queue taking committed tasks as they are offered must read the store once more.
+   */
+  private unknownOutcomeCount = 0;
   private readonly lostCallbacks: (() => void)[] = [];
   private lastReplicationTask = 0n;
 
@@ -90,6 +95,14 @@ export class Shard {
 
   get isLost(): boolean {
     return this.lostFlag;
+  }
+
+  /**
+   * How many writes had an unknown outcome, or null while the last one is unsettled (it may still
+   * land); a read of the store started when this is not null finds every task such a write stored.
+   */
+  get settledUnknownOutcomes(): number | null {
+    return this.outcomeUnknown ? null : this.unknownOutcomeCount;
   }
 
   get ackLevels(): Record<string, string> {
@@ -161,7 +174,10 @@ export class Shard {
           this.markLost(err.message);
           throw apiError('SHARD_MOVED', this.shardId);
         }
-        if (err instanceof StoreUnavailableError) this.outcomeUnknown = true;
+        if (err instanceof StoreUnavailableError) {
+          this.outcomeUnknown = true;
+          this.unknownOutcomeCount++;
+        }
         throw err;
       }
     });

@@ -65,7 +65,9 @@ export class SqlitePersistence implements Persistence {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.visibility.flush();
+    this.db.close();
   }
 }
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
-import { BIG_RANGE_ID, MAIN, append, branchOf, createShard, next, plainEvents, runWriters, taskIdOf } from '../conformance/fixtures.js';
+import { BIG_RANGE_ID, MAIN, append, branchOf, createShard, next, plainEvents, runWriters, taskIdOf, visibility } from '../conformance/fixtures.js';
 import { runPersistenceConformance } from '../conformance/suite.js';
 import { runVisibilityConformance } from '../conformance/visibility-suite.js';
 import { ConditionFailedError, HistoryConflictError, ShardOwnershipLostError } from '../errors.js';
@@ -196,6 +196,25 @@ test('migration 8 keeps a queue\'s unacked tasks and ack level in the default su
       { subqueue: LEGACY_SUBQUEUE, pass: 0n, taskId: TASK_ID + 2n, expiryTimeMs: 9, data: '{"seq":2}' },
     ]);
     assert.deepEqual((await p.taskQueues.leaseTaskQueue({ namespaceId: 'ns', name: 'fresh', type: 2 })).ackLevels, {}, 'nothing acked: no level');
+  } finally {
+    await p.close();
+  }
+});
+
+test('visibility writes of one event-loop turn commit together; one that fails rejects alone, the others land', async () => {
+  const p = await openSqlitePersistence({ path: ':memory:' });
+  try {
+    const good = [visibility('ns'), visibility('ns')];
+    // JSON cannot hold a bigint: this write throws inside the shared transaction.
+    const bad = visibility('ns', { searchAttributes: { Broken: { type: 'Int', value: 1n } } as never });
+    const results = await Promise.allSettled([p.visibility.upsertVisibility(good[0]!), p.visibility.upsertVisibility(bad), p.visibility.upsertVisibility(good[1]!)]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    const { records } = await p.visibility.listVisibility({ namespaceId: 'ns', query: {}, pageSize: 10 });
+    assert.deepEqual(records.map((r) => r.runId).sort(), good.map((r) => r.runId).sort());
+    // A write still pending when the store closes is committed first.
+    const late = p.visibility.upsertVisibility(visibility('ns2'));
+    await p.close();
+    await late;
   } finally {
     await p.close();
   }

@@ -67,9 +67,17 @@ const UPSERT = `INSERT OR REPLACE INTO visibility (${COLUMNS}) VALUES (@namespac
   @status, @startTimeMs, @executionTimeMs, @closeTimeMs, @executionDurationMs, @historyLength, @historySizeBytes,
   @stateTransitionCount, @parentWorkflowId, @parentRunId, @rootWorkflowId, @rootRunId, @searchAttributes, @data)`;
 
+interface PendingWrite {
+  write: () => void;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 export class SqliteVisibilityStore implements VisibilityStore {
   /** Prepared on first use, so a file held at an older schema version (migration tests) still opens. */
   private readonly statements = new Map<string, Database.Statement>();
+  /** Upserts and deletes of this turn of the event loop, committed together at its end. */
+  private pending: PendingWrite[] = [];
 
   constructor(private readonly db: Database.Database) {
     // NULL on a missing value, like any SQL comparison, so that its negation fails too.
@@ -78,12 +86,47 @@ export class SqliteVisibilityStore implements VisibilityStore {
     );
   }
 
-  async upsertVisibility(rec: VisibilityRecord): Promise<void> {
-    this.statement(UPSERT).run({ ...rec, searchAttributes: JSON.stringify(rec.searchAttributes) });
+  upsertVisibility(rec: VisibilityRecord): Promise<void> {
+    return this.enqueue(() => this.statement(UPSERT).run({ ...rec, searchAttributes: JSON.stringify(rec.searchAttributes) }));
   }
 
-  async deleteVisibility(namespaceId: string, runId: string): Promise<void> {
-    this.statement('DELETE FROM visibility WHERE namespace_id = ? AND run_id = ?').run(namespaceId, runId);
+  deleteVisibility(namespaceId: string, runId: string): Promise<void> {
+    return this.enqueue(() => this.statement('DELETE FROM visibility WHERE namespace_id = ? AND run_id = ?').run(namespaceId, runId));
+  }
+
+  /**
+   * A write waits for the end of the event loop's turn and commits in one transaction with every
+   * other visibility write of the turn: each autocommitted statement would be a commit (and, at
+   * synchronous = FULL, an fsync) of its own, one or two per workflow. It resolves once committed.
+   */
+  private enqueue(write: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ write, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  /** Commits what is pending (also called before the database closes). */
+  flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    try {
+      this.db.transaction(() => {
+        for (const p of batch) p.write();
+      })();
+      for (const p of batch) p.resolve();
+    } catch {
+      // The transaction rolled back as a whole: each write again on its own, for its own outcome.
+      for (const p of batch) {
+        try {
+          p.write();
+          p.resolve();
+        } catch (err) {
+          p.reject(err);
+        }
+      }
+    }
   }
 
   async listVisibility(req: ListVisibilityRequest): Promise<{ records: VisibilityRecord[]; nextPageToken?: string }> {
