@@ -18,7 +18,7 @@ import { toServiceError } from './errors.js';
 import { HealthState, healthDefinition } from '../common/health.js';
 import { OPERATOR_SERVICE, servedHandlers, WORKFLOW_SERVICE } from './handlers.js';
 import { NamespaceFailoverCoordinator, type FailoverCoordinator } from '../namespaces/failover-coordinator.js';
-import { reflectionService } from './reflection.js';
+import { addReflection } from './reflection.js';
 import { checkPayloadsAndDurations } from './validation.js';
 
 export { WORKFLOW_SERVICE };
@@ -107,7 +107,7 @@ export class FrontendService implements Service {
       const impl = this.gated(extra);
       server.addService(extra.definition, extra.peersOnly && this.tls ? peersOnly(impl) : impl);
     }
-    reflectionService([WORKFLOW_SERVICE, OPERATOR_SERVICE, HEALTH_SERVICE]).addToServer(server);
+    addReflection(server, [WORKFLOW_SERVICE, OPERATOR_SERVICE, HEALTH_SERVICE]);
 
     this.boundPort = await bindServer(server, this.config.host, this.config.port, serverCredentials(this.tls, this.log.child({ component: 'tls' })));
     this.server = server;
