@@ -18,7 +18,7 @@ import { toServiceError } from './errors.js';
 import { HealthState, healthDefinition } from '../common/health.js';
 import { OPERATOR_SERVICE, servedHandlers, WORKFLOW_SERVICE } from './handlers.js';
 import { NamespaceFailoverCoordinator, type FailoverCoordinator } from '../namespaces/failover-coordinator.js';
-import { addReflection } from './reflection.js';
+import { addReflection } from '../common/grpc-reflection.js';
 import { checkPayloadsAndDurations } from './validation.js';
 
 export { WORKFLOW_SERVICE };

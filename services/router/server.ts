@@ -3,9 +3,7 @@
 // frontend. Each call goes where its namespace's route points (proxy.ts); several routers run side
 // by side on one route registry.
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { reflectionRoot } from '../common/grpc-codec.js';
+import { addReflection } from '../common/grpc-reflection.js';
 import { bindServer, newStopController, stopGracefully } from '../common/grpc-server.js';
 import { serverCredentials, type TlsFiles } from '../common/tls.js';
 import { HealthState, healthDefinition } from '../common/health.js';
@@ -84,7 +82,7 @@ export class RouterService implements Service {
       server.addService(rawDefinition(methods), impl);
     }
     server.addService(healthDefinition, this.health.implementation());
-    new ReflectionService(protoLoader.fromJSON(reflectionRoot.toJSON()), { services: [...PROXIED_SERVICES, HEALTH_SERVICE] }).addToServer(server);
+    addReflection(server, [...PROXIED_SERVICES, HEALTH_SERVICE]);
     this.boundPort = await bindServer(server, this.config.host, this.config.port, serverCredentials(this.tls, this.log.child({ component: 'tls' })));
     this.server = server;
     this.health.setServing(true);

@@ -1,11 +1,11 @@
-// Server reflection (grpcurl, Temporal UI tooling). Building it from the whole Temporal root costs
-// about five seconds of CPU, which every frontend start used to pay before it listened (make dev,
-// a region's restart, a revived region in a drill). So the reflection services are registered at
+// Server reflection (grpcurl, Temporal UI tooling) for the frontend and the global endpoint. Building
+// it from the whole Temporal root costs about five seconds of CPU, which every such server paid
+// before it listened (make dev, a region's restart, a revived region in a drill). So the reflection services are registered at
 // once and built on the first reflection call, once per process, shared by every server.
 import type * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { reflectionRoot } from '../common/grpc-codec.js';
+import { reflectionRoot } from './grpc-codec.js';
 
 type Registrar = Pick<grpc.Server, 'addService'>;
 type Registered = { service: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }[];
