@@ -20,7 +20,7 @@ import { bootstrapKey } from '../services/auth/region-services.js';
 import { IdentityServiceClient } from '../proto/gen/tandem/admin/v1/identity.js';
 import { FailoverServiceClient } from '../proto/gen/tandem/admin/v1/failover.js';
 import * as activities from './activities.js';
-import { workflowBundle, eventually, freePort } from './harness.js';
+import { eventually, freePort, workflowBundle } from './harness.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 

@@ -11,7 +11,7 @@ import { enums } from '../services/common/temporal.js';
 import * as workerActivities from './worker-activities.js';
 import { executionsOf } from './worker-activities.js';
 import { SIMPLE_TRANSFER_MAX_ATTEMPTS } from './workflows/worker-cases.js';
-import { workflowBundle, clientConnection, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection } from './harness.js';
+import { clientConnection, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection, workflowBundle } from './harness.js';
 
 const NAMESPACE = 'default';
 const WORKFLOWS = 100;

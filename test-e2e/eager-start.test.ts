@@ -7,7 +7,7 @@ import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { enums } from '../services/common/temporal.js';
 import * as activities from './activities.js';
-import { workflowBundle, StoreFixture, storesUnderTest, TandemProcess, workerConnection } from './harness.js';
+import { StoreFixture, storesUnderTest, tearDown, TandemProcess, workerConnection, workflowBundle, type RunningWorker } from './harness.js';
 
 const NAMESPACE = 'default';
 const TEST_TIMEOUT_MS = 60_000;
@@ -19,7 +19,7 @@ for (const kind of storesUnderTest()) {
     let store: StoreFixture | undefined;
     let server: TandemProcess | undefined;
     let native: NativeConnection | undefined;
-    let worker: { worker: Worker; running: Promise<void> } | undefined;
+    let worker: RunningWorker | undefined;
     let client: Client;
     const taskQueue = `eager-${randomUUID()}`;
 
@@ -39,15 +39,7 @@ for (const kind of storesUnderTest()) {
       worker = { worker: w, running: w.run() };
     });
 
-    after(async () => {
-      if (worker) {
-        worker.worker.shutdown();
-        await worker.running;
-      }
-      await native?.close();
-      await server?.stop();
-      await store?.dispose();
-    });
+    after(() => tearDown({ workers: worker ? [worker] : [], native, server, store }));
 
     test('the start answers the first workflow task and the worker runs it; the history is an ordinary one', { timeout: TEST_TIMEOUT_MS }, async () => {
       const h = await client.workflow.start('greeter', { taskQueue, workflowId: `eager-${randomUUID()}`, args: ['eager'], requestEagerStart: true });

@@ -16,7 +16,7 @@ import {
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { temporal, type historyv1 } from '../services/common/temporal.js';
 import * as activities from './activities.js';
-import { workflowBundle, clientConnection, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection } from './harness.js';
+import { clientConnection, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection, workflowBundle } from './harness.js';
 
 const EventType = temporal.api.enums.v1.EventType;
 const NAMESPACE = 'default';

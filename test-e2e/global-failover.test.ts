@@ -25,7 +25,7 @@ import { ensureTestCassandra, dropTestKeyspace, OwnTestCassandra, type TestCassa
 import { ensureTestRedis } from '../deploy/redis/test-instance.js';
 import { FailoverAuditServiceClient, type FailoverAuditEntry } from '../proto/gen/tandem/admin/v1/failover_audit.js';
 import * as activities from './activities.js';
-import { workflowBundle, eventually } from './harness.js';
+import { eventually, workflowBundle } from './harness.js';
 import { regionsTopology } from './region-fixture.js';
 import { RegionPair } from './region-pair.js';
 import { addsIn, SdkLoad, type LoadedRun } from './sdk-load.js';

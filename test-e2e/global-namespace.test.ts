@@ -16,7 +16,7 @@ import { silentLogger } from '../services/common/logger.js';
 import { checkReplay } from '../services/history/replay-check.js';
 import type { EmbeddedCluster } from '../deploy/processes/embedded.js';
 import * as activities from './activities.js';
-import { workflowBundle, eventually, freePort } from './harness.js';
+import { eventually, freePort, workflowBundle } from './harness.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 

@@ -7,7 +7,7 @@ import { Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temp
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { enums } from '../services/common/temporal.js';
 import * as activities from './activities.js';
-import { workflowBundle, clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection } from './harness.js';
+import { clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection, workflowBundle } from './harness.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const Status = enums.WorkflowExecutionStatus;

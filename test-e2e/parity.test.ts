@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import * as activities from './parity-activities.js';
-import { workflowBundle, clientConnection, StoreFixture, storesUnderTest, TandemProcess, tearDown, testReplay, workerConnection, type RunningWorker } from './harness.js';
+import { clientConnection, StoreFixture, storesUnderTest, TandemProcess, tearDown, testReplay, workerConnection, workflowBundle, type RunningWorker } from './harness.js';
 import { scenarios, type ScenarioEnv, type ScenarioName, type ScenarioResult } from './parity-scenarios.js';
 import { referenceFixture } from './record-reference.js';
 

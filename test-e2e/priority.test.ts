@@ -10,7 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type InjectedSinks } 
 import { enums, type commonv1, type historyv1 } from '../services/common/temporal.js';
 import * as activities from './priority-activities.js';
 import { ran } from './priority-activities.js';
-import { workflowBundle, clientConnection, eventually, StoreFixture, storesUnderTest, tearDown, TandemProcess, testReplay, workerConnection, type RunningWorker } from './harness.js';
+import { clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, tearDown, testReplay, workerConnection, workflowBundle, type RunningWorker } from './harness.js';
 import type { RunOrderSinks } from './workflows/priority.js';
 
 const NAMESPACE = 'default';

@@ -22,7 +22,7 @@ import { ensureTestCassandra, dropTestKeyspace, OwnTestCassandra, type TestCassa
 import { ensureTestRedis } from '../deploy/redis/test-instance.js';
 import { FailoverServiceClient, type FailoverNamespaceResponse } from '../proto/gen/tandem/admin/v1/failover.js';
 import * as activities from './activities.js';
-import { workflowBundle, eventually } from './harness.js';
+import { eventually, workflowBundle } from './harness.js';
 import { regionsTopology } from './region-fixture.js';
 import { RegionPair, type RunRef } from './region-pair.js';
 import { addsIn, assertSignalsCounted, SdkLoad, type LoadedRun } from './sdk-load.js';

@@ -17,7 +17,7 @@ import { testIndexName } from '../deploy/opensearch/test-instance.js';
 import { ensureTestRedis } from '../deploy/redis/test-instance.js';
 import { enums } from '../services/common/temporal.js';
 import * as activities from './activities.js';
-import { workflowBundle, eventually } from './harness.js';
+import { eventually, workflowBundle } from './harness.js';
 import { regionsTopology } from './region-fixture.js';
 import { RegionPair } from './region-pair.js';
 

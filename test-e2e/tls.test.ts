@@ -18,7 +18,7 @@ import { channelCredentials, sdkTls } from '../services/common/tls.js';
 import { NamespaceReplicationServiceClient } from '../proto/gen/tandem/admin/v1/namespace_replication.js';
 import { ReplicationServiceClient, type StreamShardResponse } from '../proto/gen/tandem/replication/v1/replication.js';
 import * as activities from './activities.js';
-import { workflowBundle, eventually, freePort } from './harness.js';
+import { eventually, freePort, workflowBundle } from './harness.js';
 import { rogueRegion, servedSerial } from './tls-fixture.js';
 
 const NUM_SHARDS = 4;

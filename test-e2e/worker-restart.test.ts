@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import * as activities from './activities.js';
-import { workflowBundle, clientConnection, StoreFixture, TandemProcess, testReplay, workerConnection } from './harness.js';
+import { clientConnection, StoreFixture, TandemProcess, testReplay, workerConnection, workflowBundle } from './harness.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 

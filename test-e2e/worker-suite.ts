@@ -3,7 +3,7 @@
 import { after, before } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { workflowBundle, clientConnection, StoreFixture, tearDown, TandemProcess, workerConnection, type RunningWorker, type StoreKind } from './harness.js';
+import { clientConnection, StoreFixture, TandemProcess, tearDown, workerConnection, workflowBundle, type RunningWorker, type StoreKind } from './harness.js';
 
 export interface WorkerSuite {
   readonly server: TandemProcess;

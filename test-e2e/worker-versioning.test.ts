@@ -12,7 +12,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { enums } from '../services/common/temporal.js';
 import { rampBucket } from '../services/matching/versioning.js';
-import { workflowBundle, clientConnection, eventually, StoreFixture, storesUnderTest, tearDown, TandemProcess, workerConnection, workflowsPath, type RunningWorker } from './harness.js';
+import { clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, tearDown, workerConnection, workflowBundle, workflowsPath, type RunningWorker } from './harness.js';
 
 const NAMESPACE = 'default';
 const DEPLOYMENT = 'demo';

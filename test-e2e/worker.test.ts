@@ -19,7 +19,7 @@ import { enums, historyv1 } from '../services/common/temporal.js';
 import * as activities from './activities.js';
 import * as workerActivities from './worker-activities.js';
 import { cancellations, executionsOf, resumes } from './worker-activities.js';
-import { workflowBundle, clientConnection, eventually, StoreFixture, storesUnderTest, TandemProcess, testReplay, workerConnection } from './harness.js';
+import { clientConnection, eventually, StoreFixture, storesUnderTest, tearDown, TandemProcess, testReplay, workerConnection, workflowBundle, type RunningWorker } from './harness.js';
 
 type HistoryEvent = historyv1.IHistoryEvent;
 const EventType = enums.EventType;
@@ -63,7 +63,7 @@ for (const kind of storesUnderTest()) {
     let server: TandemProcess | undefined;
     let connection: Connection | undefined;
     let native: NativeConnection | undefined;
-    let worker: { worker: Worker; running: Promise<void> } | undefined;
+    let worker: RunningWorker | undefined;
     let client: Client;
     const taskQueue = `worker-${randomUUID()}`;
 
@@ -79,16 +79,7 @@ for (const kind of storesUnderTest()) {
       worker = await startWorker(native, taskQueue);
     });
 
-    after(async () => {
-      if (worker) {
-        worker.worker.shutdown();
-        await worker.running;
-      }
-      await native?.close();
-      await connection?.close();
-      await server?.stop();
-      await store?.dispose();
-    });
+    after(() => tearDown({ workers: worker ? [worker] : [], native, connection, server, store }));
 
     test('money transfer: a rejected update leaves no trace, an accepted one returns, the transfer completes', { timeout: TEST_TIMEOUT_MS }, async () => {
       const h = await start('moneyTransfer', [100, false]);
