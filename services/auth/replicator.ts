@@ -5,8 +5,9 @@
 // than a queue) needs no positions and heals any gap by itself. A remote that cannot be reached is
 // retried at the next poll and never holds up the others.
 import * as grpc from '@grpc/grpc-js';
-import { sleep, type Service } from '../common/lifecycle.js';
+import type { Service } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
+import { RegionPoller, type RemoteRegion } from '../common/region-poller.js';
 import type { IdentityKind, IdentityStore } from '../persistence/identity-store.js';
 import type { ClusterMetadata } from '../namespaces/cluster-metadata.js';
 import { IdentityReplicationServiceClient, type ReadIdentitiesResponse } from '../../proto/gen/tandem/admin/v1/identity.js';
@@ -20,64 +21,40 @@ export const identityReplicationDefaults: IdentityReplicationConfig = { pollInte
 
 const KINDS: readonly IdentityKind[] = ['user', 'apikey'];
 
-interface Remote {
-  address: string;
-  client: IdentityReplicationServiceClient;
+/** Per remote: whether its last read failed (only the first failure of a run is logged). */
+interface ReadHealth {
   failing: boolean;
 }
+type Remote = RemoteRegion<IdentityReplicationServiceClient, ReadHealth>;
 
 export class IdentityReplicator implements Service {
-  private readonly remotes = new Map<string, Remote>();
-  private stopping?: AbortController;
-  private loop?: Promise<void>;
+  private readonly poller: RegionPoller<IdentityReplicationServiceClient, ReadHealth>;
 
   constructor(
     private readonly deps: { store: IdentityStore; clusters: Pick<ClusterMetadata, 'remotes' | 'local'>; log: Logger; links?: grpc.ChannelCredentials },
     private readonly config: IdentityReplicationConfig = identityReplicationDefaults,
-  ) {}
-
-  async start(): Promise<void> {
-    if (this.loop) return;
-    const stopping = new AbortController();
-    this.stopping = stopping;
-    this.loop = this.run(stopping.signal);
+  ) {
+    this.poller = new RegionPoller({
+      client: IdentityReplicationServiceClient,
+      links: deps.links,
+      intervalMs: config.pollIntervalMs,
+      pass: () => this.syncOnce(),
+      initialState: () => ({ failing: false }),
+    });
   }
 
-  async stop(): Promise<void> {
-    this.stopping?.abort();
-    await this.loop;
-    this.loop = undefined;
-    for (const r of this.remotes.values()) r.client.close();
-    this.remotes.clear();
+  start(): Promise<void> {
+    return this.poller.start();
+  }
+
+  stop(): Promise<void> {
+    return this.poller.stop();
   }
 
   /** Reads every remote once; how many records it stored (tests wait on it). */
   async syncOnce(): Promise<number> {
-    const counts = await Promise.all(this.deps.clusters.remotes().map((c) => this.pull(c.name, this.remote(c.name, c.frontendAddress!))));
+    const counts = await Promise.all(this.deps.clusters.remotes().map((c) => this.pull(c.name, this.poller.remote(c.name, c.frontendAddress!))));
     return counts.reduce((a, b) => a + b, 0);
-  }
-
-  private async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      await this.syncOnce();
-      await sleep(this.config.pollIntervalMs, signal);
-    }
-  }
-
-  private remote(name: string, address: string): Remote {
-    const known = this.remotes.get(name);
-    if (known && known.address === address) return known;
-    known?.client.close();
-    const remote: Remote = {
-      address,
-      client: new IdentityReplicationServiceClient(address, this.deps.links ?? grpc.credentials.createInsecure(), {
-        'grpc.initial_reconnect_backoff_ms': 100,
-        'grpc.max_reconnect_backoff_ms': 2_000,
-      }),
-      failing: false,
-    };
-    this.remotes.set(name, remote);
-    return remote;
   }
 
   private async pull(region: string, remote: Remote): Promise<number> {
@@ -92,11 +69,11 @@ export class IdentityReplicator implements Service {
           this.deps.log.info({ from: region, kind, id: r.id }, 'replicated identity record applied');
         }
       }
-      remote.failing = false;
+      remote.state.failing = false;
     } catch (err) {
       // The first failure of a run says why; the rest stay quiet so an outage does not flood the log.
-      if (!remote.failing) this.deps.log.warn({ err, region, address: remote.address }, 'identity replication read failed; retrying');
-      remote.failing = true;
+      if (!remote.state.failing) this.deps.log.warn({ err, region, address: remote.address }, 'identity replication read failed; retrying');
+      remote.state.failing = true;
     }
     return stored;
   }

@@ -4,8 +4,9 @@
 // its own (registry.applyReplicated). A remote that cannot be reached is retried with backoff and
 // never holds up the others; its position only moves once the entries up to it are applied.
 import * as grpc from '@grpc/grpc-js';
-import { sleep, type Service } from '../common/lifecycle.js';
+import type { Service } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
+import { RegionPoller, type RemoteRegion } from '../common/region-poller.js';
 import type { ClusterMetadataStore } from '../persistence/cluster-store.js';
 import {
   NamespaceReplicationServiceClient,
@@ -14,7 +15,6 @@ import {
 import { namespaceReplicationDefaults, withPositiveDefaults, type NamespaceReplicationConfig } from './config.js';
 import { fromWireRecord } from './record-wire.js';
 import type { NamespaceRegistry } from './registry.js';
-import type { ClusterView } from './cluster-metadata.js';
 
 export interface NamespaceReplicatorDeps {
   registry: NamespaceRegistry;
@@ -27,37 +27,35 @@ export interface NamespaceReplicatorDeps {
   links?: grpc.ChannelCredentials;
 }
 
-interface RemoteState {
-  address: string;
-  client: NamespaceReplicationServiceClient;
+/** Per remote: consecutive failed reads, and when the next read may go. */
+interface Backoff {
   failures: number;
   retryAtMs: number;
 }
+type Remote = RemoteRegion<NamespaceReplicationServiceClient, Backoff>;
 
 export class NamespaceReplicator implements Service {
   readonly config: NamespaceReplicationConfig;
-  private readonly remotes = new Map<string, RemoteState>();
-  private stopping?: AbortController;
-  private loop?: Promise<void>;
+  private readonly poller: RegionPoller<NamespaceReplicationServiceClient, Backoff>;
 
   constructor(private readonly deps: NamespaceReplicatorDeps) {
     this.config = withPositiveDefaults('namespace replicator', namespaceReplicationDefaults, deps.config);
+    this.poller = new RegionPoller({
+      client: NamespaceReplicationServiceClient,
+      links: deps.links,
+      intervalMs: this.config.pollIntervalMs,
+      pass: () => this.syncOnce(),
+      initialState: () => ({ failures: 0, retryAtMs: 0 }),
+    });
   }
 
-  async start(): Promise<void> {
-    if (this.loop) return;
-    const stopping = new AbortController();
-    this.stopping = stopping;
-    this.loop = this.run(stopping.signal);
+  start(): Promise<void> {
+    return this.poller.start();
   }
 
   /** Ends the loop after the read or apply in progress, then closes the clients. */
-  async stop(): Promise<void> {
-    this.stopping?.abort();
-    await this.loop;
-    this.loop = undefined;
-    for (const r of this.remotes.values()) r.client.close();
-    this.remotes.clear();
+  stop(): Promise<void> {
+    return this.poller.stop();
   }
 
   /** Reads every remote until it has nothing new; what one pass applied (tests wait on it). */
@@ -65,44 +63,20 @@ export class NamespaceReplicator implements Service {
     const now = Date.now();
     const counts = await Promise.all(
       this.deps.registry.clusters.remotes().map((c) => {
-        const state = this.remote(c);
-        return state.retryAtMs > now ? 0 : this.drain(c.name, state);
+        const remote = this.poller.remote(c.name, c.frontendAddress!);
+        return remote.state.retryAtMs > now ? 0 : this.drain(c.name, remote);
       }),
     );
     return counts.reduce((a, b) => a + b, 0);
   }
 
-  private async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      await this.syncOnce();
-      await sleep(this.config.pollIntervalMs, signal);
-    }
-  }
-
-  private remote(c: ClusterView): RemoteState {
-    const known = this.remotes.get(c.name);
-    if (known && known.address === c.frontendAddress) return known;
-    known?.client.close();
-    const state: RemoteState = {
-      address: c.frontendAddress!,
-      client: new NamespaceReplicationServiceClient(c.frontendAddress!, this.deps.links ?? grpc.credentials.createInsecure(), {
-        // A region back from an outage is read again within seconds, not after grpc's two-minute backoff.
-        'grpc.initial_reconnect_backoff_ms': 100,
-        'grpc.max_reconnect_backoff_ms': 2_000,
-      }),
-      failures: 0,
-      retryAtMs: 0,
-    };
-    this.remotes.set(c.name, state);
-    return state;
-  }
-
-  private async drain(region: string, state: RemoteState): Promise<number> {
+  private async drain(region: string, remote: Remote): Promise<number> {
+    const { state } = remote;
     let applied = 0;
     try {
       for (;;) {
         const after = await this.deps.positions.getReplicationPosition(region);
-        const page = await this.read(state, after);
+        const page = await this.read(remote, after);
         for (const e of page.entries) {
           if (!e.namespace) continue;
           const outcome = await this.deps.registry.applyReplicated(fromWireRecord(e.namespace));
@@ -122,14 +96,14 @@ export class NamespaceReplicator implements Service {
       const backoff = Math.min(this.config.retryBackoffMs * 2 ** (state.failures - 1), this.config.maxRetryBackoffMs);
       state.retryAtMs = Date.now() + backoff;
       // The first failure of a run says why; the rest only count, so an outage does not flood the log.
-      if (state.failures === 1) this.deps.log.warn({ err, region, address: state.address, backoffMs: backoff }, 'namespace replication read failed; retrying');
+      if (state.failures === 1) this.deps.log.warn({ err, region, address: remote.address, backoffMs: backoff }, 'namespace replication read failed; retrying');
     }
     return applied;
   }
 
-  private read(state: RemoteState, after: bigint): Promise<ReadNamespaceReplicationResponse> {
+  private read(remote: Remote, after: bigint): Promise<ReadNamespaceReplicationResponse> {
     return new Promise((resolve, reject) => {
-      state.client.readNamespaceReplication(
+      remote.client.readNamespaceReplication(
         { afterSequence: after, maxEntries: this.config.batchSize, readerRegion: this.deps.registry.localRegion },
         new grpc.Metadata(),
         { deadline: Date.now() + this.config.callTimeoutMs },
