@@ -160,6 +160,25 @@ async function withDescribes(env: ScenarioEnv, run: ScenarioRun, pick: (d: Retur
   return run;
 }
 
+/**
+ * A `retriedUnderNewOptions` run whose activity failed its first attempt and waits out its
+ * ten-minute retry; `pending` reads that activity as DescribeWorkflowExecution shows it.
+ */
+async function retryWaiting(env: ScenarioEnv) {
+  const namespace = env.client.options.namespace;
+  const h = await start(env, 'retriedUnderNewOptions');
+  const execution = { workflowId: h.workflowId };
+  const pending = async () => (await env.client.workflowService.describeWorkflowExecution({ namespace, execution })).pendingActivities?.[0];
+  await eventually('the first attempt failed, the retry waits', async () => {
+    const a = await pending();
+    return a?.attempt === 2 && a.state === enums.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED ? true : undefined;
+  });
+  return { h, namespace, execution, pending };
+}
+
+/** A pending activity in the JSON form the recordings hold. */
+const pendingActivityObject = (r: unknown) => ws.DescribeWorkflowExecutionResponse.toObject({ pendingActivities: [r] } as never, asObject).pendingActivities?.[0];
+
 const quickRetry = { initialInterval: '10ms', backoffCoefficient: 1 };
 /** Big enough that a few of them cross the reference's 4 MiB suggestion threshold, small enough for the 2 MiB payload limit. */
 const BLOB_BYTES = 1_200_000;
@@ -309,14 +328,7 @@ export const scenarios = {
    */
   async activityOptions(env: ScenarioEnv): Promise<ScenarioRun> {
     const { client } = env;
-    const namespace = client.options.namespace;
-    const h = await start(env, 'retriedUnderNewOptions');
-    const execution = { workflowId: h.workflowId };
-    const pending = async () => (await client.workflowService.describeWorkflowExecution({ namespace, execution })).pendingActivities?.[0];
-    await eventually('the first attempt failed, the retry waits', async () => {
-      const a = await pending();
-      return a?.attempt === 2 && a.state === enums.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED ? true : undefined;
-    });
+    const { h, namespace, execution, pending } = await retryWaiting(env);
     const update = (req: Omit<ws.IUpdateActivityOptionsRequest, 'namespace' | 'execution' | 'identity'>) =>
       outcomeOf(
         () => client.workflowService.updateActivityOptions({ namespace, execution, identity: 'parity', type: 'failsFirstAttempt', ...req }),
@@ -328,7 +340,7 @@ export const scenarios = {
         updateMask: { paths: ['heartbeat_timeout', 'retry_policy.maximum_attempts'] },
       }),
       describe: await outcomeOf(pending, (r) => {
-        const a = ws.DescribeWorkflowExecutionResponse.toObject({ pendingActivities: [r] } as never, asObject).pendingActivities?.[0];
+        const a = pendingActivityObject(r);
         return { activityId: a?.activityId, activityType: a?.activityType, state: a?.state, attempt: a?.attempt, maximumAttempts: a?.maximumAttempts, activityOptions: a?.activityOptions };
       }),
       restoreWithMask: await update({ restoreOriginal: true, updateMask: { paths: ['heartbeat_timeout'] } }),
@@ -390,14 +402,7 @@ export const scenarios = {
    */
   async activityPause(env: ScenarioEnv): Promise<ScenarioRun> {
     const { client } = env;
-    const namespace = client.options.namespace;
-    const h = await start(env, 'retriedUnderNewOptions');
-    const execution = { workflowId: h.workflowId };
-    const pending = async () => (await client.workflowService.describeWorkflowExecution({ namespace, execution })).pendingActivities?.[0];
-    await eventually('the first attempt failed, the retry waits', async () => {
-      const a = await pending();
-      return a?.attempt === 2 && a.state === enums.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED ? true : undefined;
-    });
+    const { h, namespace, execution, pending } = await retryWaiting(env);
     const calls: Record<string, CallOutcome> = {
       pause: await outcomeOf(
         () => client.workflowService.pauseActivity({ namespace, execution, identity: 'parity', type: 'failsFirstAttempt', reason: 'parity pause' }),
@@ -410,7 +415,7 @@ export const scenarios = {
         return a?.state === enums.PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED ? a : undefined;
       }),
       (r) => {
-        const a = ws.DescribeWorkflowExecutionResponse.toObject({ pendingActivities: [r] } as never, asObject).pendingActivities?.[0];
+        const a = pendingActivityObject(r);
         return { activityId: a?.activityId, activityType: a?.activityType, state: a?.state, attempt: a?.attempt, paused: a?.paused, pauseInfo: a?.pauseInfo, lastFailure: a?.lastFailure };
       },
     );

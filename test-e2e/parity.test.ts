@@ -42,6 +42,12 @@ function assertSameHistory(actual: Record<string, unknown>[], expected: Record<s
   );
 }
 
+/** A scenario's answers, call by call, and its history are the reference's. */
+function assertLikeReference(name: ScenarioName, run: ScenarioResult): void {
+  assert.deepEqual(run.calls, reference.scenarios[name].calls);
+  assertSameHistory(run.history, reference.scenarios[name].history);
+}
+
 const bundle = workflowBundle();
 
 for (const kind of storesUnderTest()) {
@@ -82,22 +88,19 @@ for (const kind of storesUnderTest()) {
 
     test('an update and a signal to a completed run answer as the reference does', { timeout: TEST_TIMEOUT_MS }, async () => {
       const run = await scenarios.afterCompletion(env);
-      assert.deepEqual(run.calls, reference.scenarios.afterCompletion.calls);
-      assertSameHistory(run.history, reference.scenarios.afterCompletion.history);
+      assertLikeReference('afterCompletion', run);
     });
 
     test('a run that completes under an accepted update fails the update as its outcome; the SDK warns', { timeout: TEST_TIMEOUT_MS }, async () => {
       warnings.length = 0;
       const run = await scenarios.unfinishedUpdate(env);
-      assert.deepEqual(run.calls, reference.scenarios.unfinishedUpdate.calls);
-      assertSameHistory(run.history, reference.scenarios.unfinishedUpdate.history);
+      assertLikeReference('unfinishedUpdate', run);
       assert.ok(warnings.some((m) => m.includes('[TMPRL1102] Workflow finished while an update handler was still running')), warnings.join('\n'));
     });
 
     test('a run closed while an update waits for its first delivery: the close stands, the update is aborted as the reference words it', { timeout: TEST_TIMEOUT_MS }, async () => {
       const run = await scenarios.closeUnderPendingUpdate(env);
-      assert.deepEqual(run.calls, reference.scenarios.closeUnderPendingUpdate.calls);
-      assertSameHistory(run.history, reference.scenarios.closeUnderPendingUpdate.history);
+      assertLikeReference('closeUnderPendingUpdate', run);
     });
 
     test('a run that completes under a running signal handler: the SDK warns, the history is the reference one', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -119,8 +122,7 @@ for (const kind of storesUnderTest()) {
 
     test('user metadata: the summaries and details of the run, a timer, an activity and a child are in history and describe', { timeout: TEST_TIMEOUT_MS }, async () => {
       const run = await scenarios.userMetadata(env);
-      assertSameHistory(run.history, reference.scenarios.userMetadata.history);
-      assert.deepEqual(run.calls, reference.scenarios.userMetadata.calls);
+      assertLikeReference('userMetadata', run);
       const handle = env.client.workflow.getHandle(run.workflowId);
       const described = await handle.describe();
       assert.equal(await described.staticSummary(), 'parity summary', 'as the SDK reads it');
@@ -129,14 +131,12 @@ for (const kind of storesUnderTest()) {
 
     test('priorities and fairness keys: the run\'s, an activity\'s own, an inherited one and a child\'s are in history and describe', { timeout: TEST_TIMEOUT_MS }, async () => {
       const run = await scenarios.priorities(env);
-      assertSameHistory(run.history, reference.scenarios.priorities.history);
-      assert.deepEqual(run.calls, reference.scenarios.priorities.calls);
+      assertLikeReference('priorities', run);
     });
 
     test('UpdateActivityOptions: the merged options answered and described, restore_original, a refused mask, the retry it lets run', { timeout: TEST_TIMEOUT_MS }, async () => {
       const run = await scenarios.activityOptions(env);
-      assert.deepEqual(run.calls, reference.scenarios.activityOptions.calls);
-      assertSameHistory(run.history, reference.scenarios.activityOptions.history);
+      assertLikeReference('activityOptions', run);
     });
 
     test('eager activity dispatch: an activity started by the completion that scheduled it, then one polled, write the reference\'s history', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -145,26 +145,22 @@ for (const kind of storesUnderTest()) {
 
     test('ResetWorkflowExecution to the first workflow task: the answer, and the new run\'s history with the later signals reapplied', { timeout: TEST_TIMEOUT_MS }, async () => {
       const run = await scenarios.reset(env);
-      assert.deepEqual(run.calls, reference.scenarios.reset.calls);
-      assertSameHistory(run.history, reference.scenarios.reset.history);
+      assertLikeReference('reset', run);
     });
 
     test('PauseActivity on a retry waiting out its backoff: the paused pending activity described, then UnpauseActivity lets it run', { timeout: TEST_TIMEOUT_MS }, async () => {
       const run = await scenarios.activityPause(env);
-      assert.deepEqual(run.calls, reference.scenarios.activityPause.calls);
-      assertSameHistory(run.history, reference.scenarios.activityPause.history);
+      assertLikeReference('activityPause', run);
     });
 
     test('eager workflow start: the official client on its worker\'s connection starts eagerly and writes the reference\'s history', { timeout: TEST_TIMEOUT_MS }, async () => {
       const run = await scenarios.eagerStart(env);
-      assert.deepEqual(run.calls, reference.scenarios.eagerStart.calls);
-      assertSameHistory(run.history, reference.scenarios.eagerStart.history);
+      assertLikeReference('eagerStart', run);
     });
 
     test('UpdateWorkflowExecutionOptions: a pinned versioning override answered, described and written, then unset', { timeout: TEST_TIMEOUT_MS }, async () => {
       const run = await scenarios.workflowOptions(env);
-      assert.deepEqual(run.calls, reference.scenarios.workflowOptions.calls);
-      assertSameHistory(run.history, reference.scenarios.workflowOptions.history);
+      assertLikeReference('workflowOptions', run);
     });
 
     testReplay(() => store!);
