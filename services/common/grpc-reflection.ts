@@ -18,6 +18,7 @@ function registrations(reflection: ReflectionService): Registered {
 }
 
 const built = new Map<string, Registered>();
+let shapes: Registered | undefined;
 
 function reflectionFor(services: string[]): Registered {
   const key = services.join(',');
@@ -28,8 +29,8 @@ function reflectionFor(services: string[]): Registered {
 
 /** Registers server reflection for `services`; the descriptors are built when first asked for. */
 export function addReflection(server: Registrar, services: string[]): void {
-  // The service definitions alone, from a reflection over nothing: milliseconds.
-  const shapes = registrations(new ReflectionService(protoLoader.fromJSON({ nested: {} }), { services: [] }));
+  // The service definitions alone, from a reflection over nothing: milliseconds, once per process.
+  shapes ??= registrations(new ReflectionService(protoLoader.fromJSON({ nested: {} }), { services: [] }));
   shapes.forEach(({ service, implementation }, i) => {
     const lazy: grpc.UntypedServiceImplementation = {};
     for (const method of Object.keys(implementation)) {
